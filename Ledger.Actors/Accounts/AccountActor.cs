@@ -1,0 +1,389 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Actors.Accounts;
+
+/// <summary>Limits and timings of an account entity (names carry their units).</summary>
+public sealed record AccountSettings
+{
+    /// <summary>Most commands decided together and persisted as one write (group commit).</summary>
+    public int GroupCommitMax { get; init; } = 1_000;
+    public int SnapshotEveryEvents { get; init; } = 1_000;
+    public TimeSpan RedeliverAfter { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>
+/// Hosts one account's <see cref="AccountContract"/>: recover → apply; commands → decide → persist → reply.
+/// Commands that arrive while a write is in flight queue up and are decided together into the next write
+/// (group commit). Transfers need no coordinator: this actor, as payer, persists the debit and then
+/// delivers the credit to the payee until the payee acknowledges it durably; the client hears the outcome
+/// only then. Deliveries are retried and de-duplicated by (payer, transaction, step).
+/// </summary>
+public sealed class AccountActor : UntypedPersistentActor, IWithTimers
+{
+    private readonly AccountId _id;
+    private readonly IActorRef _accounts;
+    private readonly TimeProvider _time;
+    private readonly AccountSettings _settings;
+    private AccountState _state;
+
+    private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
+    private bool _writing;
+    private long _lastSnapshotSeq;
+
+    /// <summary>Clients waiting for a transaction to settle, by transaction id.</summary>
+    private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = [];
+    /// <summary>Transfers that still owe the payee a step, with when that step was last sent.</summary>
+    private readonly Dictionary<TxId, long> _owed = [];
+    private ITimer? _expiryTimer;
+    private long? _expiryDueAt;
+
+    public AccountActor(string entityId, IActorRef accounts, TimeProvider time, AccountSettings settings)
+    {
+        _id = new AccountId(entityId);
+        _accounts = accounts;
+        _time = time;
+        _settings = settings;
+        _state = new AccountState { Id = _id };
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string entityId, IActorRef accounts, TimeProvider time, AccountSettings settings) =>
+        Akka.Actor.Props.Create(() => new AccountActor(entityId, accounts, time, settings));
+
+    public override string PersistenceId => "account-" + _id.Value;
+
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: AccountSnapshot snap } offer:
+                _state = snap.Restore(_id);
+                _lastSnapshotSeq = offer.Metadata.SequenceNr;
+                break;
+            case IAccountEvent e:
+                AccountContract.Apply(_state, e);
+                break;
+            case RecoveryCompleted:
+                foreach (var t in _state.Outgoing.Values)
+                    if (t.AwaitsDelivery) _owed[t.Id] = long.MinValue;
+                SendOwed(force: true);
+                // Expire at once whatever fell due while this account was not running.
+                Self.Tell(ExpireTick.Instance);
+                Context.SetReceiveTimeout(_settings.IdleAfter);
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case RedeliverTick:
+                SendOwed(force: false);
+                break;
+            case ReceiveTimeout:
+                if (_waiters.Count == 0 && _owed.Count == 0 && _queue.Count == 0 && !_writing && _state.NextExpiry() is null)
+                    Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                break;
+            case StopEntity when !_writing && _queue.Count == 0:
+                Context.Stop(Self);
+                break;
+            default:
+                Enqueue(message, Sender);
+                break;
+        }
+    }
+
+    private void Enqueue(object message, IActorRef sender)
+    {
+        _queue.Enqueue((message, sender));
+        if (!_writing) Flush();
+    }
+
+    /// <summary>
+    /// Decides queued commands in order against the state (each sees the effects of the ones before it),
+    /// then persists all their events as one write. Replies go out only once the write is durable. A query
+    /// ends the batch, so nothing is ever read that is not yet durable.
+    /// </summary>
+    private void Flush()
+    {
+        while (_queue.Count > 0 && !_writing)
+        {
+            var events = new List<IAccountEvent>();
+            var after = new List<Action>();
+            var now = Now;
+            while (_queue.Count > 0 && after.Count < _settings.GroupCommitMax)
+            {
+                var (message, sender) = _queue.Peek();
+                if (IsQuery(message) && events.Count > 0) break;
+                _queue.Dequeue();
+                Decide(message, sender, now, events, after);
+            }
+            if (events.Count == 0)
+            {
+                foreach (var a in after) a();
+                continue;
+            }
+            _writing = true;
+            PersistAllAsync(events, static _ => { });
+            DeferAsync(events.Count, _ =>
+            {
+                _writing = false;
+                foreach (var a in after) a();
+                SendOwed(force: false);
+                ScheduleExpiry();
+                MaybeSnapshot();
+                Flush();
+            });
+        }
+    }
+
+    private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions;
+
+    private void Emit(IReadOnlyList<IAccountEvent> decided, List<IAccountEvent> events)
+    {
+        foreach (var e in decided)
+        {
+            AccountContract.Apply(_state, e);
+            events.Add(e);
+            switch (e)
+            {
+                case TransferDebited d: _owed[d.Id] = long.MinValue; break;
+                case PendingPosted p: _owed[p.Id] = long.MinValue; break;
+                case PendingVoided v: _owed[v.Id] = long.MinValue; break;
+                case PendingExpired x: _owed[x.Id] = long.MinValue; break;
+            }
+        }
+    }
+
+    private void Decide(object message, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
+    {
+        switch (message)
+        {
+            case OpenAccount open:
+            {
+                var wasOpen = _state.Exists;
+                var d = AccountContract.Open(_state, open.Owner, now);
+                Emit(d.Events, events);
+                after.Add(() => sender.Tell(d.Rejection is { } code ? new Rejected(code) : View(created: !wasOpen)));
+                break;
+            }
+            case GetAccount:
+                sender.Tell(_state.Exists ? View(created: false) : new Rejected(Codes.AccountNotFound));
+                break;
+            case GrantIssuer grant:
+                Emit(AccountContract.GrantIssuer(_state, grant.Asset, now), events);
+                after.Add(() => sender.Tell(new IssuerGrantedAck(_id, grant.Asset)));
+                break;
+            case SubmitTransfers submit:
+            {
+                var reply = new Reply(sender, submit.Items.Length, r => new TransferResults(r));
+                for (var i = 0; i < submit.Items.Length; i++)
+                    Track(AccountContract.StartTransfer(_state, submit.Items[i], now), reply, i, events, after);
+                break;
+            }
+            case PostPending post:
+                Track(AccountContract.Post(_state, post.Id, post.Amount, now), new Reply(sender, 1, r => r[0]), 0, events, after);
+                break;
+            case VoidPending @void:
+                Track(AccountContract.Void(_state, @void.Id, now), new Reply(sender, 1, r => r[0]), 0, events, after);
+                break;
+            case GetTransaction get:
+            {
+                Transfer? t = null;
+                _state.Outgoing.TryGetValue(get.Id, out t);
+                sender.Tell(t is null
+                    ? new TransferOutcome(null, _state.Exists ? Codes.TransactionNotFound : Codes.AccountNotFound)
+                    : new TransferOutcome(TransferView.Of(t), null));
+                break;
+            }
+            case ListTransactions list:
+                sender.Tell(_state.Exists ? Page(list) : new Rejected(Codes.AccountNotFound));
+                break;
+            case Deliver deliver:
+            {
+                var results = new List<DeliveryResult>(deliver.Items.Length);
+                foreach (var item in deliver.Items)
+                {
+                    var (decided, result) = AccountContract.Receive(_state, deliver.From, item, now);
+                    Emit(decided, events);
+                    if (result is not null) results.Add(result);
+                }
+                after.Add(() => sender.Tell(new DeliveryAck(_id, results.ToArray())));
+                break;
+            }
+            case DeliveryAck ack:
+                foreach (var r in ack.Results)
+                {
+                    var decided = AccountContract.Acknowledge(_state, r, now);
+                    Emit(decided, events);
+                    if (_state.Outgoing.TryGetValue(r.Id, out var t) && !t.AwaitsDelivery) _owed.Remove(r.Id);
+                    after.Add(() => Settle(r.Id));
+                }
+                break;
+            case ExpireTick:
+                _expiryDueAt = null;
+                Emit(AccountContract.ExpireDue(_state, now), events);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>Registers the caller's interest in the transaction a decision is about, or answers a refusal.</summary>
+    private void Track(Decision d, Reply reply, int slot, List<IAccountEvent> events, List<Action> after)
+    {
+        Emit(d.Events, events);
+        if (d.Rejection is { } code)
+        {
+            after.Add(() => reply.Set(slot, new TransferOutcome(null, code)));
+            return;
+        }
+        var id = d.Awaits!.Value;
+        after.Add(() =>
+        {
+            if (!_waiters.TryGetValue(id, out var list)) _waiters[id] = list = [];
+            list.Add((reply, slot));
+            Settle(id);
+        });
+    }
+
+    /// <summary>Answers everyone waiting on a transaction once its outcome is durable on both sides.</summary>
+    private void Settle(TxId id)
+    {
+        if (!_waiters.TryGetValue(id, out var list)) return;
+        var t = _state.Outgoing[id];
+        if (t.Status == TransferStatus.InFlight || t.AwaitsDelivery) return;
+        _waiters.Remove(id);
+        var outcome = new TransferOutcome(TransferView.Of(t), null);
+        foreach (var (reply, slot) in list) reply.Set(slot, outcome);
+    }
+
+    /// <summary>Sends every owed step not sent within the redelivery interval, one message per payee.</summary>
+    private void SendOwed(bool force)
+    {
+        if (_owed.Count == 0) return;
+        var now = Environment.TickCount64;
+        var due = _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond;
+        Dictionary<AccountId, List<DeliveryItem>>? byPayee = null;
+        foreach (var (id, sentAt) in _owed)
+        {
+            if (!force && sentAt != long.MinValue && now - sentAt < due) continue;
+            var t = _state.Outgoing[id];
+            byPayee ??= [];
+            if (!byPayee.TryGetValue(t.To, out var items)) byPayee[t.To] = items = [];
+            items.Add(AccountContract.Owed(t));
+        }
+        if (byPayee is not null)
+            foreach (var (payee, items) in byPayee)
+            {
+                foreach (var item in items) _owed[item.Id] = now;
+                _accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
+            }
+        if (!Timers.IsTimerActive(RedeliverTick.Instance))
+            Timers.StartSingleTimer(RedeliverTick.Instance, RedeliverTick.Instance, _settings.RedeliverAfter);
+    }
+
+    private void ScheduleExpiry()
+    {
+        var next = _state.NextExpiry();
+        if (next == _expiryDueAt) return;
+        _expiryTimer?.Dispose();
+        _expiryTimer = null;
+        _expiryDueAt = next;
+        if (next is null) return;
+        var self = Self;
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now));
+        _expiryTimer = _time.CreateTimer(_ => self.Tell(ExpireTick.Instance), null, delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (LastSequenceNr - _lastSnapshotSeq < _settings.SnapshotEveryEvents) return;
+        _lastSnapshotSeq = LastSequenceNr;
+        SaveSnapshot(AccountSnapshot.Of(_state));
+    }
+
+    protected override void Unhandled(object message)
+    {
+        switch (message)
+        {
+            case SaveSnapshotSuccess ok:
+                DeleteSnapshots(new SnapshotSelectionCriteria(ok.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break;
+            default:
+                base.Unhandled(message);
+                break;
+        }
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // State already holds the decided events; a rejected write means it is ahead of the journal. Start over.
+        Context.GetLogger().Error(cause, "Account {0}: write rejected at {1}; restarting from the journal", _id, sequenceNr);
+        throw new InvalidOperationException("journal rejected a write", cause);
+    }
+
+    protected override void PostStop()
+    {
+        _expiryTimer?.Dispose();
+        base.PostStop();
+    }
+
+    private AccountView View(bool created) => new(_id, _state.Owner,
+        _state.Balances.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal)
+            .Select(kv => new BalanceView(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
+        created);
+
+    private TransactionPage Page(ListTransactions list)
+    {
+        var end = Math.Clamp(list.Before ?? _state.History.Count, 0, _state.History.Count);
+        var start = Math.Max(0, end - list.Limit);
+        var items = new TransferView[end - start];
+        for (var i = end - 1; i >= start; i--) items[end - 1 - i] = TransferView.Of(_state.History[i]);
+        return new TransactionPage(items, start > 0 ? start : null);
+    }
+
+    /// <summary>One client request: answered once every slot (one per operation) has its outcome.</summary>
+    private sealed class Reply(IActorRef to, int slots, Func<TransferOutcome[], object> build)
+    {
+        private readonly TransferOutcome[] _results = new TransferOutcome[slots];
+        private int _remaining = slots;
+
+        public void Set(int slot, TransferOutcome outcome)
+        {
+            _results[slot] = outcome;
+            if (--_remaining == 0) to.Tell(build(_results));
+        }
+    }
+
+    private sealed class RedeliverTick : INoSerializationVerificationNeeded
+    {
+        public static readonly RedeliverTick Instance = new();
+    }
+}
+
+/// <summary>Expiry is due (a timer of the account's <see cref="TimeProvider"/>, or recovery).</summary>
+public sealed class ExpireTick : INoSerializationVerificationNeeded
+{
+    public static readonly ExpireTick Instance = new();
+}
+
+/// <summary>The stop message of passivation: lets a write in flight finish first.</summary>
+public sealed class StopEntity : INoSerializationVerificationNeeded
+{
+    public static readonly StopEntity Instance = new();
+}

@@ -1,0 +1,133 @@
+using System.Data.Common;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Configuration;
+using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
+using LinqToDB;
+using LinqToDB.Common;
+using LinqToDB.Interceptors;
+using Microsoft.Data.Sqlite;
+
+namespace Ledger.Actors.Hosting;
+
+/// <summary>Everything that makes one node: where its data lives, how it joins the cluster, which journal.</summary>
+public sealed record LedgerNodeOptions
+{
+    public string SystemName { get; init; } = "ledger";
+    public string DataDir { get; init; } = "data";
+    /// <summary><c>sqlite</c> (embedded, default) or <c>postgres</c>.</summary>
+    public string Journal { get; init; } = "sqlite";
+    /// <summary>For <c>postgres</c>; for <c>sqlite</c> the database is <c>ledger.db</c> in <see cref="DataDir"/>.</summary>
+    public string? ConnectionString { get; init; }
+    public string Host { get; init; } = "127.0.0.1";
+    /// <summary>0: any free port.</summary>
+    public int Port { get; init; }
+    /// <summary><c>host:port</c> of seed nodes; none: this node forms a cluster of its own.</summary>
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+    public IReadOnlyList<string> Roles { get; init; } = ["ledger", "gateway"];
+    /// <summary>Fixed for the life of a cluster: never change it on a live one.</summary>
+    public int Shards { get; init; } = 100;
+    /// <summary>Extra HOCON layered over akka.hocon (tests use it).</summary>
+    public string? ExtraHocon { get; init; }
+}
+
+/// <summary>
+/// Builds the node's ActorSystem from <c>akka.hocon</c> (at the repository root, copied next to the
+/// binaries) plus the few settings that differ per node. Production and tests share this code path.
+/// </summary>
+public static class LedgerNode
+{
+    public const string HoconFile = "akka.hocon";
+
+    public static Config BuildConfig(LedgerNodeOptions o)
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, HoconFile);
+        var baseConfig = ConfigurationFactory.ParseString(File.ReadAllText(file));
+        var seeds = o.Seeds.Select(s => $"\"akka.tcp://{o.SystemName}@{s}\"");
+        var journal = o.Journal switch
+        {
+            // SQLite allows one writer: one write stream, big batches, and reads that never take the write lock.
+            "sqlite" => Plugins(ProviderName.SQLiteMS, "sqlite", SqliteConnectionString(o),
+                "parallelism = 1, batch-size = 1000, db-round-trip-max-batch-size = 1000, read-isolation-level = read-uncommitted"),
+            "postgres" => Plugins(ProviderName.PostgreSQL15, "postgresql",
+                o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"),
+                "parallelism = 4, batch-size = 400"),
+            _ => throw new ArgumentException($"unknown journal '{o.Journal}' (sqlite or postgres)"),
+        };
+        var node = $$"""
+            akka.remote.dot-netty.tcp { hostname = "{{o.Host}}", port = {{o.Port}} }
+            akka.cluster.roles = [{{string.Join(", ", o.Roles.Select(r => $"\"{r}\""))}}]
+            akka.cluster.seed-nodes = [{{string.Join(", ", seeds)}}]
+            {{journal}}
+            """;
+        var config = ConfigurationFactory.ParseString(node);
+        if (o.ExtraHocon is not null) config = ConfigurationFactory.ParseString(o.ExtraHocon).WithFallback(config);
+        return config.WithFallback(baseConfig).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    private static string Plugins(string provider, string mapping, string connectionString, string journalTuning)
+    {
+        var common = $"provider-name = \"{provider}\", table-mapping = {mapping}, connection-string = \"{Escape(connectionString)}\"";
+        return $$"""
+            akka.persistence.journal.sql { {{common}}, {{journalTuning}} }
+            akka.persistence.query.journal.sql { {{common}} }
+            akka.persistence.snapshot-store.sql { {{common}} }
+            """;
+    }
+
+    public static string SqliteConnectionString(LedgerNodeOptions o) =>
+        new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.GetFullPath(Path.Combine(o.DataDir, "ledger.db")),
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+
+    /// <summary>Creates the data directory and the journal's database, and the ActorSystem.</summary>
+    public static ActorSystem Start(LedgerNodeOptions o)
+    {
+        var config = BuildConfig(o);
+        var setup = BootstrapSetup.Create().WithConfig(config);
+        var actorSetup = ActorSystemSetup.Create(setup);
+        if (o.Journal == "sqlite")
+        {
+            Directory.CreateDirectory(o.DataDir);
+            var cs = SqliteConnectionString(o);
+            EnableWal(cs);
+            // Microsoft.Data.Sqlite completes "async" calls synchronously, so the journal's write pipeline
+            // never accumulates a batch; yielding before each write lets concurrent writes group (design.md).
+            var data = new DataOptions().UseConnectionString(ProviderName.SQLiteMS, cs).UseInterceptor(new YieldBeforeWrite());
+            actorSetup = actorSetup.And(new DataOptionsSetup(data));
+        }
+        var system = ActorSystem.Create(o.SystemName, actorSetup);
+        if (o.Seeds.Count == 0)
+        {
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            cluster.Join(cluster.SelfAddress);
+        }
+        return system;
+    }
+
+    /// <summary>WAL is a property of the database file: set once, it stays.</summary>
+    private static void EnableWal(string connectionString)
+    {
+        using var c = new SqliteConnection(connectionString);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode=WAL;";
+        cmd.ExecuteNonQuery();
+    }
+
+    private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+
+    private sealed class YieldBeforeWrite : CommandInterceptor
+    {
+        public override async Task<Option<int>> ExecuteNonQueryAsync(CommandEventData eventData, DbCommand command, Option<int> result,
+            CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            return result;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Serialization;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Assets;
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Actors.Serialization;
+
+/// <summary>
+/// The durable schema: every persisted event and snapshot is JSON (source-generated, no reflection) under a
+/// versioned manifest. A change to a record that is not backwards compatible gets a new manifest (".v2")
+/// and an upcaster here; the old manifest must keep loading forever.
+/// </summary>
+public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    public const int Id = 7102;
+
+    private static readonly Dictionary<Type, string> ManifestOf = new()
+    {
+        [typeof(AccountOpened)] = "AccountOpened.v1",
+        [typeof(IssuerGranted)] = "IssuerGranted.v1",
+        [typeof(TransferRejected)] = "TransferRejected.v1",
+        [typeof(TransferDebited)] = "TransferDebited.v1",
+        [typeof(DeliveryAcknowledged)] = "DeliveryAcknowledged.v1",
+        [typeof(TransferCompensated)] = "TransferCompensated.v1",
+        [typeof(PendingPosted)] = "PendingPosted.v1",
+        [typeof(PendingVoided)] = "PendingVoided.v1",
+        [typeof(PendingExpired)] = "PendingExpired.v1",
+        [typeof(TransferCredited)] = "TransferCredited.v1",
+        [typeof(CreditRefused)] = "CreditRefused.v1",
+        [typeof(PendingResolved)] = "PendingResolved.v1",
+        [typeof(AccountSnapshot)] = "AccountSnapshot.v1",
+        [typeof(AssetCreated)] = "AssetCreated.v1",
+        [typeof(IssuerLinked)] = "IssuerLinked.v1",
+    };
+
+    private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
+
+    public override int Identifier => Id;
+
+    public override string Manifest(object o) =>
+        ManifestOf.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} has no event manifest");
+
+    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default);
+
+    public override object FromBinary(byte[] bytes, string manifest) =>
+        TypeOf.TryGetValue(manifest, out var type)
+            ? JsonSerializer.Deserialize(bytes, type, EventJson.Default)!
+            : throw new SerializationException($"unknown event manifest '{manifest}'");
+}
+
+[JsonSourceGenerationOptions(
+    Converters = [typeof(AmountJsonConverter), typeof(Int128JsonConverter), typeof(AccountIdJsonConverter),
+        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter)],
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(AccountOpened))]
+[JsonSerializable(typeof(IssuerGranted))]
+[JsonSerializable(typeof(TransferRejected))]
+[JsonSerializable(typeof(TransferDebited))]
+[JsonSerializable(typeof(DeliveryAcknowledged))]
+[JsonSerializable(typeof(TransferCompensated))]
+[JsonSerializable(typeof(PendingPosted))]
+[JsonSerializable(typeof(PendingVoided))]
+[JsonSerializable(typeof(PendingExpired))]
+[JsonSerializable(typeof(TransferCredited))]
+[JsonSerializable(typeof(CreditRefused))]
+[JsonSerializable(typeof(PendingResolved))]
+[JsonSerializable(typeof(AccountSnapshot))]
+[JsonSerializable(typeof(AssetCreated))]
+[JsonSerializable(typeof(IssuerLinked))]
+internal sealed partial class EventJson : JsonSerializerContext;

@@ -1,0 +1,44 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Ledger.Actors.Accounts;
+using Ledger.Actors.Assets;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Actors.Sharding;
+
+/// <summary>Routes every <see cref="IEntityMessage"/> to its entity by id.</summary>
+public sealed class EntityMessageExtractor(int shards) : HashCodeMessageExtractor(shards)
+{
+    public override string? EntityId(object message) => (message as IEntityMessage)?.EntityId;
+}
+
+/// <summary>The typed handles the gateway (and the entities) talk to: one shard region or proxy per entity kind.</summary>
+public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets);
+
+public static class LedgerSharding
+{
+    public const string LedgerRole = "ledger";
+    public const string AccountType = "account";
+    public const string AssetType = "asset";
+
+    /// <summary>
+    /// Starts the regions: hosting entities on a node with the <c>ledger</c> role, as proxies elsewhere.
+    /// The shard count must never change on a live cluster.
+    /// </summary>
+    public static LedgerRegions Start(ActorSystem system, int shards, TimeProvider time, AccountSettings accountSettings)
+    {
+        var sharding = ClusterSharding.Get(system);
+        var extractor = new EntityMessageExtractor(shards);
+        var hosts = Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(LedgerRole);
+        if (!hosts)
+            return new LedgerRegions(
+                sharding.StartProxy(AccountType, LedgerRole, extractor),
+                sharding.StartProxy(AssetType, LedgerRole, extractor));
+
+        var settings = ClusterShardingSettings.Create(system).WithRole(LedgerRole);
+        IActorRef accounts = ActorRefs.Nobody;
+        accounts = sharding.Start(AccountType, id => AccountActor.Props(id, accounts, time, accountSettings), settings, extractor);
+        var assets = sharding.Start(AssetType, id => AssetActor.Props(id, accounts, time), settings, extractor);
+        return new LedgerRegions(accounts, assets);
+    }
+}

@@ -1,0 +1,280 @@
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Contracts.Accounts;
+
+/// <summary>A transfer as the payer receives it. <see cref="TimeoutMs"/> only with <see cref="Pending"/>.</summary>
+public sealed record TransferRequest(TxId Id, AccountId To, AssetId Asset, Amount Amount, bool Pending, long? TimeoutMs)
+{
+    public ulong Fingerprint(AccountId from) => Primitives.Fingerprint.Of("transfer", from.Value, To.Value, Asset.Value,
+        Amount.ToString(), Pending ? "1" : "0", TimeoutMs?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+}
+
+/// <summary>What the payer owes the payee: step 1 is the credit, step 2 the resolution of a pending transfer.</summary>
+public sealed record DeliveryItem(TxId Id, int Step, AssetId Asset, Amount Amount, bool Pending, long? ExpiresAt,
+    TransferStatus Outcome, Amount PostedAmount);
+
+/// <summary>The payee's answer to one delivery item; <see cref="Code"/> is set when the credit was refused.</summary>
+public sealed record DeliveryResult(TxId Id, int Step, string? Code);
+
+/// <summary>
+/// The outcome of deciding one command: events to persist (and apply), and either a rejection that is
+/// answered without persisting anything, or the transfer whose outcome the caller is waiting for.
+/// </summary>
+public readonly record struct Decision(IReadOnlyList<IAccountEvent> Events, string? Rejection = null, TxId? Awaits = null)
+{
+    public static readonly IReadOnlyList<IAccountEvent> None = [];
+    public static Decision Reject(string code) => new(None, code);
+    public static Decision Await(TxId id, params IAccountEvent[] events) => new(events, null, id);
+}
+
+/// <summary>
+/// The account state machine: deterministic <c>decide</c> functions (state, command → events or a rejection)
+/// and one <see cref="Apply"/> (state, event → state). No clock, no randomness, no floating point; all
+/// money arithmetic is checked. The actor is plumbing around this class.
+/// </summary>
+public static class AccountContract
+{
+    public static Decision Open(AccountState s, string owner, long now)
+    {
+        if (!s.Exists) return new Decision([new AccountOpened(owner, now)]);
+        return s.Owner == owner ? new Decision(Decision.None) : Decision.Reject(Codes.AccountExists);
+    }
+
+    /// <summary>Marks the account as issuer of an asset, opening it (owned by its own id) if it does not exist.</summary>
+    public static IReadOnlyList<IAccountEvent> GrantIssuer(AccountState s, AssetId asset, long now)
+    {
+        var events = new List<IAccountEvent>(2);
+        if (!s.Exists) events.Add(new AccountOpened(s.Id.Value, now));
+        if (!s.IssuerOf.Contains(asset)) events.Add(new IssuerGranted(asset));
+        return events;
+    }
+
+    public static Decision StartTransfer(AccountState s, TransferRequest r, long now)
+    {
+        if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
+        var fingerprint = r.Fingerprint(s.Id);
+        if (s.Outgoing.TryGetValue(r.Id, out var existing))
+            return existing.Fingerprint == fingerprint ? new Decision(Decision.None, null, r.Id) : Decision.Reject(Codes.IdConflict);
+
+        var code = Validate(s, r);
+        if (code is not null)
+            return Decision.Await(r.Id, new TransferRejected(r.Id, r.To, r.Asset, r.Amount, r.Pending, r.TimeoutMs, fingerprint, code, now));
+        long? expiresAt = r.Pending && r.TimeoutMs is { } t ? checked(now + t) : null;
+        return Decision.Await(r.Id, new TransferDebited(r.Id, r.To, r.Asset, r.Amount, r.Pending, r.TimeoutMs, expiresAt, fingerprint, now));
+    }
+
+    private static string? Validate(AccountState s, TransferRequest r)
+    {
+        if (r.To == s.Id) return Codes.SameAccount;
+        if (r.Amount.IsZero) return Codes.ZeroAmount;
+        if (!SignedAmount.TryToSigned(r.Amount, out var amount))
+            return s.IssuerOf.Contains(r.Asset) ? Codes.SupplyOverflow : Codes.InsufficientFunds;
+        var available = s.Balances.TryGetValue(r.Asset, out var b) ? b.Available : 0;
+        if (s.IssuerOf.Contains(r.Asset))
+            // The issuer may go negative, down to −(2^127 − 1): supply is bounded so that every balance fits.
+            return available - amount < -Int128.MaxValue ? Codes.SupplyOverflow : null;
+        return amount > available ? Codes.InsufficientFunds : null;
+    }
+
+    public static Decision Post(AccountState s, TxId id, Amount? requested, long now)
+    {
+        if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
+        if (!s.Outgoing.TryGetValue(id, out var t) || !t.IsPending || t.Status == TransferStatus.Rejected)
+            return Decision.Reject(Codes.PendingNotFound);
+        switch (t.Status)
+        {
+            case TransferStatus.InFlight: return Decision.Reject(Codes.Unavailable);
+            case TransferStatus.Voided: return Decision.Reject(Codes.AlreadyVoided);
+            case TransferStatus.Expired: return Decision.Reject(Codes.PendingExpired);
+            case TransferStatus.Committed:
+                return t.PostRequested == requested ? new Decision(Decision.None, null, id) : Decision.Reject(Codes.AlreadyPosted);
+        }
+        if (t.ExpiresAt <= now) return new Decision([new PendingExpired(id, now)], Codes.PendingExpired);
+        var amount = requested ?? t.Amount;
+        if (amount.IsZero) return Decision.Reject(Codes.ZeroAmount);
+        if (amount > t.Amount) return Decision.Reject(Codes.AmountExceedsPending);
+        return Decision.Await(id, new PendingPosted(id, amount, requested, now));
+    }
+
+    public static Decision Void(AccountState s, TxId id, long now)
+    {
+        if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
+        if (!s.Outgoing.TryGetValue(id, out var t) || !t.IsPending || t.Status == TransferStatus.Rejected)
+            return Decision.Reject(Codes.PendingNotFound);
+        switch (t.Status)
+        {
+            case TransferStatus.InFlight: return Decision.Reject(Codes.Unavailable);
+            case TransferStatus.Voided: return new Decision(Decision.None, null, id);
+            case TransferStatus.Expired: return Decision.Reject(Codes.PendingExpired);
+            case TransferStatus.Committed: return Decision.Reject(Codes.AlreadyPosted);
+        }
+        if (t.ExpiresAt <= now) return new Decision([new PendingExpired(id, now)], Codes.PendingExpired);
+        return Decision.Await(id, new PendingVoided(id, now));
+    }
+
+    /// <summary>Expires every pending transfer whose time has come.</summary>
+    public static IReadOnlyList<IAccountEvent> ExpireDue(AccountState s, long now) =>
+        s.Outgoing.Values
+            .Where(t => t.Status == TransferStatus.Pending && t.ExpiresAt <= now)
+            .Select(t => (IAccountEvent)new PendingExpired(t.Id, now))
+            .ToList();
+
+    /// <summary>What this payer still owes its payees, one item per transfer awaiting delivery.</summary>
+    public static DeliveryItem Owed(Transfer t) =>
+        new(t.Id, t.StepsAcked + 1, t.Asset, t.Amount, t.IsPending, t.ExpiresAt, t.Status, t.PostedAmount ?? Amount.Zero);
+
+    /// <summary>Payee: decide on one delivered item. Idempotent per (payer, transaction, step).</summary>
+    public static (IReadOnlyList<IAccountEvent> Events, DeliveryResult? Result) Receive(AccountState s, AccountId from, DeliveryItem item, long now)
+    {
+        s.Incoming.TryGetValue((from, item.Id), out var known);
+        if (item.Step == 1)
+        {
+            if (known is not null) return (Decision.None, new DeliveryResult(item.Id, 1, known.Status == TransferStatus.Rejected ? known.Code : null));
+            if (!s.Exists)
+                return ([new CreditRefused(from, item.Id, item.Asset, item.Amount, Codes.AccountNotFound, now)],
+                    new DeliveryResult(item.Id, 1, Codes.AccountNotFound));
+            return ([new TransferCredited(from, item.Id, item.Asset, item.Amount, item.Pending, item.ExpiresAt, now)],
+                new DeliveryResult(item.Id, 1, null));
+        }
+        // Step 2 is only ever sent after step 1 was acknowledged, so the credit is known here.
+        if (known is null) return (Decision.None, null);
+        if (known.Status != TransferStatus.Pending) return (Decision.None, new DeliveryResult(item.Id, 2, null));
+        return ([new PendingResolved(from, item.Id, item.Outcome, item.PostedAmount, now)], new DeliveryResult(item.Id, 2, null));
+    }
+
+    /// <summary>Payer: the payee answered a delivery.</summary>
+    public static IReadOnlyList<IAccountEvent> Acknowledge(AccountState s, DeliveryResult r, long now)
+    {
+        if (!s.Outgoing.TryGetValue(r.Id, out var t) || t.StepsAcked >= r.Step || r.Step > t.StepsOwed) return Decision.None;
+        if (r.Step == 1 && r.Code is not null) return [new TransferCompensated(r.Id, r.Code, now)];
+        return [new DeliveryAcknowledged(r.Id, r.Step, now)];
+    }
+
+    public static void Apply(AccountState s, IAccountEvent e)
+    {
+        switch (e)
+        {
+            case AccountOpened o:
+                s.Exists = true;
+                s.Owner = o.Owner;
+                s.OpenedAt = o.At;
+                break;
+            case IssuerGranted g:
+                s.IssuerOf.Add(g.Asset);
+                break;
+            case TransferRejected r:
+                Record(s, s.Outgoing, r.Id, new Transfer
+                {
+                    Id = r.Id, From = s.Id, To = r.To, Asset = r.Asset, Amount = r.Amount, IsPending = r.Pending,
+                    TimeoutMs = r.TimeoutMs, Fingerprint = r.Fingerprint, Status = TransferStatus.Rejected, Code = r.Code,
+                    CreatedAt = r.At, CompletedAt = r.At,
+                });
+                break;
+            case TransferDebited d:
+            {
+                var b = s.BalanceOf(d.Asset);
+                if (d.Pending) b.PendingOut += d.Amount;
+                else b.Posted = checked(b.Posted - (Int128)d.Amount.Value);
+                Record(s, s.Outgoing, d.Id, new Transfer
+                {
+                    Id = d.Id, From = s.Id, To = d.To, Asset = d.Asset, Amount = d.Amount, IsPending = d.Pending,
+                    TimeoutMs = d.TimeoutMs, ExpiresAt = d.ExpiresAt, Fingerprint = d.Fingerprint,
+                    Status = TransferStatus.InFlight, CreatedAt = d.At, StepsOwed = 1,
+                });
+                break;
+            }
+            case DeliveryAcknowledged a:
+            {
+                var t = s.Outgoing[a.Id];
+                t.StepsAcked = a.Step;
+                if (a.Step == 1)
+                {
+                    t.Status = t.IsPending ? TransferStatus.Pending : TransferStatus.Committed;
+                    if (!t.IsPending) t.CompletedAt = a.At;
+                }
+                break;
+            }
+            case TransferCompensated c:
+            {
+                var t = s.Outgoing[c.Id];
+                var b = s.BalanceOf(t.Asset);
+                if (t.IsPending) b.PendingOut -= t.Amount;
+                else b.Posted += (Int128)t.Amount.Value;
+                t.Status = TransferStatus.Rejected;
+                t.Code = c.Code;
+                t.StepsAcked = t.StepsOwed;
+                t.CompletedAt = c.At;
+                break;
+            }
+            case PendingPosted p:
+            {
+                var t = s.Outgoing[p.Id];
+                var b = s.BalanceOf(t.Asset);
+                b.PendingOut -= t.Amount;
+                b.Posted = checked(b.Posted - (Int128)p.Amount.Value);
+                t.Status = TransferStatus.Committed;
+                t.PostedAmount = p.Amount;
+                t.PostRequested = p.Requested;
+                t.StepsOwed = 2;
+                t.CompletedAt = p.At;
+                break;
+            }
+            case PendingVoided v: Release(s, v.Id, TransferStatus.Voided, v.At); break;
+            case PendingExpired x: Release(s, x.Id, TransferStatus.Expired, x.At); break;
+            case TransferCredited c:
+            {
+                if (!s.Exists) throw new InvalidOperationException("credit applied to an account that does not exist");
+                var b = s.BalanceOf(c.Asset);
+                if (c.Pending) b.PendingIn += c.Amount;
+                else b.Posted = checked(b.Posted + (Int128)c.Amount.Value);
+                var t = new Transfer
+                {
+                    Id = c.Id, From = c.From, To = s.Id, Asset = c.Asset, Amount = c.Amount, IsPending = c.Pending,
+                    ExpiresAt = c.ExpiresAt, Status = c.Pending ? TransferStatus.Pending : TransferStatus.Committed,
+                    CreatedAt = c.At, CompletedAt = c.Pending ? null : c.At,
+                };
+                s.Incoming[(c.From, c.Id)] = t;
+                s.History.Add(t);
+                break;
+            }
+            case CreditRefused r:
+                s.Incoming[(r.From, r.Id)] = new Transfer
+                {
+                    Id = r.Id, From = r.From, To = s.Id, Asset = r.Asset, Amount = r.Amount, Status = TransferStatus.Rejected,
+                    Code = r.Code, CreatedAt = r.At, CompletedAt = r.At,
+                };
+                break;
+            case PendingResolved r:
+            {
+                var t = s.Incoming[(r.From, r.Id)];
+                var b = s.BalanceOf(t.Asset);
+                b.PendingIn -= t.Amount;
+                if (r.Outcome == TransferStatus.Committed)
+                {
+                    b.Posted = checked(b.Posted + (Int128)r.PostedAmount.Value);
+                    t.PostedAmount = r.PostedAmount;
+                }
+                t.Status = r.Outcome;
+                t.CompletedAt = r.At;
+                break;
+            }
+            default:
+                throw new ArgumentException($"unknown account event {e.GetType().Name}", nameof(e));
+        }
+    }
+
+    private static void Record(AccountState s, Dictionary<TxId, Transfer> outgoing, TxId id, Transfer t)
+    {
+        outgoing[id] = t;
+        s.History.Add(t);
+    }
+
+    private static void Release(AccountState s, TxId id, TransferStatus status, long at)
+    {
+        var t = s.Outgoing[id];
+        s.BalanceOf(t.Asset).PendingOut -= t.Amount;
+        t.Status = status;
+        t.StepsOwed = 2;
+        t.CompletedAt = at;
+    }
+}

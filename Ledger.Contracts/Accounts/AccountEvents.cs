@@ -1,0 +1,46 @@
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Contracts.Accounts;
+
+/// <summary>
+/// Everything an account actor persists. These records are the durable schema: add fields only with
+/// defaults, never rename or remove (the serializer tags each with a versioned manifest).
+/// Times are Unix milliseconds taken from the command, never from a clock.
+/// </summary>
+public interface IAccountEvent;
+
+public sealed record AccountOpened(string Owner, long At) : IAccountEvent;
+
+/// <summary>This account is the issuer of <paramref name="Asset"/> and may go below zero in it.</summary>
+public sealed record IssuerGranted(AssetId Asset) : IAccountEvent;
+
+/// <summary>Payer: a transfer was refused; recorded so that a retry returns the same outcome.</summary>
+public sealed record TransferRejected(TxId Id, AccountId To, AssetId Asset, Amount Amount, bool Pending, long? TimeoutMs,
+    ulong Fingerprint, string Code, long At) : IAccountEvent;
+
+/// <summary>Payer: the amount left <c>posted</c> (or went to <c>pending_out</c>); the credit is now owed to the payee.</summary>
+public sealed record TransferDebited(TxId Id, AccountId To, AssetId Asset, Amount Amount, bool Pending, long? TimeoutMs,
+    long? ExpiresAt, ulong Fingerprint, long At) : IAccountEvent;
+
+/// <summary>Payer: the payee made delivery step <paramref name="Step"/> durable.</summary>
+public sealed record DeliveryAcknowledged(TxId Id, int Step, long At) : IAccountEvent;
+
+/// <summary>Payer: the payee refused the credit (no such account); the debit is given back.</summary>
+public sealed record TransferCompensated(TxId Id, string Code, long At) : IAccountEvent;
+
+/// <summary>Payer: a pending transfer was posted for <paramref name="Amount"/> (≤ the pending amount; the rest is released).</summary>
+public sealed record PendingPosted(TxId Id, Amount Amount, Amount? Requested, long At) : IAccountEvent;
+
+public sealed record PendingVoided(TxId Id, long At) : IAccountEvent;
+
+public sealed record PendingExpired(TxId Id, long At) : IAccountEvent;
+
+/// <summary>Payee: delivery step 1 landed.</summary>
+public sealed record TransferCredited(AccountId From, TxId Id, AssetId Asset, Amount Amount, bool Pending, long? ExpiresAt, long At)
+    : IAccountEvent;
+
+/// <summary>Payee that does not exist: the refusal is recorded so a late duplicate can never land after the payer compensated.</summary>
+public sealed record CreditRefused(AccountId From, TxId Id, AssetId Asset, Amount Amount, string Code, long At) : IAccountEvent;
+
+/// <summary>Payee: delivery step 2 (the payer posted, voided or let expire a pending transfer).</summary>
+public sealed record PendingResolved(AccountId From, TxId Id, TransferStatus Outcome, Amount PostedAmount, long At) : IAccountEvent;

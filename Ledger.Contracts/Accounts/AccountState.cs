@@ -1,0 +1,101 @@
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Contracts.Accounts;
+
+public enum TransferStatus
+{
+    /// <summary>Debited on the payer; the payee has not yet confirmed the credit.</summary>
+    InFlight,
+    Pending,
+    Committed,
+    Rejected,
+    Voided,
+    Expired,
+}
+
+public sealed class Balance
+{
+    public Int128 Posted { get; set; }
+    public Amount PendingOut { get; set; }
+    public Amount PendingIn { get; set; }
+
+    /// <summary><c>posted − pending_out</c>: what may still be spent. Never negative for a non-issuer.</summary>
+    public Int128 Available => Posted - (Int128)PendingOut.Value;
+}
+
+/// <summary>
+/// One transfer as an account sees it: the payer's copy (<see cref="From"/> is this account) carries the
+/// idempotency fingerprint and the delivery progress; the payee's copy mirrors the outcome.
+/// </summary>
+public sealed class Transfer
+{
+    public required TxId Id { get; init; }
+    public required AccountId From { get; init; }
+    public required AccountId To { get; init; }
+    public required AssetId Asset { get; init; }
+    public required Amount Amount { get; init; }
+    public bool IsPending { get; init; }
+    public long? TimeoutMs { get; init; }
+    public long? ExpiresAt { get; init; }
+    public ulong Fingerprint { get; init; }
+    public TransferStatus Status { get; set; }
+    public string? Code { get; set; }
+    public Amount? PostedAmount { get; set; }
+    /// <summary>What the post asked for (null: all); a repeated post with the same request is a retry.</summary>
+    public Amount? PostRequested { get; set; }
+    public long CreatedAt { get; init; }
+    public long? CompletedAt { get; set; }
+    /// <summary>Payer only: delivery steps owed to the payee (1: the credit, 2: the resolution of a pending one).</summary>
+    public int StepsOwed { get; set; }
+    public int StepsAcked { get; set; }
+
+    public bool AwaitsDelivery => StepsAcked < StepsOwed;
+
+    /// <summary>The amount that actually moved (or would move) between the two accounts.</summary>
+    public Amount MovedAmount => PostedAmount ?? Amount;
+}
+
+/// <summary>The state of one account. Mutated only by <see cref="AccountContract.Apply"/>.</summary>
+public sealed class AccountState
+{
+    public required AccountId Id { get; init; }
+    public bool Exists { get; set; }
+    public string Owner { get; set; } = "";
+    public long OpenedAt { get; set; }
+    public Dictionary<AssetId, Balance> Balances { get; } = [];
+    public HashSet<AssetId> IssuerOf { get; } = [];
+    /// <summary>Transfers this account initiated, by id: the idempotency records.</summary>
+    public Dictionary<TxId, Transfer> Outgoing { get; } = [];
+    /// <summary>Transfers received, by (payer, id): de-duplicates redelivered credits.</summary>
+    public Dictionary<(AccountId From, TxId Id), Transfer> Incoming { get; } = [];
+    /// <summary>Every transfer touching this account, oldest first (the transaction list).</summary>
+    public List<Transfer> History { get; } = [];
+
+    public Balance BalanceOf(AssetId asset)
+    {
+        if (!Balances.TryGetValue(asset, out var b)) Balances[asset] = b = new Balance();
+        return b;
+    }
+
+    /// <summary>Pending outgoing transfers with a timeout, earliest first expiry.</summary>
+    public long? NextExpiry()
+    {
+        long? next = null;
+        foreach (var t in Outgoing.Values)
+            if (t.Status == TransferStatus.Pending && t.ExpiresAt is { } e && (next is null || e < next)) next = e;
+        return next;
+    }
+
+    /// <summary>
+    /// Value this account has debited from <c>posted</c> but the payee has not yet credited: the account's
+    /// share of what is "in flight". Sum of all <c>posted</c> plus all in-flight is zero per asset.
+    /// </summary>
+    public IEnumerable<(AssetId Asset, Amount Amount)> InFlight()
+    {
+        foreach (var t in Outgoing.Values)
+        {
+            if (t.Status == TransferStatus.InFlight && !t.IsPending) yield return (t.Asset, t.Amount);
+            else if (t.IsPending && t.Status == TransferStatus.Committed && t.AwaitsDelivery) yield return (t.Asset, t.PostedAmount!.Value);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+namespace Ledger.Contracts.Primitives;
+
+/// <summary>Stable rejection codes of api.md; every one is produced by a test.</summary>
+public static class Codes
+{
+    public const string InsufficientFunds = "insufficient_funds";
+    public const string AccountNotFound = "account_not_found";
+    public const string AssetNotFound = "asset_not_found";
+    public const string AccountExists = "account_exists";
+    public const string AssetExists = "asset_exists";
+    public const string SameAccount = "same_account";
+    public const string ZeroAmount = "zero_amount";
+    public const string PendingNotFound = "pending_not_found";
+    public const string PendingExpired = "pending_expired";
+    public const string AlreadyPosted = "already_posted";
+    public const string AlreadyVoided = "already_voided";
+    public const string AmountExceedsPending = "amount_exceeds_pending";
+    public const string SupplyOverflow = "supply_overflow";
+    public const string IdConflict = "id_conflict";
+    public const string TransactionNotFound = "transaction_not_found";
+    public const string InvalidRequest = "invalid_request";
+    public const string InvalidAmount = "invalid_amount";
+    public const string InvalidId = "invalid_id";
+    public const string BatchTooLarge = "batch_too_large";
+    public const string Unavailable = "unavailable";
+    public const string NotImplemented = "not_implemented";
+    public const string NotFound = "not_found";
+}

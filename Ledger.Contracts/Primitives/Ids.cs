@@ -1,0 +1,34 @@
+namespace Ledger.Contracts.Primitives;
+
+/// <summary>Client-chosen ids: 1–64 characters of [A-Za-z0-9_.:-], case-sensitive (api.md).</summary>
+public static class Id
+{
+    public const int MaxLength = 64;
+
+    public static bool IsValid(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || text.Length > MaxLength) return false;
+        foreach (var c in text)
+        {
+            var ok = c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '_' or '.' or ':' or '-';
+            if (!ok) return false;
+        }
+        return true;
+    }
+}
+
+public readonly record struct AccountId(string Value)
+{
+    public override string ToString() => Value;
+}
+
+public readonly record struct AssetId(string Value)
+{
+    public override string ToString() => Value;
+}
+
+/// <summary>A transaction id; unique within its initiating account, which makes (account, id) the idempotency key.</summary>
+public readonly record struct TxId(string Value)
+{
+    public override string ToString() => Value;
+}

@@ -1,0 +1,87 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Contracts.Protocol;
+
+/// <summary>Root of everything that travels between nodes; the wire serializer binds to it.</summary>
+public interface ILedgerMessage;
+
+/// <summary>A message for one sharded entity; the extractor routes on <see cref="EntityId"/>.</summary>
+public interface IEntityMessage : ILedgerMessage
+{
+    string EntityId { get; }
+}
+
+public interface IAccountMessage : IEntityMessage
+{
+    AccountId Account { get; }
+    string IEntityMessage.EntityId => Account.Value;
+}
+
+public interface IAssetMessage : IEntityMessage
+{
+    AssetId Asset { get; }
+    string IEntityMessage.EntityId => Asset.Value;
+}
+
+// ---- accounts -------------------------------------------------------------------------------------------
+
+public sealed record OpenAccount(AccountId Account, string Owner) : IAccountMessage;
+
+public sealed record GetAccount(AccountId Account) : IAccountMessage;
+
+/// <summary>Transfers initiated by one payer, decided together and persisted in one write (the batch path).</summary>
+public sealed record SubmitTransfers(AccountId Account, TransferRequest[] Items) : IAccountMessage;
+
+public sealed record PostPending(AccountId Account, TxId Id, Amount? Amount) : IAccountMessage;
+
+public sealed record VoidPending(AccountId Account, TxId Id) : IAccountMessage;
+
+public sealed record GetTransaction(AccountId Account, TxId Id) : IAccountMessage;
+
+/// <summary>Newest first; <see cref="Before"/> is the cursor of a previous page.</summary>
+public sealed record ListTransactions(AccountId Account, int Limit, int? Before) : IAccountMessage;
+
+public sealed record GrantIssuer(AccountId Account, AssetId Asset) : IAccountMessage;
+
+/// <summary>Payer → payee: the steps it owes. Answered with <see cref="DeliveryAck"/> once durable.</summary>
+public sealed record Deliver(AccountId Account, AccountId From, DeliveryItem[] Items) : IAccountMessage;
+
+/// <summary>Payee → payer (to the payer's actor directly).</summary>
+public sealed record DeliveryAck(AccountId Payee, DeliveryResult[] Results) : ILedgerMessage;
+
+public sealed record IssuerGrantedAck(AccountId Account, AssetId Asset) : ILedgerMessage;
+
+// ---- assets ---------------------------------------------------------------------------------------------
+
+public sealed record CreateAsset(AssetId Asset, int Decimals, AccountId Issuer) : IAssetMessage;
+
+public sealed record GetAsset(AssetId Asset) : IAssetMessage;
+
+// ---- replies --------------------------------------------------------------------------------------------
+
+/// <summary>A refusal that changed nothing (not found, id conflict, exists…).</summary>
+public sealed record Rejected(string Code, string? Detail = null) : ILedgerMessage;
+
+public sealed record BalanceView(AssetId Asset, Int128 Posted, Amount PendingOut, Amount PendingIn)
+{
+    public Int128 Available => Posted - (Int128)PendingOut.Value;
+}
+
+public sealed record AccountView(AccountId Id, string Owner, BalanceView[] Balances, bool Created) : ILedgerMessage;
+
+public sealed record AssetView(AssetId Id, int Decimals, AccountId Issuer, bool Created) : ILedgerMessage;
+
+public sealed record TransferView(TxId Id, AccountId From, AccountId To, AssetId Asset, Amount Amount, bool Pending,
+    TransferStatus Status, string? Code, Amount? PostedAmount, long? ExpiresAt, long CreatedAt, long? CompletedAt)
+{
+    public static TransferView Of(Transfer t) => new(t.Id, t.From, t.To, t.Asset, t.Amount, t.IsPending, t.Status, t.Code,
+        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt);
+}
+
+/// <summary>The outcome of one operation: the recorded transaction, or a refusal that recorded nothing.</summary>
+public sealed record TransferOutcome(TransferView? Transaction, string? Code) : ILedgerMessage;
+
+public sealed record TransferResults(TransferOutcome[] Results) : ILedgerMessage;
+
+public sealed record TransactionPage(TransferView[] Items, int? Next) : ILedgerMessage;

@@ -1,0 +1,23 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Ledger.Actors.Hosting;
+
+namespace Ledger.Host.Gateway;
+
+public static class HealthApi
+{
+    public static void MapHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz/live", () => Results.Json(new { status = "live" }));
+
+        // Ready: this node is an Up member of a cluster and the journal answers.
+        app.MapGet("/healthz/ready", async (ActorSystem system, LedgerNodeOptions options, CancellationToken ct) =>
+        {
+            var member = Cluster.Get(system).SelfMember;
+            var up = member.Status == MemberStatus.Up;
+            var journal = await JournalProbe.IsReachable(options, ct);
+            var body = new { status = up && journal ? "ready" : "not_ready", member = member.Status.ToString().ToLowerInvariant(), journal = journal ? "up" : "down" };
+            return Results.Json(body, statusCode: up && journal ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+    }
+}

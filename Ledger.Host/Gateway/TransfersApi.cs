@@ -1,0 +1,62 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Gateway;
+
+public static class TransfersApi
+{
+    /// <summary>The longest a pending transfer may be held: one year.</summary>
+    public const long TimeoutMsMax = 365L * 24 * 3600 * 1000;
+
+    public static void MapTransfers(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/transfers", async (HttpRequest request, LedgerClient ledger) =>
+        {
+            var (from, transfer) = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
+            if (await ledger.FindAsset(transfer.Asset) is null) return Problems.Rejection(Codes.AssetNotFound);
+            return await ledger.AskAccount(new SubmitTransfers(from, [transfer])) switch
+            {
+                TransferResults r => Outcome(r.Results[0]),
+                var other => AccountsApi.Unexpected(other),
+            };
+        });
+
+        v1.MapPost("/transfers/{id}/post", async (string id, HttpRequest request, LedgerClient ledger) =>
+        {
+            var body = (await RequestBody.ReadAsync(request)).Allow("from", "amount");
+            var message = new PostPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")), body.AmountOrNull("amount"));
+            return Outcome(await ledger.AskAccount(message));
+        });
+
+        v1.MapPost("/transfers/{id}/void", async (string id, HttpRequest request, LedgerClient ledger) =>
+        {
+            var body = (await RequestBody.ReadAsync(request)).Allow("from");
+            return Outcome(await ledger.AskAccount(new VoidPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")))));
+        });
+    }
+
+    public static readonly string[] Fields = ["id", "from", "to", "asset", "amount", "pending", "timeout_ms"];
+
+    /// <summary>Reads one transfer (also a batch operation); returns the payer and the request.</summary>
+    public static (AccountId From, TransferRequest Transfer) Parse(RequestBody b)
+    {
+        var id = new TxId(b.Id("id"));
+        var from = new AccountId(b.Id("from"));
+        var to = new AccountId(b.Id("to"));
+        var asset = new AssetId(b.Id("asset"));
+        var amount = b.Amount("amount");
+        var pending = b.Bool("pending", false);
+        var timeout = b.Integer("timeout_ms", 1, TimeoutMsMax);
+        if (timeout is not null && !pending) throw RequestBody.Invalid(Codes.InvalidRequest, "'timeout_ms' applies only to a pending transfer");
+        return (from, new TransferRequest(id, to, asset, amount, pending, timeout));
+    }
+
+    private static IResult Outcome(object reply) => reply switch
+    {
+        TransferOutcome { Transaction: { Status: TransferStatus.Rejected } t } => Problems.Rejection(t.Code!),
+        TransferOutcome { Transaction: { } t } => Results.Json(Views.Transaction(t)),
+        TransferOutcome o => Problems.Rejection(o.Code!),
+        _ => AccountsApi.Unexpected(reply),
+    };
+}

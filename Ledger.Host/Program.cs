@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Akka.Actor;
+using Ledger.Actors.Accounts;
+using Ledger.Actors.Hosting;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Primitives;
+using Ledger.Host.Gateway;
+
+var builder = WebApplication.CreateBuilder(args);
+if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls("http://127.0.0.1:5080");
+
+var ledger = builder.Configuration.GetSection("Ledger");
+var options = new LedgerNodeOptions
+{
+    DataDir = ledger["DataDir"] ?? "data",
+    Journal = ledger["Journal"] ?? "sqlite",
+    ConnectionString = ledger["ConnectionString"],
+    Host = ledger["Cluster:Host"] ?? "127.0.0.1",
+    Port = int.Parse(ledger["Cluster:Port"] ?? "0", System.Globalization.CultureInfo.InvariantCulture),
+    Seeds = Split(ledger["Cluster:Seeds"]),
+    Roles = Split(ledger["Cluster:Roles"]) is { Count: > 0 } roles ? roles : ["ledger", "gateway"],
+};
+var requestTimeout = TimeSpan.FromMilliseconds(ledger.GetValue("RequestTimeoutMs", 10_000));
+
+var system = LedgerNode.Start(options);
+var regions = LedgerSharding.Start(system, options.Shards, TimeProvider.System, new AccountSettings());
+
+builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(system);
+builder.Services.AddSingleton(new LedgerClient(regions, requestTimeout));
+builder.Services.AddProblemDetails();
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+
+var app = builder.Build();
+app.Lifetime.ApplicationStopping.Register(() =>
+    // Leave the cluster and hand shards off before the process exits.
+    CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).Wait(TimeSpan.FromSeconds(30)));
+
+app.Use(async (context, next) =>
+{
+    try
+    {
+        await next(context);
+    }
+    catch (BadRequestException e)
+    {
+        await Problems.Of(StatusCodes.Status400BadRequest, e.Code, e.Message).ExecuteAsync(context);
+    }
+    catch (LedgerUnavailableException e)
+    {
+        await Problems.Unavailable(e.Message).ExecuteAsync(context);
+    }
+});
+
+app.MapHealth();
+var v1 = app.MapGroup("/v1");
+v1.MapAssets();
+v1.MapAccounts();
+v1.MapTransfers();
+v1.MapBatches();
+app.MapFallback(() => Problems.NotFound(Codes.NotFound));
+
+app.Logger.LogInformation("Ledger node: data in {DataDir}, journal {Journal}, cluster at {Address}", Path.GetFullPath(options.DataDir),
+    options.Journal, Akka.Cluster.Cluster.Get(system).SelfAddress);
+app.Run();
+
+static IReadOnlyList<string> Split(string? list) =>
+    list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+
+public partial class Program;
