@@ -72,7 +72,8 @@ public static class AccountContract
         var available = s.Balances.TryGetValue(r.Asset, out var b) ? b.Available : 0;
         if (s.IssuerOf.Contains(r.Asset))
             // The issuer may go negative, down to −(2^127 − 1): supply is bounded so that every balance fits.
-            return available - amount < -Int128.MaxValue ? Codes.SupplyOverflow : null;
+            // (Written so that nothing can wrap: −MaxValue + amount lies in [−MaxValue, 0].)
+            return available < -Int128.MaxValue + amount ? Codes.SupplyOverflow : null;
         return amount > available ? Codes.InsufficientFunds : null;
     }
 

@@ -87,15 +87,20 @@ public sealed class AccountState
     }
 
     /// <summary>
-    /// Value this account has debited from <c>posted</c> but the payee has not yet credited: the account's
-    /// share of what is "in flight". Sum of all <c>posted</c> plus all in-flight is zero per asset.
+    /// Value this account has debited from <c>posted</c> whose credit it has not yet seen confirmed, with the
+    /// delivery step that carries it. Until the payee applies that step the value is "in flight": per asset,
+    /// all <c>posted</c> balances plus everything in flight sum to zero.
     /// </summary>
-    public IEnumerable<(AssetId Asset, Amount Amount)> InFlight()
+    public IEnumerable<(Transfer Transfer, int Step, Amount Amount)> Unconfirmed()
     {
         foreach (var t in Outgoing.Values)
         {
-            if (t.Status == TransferStatus.InFlight && !t.IsPending) yield return (t.Asset, t.Amount);
-            else if (t.IsPending && t.Status == TransferStatus.Committed && t.AwaitsDelivery) yield return (t.Asset, t.PostedAmount!.Value);
+            if (t.Status == TransferStatus.InFlight && !t.IsPending) yield return (t, 1, t.Amount);
+            else if (t.IsPending && t.Status == TransferStatus.Committed && t.AwaitsDelivery) yield return (t, 2, t.PostedAmount!.Value);
         }
     }
+
+    /// <summary>Payee side: has delivery <paramref name="step"/> of this payer's transfer been applied here?</summary>
+    public bool HasApplied(AccountId payer, TxId id, int step) =>
+        Incoming.TryGetValue((payer, id), out var t) && t.Status != TransferStatus.Rejected && (step == 1 || t.Status != TransferStatus.Pending);
 }

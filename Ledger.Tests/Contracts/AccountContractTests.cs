@@ -1,0 +1,279 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+using Ledger.Tests.Support;
+
+namespace Ledger.Tests.Contracts;
+
+public class AccountContractTests
+{
+    private readonly ContractWorld _w = new();
+
+    public AccountContractTests()
+    {
+        _w.Open("alice");
+        _w.Open("bob");
+        _w.Issue("bank", "USD");
+        _w.Transfer("bank", "alice", "USD", 1_000, "mint");
+        _w.DeliverAll();
+    }
+
+    private Transfer Tx(string account, string id) => _w.State(new(account)).Outgoing[new TxId(id)];
+
+    [Fact]
+    public void Issuer_goes_negative_by_the_minted_supply()
+    {
+        Assert.Equal(-1_000, _w.Balance("bank", "USD").Posted);
+        Assert.Equal(1_000, _w.Balance("alice", "USD").Posted);
+    }
+
+    [Fact]
+    public void Transfer_debits_payer_at_once_and_credits_payee_on_delivery()
+    {
+        _w.Transfer("alice", "bob", "USD", 300, "t1");
+        Assert.Equal(700, _w.Balance("alice", "USD").Posted);
+        Assert.Equal(0, _w.Balance("bob", "USD").Posted);
+        Assert.Equal(TransferStatus.InFlight, Tx("alice", "t1").Status);
+        Assert.Equal(0, _w.Sums()[new AssetId("USD")]);
+
+        _w.DeliverAll();
+        Assert.Equal(300, _w.Balance("bob", "USD").Posted);
+        Assert.Equal(TransferStatus.Committed, Tx("alice", "t1").Status);
+    }
+
+    [Fact]
+    public void Non_issuer_cannot_spend_more_than_available()
+    {
+        var d = _w.Transfer("alice", "bob", "USD", 1_001, "t1");
+        Assert.Single(d.Events);
+        Assert.Equal(TransferStatus.Rejected, Tx("alice", "t1").Status);
+        Assert.Equal(Codes.InsufficientFunds, Tx("alice", "t1").Code);
+        Assert.Equal(1_000, _w.Balance("alice", "USD").Posted);
+    }
+
+    [Fact]
+    public void Same_id_and_body_is_a_retry_and_changes_nothing()
+    {
+        _w.Transfer("alice", "bob", "USD", 300, "t1");
+        var retry = _w.Transfer("alice", "bob", "USD", 300, "t1");
+        Assert.Empty(retry.Events);
+        Assert.Null(retry.Rejection);
+        Assert.Equal(new TxId("t1"), retry.Awaits);
+        Assert.Equal(700, _w.Balance("alice", "USD").Posted);
+    }
+
+    [Fact]
+    public void A_rejected_transfer_retried_stays_rejected_even_after_funds_arrive()
+    {
+        _w.Transfer("alice", "bob", "USD", 5_000, "t1");
+        _w.Transfer("bank", "alice", "USD", 10_000, "mint-2");
+        _w.DeliverAll();
+        var retry = _w.Transfer("alice", "bob", "USD", 5_000, "t1");
+        Assert.Empty(retry.Events);
+        Assert.Equal(TransferStatus.Rejected, Tx("alice", "t1").Status);
+    }
+
+    [Theory]
+    [InlineData("bob", "USD", 301UL, false)]
+    [InlineData("carol", "USD", 300UL, false)]
+    [InlineData("bob", "EUR", 300UL, false)]
+    [InlineData("bob", "USD", 300UL, true)]
+    public void Same_id_with_a_different_body_is_an_id_conflict(string to, string asset, ulong amount, bool pending)
+    {
+        _w.Transfer("alice", "bob", "USD", 300, "t1");
+        var d = _w.Transfer("alice", to, asset, amount, "t1", pending);
+        Assert.Equal(Codes.IdConflict, d.Rejection);
+        Assert.Empty(d.Events);
+    }
+
+    [Fact]
+    public void Transfer_to_unknown_account_is_compensated()
+    {
+        _w.Transfer("alice", "ghost", "USD", 400, "t1");
+        Assert.Equal(600, _w.Balance("alice", "USD").Posted);
+        _w.DeliverAll();
+        Assert.Equal(1_000, _w.Balance("alice", "USD").Posted);
+        Assert.Equal(TransferStatus.Rejected, Tx("alice", "t1").Status);
+        Assert.Equal(Codes.AccountNotFound, Tx("alice", "t1").Code);
+        Assert.Equal(0, _w.Sums()[new AssetId("USD")]);
+    }
+
+    [Fact]
+    public void A_refused_credit_never_lands_later_even_if_the_account_is_opened_and_the_credit_redelivered()
+    {
+        _w.Transfer("alice", "ghost", "USD", 400, "t1");
+        var stale = (ContractWorld.DeliveryMessage)_w.Network[0];
+        _w.DeliverAll();
+        _w.Open("ghost");
+        _w.Network.Add(stale);
+        _w.DeliverAll();
+        Assert.Equal(0, _w.Balance("ghost", "USD").Posted);
+        Assert.Equal(1_000, _w.Balance("alice", "USD").Posted);
+    }
+
+    [Fact]
+    public void Redelivered_credit_lands_once()
+    {
+        _w.Transfer("alice", "bob", "USD", 300, "t1");
+        _w.Handle(0, duplicate: true);
+        _w.Handle(0, duplicate: true);
+        _w.DeliverAll();
+        Assert.Equal(300, _w.Balance("bob", "USD").Posted);
+    }
+
+    [Theory]
+    [InlineData("alice", 1UL, Codes.SameAccount)]
+    [InlineData("bob", 0UL, Codes.ZeroAmount)]
+    public void Malformed_transfers_are_rejected_and_recorded(string to, ulong amount, string code)
+    {
+        _w.Transfer("alice", to, "USD", amount, "t1");
+        Assert.Equal(code, Tx("alice", "t1").Code);
+    }
+
+    [Fact]
+    public void Unknown_payer_is_refused_without_recording_anything()
+    {
+        var d = _w.Transfer("nobody", "bob", "USD", 1, "t1");
+        Assert.Equal(Codes.AccountNotFound, d.Rejection);
+        Assert.Empty(d.Events);
+    }
+
+    [Fact]
+    public void Issuer_supply_is_bounded_so_every_balance_fits()
+    {
+        var s = _w.State(new("bank"));
+        var huge = new TransferRequest(new("big"), new("alice"), new("USD"), new Amount((UInt128)Int128.MaxValue), false, null);
+        var d = AccountContract.StartTransfer(s, huge, _w.Now);
+        Assert.Equal(Codes.SupplyOverflow, Assert.IsType<TransferRejected>(Assert.Single(d.Events)).Code);
+    }
+
+    [Fact]
+    public void Pending_reserves_then_partial_post_moves_part_and_releases_the_rest()
+    {
+        _w.Transfer("alice", "bob", "USD", 400, "p1", pending: true);
+        _w.DeliverAll();
+        Assert.Equal(TransferStatus.Pending, Tx("alice", "p1").Status);
+        Assert.Equal(400, (int)_w.Balance("alice", "USD").PendingOut.Value);
+        Assert.Equal(600, _w.Balance("alice", "USD").Available);
+        Assert.Equal(400, (int)_w.Balance("bob", "USD").PendingIn.Value);
+
+        var post = _w.Post("alice", "p1", 150);
+        Assert.Null(post.Rejection);
+        _w.DeliverAll();
+        Assert.Equal(850, _w.Balance("alice", "USD").Posted);
+        Assert.Equal(0, (int)_w.Balance("alice", "USD").PendingOut.Value);
+        Assert.Equal(150, _w.Balance("bob", "USD").Posted);
+        Assert.Equal(0, (int)_w.Balance("bob", "USD").PendingIn.Value);
+        Assert.Equal(0, _w.Sums()[new AssetId("USD")]);
+    }
+
+    [Fact]
+    public void Reserved_amount_is_not_spendable()
+    {
+        _w.Transfer("alice", "bob", "USD", 900, "p1", pending: true);
+        _w.Transfer("alice", "bob", "USD", 200, "t1");
+        Assert.Equal(Codes.InsufficientFunds, Tx("alice", "t1").Code);
+    }
+
+    [Fact]
+    public void Void_releases_and_second_void_is_a_retry()
+    {
+        _w.Transfer("alice", "bob", "USD", 400, "p1", pending: true);
+        _w.DeliverAll();
+        Assert.Null(_w.Void("alice", "p1").Rejection);
+        _w.DeliverAll();
+        Assert.Equal(1_000, _w.Balance("alice", "USD").Available);
+        Assert.Equal(0, (int)_w.Balance("bob", "USD").PendingIn.Value);
+        var again = _w.Void("alice", "p1");
+        Assert.Null(again.Rejection);
+        Assert.Empty(again.Events);
+        Assert.Equal(Codes.AlreadyVoided, _w.Post("alice", "p1").Rejection);
+    }
+
+    [Fact]
+    public void Post_twice_with_the_same_request_is_a_retry_and_otherwise_already_posted()
+    {
+        _w.Transfer("alice", "bob", "USD", 400, "p1", pending: true);
+        _w.DeliverAll();
+        _w.Post("alice", "p1", 100);
+        Assert.Empty(_w.Post("alice", "p1", 100).Events);
+        Assert.Null(_w.Post("alice", "p1", 100).Rejection);
+        Assert.Equal(Codes.AlreadyPosted, _w.Post("alice", "p1", 200).Rejection);
+        Assert.Equal(Codes.AlreadyPosted, _w.Void("alice", "p1").Rejection);
+    }
+
+    [Fact]
+    public void Post_above_the_pending_amount_is_refused()
+    {
+        _w.Transfer("alice", "bob", "USD", 400, "p1", pending: true);
+        _w.DeliverAll();
+        Assert.Equal(Codes.AmountExceedsPending, _w.Post("alice", "p1", 401).Rejection);
+    }
+
+    [Fact]
+    public void Post_or_void_of_an_unknown_or_immediate_transfer_is_pending_not_found()
+    {
+        _w.Transfer("alice", "bob", "USD", 1, "t1");
+        _w.DeliverAll();
+        Assert.Equal(Codes.PendingNotFound, _w.Post("alice", "t1").Rejection);
+        Assert.Equal(Codes.PendingNotFound, _w.Void("alice", "nope").Rejection);
+    }
+
+    [Fact]
+    public void Post_before_the_reservation_is_confirmed_asks_to_retry()
+    {
+        _w.Transfer("alice", "bob", "USD", 400, "p1", pending: true);
+        Assert.Equal(Codes.Unavailable, _w.Post("alice", "p1").Rejection);
+    }
+
+    [Fact]
+    public void Pending_expires_at_its_deadline_and_releases_both_sides()
+    {
+        _w.Transfer("alice", "bob", "USD", 400, "p1", pending: true, timeoutMs: 1_000);
+        _w.DeliverAll();
+        _w.Now += 999;
+        _w.Expire("alice");
+        Assert.Equal(TransferStatus.Pending, Tx("alice", "p1").Status);
+        _w.Now += 1;
+        _w.Expire("alice");
+        _w.DeliverAll();
+        Assert.Equal(TransferStatus.Expired, Tx("alice", "p1").Status);
+        Assert.Equal(1_000, _w.Balance("alice", "USD").Available);
+        Assert.Equal(0, (int)_w.Balance("bob", "USD").PendingIn.Value);
+        Assert.Equal(TransferStatus.Expired, _w.State(new("bob")).Incoming[(new("alice"), new("p1"))].Status);
+    }
+
+    [Fact]
+    public void Posting_after_the_deadline_expires_it_instead()
+    {
+        _w.Transfer("alice", "bob", "USD", 400, "p1", pending: true, timeoutMs: 10);
+        _w.DeliverAll();
+        _w.Now += 10;
+        var d = _w.Post("alice", "p1");
+        Assert.Equal(Codes.PendingExpired, d.Rejection);
+        Assert.IsType<PendingExpired>(Assert.Single(d.Events));
+        Assert.Equal(Codes.PendingExpired, _w.Post("alice", "p1").Rejection);
+    }
+
+    [Fact]
+    public void Opening_twice_with_the_same_owner_is_a_retry_and_with_another_is_account_exists()
+    {
+        var s = _w.State(new("alice"));
+        Assert.Empty(AccountContract.Open(s, "alice", _w.Now).Events);
+        Assert.Equal(Codes.AccountExists, AccountContract.Open(s, "mallory", _w.Now).Rejection);
+    }
+
+    [Fact]
+    public void Snapshot_restores_the_same_state()
+    {
+        _w.Transfer("alice", "bob", "USD", 400, "p1", pending: true, timeoutMs: 5_000);
+        _w.Transfer("alice", "ghost", "USD", 1, "t2");
+        _w.DeliverAll();
+        foreach (var (id, s) in _w.Accounts)
+        {
+            var restored = AccountSnapshot.Of(s).Restore(id);
+            Assert.Equivalent(AccountSnapshot.Of(s), AccountSnapshot.Of(restored), strict: true);
+            Assert.Equal(s.Outgoing.Keys.Select(k => k.Value).Order(), restored.Outgoing.Keys.Select(k => k.Value).Order());
+            Assert.Equal(s.Incoming.Keys.Select(k => k.From + "/" + k.Id).Order(), restored.Incoming.Keys.Select(k => k.From + "/" + k.Id).Order());
+        }
+    }
+}

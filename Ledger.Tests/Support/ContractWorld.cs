@@ -1,0 +1,135 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Tests.Support;
+
+/// <summary>
+/// Several account contracts wired by a simulated network that the test controls: messages between payer
+/// and payee wait in <see cref="Network"/> until delivered, in any order, any number of times. This is the
+/// actors' protocol with the actors taken out, so every interleaving can be explored.
+/// </summary>
+public sealed class ContractWorld
+{
+    public Dictionary<AccountId, AccountState> Accounts { get; } = [];
+    /// <summary>Owed deliveries (payer → payee) and acknowledgements (payee → payer) not yet handled.</summary>
+    public List<Message> Network { get; } = [];
+    public long Now { get; set; } = 1_700_000_000_000;
+
+    public abstract record Message;
+    public sealed record DeliveryMessage(AccountId Payer, AccountId Payee, DeliveryItem Item) : Message;
+    public sealed record AckMessage(AccountId Payer, DeliveryResult Result) : Message;
+
+    public AccountState State(AccountId id)
+    {
+        if (!Accounts.TryGetValue(id, out var s)) Accounts[id] = s = new AccountState { Id = id };
+        return s;
+    }
+
+    public void Open(string id) => Apply(State(new(id)), AccountContract.Open(State(new(id)), id, Now).Events);
+
+    public void Issue(string issuer, string asset) => Apply(State(new(issuer)), AccountContract.GrantIssuer(State(new(issuer)), new(asset), Now));
+
+    public Decision Transfer(string from, string to, string asset, ulong amount, string id, bool pending = false, long? timeoutMs = null) =>
+        Run(from, s => AccountContract.StartTransfer(s, new TransferRequest(new(id), new(to), new(asset), amount, pending, timeoutMs), Now));
+
+    public Decision Post(string from, string id, ulong? amount = null) =>
+        Run(from, s => AccountContract.Post(s, new(id), amount is { } a ? new Amount(a) : null, Now));
+
+    public Decision Void(string from, string id) => Run(from, s => AccountContract.Void(s, new(id), Now));
+
+    public void Expire(string account)
+    {
+        var s = State(new(account));
+        var events = AccountContract.ExpireDue(s, Now);
+        Apply(s, events);
+        Owe(s, events);
+    }
+
+    private Decision Run(string account, Func<AccountState, Decision> decide)
+    {
+        var s = State(new(account));
+        var d = decide(s);
+        Apply(s, d.Events);
+        Owe(s, d.Events);
+        return d;
+    }
+
+    private void Owe(AccountState payer, IEnumerable<IAccountEvent> events)
+    {
+        foreach (var e in events)
+        {
+            TxId? id = e switch
+            {
+                TransferDebited d => d.Id,
+                PendingPosted p => p.Id,
+                PendingVoided v => v.Id,
+                PendingExpired x => x.Id,
+                _ => null,
+            };
+            if (id is { } tx)
+            {
+                var t = payer.Outgoing[tx];
+                Network.Add(new DeliveryMessage(payer.Id, t.To, AccountContract.Owed(t)));
+            }
+        }
+    }
+
+    /// <summary>Handles one message; with <paramref name="duplicate"/> it stays in the network to be delivered again.</summary>
+    public void Handle(int index, bool duplicate = false)
+    {
+        var m = Network[index];
+        if (!duplicate) Network.RemoveAt(index);
+        switch (m)
+        {
+            case DeliveryMessage d:
+            {
+                var payee = State(d.Payee);
+                // The payer only sends step 2 after step 1 was acknowledged: a reordered step 2 waits.
+                var (events, result) = AccountContract.Receive(payee, d.Payer, d.Item, Now);
+                Apply(payee, events);
+                if (result is not null) Network.Add(new AckMessage(d.Payer, result));
+                else if (!duplicate) Network.Add(d);
+                break;
+            }
+            case AckMessage a:
+            {
+                var payer = State(a.Payer);
+                Apply(payer, AccountContract.Acknowledge(payer, a.Result, Now));
+                // Like the actor's redelivery: what is still owed is sent again.
+                if (payer.Outgoing.TryGetValue(a.Result.Id, out var t) && t.AwaitsDelivery && a.Result.Step < t.StepsOwed)
+                    Network.Add(new DeliveryMessage(payer.Id, t.To, AccountContract.Owed(t)));
+                break;
+            }
+        }
+    }
+
+    public void DeliverAll()
+    {
+        for (var guard = 0; Network.Count > 0; guard++)
+        {
+            if (guard > 100_000) throw new InvalidOperationException("network does not drain");
+            Handle(0);
+        }
+    }
+
+    private static void Apply(AccountState s, IEnumerable<IAccountEvent> events)
+    {
+        foreach (var e in events) AccountContract.Apply(s, e);
+    }
+
+    /// <summary>Per asset: all posted balances plus all value in flight. Conservation says this is zero.</summary>
+    public Dictionary<AssetId, Int128> Sums()
+    {
+        var sums = new Dictionary<AssetId, Int128>();
+        foreach (var s in Accounts.Values)
+        {
+            foreach (var (asset, b) in s.Balances) sums[asset] = sums.GetValueOrDefault(asset) + b.Posted;
+            foreach (var (t, step, amount) in s.Unconfirmed())
+                if (!(Accounts.TryGetValue(t.To, out var payee) && payee.HasApplied(s.Id, t.Id, step))) sums[t.Asset] = sums.GetValueOrDefault(t.Asset) + (Int128)amount.Value;
+        }
+        return sums;
+    }
+
+    public Balance Balance(string account, string asset) =>
+        State(new(account)).Balances.GetValueOrDefault(new AssetId(asset)) ?? new Balance();
+}
