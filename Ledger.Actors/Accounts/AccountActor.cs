@@ -77,8 +77,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 foreach (var t in _state.Outgoing.Values)
                     if (t.AwaitsDelivery) _owed[t.Id] = long.MinValue;
                 SendOwed(force: true);
-                // Expire at once whatever fell due while this account was not running.
-                Self.Tell(ExpireTick.Instance);
+                // Whatever fell due while this account was not running expires before any command is decided.
+                _queue.Enqueue((ExpireTick.Instance, ActorRefs.Nobody));
+                Self.Tell(Wake.Instance);
                 Context.SetReceiveTimeout(_settings.IdleAfter);
                 break;
         }
@@ -90,6 +91,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         {
             case RedeliverTick:
                 SendOwed(force: false);
+                break;
+            case Wake:
+                if (!_writing) Flush();
                 break;
             case ReceiveTimeout:
                 if (_waiters.Count == 0 && _owed.Count == 0 && _queue.Count == 0 && !_writing && _state.NextExpiry() is null)
@@ -380,6 +384,12 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 public sealed class ExpireTick : INoSerializationVerificationNeeded
 {
     public static readonly ExpireTick Instance = new();
+}
+
+/// <summary>Decide whatever is queued.</summary>
+internal sealed class Wake : INoSerializationVerificationNeeded
+{
+    public static readonly Wake Instance = new();
 }
 
 /// <summary>The stop message of passivation: lets a write in flight finish first.</summary>

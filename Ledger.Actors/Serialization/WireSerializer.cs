@@ -22,8 +22,6 @@ public sealed class WireSerializer : Akka.Serialization.Serializer
         var refs = Surrogate.Create<IActorRef, ActorRefSurrogate>(
             r => new ActorRefSurrogate(Akka.Serialization.Serialization.SerializedActorPath(r)),
             s => system.Provider.ResolveActorRef(s.Path));
-        var filter = TypeFilterBuilder.Create();
-        foreach (var t in AllowedTypes) filter.Include(t);
         _hyperion = new HyperionSerializer(new SerializerOptions(
             versionTolerance: false,
             preserveObjectReferences: false,
@@ -33,14 +31,8 @@ public sealed class WireSerializer : Akka.Serialization.Serializer
             ignoreISerializable: true,
             packageNameOverrides: null,
             disallowUnsafeTypes: true,
-            typeFilter: filter.Build()));
+            typeFilter: new AllowList()));
     }
-
-    /// <summary>Every public type of the contracts assembly, plus the surrogate.</summary>
-    public static IReadOnlyList<Type> AllowedTypes { get; } =
-        typeof(ILedgerMessage).Assembly.GetExportedTypes().Where(t => !t.IsAbstract || t.IsSealed)
-            .Append(typeof(ActorRefSurrogate))
-            .ToArray();
 
     public override int Identifier => Id;
 
@@ -57,6 +49,57 @@ public sealed class WireSerializer : Akka.Serialization.Serializer
     {
         using var stream = new MemoryStream(bytes);
         return _hyperion.Deserialize(stream);
+    }
+}
+
+/// <summary>
+/// The types a peer may name on the wire: every public type of the contracts assembly, the actor-ref
+/// surrogate, and the few framework types they are made of. Hyperion asks with assembly-qualified names
+/// (full or short), arrays and generic instantiations; each part must be on the list.
+/// </summary>
+public sealed class AllowList : ITypeFilter
+{
+    private static readonly HashSet<string> Names = typeof(ILedgerMessage).Assembly.GetExportedTypes()
+        .Append(typeof(ActorRefSurrogate))
+        // Hyperion checks an actor ref's concrete class before it applies the surrogate; only the path is written.
+        .Concat(new[] { typeof(IActorRef).Assembly, typeof(Akka.Remote.RemoteActorRef).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .Where(t => typeof(IActorRef).IsAssignableFrom(t) && !t.IsAbstract && !t.IsInterface))
+        .Select(t => t.FullName!)
+        .Concat(["System.String", "System.Boolean", "System.Int32", "System.Int64", "System.UInt64", "System.Int128", "System.UInt128", "System.Nullable`1"])
+        .ToHashSet(StringComparer.Ordinal);
+
+    public bool IsAllowed(string typeName) => Allowed(typeName.AsSpan().Trim());
+
+    private static bool Allowed(ReadOnlySpan<char> name)
+    {
+        name = name[..TopLevel(name, ',')];
+        while (name.EndsWith("[]")) name = name[..^2];
+        var generic = name.IndexOf("[[");
+        if (generic < 0) return Names.Contains(name.ToString());
+        if (!Names.Contains(name[..generic].ToString()) || name[^1] != ']') return false;
+        var args = name[(generic + 1)..^1];
+        while (args.Length > 0)
+        {
+            var end = TopLevel(args, ',');
+            var arg = args[..end].Trim();
+            if (arg.Length < 2 || arg[0] != '[' || arg[^1] != ']' || !Allowed(arg[1..^1])) return false;
+            args = end < args.Length ? args[(end + 1)..] : [];
+        }
+        return true;
+    }
+
+    /// <summary>Index of the first <paramref name="c"/> outside brackets, or the length.</summary>
+    private static int TopLevel(ReadOnlySpan<char> s, char c)
+    {
+        var depth = 0;
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '[') depth++;
+            else if (s[i] == ']') depth--;
+            else if (s[i] == c && depth == 0) return i;
+        }
+        return s.Length;
     }
 }
 

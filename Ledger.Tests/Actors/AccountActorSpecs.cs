@@ -1,0 +1,167 @@
+using Akka.Actor;
+using Akka.Persistence;
+using Ledger.Actors.Accounts;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+using Ledger.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Ledger.Tests.Actors;
+
+public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
+    private readonly IActorRef _accounts;
+
+    public AccountActorSpecs() : base(SpecConfig.Local(), "spec-" + Guid.NewGuid().ToString("N")[..8])
+    {
+        var time = _time;
+        var settings = new AccountSettings { SnapshotEveryEvents = 5, RedeliverAfter = TimeSpan.FromMilliseconds(200) };
+        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, time, settings), new EntityMessageExtractor(10))), "accounts");
+        Open("alice");
+        Open("bob");
+        _accounts.Tell(new GrantIssuer(new("bank"), new("USD")));
+        ExpectMsg<IssuerGrantedAck>(Wait);
+        Assert.Equal(TransferStatus.Committed, Transfer("bank", "alice", 1_000, "mint").Transaction!.Status);
+    }
+
+    private void Open(string id)
+    {
+        _accounts.Tell(new OpenAccount(new(id), id));
+        Assert.True(ExpectMsg<AccountView>(Wait).Created);
+    }
+
+    private TransferOutcome Transfer(string from, string to, ulong amount, string id, bool pending = false, long? timeoutMs = null)
+    {
+        _accounts.Tell(new SubmitTransfers(new(from), [new TransferRequest(new(id), new(to), new("USD"), amount, pending, timeoutMs)]));
+        return ExpectMsg<TransferResults>(Wait).Results[0];
+    }
+
+    private BalanceView Balance(string account)
+    {
+        _accounts.Tell(new GetAccount(new(account)));
+        return ExpectMsg<AccountView>(Wait).Balances.Single(b => b.Asset.Value == "USD");
+    }
+
+    [Fact]
+    public void Transfer_is_answered_committed_once_both_sides_are_durable()
+    {
+        var outcome = Transfer("alice", "bob", 300, "t1");
+        Assert.Equal(TransferStatus.Committed, outcome.Transaction!.Status);
+        Assert.Equal(700, Balance("alice").Posted);
+        Assert.Equal(300, Balance("bob").Posted);
+        Assert.Equal(-1_000, Balance("bank").Posted);
+    }
+
+    [Fact]
+    public void Retry_with_the_same_id_returns_the_original_outcome_and_another_body_conflicts()
+    {
+        var first = Transfer("alice", "bob", 300, "t1");
+        var again = Transfer("alice", "bob", 300, "t1");
+        Assert.Equal(first.Transaction, again.Transaction);
+        Assert.Equal(Codes.IdConflict, Transfer("alice", "bob", 301, "t1").Code);
+        Assert.Equal(700, Balance("alice").Posted);
+    }
+
+    [Fact]
+    public void Transfer_to_unknown_account_is_compensated()
+    {
+        var outcome = Transfer("alice", "ghost", 300, "t1");
+        Assert.Equal(TransferStatus.Rejected, outcome.Transaction!.Status);
+        Assert.Equal(Codes.AccountNotFound, outcome.Transaction.Code);
+        Assert.Equal(1_000, Balance("alice").Posted);
+    }
+
+    [Fact]
+    public void Pending_transfer_expires_when_time_passes_its_deadline()
+    {
+        Assert.Equal(TransferStatus.Pending, Transfer("alice", "bob", 400, "p1", pending: true, timeoutMs: 60_000).Transaction!.Status);
+        Assert.Equal(600, Balance("alice").Available);
+        Assert.Equal(400, (int)Balance("bob").PendingIn.Value);
+
+        _time.Advance(TimeSpan.FromSeconds(60));
+        AwaitAssert(() =>
+        {
+            Assert.Equal(1_000, Balance("alice").Available);
+            Assert.Equal(0, (int)Balance("bob").PendingIn.Value);
+        }, Wait);
+        _accounts.Tell(new PostPending(new("alice"), new("p1"), null));
+        Assert.Equal(Codes.PendingExpired, ExpectMsg<TransferOutcome>(Wait).Code);
+    }
+
+    [Fact]
+    public void Pending_transfer_that_fell_due_while_the_account_was_stopped_expires_on_recovery()
+    {
+        Transfer("alice", "bob", 400, "p1", pending: true, timeoutMs: 1_000);
+        _accounts.Tell(new EntityParent.Kill("alice"));
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(1_000, Balance("alice").Available);
+        _accounts.Tell(new GetTransaction(new("alice"), new("p1")));
+        Assert.Equal(TransferStatus.Expired, ExpectMsg<TransferOutcome>(Wait).Transaction!.Status);
+    }
+
+    [Fact]
+    public void Post_moves_part_of_a_reservation_and_void_of_a_posted_one_is_refused()
+    {
+        Transfer("alice", "bob", 400, "p1", pending: true);
+        _accounts.Tell(new PostPending(new("alice"), new("p1"), new Amount(150)));
+        var posted = ExpectMsg<TransferOutcome>(Wait).Transaction!;
+        Assert.Equal(TransferStatus.Committed, posted.Status);
+        Assert.Equal(new Amount(150), posted.PostedAmount);
+        Assert.Equal(850, Balance("alice").Available);
+        Assert.Equal(150, Balance("bob").Posted);
+        _accounts.Tell(new VoidPending(new("alice"), new("p1")));
+        Assert.Equal(Codes.AlreadyPosted, ExpectMsg<TransferOutcome>(Wait).Code);
+    }
+
+    [Fact]
+    public void Recovery_from_snapshot_and_events_restores_balances_and_history()
+    {
+        for (var i = 0; i < 12; i++) Transfer("alice", "bob", 10, "t" + i);
+        _accounts.Tell(new EntityParent.Kill("alice"));
+        _accounts.Tell(new EntityParent.Kill("bob"));
+
+        Assert.Equal(880, Balance("alice").Posted);
+        Assert.Equal(120, Balance("bob").Posted);
+        _accounts.Tell(new ListTransactions(new("alice"), 100, null));
+        Assert.Equal(13, ExpectMsg<TransactionPage>(Wait).Items.Length);
+        Assert.Equal(TransferStatus.Committed, Transfer("alice", "bob", 10, "t3").Transaction!.Status);
+        Assert.Equal(880, Balance("alice").Posted);
+
+        Persistence.Instance.Apply(Sys).SnapshotStoreFor(null).Tell(new LoadSnapshot("account-alice", SnapshotSelectionCriteria.Latest, long.MaxValue));
+        Assert.IsType<AccountSnapshot>(ExpectMsg<LoadSnapshotResult>(Wait).Snapshot?.Snapshot);
+    }
+
+    [Fact]
+    public void Commands_arriving_during_a_write_are_decided_together_and_persisted_as_one_write()
+    {
+        const int n = 200;
+        var before = CountingJournal.Writes.GetValueOrDefault(CountingJournal.Key(Sys.Name, "account-alice"));
+        for (var i = 0; i < n; i++)
+            _accounts.Tell(new SubmitTransfers(new("alice"), [new TransferRequest(new("g" + i), new("bob"), new("USD"), 1, false, null)]));
+        var results = ReceiveN(n, Wait).Cast<TransferResults>().ToList();
+        Assert.All(results, r => Assert.Equal(TransferStatus.Committed, r.Results[0].Transaction!.Status));
+        var writes = CountingJournal.Writes[CountingJournal.Key(Sys.Name, "account-alice")] - before;
+        // n debits and n acknowledgements: one write each without group commit, a handful with it.
+        Assert.True(writes <= 20, $"{writes} writes for {2 * n} events");
+        Assert.Equal(1_000 - n, Balance("alice").Posted);
+    }
+
+    [Fact]
+    public void Batch_of_transfers_from_one_payer_keeps_request_order()
+    {
+        _accounts.Tell(new SubmitTransfers(new("alice"),
+        [
+            new TransferRequest(new("b1"), new("bob"), new("USD"), 600, false, null),
+            new TransferRequest(new("b2"), new("bob"), new("USD"), 600, false, null),
+            new TransferRequest(new("b3"), new("bob"), new("USD"), 400, false, null),
+        ]));
+        var r = ExpectMsg<TransferResults>(Wait).Results;
+        Assert.Equal(TransferStatus.Committed, r[0].Transaction!.Status);
+        Assert.Equal(Codes.InsufficientFunds, r[1].Transaction!.Code);
+        Assert.Equal(TransferStatus.Committed, r[2].Transaction!.Status);
+    }
+}

@@ -1,0 +1,25 @@
+using Akka.Configuration;
+using Ledger.Actors.Hosting;
+
+namespace Ledger.Tests.Support;
+
+public static class SpecConfig
+{
+    /// <summary>
+    /// akka.hocon with a local provider and an in-memory (counting) journal; every message is serialized
+    /// as if it crossed the network, so nothing can rely on passing object references.
+    /// </summary>
+    public static Config Local() => ConfigurationFactory.ParseString("""
+        akka.actor.provider = local
+        akka.actor.serialize-messages = on
+        akka.persistence.journal.plugin = "akka.persistence.journal.counting"
+        akka.persistence.journal.counting {
+          class = "Ledger.Tests.Support.CountingJournal, Ledger.Tests"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+        }
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.local"
+        akka.persistence.snapshot-store.local.dir = "{{SNAPDIR}}"
+        akka.loglevel = WARNING
+        """.Replace("{{SNAPDIR}}", Path.Combine(Path.GetTempPath(), "ledger-snapshots-" + Guid.NewGuid().ToString("N")).Replace('\\', '/'), StringComparison.Ordinal))
+        .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, LedgerNode.HoconFile))));
+}
