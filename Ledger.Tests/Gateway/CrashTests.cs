@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Ledger.Tests.Support;
+
+namespace Ledger.Tests.Gateway;
+
+/// <summary>The real host killed with SIGKILL and started again on the same data.</summary>
+public class CrashTests
+{
+    private static string S(JsonElement e, string name) => e.GetProperty(name).GetString()!;
+
+    [Fact]
+    public async Task Same_id_after_kill_minus_9_returns_the_same_answer_and_nothing_is_lost()
+    {
+        await using var first = new HostProcess();
+        await first.Start();
+        await first.Post("/v1/assets", new { id = "USD", decimals = 2, issuer = "bank" });
+        await first.Post("/v1/accounts", new { id = "alice", owner = "alice" });
+        await first.Post("/v1/accounts", new { id = "bob", owner = "bob" });
+        await first.Post("/v1/transfers", new { id = "mint", from = "bank", to = "alice", asset = "USD", amount = "1000" });
+        var transfer = new { id = "t1", from = "alice", to = "bob", asset = "USD", amount = "300" };
+        var before = await first.Post("/v1/transfers", transfer);
+        var reserve = await first.Post("/v1/transfers", new { id = "p1", from = "alice", to = "bob", asset = "USD", amount = "200", pending = true });
+        Assert.Equal(("committed", "pending"), (S(before.Body, "status"), S(reserve.Body, "status")));
+
+        first.Kill();
+
+        await using var second = new HostProcess(first.DataDir);
+        await second.Start();
+        var after = await second.Post("/v1/transfers", transfer);
+        Assert.Equal(before.Status, after.Status);
+        Assert.Equal(before.Body.GetRawText(), after.Body.GetRawText());
+        var alice = (await second.Get("/v1/accounts/alice")).Body.GetProperty("balances").GetProperty("USD");
+        Assert.Equal(("700", "200", "500"), (S(alice, "posted"), S(alice, "pending_out"), S(alice, "available")));
+        Assert.Equal("committed", S((await second.Post("/v1/transfers/p1/post", new { from = "alice" })).Body, "status"));
+        Assert.Equal("500", S((await second.Get("/v1/accounts/bob")).Body.GetProperty("balances").GetProperty("USD"), "posted"));
+        Assert.Equal("1000", S((await second.Get("/v1/assets/USD")).Body, "supply"));
+    }
+
+    [Fact]
+    public async Task Graceful_stop_exits_cleanly_and_a_restart_recovers_everything()
+    {
+        await using var first = new HostProcess();
+        await first.Start();
+        await first.Post("/v1/assets", new { id = "EUR", decimals = 2, issuer = "bank" });
+        await first.Post("/v1/accounts", new { id = "carol", owner = "carol" });
+        await first.Post("/v1/transfers", new { id = "mint", from = "bank", to = "carol", asset = "EUR", amount = "42" });
+        await first.Stop();
+        Assert.Equal(0, first.ExitCode);
+
+        await using var second = new HostProcess(first.DataDir);
+        await second.Start();
+        Assert.Equal("42", S((await second.Get("/v1/accounts/carol")).Body.GetProperty("balances").GetProperty("EUR"), "posted"));
+    }
+}

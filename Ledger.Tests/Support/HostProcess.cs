@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Ledger.Tests.Support;
+
+/// <summary>
+/// The real <c>Ledger.Host</c> executable, started as a separate process on a free port and a data
+/// directory of its own. <see cref="Kill"/> is SIGKILL (kill -9): no shutdown code runs.
+/// </summary>
+public sealed class HostProcess : IAsyncDisposable
+{
+    private Process? _process;
+    private readonly List<string> _output = [];
+
+    public HostProcess(string? dataDir = null)
+    {
+        DataDir = dataDir ?? Ports.TempDir("ledger-host");
+        Port = Ports.Free();
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public string DataDir { get; }
+    public int Port { get; }
+    public HttpClient Http { get; }
+    public string Output { get { lock (_output) return string.Join('\n', _output); } }
+
+    public static string HostDll()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Ledger.sln"))) dir = dir.Parent;
+        if (dir is null) throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+        var config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
+        var dll = Path.Combine(dir.FullName, "Ledger.Host", "bin", config, "net10.0", "Ledger.Host.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build Ledger.Host first", dll);
+    }
+
+    public async Task Start(params string[] extraArgs)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { HostDll(), "--urls", $"http://127.0.0.1:{Port}", "--Ledger:DataDir=" + DataDir }.Concat(extraArgs))
+            psi.ArgumentList.Add(a);
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("host did not start");
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException("host exited at start:\n" + Output);
+            try
+            {
+                using var r = await Http.GetAsync("/healthz/ready");
+                if (r.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException("host not ready within 60 s:\n" + Output);
+    }
+
+    /// <summary>kill -9.</summary>
+    public void Kill()
+    {
+        _process?.Kill(entireProcessTree: true);
+        _process?.WaitForExit();
+    }
+
+    /// <summary>SIGTERM, as a service manager stops it; waits for a graceful exit.</summary>
+    public async Task Stop()
+    {
+        if (_process is null || _process.HasExited) return;
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
+    public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
+
+    public async Task<(int Status, JsonElement Body)> Send(HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is string raw) request.Content = new StringContent(raw, System.Text.Encoding.UTF8, "application/json");
+        else if (body is not null) request.Content = JsonContent.Create(body);
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var json = text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+        return ((int)response.StatusCode, json);
+    }
+
+    public Task<(int Status, JsonElement Body)> Post(string path, object body) => Send(HttpMethod.Post, path, body);
+
+    public Task<(int Status, JsonElement Body)> Get(string path) => Send(HttpMethod.Get, path);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false }) Kill();
+        _process?.Dispose();
+        Http.Dispose();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+}
