@@ -29,6 +29,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 {
     private readonly AccountId _id;
     private readonly IActorRef _accounts;
+    private readonly IActorRef _wakers;
     private readonly TimeProvider _time;
     private readonly AccountSettings _settings;
     private AccountState _state;
@@ -43,11 +44,15 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private readonly Dictionary<TxId, long> _owed = [];
     private ITimer? _expiryTimer;
     private long? _expiryDueAt;
+    /// <summary>Whether this account's waker is durably remembered (so a restart wakes it to expire on time).</summary>
+    private bool _wakerArmed;
+    private bool _arming;
 
-    public AccountActor(string entityId, IActorRef accounts, TimeProvider time, AccountSettings settings)
+    public AccountActor(string entityId, IActorRef accounts, IActorRef wakers, TimeProvider time, AccountSettings settings)
     {
         _id = new AccountId(entityId);
         _accounts = accounts;
+        _wakers = wakers;
         _time = time;
         _settings = settings;
         _state = new AccountState { Id = _id };
@@ -55,8 +60,8 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string entityId, IActorRef accounts, TimeProvider time, AccountSettings settings) =>
-        Akka.Actor.Props.Create(() => new AccountActor(entityId, accounts, time, settings));
+    public static Props Props(string entityId, IActorRef accounts, IActorRef wakers, TimeProvider time, AccountSettings settings) =>
+        Akka.Actor.Props.Create(() => new AccountActor(entityId, accounts, wakers, time, settings));
 
     public override string PersistenceId => "account-" + _id.Value;
 
@@ -80,6 +85,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 // Whatever fell due while this account was not running expires before any command is decided.
                 _queue.Enqueue((ExpireTick.Instance, ActorRefs.Nobody));
                 Self.Tell(Wake.Instance);
+                ScheduleExpiry();
                 Context.SetReceiveTimeout(_settings.IdleAfter);
                 break;
         }
@@ -94,6 +100,13 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 break;
             case Wake:
                 if (!_writing) Flush();
+                break;
+            case WakeUp:
+                break;
+            case WakerArmed:
+                _arming = false;
+                _wakerArmed = true;
+                foreach (var id in _waiters.Keys.ToList()) Settle(id);
                 break;
             case ReceiveTimeout:
                 if (_waiters.Count == 0 && _owed.Count == 0 && _queue.Count == 0 && !_writing && _state.NextExpiry() is null)
@@ -269,6 +282,8 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         if (!_waiters.TryGetValue(id, out var list)) return;
         var t = _state.Outgoing[id];
         if (t.Status == TransferStatus.InFlight || t.AwaitsDelivery) return;
+        // A reservation with a deadline is confirmed only once a restart is sure to wake this account for it.
+        if (t.Status == TransferStatus.Pending && t.ExpiresAt is not null && !_wakerArmed) return;
         _waiters.Remove(id);
         var outcome = new TransferOutcome(TransferView.Of(t), null);
         foreach (var (reply, slot) in list) reply.Set(slot, outcome);
@@ -299,9 +314,23 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             Timers.StartSingleTimer(RedeliverTick.Instance, RedeliverTick.Instance, _settings.RedeliverAfter);
     }
 
+    /// <summary>
+    /// Keeps the expiry timer on the earliest deadline, and the waker armed while any deadline exists: the
+    /// timer fires while this actor lives, the waker restarts it after a crash or a restart of the cluster.
+    /// </summary>
     private void ScheduleExpiry()
     {
         var next = _state.NextExpiry();
+        if (next is not null && !_wakerArmed && !_arming)
+        {
+            _arming = true;
+            _wakers.Tell(new ArmWaker(_id), Self);
+        }
+        else if (next is null && _wakerArmed)
+        {
+            _wakerArmed = false;
+            _wakers.Tell(new DisarmWaker(_id), Self);
+        }
         if (next == _expiryDueAt) return;
         _expiryTimer?.Dispose();
         _expiryTimer = null;

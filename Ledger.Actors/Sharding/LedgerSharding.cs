@@ -20,6 +20,7 @@ public static class LedgerSharding
     public const string LedgerRole = "ledger";
     public const string AccountType = "account";
     public const string AssetType = "asset";
+    public const string WakerType = "account-waker";
 
     /// <summary>
     /// Starts the regions: hosting entities on a node with the <c>ledger</c> role, as proxies elsewhere.
@@ -37,7 +38,10 @@ public static class LedgerSharding
 
         var settings = ClusterShardingSettings.Create(system).WithRole(LedgerRole);
         IActorRef accounts = ActorRefs.Nobody;
-        accounts = sharding.Start(AccountType, id => AccountActor.Props(id, accounts, time, accountSettings), settings, extractor);
+        IActorRef wakers = ActorRefs.Nobody;
+        accounts = sharding.Start(AccountType, id => AccountActor.Props(id, accounts, wakers, time, accountSettings), settings, extractor);
+        // The only region whose entities must restart by themselves.
+        wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, accounts), settings.WithRememberEntities(true), extractor);
         var assets = sharding.Start(AssetType, id => AssetActor.Props(id, accounts, time), settings, extractor);
         return new LedgerRegions(accounts, assets);
     }

@@ -52,6 +52,23 @@ public sealed record DeliveryAck(AccountId Payee, DeliveryResult[] Results) : IL
 
 public sealed record IssuerGrantedAck(AccountId Account, AssetId Asset) : ILedgerMessage;
 
+/// <summary>Starts (recovers) the account if it is not running; nothing else.</summary>
+public sealed record WakeUp(AccountId Account) : IAccountMessage;
+
+// ---- account wakers: remembered entities that restart accounts holding expiring reservations ------------
+
+public interface IWakerMessage : IEntityMessage
+{
+    AccountId Account { get; }
+    string IEntityMessage.EntityId => Account.Value;
+}
+
+public sealed record ArmWaker(AccountId Account) : IWakerMessage;
+
+public sealed record DisarmWaker(AccountId Account) : IWakerMessage;
+
+public sealed record WakerArmed(AccountId Account) : ILedgerMessage;
+
 // ---- assets ---------------------------------------------------------------------------------------------
 
 public sealed record CreateAsset(AssetId Asset, int Decimals, AccountId Issuer) : IAssetMessage;

@@ -20,7 +20,11 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var time = _time;
         var settings = new AccountSettings { SnapshotEveryEvents = 5, RedeliverAfter = TimeSpan.FromMilliseconds(200) };
-        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, time, settings), new EntityMessageExtractor(10))), "accounts");
+        var extractor = new EntityMessageExtractor(10);
+        IActorRef wakers = ActorRefs.Nobody;
+        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, wakers, time, settings), extractor)), "accounts");
+        var accounts = _accounts;
+        wakers = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, accounts), extractor)), "wakers");
         Open("alice");
         Open("bob");
         _accounts.Tell(new GrantIssuer(new("bank"), new("USD")));

@@ -51,4 +51,29 @@ public class CrashTests
         await second.Start();
         Assert.Equal("42", S((await second.Get("/v1/accounts/carol")).Body.GetProperty("balances").GetProperty("EUR"), "posted"));
     }
+
+    [Fact]
+    public async Task A_reservation_expires_on_time_after_a_crash_even_if_nobody_touches_the_payer()
+    {
+        await using var first = new HostProcess();
+        await first.Start();
+        await first.Post("/v1/assets", new { id = "USD", decimals = 2, issuer = "bank" });
+        await first.Post("/v1/accounts", new { id = "payer", owner = "payer" });
+        await first.Post("/v1/accounts", new { id = "payee", owner = "payee" });
+        await first.Post("/v1/transfers", new { id = "mint", from = "bank", to = "payer", asset = "USD", amount = "100" });
+        var reserve = await first.Post("/v1/transfers", new { id = "p1", from = "payer", to = "payee", asset = "USD", amount = "70", pending = true, timeout_ms = 4_000 });
+        Assert.Equal("pending", S(reserve.Body, "status"));
+        first.Kill();
+
+        await using var second = new HostProcess(first.DataDir);
+        await second.Start();
+        // Only the payee is read: the payer must be woken by the ledger itself to expire the reservation.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (S((await second.Get("/v1/accounts/payee")).Body.GetProperty("balances").GetProperty("USD"), "pending_in") != "0")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the reservation was not released after the restart");
+            await Task.Delay(250);
+        }
+        Assert.Equal("expired", S((await second.Get("/v1/accounts/payer/transactions/p1")).Body, "status"));
+    }
 }
