@@ -60,11 +60,18 @@ v1.MapTransfers();
 v1.MapBatches();
 app.MapFallback(() => Problems.NotFound(Codes.NotFound));
 
-app.Logger.LogInformation("Ledger node: data in {DataDir}, journal {Journal}, cluster at {Address}", Path.GetFullPath(options.DataDir),
-    options.Journal, Akka.Cluster.Cluster.Get(system).SelfAddress);
+var dataDir = Path.GetFullPath(options.DataDir);
+var clusterAddress = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
+Log.NodeStarted(app.Logger, dataDir, options.Journal, clusterAddress);
 app.Run();
 
 static IReadOnlyList<string> Split(string? list) =>
     list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 
 public partial class Program;
+
+internal static partial class Log
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger node: data in {DataDir}, journal {Journal}, cluster at {Address}")]
+    public static partial void NodeStarted(ILogger logger, string dataDir, string journal, string address);
+}

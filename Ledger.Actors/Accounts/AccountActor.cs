@@ -188,13 +188,13 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         switch (message)
         {
             case OpenAccount open:
-            {
-                var wasOpen = _state.Exists;
-                var d = AccountContract.Open(_state, open.Owner, now);
-                Emit(d.Events, events);
-                after.Add(() => sender.Tell(d.Rejection is { } code ? new Rejected(code) : View(created: !wasOpen)));
-                break;
-            }
+                {
+                    var wasOpen = _state.Exists;
+                    var d = AccountContract.Open(_state, open.Owner, now);
+                    Emit(d.Events, events);
+                    after.Add(() => sender.Tell(d.Rejection is { } code ? new Rejected(code) : View(created: !wasOpen)));
+                    break;
+                }
             case GetAccount:
                 sender.Tell(_state.Exists ? View(created: false) : new Rejected(Codes.AccountNotFound));
                 break;
@@ -203,12 +203,12 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 after.Add(() => sender.Tell(new IssuerGrantedAck(_id, grant.Asset)));
                 break;
             case SubmitTransfers submit:
-            {
-                var reply = new Reply(sender, submit.Items.Length, r => new TransferResults(r));
-                for (var i = 0; i < submit.Items.Length; i++)
-                    Track(AccountContract.StartTransfer(_state, submit.Items[i], now), reply, i, events, after);
-                break;
-            }
+                {
+                    var reply = new Reply(sender, submit.Items.Length, r => new TransferResults(r));
+                    for (var i = 0; i < submit.Items.Length; i++)
+                        Track(AccountContract.StartTransfer(_state, submit.Items[i], now), reply, i, events, after);
+                    break;
+                }
             case PostPending post:
                 Track(AccountContract.Post(_state, post.Id, post.Amount, now), new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
@@ -216,29 +216,29 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 Track(AccountContract.Void(_state, @void.Id, now), new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case GetTransaction get:
-            {
-                Transfer? t = null;
-                _state.Outgoing.TryGetValue(get.Id, out t);
-                sender.Tell(t is null
-                    ? new TransferOutcome(null, _state.Exists ? Codes.TransactionNotFound : Codes.AccountNotFound)
-                    : new TransferOutcome(TransferView.Of(t), null));
-                break;
-            }
+                {
+                    Transfer? t = null;
+                    _state.Outgoing.TryGetValue(get.Id, out t);
+                    sender.Tell(t is null
+                        ? new TransferOutcome(null, _state.Exists ? Codes.TransactionNotFound : Codes.AccountNotFound)
+                        : new TransferOutcome(TransferView.Of(t), null));
+                    break;
+                }
             case ListTransactions list:
                 sender.Tell(_state.Exists ? Page(list) : new Rejected(Codes.AccountNotFound));
                 break;
             case Deliver deliver:
-            {
-                var results = new List<DeliveryResult>(deliver.Items.Length);
-                foreach (var item in deliver.Items)
                 {
-                    var (decided, result) = AccountContract.Receive(_state, deliver.From, item, now);
-                    Emit(decided, events);
-                    if (result is not null) results.Add(result);
+                    var results = new List<DeliveryResult>(deliver.Items.Length);
+                    foreach (var item in deliver.Items)
+                    {
+                        var (decided, result) = AccountContract.Receive(_state, deliver.From, item, now);
+                        Emit(decided, events);
+                        if (result is not null) results.Add(result);
+                    }
+                    after.Add(() => sender.Tell(new DeliveryAck(_id, results.ToArray())));
+                    break;
                 }
-                after.Add(() => sender.Tell(new DeliveryAck(_id, results.ToArray())));
-                break;
-            }
             case DeliveryAck ack:
                 foreach (var r in ack.Results)
                 {

@@ -46,19 +46,19 @@ public sealed class AssetActor : UntypedPersistentActor, IWithTimers
         switch (message)
         {
             case CreateAsset create:
-            {
-                var (events, rejection) = AssetContract.Create(_state, create.Decimals, create.Issuer, _time.GetUtcNow().ToUnixTimeMilliseconds());
-                if (rejection is not null)
                 {
-                    Sender.Tell(new Rejected(rejection));
+                    var (events, rejection) = AssetContract.Create(_state, create.Decimals, create.Issuer, _time.GetUtcNow().ToUnixTimeMilliseconds());
+                    if (rejection is not null)
+                    {
+                        Sender.Tell(new Rejected(rejection));
+                        break;
+                    }
+                    var created = events.Count > 0;
+                    var sender = Sender;
+                    PersistAll(events, AssetContract.ApplyTo(_state));
+                    DeferAsync(created, _ => AnswerWhenLinked(new Answer(sender, created)));
                     break;
                 }
-                var created = events.Count > 0;
-                var sender = Sender;
-                PersistAll(events, AssetContract.ApplyTo(_state));
-                DeferAsync(created, _ => AnswerWhenLinked(new Answer(sender, created)));
-                break;
-            }
             case GetAsset:
                 if (!_state.Exists) Sender.Tell(new Rejected(Codes.AssetNotFound));
                 else AnswerWhenLinked(new Answer(Sender, false));

@@ -166,99 +166,131 @@ public static class AccountContract
             case TransferRejected r:
                 Record(s, s.Outgoing, r.Id, new Transfer
                 {
-                    Id = r.Id, From = s.Id, To = r.To, Asset = r.Asset, Amount = r.Amount, IsPending = r.Pending,
-                    TimeoutMs = r.TimeoutMs, Fingerprint = r.Fingerprint, Status = TransferStatus.Rejected, Code = r.Code,
-                    CreatedAt = r.At, CompletedAt = r.At,
+                    Id = r.Id,
+                    From = s.Id,
+                    To = r.To,
+                    Asset = r.Asset,
+                    Amount = r.Amount,
+                    IsPending = r.Pending,
+                    TimeoutMs = r.TimeoutMs,
+                    Fingerprint = r.Fingerprint,
+                    Status = TransferStatus.Rejected,
+                    Code = r.Code,
+                    CreatedAt = r.At,
+                    CompletedAt = r.At,
                 });
                 break;
             case TransferDebited d:
-            {
-                var b = s.BalanceOf(d.Asset);
-                if (d.Pending) b.PendingOut += d.Amount;
-                else b.Posted = checked(b.Posted - (Int128)d.Amount.Value);
-                Record(s, s.Outgoing, d.Id, new Transfer
                 {
-                    Id = d.Id, From = s.Id, To = d.To, Asset = d.Asset, Amount = d.Amount, IsPending = d.Pending,
-                    TimeoutMs = d.TimeoutMs, ExpiresAt = d.ExpiresAt, Fingerprint = d.Fingerprint,
-                    Status = TransferStatus.InFlight, CreatedAt = d.At, StepsOwed = 1,
-                });
-                break;
-            }
-            case DeliveryAcknowledged a:
-            {
-                var t = s.Outgoing[a.Id];
-                t.StepsAcked = a.Step;
-                if (a.Step == 1)
-                {
-                    t.Status = t.IsPending ? TransferStatus.Pending : TransferStatus.Committed;
-                    if (!t.IsPending) t.CompletedAt = a.At;
+                    var b = s.BalanceOf(d.Asset);
+                    if (d.Pending) b.PendingOut += d.Amount;
+                    else b.Posted = checked(b.Posted - (Int128)d.Amount.Value);
+                    Record(s, s.Outgoing, d.Id, new Transfer
+                    {
+                        Id = d.Id,
+                        From = s.Id,
+                        To = d.To,
+                        Asset = d.Asset,
+                        Amount = d.Amount,
+                        IsPending = d.Pending,
+                        TimeoutMs = d.TimeoutMs,
+                        ExpiresAt = d.ExpiresAt,
+                        Fingerprint = d.Fingerprint,
+                        Status = TransferStatus.InFlight,
+                        CreatedAt = d.At,
+                        StepsOwed = 1,
+                    });
+                    break;
                 }
-                break;
-            }
+            case DeliveryAcknowledged a:
+                {
+                    var t = s.Outgoing[a.Id];
+                    t.StepsAcked = a.Step;
+                    if (a.Step == 1)
+                    {
+                        t.Status = t.IsPending ? TransferStatus.Pending : TransferStatus.Committed;
+                        if (!t.IsPending) t.CompletedAt = a.At;
+                    }
+                    break;
+                }
             case TransferCompensated c:
-            {
-                var t = s.Outgoing[c.Id];
-                var b = s.BalanceOf(t.Asset);
-                if (t.IsPending) b.PendingOut -= t.Amount;
-                else b.Posted += (Int128)t.Amount.Value;
-                t.Status = TransferStatus.Rejected;
-                t.Code = c.Code;
-                t.StepsAcked = t.StepsOwed;
-                t.CompletedAt = c.At;
-                break;
-            }
+                {
+                    var t = s.Outgoing[c.Id];
+                    var b = s.BalanceOf(t.Asset);
+                    if (t.IsPending) b.PendingOut -= t.Amount;
+                    else b.Posted += (Int128)t.Amount.Value;
+                    t.Status = TransferStatus.Rejected;
+                    t.Code = c.Code;
+                    t.StepsAcked = t.StepsOwed;
+                    t.CompletedAt = c.At;
+                    break;
+                }
             case PendingPosted p:
-            {
-                var t = s.Outgoing[p.Id];
-                var b = s.BalanceOf(t.Asset);
-                b.PendingOut -= t.Amount;
-                b.Posted = checked(b.Posted - (Int128)p.Amount.Value);
-                t.Status = TransferStatus.Committed;
-                t.PostedAmount = p.Amount;
-                t.PostRequested = p.Requested;
-                t.StepsOwed = 2;
-                t.CompletedAt = p.At;
-                break;
-            }
+                {
+                    var t = s.Outgoing[p.Id];
+                    var b = s.BalanceOf(t.Asset);
+                    b.PendingOut -= t.Amount;
+                    b.Posted = checked(b.Posted - (Int128)p.Amount.Value);
+                    t.Status = TransferStatus.Committed;
+                    t.PostedAmount = p.Amount;
+                    t.PostRequested = p.Requested;
+                    t.StepsOwed = 2;
+                    t.CompletedAt = p.At;
+                    break;
+                }
             case PendingVoided v: Release(s, v.Id, TransferStatus.Voided, v.At); break;
             case PendingExpired x: Release(s, x.Id, TransferStatus.Expired, x.At); break;
             case TransferCredited c:
-            {
-                if (!s.Exists) throw new InvalidOperationException("credit applied to an account that does not exist");
-                var b = s.BalanceOf(c.Asset);
-                if (c.Pending) b.PendingIn += c.Amount;
-                else b.Posted = checked(b.Posted + (Int128)c.Amount.Value);
-                var t = new Transfer
                 {
-                    Id = c.Id, From = c.From, To = s.Id, Asset = c.Asset, Amount = c.Amount, IsPending = c.Pending,
-                    ExpiresAt = c.ExpiresAt, Status = c.Pending ? TransferStatus.Pending : TransferStatus.Committed,
-                    CreatedAt = c.At, CompletedAt = c.Pending ? null : c.At,
-                };
-                s.Incoming[(c.From, c.Id)] = t;
-                s.History.Add(t);
-                break;
-            }
+                    if (!s.Exists) throw new InvalidOperationException("credit applied to an account that does not exist");
+                    var b = s.BalanceOf(c.Asset);
+                    if (c.Pending) b.PendingIn += c.Amount;
+                    else b.Posted = checked(b.Posted + (Int128)c.Amount.Value);
+                    var t = new Transfer
+                    {
+                        Id = c.Id,
+                        From = c.From,
+                        To = s.Id,
+                        Asset = c.Asset,
+                        Amount = c.Amount,
+                        IsPending = c.Pending,
+                        ExpiresAt = c.ExpiresAt,
+                        Status = c.Pending ? TransferStatus.Pending : TransferStatus.Committed,
+                        CreatedAt = c.At,
+                        CompletedAt = c.Pending ? null : c.At,
+                    };
+                    s.Incoming[(c.From, c.Id)] = t;
+                    s.History.Add(t);
+                    break;
+                }
             case CreditRefused r:
                 s.Incoming[(r.From, r.Id)] = new Transfer
                 {
-                    Id = r.Id, From = r.From, To = s.Id, Asset = r.Asset, Amount = r.Amount, Status = TransferStatus.Rejected,
-                    Code = r.Code, CreatedAt = r.At, CompletedAt = r.At,
+                    Id = r.Id,
+                    From = r.From,
+                    To = s.Id,
+                    Asset = r.Asset,
+                    Amount = r.Amount,
+                    Status = TransferStatus.Rejected,
+                    Code = r.Code,
+                    CreatedAt = r.At,
+                    CompletedAt = r.At,
                 };
                 break;
             case PendingResolved r:
-            {
-                var t = s.Incoming[(r.From, r.Id)];
-                var b = s.BalanceOf(t.Asset);
-                b.PendingIn -= t.Amount;
-                if (r.Outcome == TransferStatus.Committed)
                 {
-                    b.Posted = checked(b.Posted + (Int128)r.PostedAmount.Value);
-                    t.PostedAmount = r.PostedAmount;
+                    var t = s.Incoming[(r.From, r.Id)];
+                    var b = s.BalanceOf(t.Asset);
+                    b.PendingIn -= t.Amount;
+                    if (r.Outcome == TransferStatus.Committed)
+                    {
+                        b.Posted = checked(b.Posted + (Int128)r.PostedAmount.Value);
+                        t.PostedAmount = r.PostedAmount;
+                    }
+                    t.Status = r.Outcome;
+                    t.CompletedAt = r.At;
+                    break;
                 }
-                t.Status = r.Outcome;
-                t.CompletedAt = r.At;
-                break;
-            }
             default:
                 throw new ArgumentException($"unknown account event {e.GetType().Name}", nameof(e));
         }

@@ -12,7 +12,7 @@ public static class AssetsApi
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "decimals", "issuer");
             var id = new AssetId(body.Id("id"));
-            var decimals = (int)body.Integer("decimals", 0, AssetContract.MaxDecimals, required: true)!.Value;
+            var decimals = (int)body.WholeNumber("decimals", 0, AssetContract.MaxDecimals, required: true)!.Value;
             var issuer = new AccountId(body.Id("issuer"));
             return await ledger.AskAsset(new CreateAsset(id, decimals, issuer)) switch
             {

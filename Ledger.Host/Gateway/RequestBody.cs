@@ -89,7 +89,7 @@ public sealed class RequestBody
         };
     }
 
-    public long? Integer(string name, long min, long max, bool required = false)
+    public long? WholeNumber(string name, long min, long max, bool required = false)
     {
         if (Field(name, required) is not { } v) return null;
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var n) || n < min || n > max)

@@ -47,7 +47,7 @@ public static class TransfersApi
         var asset = new AssetId(b.Id("asset"));
         var amount = b.Amount("amount");
         var pending = b.Bool("pending", false);
-        var timeout = b.Integer("timeout_ms", 1, TimeoutMsMax);
+        var timeout = b.WholeNumber("timeout_ms", 1, TimeoutMsMax);
         if (timeout is not null && !pending) throw RequestBody.Invalid(Codes.InvalidRequest, "'timeout_ms' applies only to a pending transfer");
         return (from, new TransferRequest(id, to, asset, amount, pending, timeout));
     }

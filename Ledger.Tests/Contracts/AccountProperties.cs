@@ -49,17 +49,17 @@ public class AccountProperties
             case 3: w.Transfer(from, to, asset, amount, id, pending: true, timeoutMs: (v >> 24) % 3 == 0 ? null : 50); break;
             case 4:
             case 5:
-            {
-                var pending = Open(w, from);
-                if (pending is not null) w.Post(from, pending.Id.Value, (v >> 22) % 2 == 0 ? null : Math.Min(amount + 1, (ulong)pending.Amount.Value));
-                break;
-            }
+                {
+                    var pending = Open(w, from);
+                    if (pending is not null) w.Post(from, pending.Id.Value, (v >> 22) % 2 == 0 ? null : Math.Min(amount + 1, (ulong)pending.Amount.Value));
+                    break;
+                }
             case 6:
-            {
-                var pending = Open(w, from);
-                if (pending is not null) w.Void(from, pending.Id.Value);
-                break;
-            }
+                {
+                    var pending = Open(w, from);
+                    if (pending is not null) w.Void(from, pending.Id.Value);
+                    break;
+                }
             case 7:
                 w.Now += (v >> 10) % 40;
                 w.Expire(from);

@@ -82,24 +82,24 @@ public sealed class ContractWorld
         switch (m)
         {
             case DeliveryMessage d:
-            {
-                var payee = State(d.Payee);
-                // The payer only sends step 2 after step 1 was acknowledged: a reordered step 2 waits.
-                var (events, result) = AccountContract.Receive(payee, d.Payer, d.Item, Now);
-                Apply(payee, events);
-                if (result is not null) Network.Add(new AckMessage(d.Payer, result));
-                else if (!duplicate) Network.Add(d);
-                break;
-            }
+                {
+                    var payee = State(d.Payee);
+                    // The payer only sends step 2 after step 1 was acknowledged: a reordered step 2 waits.
+                    var (events, result) = AccountContract.Receive(payee, d.Payer, d.Item, Now);
+                    Apply(payee, events);
+                    if (result is not null) Network.Add(new AckMessage(d.Payer, result));
+                    else if (!duplicate) Network.Add(d);
+                    break;
+                }
             case AckMessage a:
-            {
-                var payer = State(a.Payer);
-                Apply(payer, AccountContract.Acknowledge(payer, a.Result, Now));
-                // Like the actor's redelivery: what is still owed is sent again.
-                if (payer.Outgoing.TryGetValue(a.Result.Id, out var t) && t.AwaitsDelivery && a.Result.Step < t.StepsOwed)
-                    Network.Add(new DeliveryMessage(payer.Id, t.To, AccountContract.Owed(t)));
-                break;
-            }
+                {
+                    var payer = State(a.Payer);
+                    Apply(payer, AccountContract.Acknowledge(payer, a.Result, Now));
+                    // Like the actor's redelivery: what is still owed is sent again.
+                    if (payer.Outgoing.TryGetValue(a.Result.Id, out var t) && t.AwaitsDelivery && a.Result.Step < t.StepsOwed)
+                        Network.Add(new DeliveryMessage(payer.Id, t.To, AccountContract.Owed(t)));
+                    break;
+                }
         }
     }
 
