@@ -11,7 +11,7 @@ namespace Ledger.Actors.Accounts;
 /// <summary>Limits and timings of an account entity (names carry their units).</summary>
 public sealed record AccountSettings
 {
-    /// <summary>Most commands decided together and persisted as one write (group commit).</summary>
+    /// <summary>Most operations decided together and persisted as one write (group commit).</summary>
     public int GroupCommitMax { get; init; } = 1_000;
     public int SnapshotEveryEvents { get; init; } = 1_000;
     public TimeSpan RedeliverAfter { get; init; } = TimeSpan.FromSeconds(1);

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
+using Ledger.Actors.Accounts;
 using Ledger.Contracts.Assets;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
@@ -75,7 +76,11 @@ public sealed class AssetActor : UntypedPersistentActor, IWithTimers
                 RequestLink();
                 break;
             case ReceiveTimeout when _waitingForLink.Count == 0:
-                Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+                Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                break;
+            case StopEntity:
+                // Persist stashes commands, so this runs only between writes.
+                Context.Stop(Self);
                 break;
         }
     }

@@ -164,7 +164,7 @@ public static class AccountContract
                 s.IssuerOf.Add(g.Asset);
                 break;
             case TransferRejected r:
-                Record(s, s.Outgoing, r.Id, new Transfer
+                RecordOutgoing(s, new Transfer
                 {
                     Id = r.Id,
                     From = s.Id,
@@ -185,7 +185,7 @@ public static class AccountContract
                     var b = s.BalanceOf(d.Asset);
                     if (d.Pending) b.PendingOut += d.Amount;
                     else b.Posted = checked(b.Posted - (Int128)d.Amount.Value);
-                    Record(s, s.Outgoing, d.Id, new Transfer
+                    RecordOutgoing(s, new Transfer
                     {
                         Id = d.Id,
                         From = s.Id,
@@ -296,9 +296,9 @@ public static class AccountContract
         }
     }
 
-    private static void Record(AccountState s, Dictionary<TxId, Transfer> outgoing, TxId id, Transfer t)
+    private static void RecordOutgoing(AccountState s, Transfer t)
     {
-        outgoing[id] = t;
+        s.Outgoing[t.Id] = t;
         s.History.Add(t);
     }
 
