@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
@@ -419,10 +420,4 @@ public sealed class ExpireTick : INoSerializationVerificationNeeded
 internal sealed class Wake : INoSerializationVerificationNeeded
 {
     public static readonly Wake Instance = new();
-}
-
-/// <summary>The stop message of passivation: lets a write in flight finish first.</summary>
-public sealed class StopEntity : INoSerializationVerificationNeeded
-{
-    public static readonly StopEntity Instance = new();
 }

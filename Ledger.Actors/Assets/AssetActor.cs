@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
-using Ledger.Actors.Accounts;
+using Ledger.Actors.Sharding;
 using Ledger.Contracts.Assets;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;

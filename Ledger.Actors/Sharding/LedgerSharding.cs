@@ -46,3 +46,9 @@ public static class LedgerSharding
         return new LedgerRegions(accounts, assets);
     }
 }
+
+/// <summary>The stop message of passivation for persistent entities: lets a write in flight finish first.</summary>
+public sealed class StopEntity : INoSerializationVerificationNeeded
+{
+    public static readonly StopEntity Instance = new();
+}
