@@ -6,6 +6,8 @@ using Ledger.Actors.Sharding;
 using Ledger.Contracts.Primitives;
 using Ledger.Host.Gateway;
 
+if (args is ["bench", .. var benchArgs]) return await Ledger.Host.Bench.BenchCommand.Run(benchArgs);
+
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
@@ -63,7 +65,8 @@ app.MapFallback(() => Problems.NotFound(Codes.NotFound));
 var dataDir = Path.GetFullPath(options.DataDir);
 var clusterAddress = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
 Log.NodeStarted(app.Logger, dataDir, options.Journal, clusterAddress);
-app.Run();
+await app.RunAsync();
+return 0;
 
 static IReadOnlyList<string> Split(string? list) =>
     list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];

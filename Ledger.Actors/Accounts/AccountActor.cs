@@ -14,8 +14,11 @@ public sealed record AccountSettings
 {
     /// <summary>Most operations decided together and persisted as one write (group commit).</summary>
     public int GroupCommitMax { get; init; } = 1_000;
+    /// <summary>Journal rows (writes) between snapshots.</summary>
     public int SnapshotEveryEvents { get; init; } = 1_000;
     public TimeSpan RedeliverAfter { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long acknowledgements may wait for another write to ride along before they are written alone.</summary>
+    public TimeSpan DeferredFlushAfter { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 }
 
@@ -36,6 +39,13 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private AccountState _state;
 
     private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
+    /// <summary>
+    /// Applied but not yet written: what a payee's acknowledgement decided (delivered, or compensated). These
+    /// can always be derived again — the payee's side is durable and answers a redelivery the same way — so
+    /// they need no write of their own and ride along with the next one.
+    /// </summary>
+    private readonly List<IAccountEvent> _deferred = [];
+    private bool _writeDeferredSoon;
     private bool _writing;
     private long _lastSnapshotSeq;
 
@@ -76,6 +86,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 _state = snap.Restore(_id);
                 _lastSnapshotSeq = offer.Metadata.SequenceNr;
                 break;
+            case AccountWrite write:
+                foreach (var e in write.Events) AccountContract.Apply(_state, e);
+                break;
             case IAccountEvent e:
                 AccountContract.Apply(_state, e);
                 break;
@@ -99,6 +112,12 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             case RedeliverTick:
                 SendOwed(force: false);
                 break;
+            case DeliveryAck ack:
+                Acknowledged(ack);
+                break;
+            case DeferredFlushTick:
+                if (!_writing && _deferred.Count > 0) Write([], []);
+                break;
             case Wake:
                 if (!_writing) Flush();
                 break;
@@ -110,7 +129,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 foreach (var id in _waiters.Keys.ToList()) Settle(id);
                 break;
             case ReceiveTimeout:
-                if (_waiters.Count == 0 && _owed.Count == 0 && _queue.Count == 0 && !_writing && _state.NextExpiry() is null)
+                if (_waiters.Count == 0 && _owed.Count == 0 && _queue.Count == 0 && _deferred.Count == 0 && !_writing && _state.NextExpiry() is null)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity when !_writing && _queue.Count == 0:
@@ -152,18 +171,71 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 foreach (var a in after) a();
                 continue;
             }
-            _writing = true;
-            PersistAllAsync(events, static _ => { });
-            DeferAsync(events.Count, _ =>
-            {
-                _writing = false;
-                foreach (var a in after) a();
-                SendOwed(force: false);
-                ScheduleExpiry();
-                MaybeSnapshot();
-                Flush();
-            });
+            Write(events, after);
         }
+    }
+
+    /// <summary>
+    /// One write: the deferred events first (journal order = the order they were applied), then the batch,
+    /// as a single journal row. Replies and deliveries go out only once it is durable.
+    /// </summary>
+    private void Write(List<IAccountEvent> events, List<Action> after)
+    {
+        if (_deferred.Count > 0)
+        {
+            events.InsertRange(0, _deferred);
+            _deferred.Clear();
+        }
+        _writing = true;
+        PersistAsync(new AccountWrite([.. events]), _ =>
+        {
+            _writing = false;
+            foreach (var a in after) a();
+            SendOwed(force: false);
+            ScheduleExpiry();
+            MaybeSnapshot();
+            Flush();
+            WriteDeferredIfDue();
+        });
+    }
+
+    private void WriteDeferredIfDue()
+    {
+        if (!_writeDeferredSoon || _writing) return;
+        _writeDeferredSoon = false;
+        if (_deferred.Count > 0) Write([], []);
+    }
+
+    /// <summary>
+    /// The payee made steps durable: the outcome is decided, so waiting clients hear it now; the payer's
+    /// record of it is deferred to the next write.
+    /// </summary>
+    private void Acknowledged(DeliveryAck ack)
+    {
+        var now = Now;
+        var urgent = false;
+        foreach (var r in ack.Results)
+        {
+            foreach (var e in AccountContract.Acknowledge(_state, r, now))
+            {
+                AccountContract.Apply(_state, e);
+                _deferred.Add(e);
+            }
+            if (_state.Outgoing.TryGetValue(r.Id, out var t))
+            {
+                if (!t.AwaitsDelivery) _owed.Remove(r.Id);
+                // A confirmed reservation is written at once, so that after a restart it expires on its deadline
+                // without waiting for a redelivery round trip.
+                urgent |= t.IsPending;
+            }
+            Settle(r.Id);
+        }
+        if (urgent) _writeDeferredSoon = true;
+        WriteDeferredIfDue();
+        if (_deferred.Count > 0 && !Timers.IsTimerActive(DeferredFlushTick.Instance))
+            Timers.StartSingleTimer(DeferredFlushTick.Instance, DeferredFlushTick.Instance, _settings.DeferredFlushAfter);
+        // A deadline that passed while the reservation was still unconfirmed is due now.
+        if (_state.NextExpiry() <= now) Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
     }
 
     private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions;
@@ -240,19 +312,15 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                     after.Add(() => sender.Tell(new DeliveryAck(_id, results.ToArray())));
                     break;
                 }
-            case DeliveryAck ack:
-                foreach (var r in ack.Results)
-                {
-                    var decided = AccountContract.Acknowledge(_state, r, now);
-                    Emit(decided, events);
-                    if (_state.Outgoing.TryGetValue(r.Id, out var t) && !t.AwaitsDelivery) _owed.Remove(r.Id);
-                    after.Add(() => Settle(r.Id));
-                }
-                break;
             case ExpireTick:
-                _expiryDueAt = null;
-                Emit(AccountContract.ExpireDue(_state, now), events);
-                break;
+                {
+                    _expiryDueAt = null;
+                    var due = AccountContract.ExpireDue(_state, now);
+                    Emit(due, events);
+                    // Nothing due yet (a timer may fire a little early): arm the timer again.
+                    if (due.Count == 0) after.Add(ScheduleExpiry);
+                    break;
+                }
             default:
                 Unhandled(message);
                 break;
@@ -269,12 +337,14 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             return;
         }
         var id = d.Awaits!.Value;
-        after.Add(() =>
-        {
-            if (!_waiters.TryGetValue(id, out var list)) _waiters[id] = list = [];
-            list.Add((reply, slot));
-            Settle(id);
-        });
+        after.Add(() => Await(id, reply, slot));
+    }
+
+    private void Await(TxId id, Reply reply, int slot)
+    {
+        if (!_waiters.TryGetValue(id, out var list)) _waiters[id] = list = [];
+        list.Add((reply, slot));
+        Settle(id);
     }
 
     /// <summary>Answers everyone waiting on a transaction once its outcome is durable on both sides.</summary>
@@ -344,7 +414,8 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 
     private void MaybeSnapshot()
     {
-        if (LastSequenceNr - _lastSnapshotSeq < _settings.SnapshotEveryEvents) return;
+        // Snapshots count writes (one journal row each); none while deferred events are not yet in the journal.
+        if (LastSequenceNr - _lastSnapshotSeq < _settings.SnapshotEveryEvents || _deferred.Count > 0) return;
         _lastSnapshotSeq = LastSequenceNr;
         SaveSnapshot(AccountSnapshot.Of(_state));
     }
@@ -404,6 +475,11 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         }
     }
 
+    private sealed class DeferredFlushTick : INoSerializationVerificationNeeded
+    {
+        public static readonly DeferredFlushTick Instance = new();
+    }
+
     private sealed class RedeliverTick : INoSerializationVerificationNeeded
     {
         public static readonly RedeliverTick Instance = new();
@@ -421,3 +497,9 @@ internal sealed class Wake : INoSerializationVerificationNeeded
 {
     public static readonly Wake Instance = new();
 }
+
+/// <summary>
+/// What an account persists: the events of one write (group commit), as one journal row. The events inside
+/// are the contract's; this is only how many of them share a row.
+/// </summary>
+public sealed record AccountWrite(IAccountEvent[] Events);

@@ -8,6 +8,7 @@ public static class JournalProbe
 {
     public static async Task<bool> IsReachable(LedgerNodeOptions o, CancellationToken ct)
     {
+        if (o.Journal == "memory") return true;
         try
         {
             await using System.Data.Common.DbConnection c = o.Journal == "postgres"

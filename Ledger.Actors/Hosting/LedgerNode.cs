@@ -16,7 +16,7 @@ public sealed record LedgerNodeOptions
 {
     public string SystemName { get; init; } = "ledger";
     public string DataDir { get; init; } = "data";
-    /// <summary><c>sqlite</c> (embedded, default) or <c>postgres</c>.</summary>
+    /// <summary><c>sqlite</c> (embedded, default), <c>postgres</c>, or <c>memory</c> (nothing durable: benchmarks only).</summary>
     public string Journal { get; init; } = "sqlite";
     /// <summary>For <c>postgres</c>; for <c>sqlite</c> the database is <c>ledger.db</c> in <see cref="DataDir"/>.</summary>
     public string? ConnectionString { get; init; }
@@ -49,11 +49,15 @@ public static class LedgerNode
         {
             // SQLite allows one writer: one write stream, big batches, and reads that never take the write lock.
             "sqlite" => Plugins(ProviderName.SQLiteMS, "sqlite", SqliteConnectionString(o),
-                "parallelism = 1, batch-size = 1000, db-round-trip-max-batch-size = 1000, read-isolation-level = read-uncommitted"),
+                "parallelism = 1, batch-size = 1000, db-round-trip-max-batch-size = 1000, max-row-by-row-size = 1, read-isolation-level = read-uncommitted"),
             "postgres" => Plugins(ProviderName.PostgreSQL15, "postgresql",
                 o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"),
                 "parallelism = 4, batch-size = 400"),
-            _ => throw new ArgumentException($"unknown journal '{o.Journal}' (sqlite or postgres)"),
+            "memory" => """
+                akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+                """,
+            _ => throw new ArgumentException($"unknown journal '{o.Journal}' (sqlite, postgres or memory)"),
         };
         var node = $$"""
             akka.remote.dot-netty.tcp { hostname = "{{o.Host}}", port = {{o.Port}} }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
+using Ledger.Actors.Accounts;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
 using Ledger.Contracts.Primitives;
@@ -33,6 +34,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(CreditRefused)] = "CreditRefused.v1",
         [typeof(PendingResolved)] = "PendingResolved.v1",
         [typeof(AccountSnapshot)] = "AccountSnapshot.v1",
+        [typeof(AccountWrite)] = "AccountWrite.v1",
         [typeof(AssetCreated)] = "AssetCreated.v1",
         [typeof(IssuerLinked)] = "IssuerLinked.v1",
     };
@@ -44,18 +46,58 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
     public override string Manifest(object o) =>
         ManifestOf.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} has no event manifest");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default);
+    public override byte[] ToBinary(object obj) =>
+        obj is AccountWrite write ? WriteToBinary(write) : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default);
 
-    public override object FromBinary(byte[] bytes, string manifest) =>
-        TypeOf.TryGetValue(manifest, out var type)
-            ? JsonSerializer.Deserialize(bytes, type, EventJson.Default)!
-            : throw new SerializationException($"unknown event manifest '{manifest}'");
+    public override object FromBinary(byte[] bytes, string manifest) => manifest switch
+    {
+        "AccountWrite.v1" => WriteFromBinary(bytes),
+        _ when TypeOf.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, EventJson.Default)!,
+        _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
+    };
+
+    /// <summary><c>[{"m": manifest, "e": event}, …]</c>: each event keeps its own versioned manifest.</summary>
+    private static byte[] WriteToBinary(AccountWrite write)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 * write.Events.Length);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var e in write.Events)
+            {
+                json.WriteStartObject();
+                json.WriteString("m", ManifestOf[e.GetType()]);
+                json.WritePropertyName("e");
+                JsonSerializer.Serialize(json, e, e.GetType(), EventJson.Default);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static AccountWrite WriteFromBinary(byte[] bytes)
+    {
+        using var doc = JsonDocument.Parse(bytes);
+        var events = new IAccountEvent[doc.RootElement.GetArrayLength()];
+        var i = 0;
+        foreach (var item in doc.RootElement.EnumerateArray())
+        {
+            var manifest = item.GetProperty("m").GetString()!;
+            if (!TypeOf.TryGetValue(manifest, out var type) || !typeof(IAccountEvent).IsAssignableFrom(type))
+                throw new SerializationException($"unknown account event manifest '{manifest}'");
+            events[i++] = (IAccountEvent)item.GetProperty("e").Deserialize(type, EventJson.Default)!;
+        }
+        return new AccountWrite(events);
+    }
 }
 
 [JsonSourceGenerationOptions(
     Converters = [typeof(AmountJsonConverter), typeof(Int128JsonConverter), typeof(AccountIdJsonConverter),
         typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter)],
-    UseStringEnumConverter = true)]
+    UseStringEnumConverter = true,
+    // Smaller rows: a field at its default is left out and reads back as that default.
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(AccountOpened))]
 [JsonSerializable(typeof(IssuerGranted))]
 [JsonSerializable(typeof(TransferRejected))]

@@ -114,11 +114,17 @@ public static class AccountContract
     }
 
     /// <summary>Expires every pending transfer whose time has come.</summary>
-    public static IReadOnlyList<IAccountEvent> ExpireDue(AccountState s, long now) =>
-        s.Outgoing.Values
-            .Where(t => t.Status == TransferStatus.Pending && t.ExpiresAt <= now)
-            .Select(t => (IAccountEvent)new PendingExpired(t.Id, now))
-            .ToList();
+    public static IReadOnlyList<IAccountEvent> ExpireDue(AccountState s, long now)
+    {
+        var due = new List<IAccountEvent>();
+        foreach (var (expiresAt, id) in s.Deadlines)
+        {
+            if (expiresAt > now) break;
+            // A reservation whose credit is not yet confirmed expires once it is (it may still be refused).
+            if (s.Outgoing[new TxId(id)].Status == TransferStatus.Pending) due.Add(new PendingExpired(new TxId(id), now));
+        }
+        return due;
+    }
 
     /// <summary>What this payer still owes its payees, one item per transfer awaiting delivery.</summary>
     public static DeliveryItem Owed(Transfer t) =>
@@ -185,6 +191,7 @@ public static class AccountContract
                     var b = s.BalanceOf(d.Asset);
                     if (d.Pending) b.PendingOut += d.Amount;
                     else b.Posted = checked(b.Posted - (Int128)d.Amount.Value);
+                    if (d.Pending && d.ExpiresAt is { } deadline) s.Deadlines.Add((deadline, d.Id.Value));
                     RecordOutgoing(s, new Transfer
                     {
                         Id = d.Id,
@@ -219,6 +226,7 @@ public static class AccountContract
                     var b = s.BalanceOf(t.Asset);
                     if (t.IsPending) b.PendingOut -= t.Amount;
                     else b.Posted += (Int128)t.Amount.Value;
+                    ForgetDeadline(s, t);
                     t.Status = TransferStatus.Rejected;
                     t.Code = c.Code;
                     t.StepsAcked = t.StepsOwed;
@@ -231,6 +239,7 @@ public static class AccountContract
                     var b = s.BalanceOf(t.Asset);
                     b.PendingOut -= t.Amount;
                     b.Posted = checked(b.Posted - (Int128)p.Amount.Value);
+                    ForgetDeadline(s, t);
                     t.Status = TransferStatus.Committed;
                     t.PostedAmount = p.Amount;
                     t.PostRequested = p.Requested;
@@ -296,6 +305,11 @@ public static class AccountContract
         }
     }
 
+    private static void ForgetDeadline(AccountState s, Transfer t)
+    {
+        if (t.ExpiresAt is { } e) s.Deadlines.Remove((e, t.Id.Value));
+    }
+
     private static void RecordOutgoing(AccountState s, Transfer t)
     {
         s.Outgoing[t.Id] = t;
@@ -306,6 +320,7 @@ public static class AccountContract
     {
         var t = s.Outgoing[id];
         s.BalanceOf(t.Asset).PendingOut -= t.Amount;
+        ForgetDeadline(s, t);
         t.Status = status;
         t.StepsOwed = 2;
         t.CompletedAt = at;

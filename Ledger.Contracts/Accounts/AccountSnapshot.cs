@@ -24,6 +24,8 @@ public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, S
             else s.Incoming[(t.From, t.Id)] = t;
         }
         foreach (var t in Refused) s.Incoming[(t.From, t.Id)] = t;
+        foreach (var t in s.Outgoing.Values)
+            if (t.Status is TransferStatus.InFlight or TransferStatus.Pending && t.IsPending && t.ExpiresAt is { } e) s.Deadlines.Add((e, t.Id.Value));
         return s;
     }
 }

@@ -70,6 +70,8 @@ public sealed class AccountState
     public Dictionary<(AccountId From, TxId Id), Transfer> Incoming { get; } = [];
     /// <summary>Every transfer touching this account, oldest first (the transaction list).</summary>
     public List<Transfer> History { get; } = [];
+    /// <summary>Deadlines of this account's open reservations, earliest first (kept by <see cref="AccountContract.Apply"/>).</summary>
+    public SortedSet<(long ExpiresAt, string Id)> Deadlines { get; } = [];
 
     public Balance BalanceOf(AssetId asset)
     {
@@ -77,14 +79,8 @@ public sealed class AccountState
         return b;
     }
 
-    /// <summary>Pending outgoing transfers with a timeout, earliest first expiry.</summary>
-    public long? NextExpiry()
-    {
-        long? next = null;
-        foreach (var t in Outgoing.Values)
-            if (t.Status == TransferStatus.Pending && t.ExpiresAt is { } e && (next is null || e < next)) next = e;
-        return next;
-    }
+    /// <summary>The earliest deadline of an open reservation, if any.</summary>
+    public long? NextExpiry() => Deadlines.Count > 0 ? Deadlines.Min.ExpiresAt : null;
 
     /// <summary>
     /// Value this account has debited from <c>posted</c> whose credit it has not yet seen confirmed, with the

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Ledger.Actors.Accounts;
 using Ledger.Actors.Serialization;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
@@ -41,6 +42,17 @@ public class SerializationSpecs() : Akka.TestKit.Xunit2.TestKit(SpecConfig.Local
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, e);
         Assert.EndsWith(".v1", manifest);
         Assert.Equal(e, Sys.Serialization.Deserialize(serializer.ToBinary(e), serializer.Identifier, manifest));
+    }
+
+    [Fact]
+    public void A_write_of_several_events_is_one_row_that_reads_back_equal()
+    {
+        var write = new AccountWrite(((IEnumerable<object[]>)Events()).Select(row => row[0]).OfType<IAccountEvent>().ToArray());
+        var serializer = Sys.Serialization.FindSerializerFor(write);
+        Assert.IsType<EventSerializer>(serializer);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, write);
+        var back = Assert.IsType<AccountWrite>(Sys.Serialization.Deserialize(serializer.ToBinary(write), serializer.Identifier, manifest));
+        Assert.Equal(write.Events, back.Events);
     }
 
     [Fact]

@@ -5,27 +5,51 @@ namespace Ledger.Tests.Support;
 
 /// <summary>
 /// Runs the production message extractor and entity props without a cluster: one child per entity id,
-/// passivation honoured. Entity behaviour is then testable in milliseconds.
+/// passivation honoured, and — as a shard does — messages for an entity that is stopping are held until it
+/// has terminated and then go to its new incarnation. Entity behaviour is then testable in milliseconds.
 /// </summary>
 public sealed class EntityParent : ReceiveActor
 {
     public sealed record Kill(string EntityId);
 
+    private readonly Func<string, IActorRef, Props> _props;
+    private readonly IMessageExtractor _extractor;
+    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _stopping = [];
+
     public EntityParent(Func<string, IActorRef, Props> props, IMessageExtractor extractor)
     {
+        _props = props;
+        _extractor = extractor;
         Receive<Passivate>(p => Sender.Tell(p.StopMessage));
-        Receive<Kill>(k => Context.Stop(Child(k.EntityId, props)));
-        ReceiveAny(message =>
+        Receive<Kill>(k => Stop(Uri.EscapeDataString(k.EntityId)));
+        Receive<Terminated>(t =>
         {
-            var id = extractor.EntityId(message) ?? throw new InvalidOperationException($"no entity id in {message.GetType().Name}");
-            Child(id, props).Forward(extractor.EntityMessage(message));
+            if (!_stopping.Remove(t.ActorRef.Path.Name, out var held)) return;
+            foreach (var (message, sender) in held) Deliver(message, sender);
         });
+        ReceiveAny(message => Deliver(message, Sender));
     }
 
-    private IActorRef Child(string id, Func<string, IActorRef, Props> props)
+    private void Stop(string name)
     {
-        var name = Uri.EscapeDataString(id);
         var child = Context.Child(name);
-        return child.IsNobody() ? Context.ActorOf(props(id, Self), name) : child;
+        if (child.IsNobody() || _stopping.ContainsKey(name)) return;
+        _stopping[name] = [];
+        Context.Watch(child);
+        Context.Stop(child);
+    }
+
+    private void Deliver(object message, IActorRef sender)
+    {
+        var id = _extractor.EntityId(message) ?? throw new InvalidOperationException($"no entity id in {message.GetType().Name}");
+        var name = Uri.EscapeDataString(id);
+        if (_stopping.TryGetValue(name, out var held))
+        {
+            held.Add((message, sender));
+            return;
+        }
+        var child = Context.Child(name);
+        if (child.IsNobody()) child = Context.ActorOf(_props(id, Self), name);
+        child.Tell(_extractor.EntityMessage(message), sender);
     }
 }

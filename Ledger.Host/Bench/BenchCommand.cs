@@ -1,0 +1,147 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Ledger.Actors.Hosting;
+
+namespace Ledger.Host.Bench;
+
+public sealed record LatencyMs(double P50, double P90, double P99, double Max);
+
+public sealed record MachineInfo(int Cores, double MemoryGb);
+
+/// <summary>One run's figures; the JSON shape the issue asks for (snake_case).</summary>
+public sealed record BenchResult(
+    string Workload, int Accounts, int Pools, int Seconds, int InFlight, string Journal, string? Url, int Batch,
+    long Committed, long Rejected, long Failed, double Tps, LatencyMs LatencyMs,
+    double SequentialBaselineTps, double? PlatformCeilingTps, double? RatioToCeiling, bool ConservationOk, double? JournalRowsPerTransfer,
+    MachineInfo Machine, string Date);
+
+/// <summary>
+/// <c>Ledger.Host bench</c>: drives the ledger with a bounded number of transactions in flight, and in the same
+/// run measures the sequential baseline (the contracts alone, one thread) and the platform ceiling (bare
+/// persistent actors on the same journal). Prints progress and a summary; writes JSON and a chart.
+/// </summary>
+public static class BenchCommand
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static async Task<int> Run(string[] args)
+    {
+        BenchOptions o;
+        try
+        {
+            o = BenchOptions.Parse(args);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            await Console.Error.WriteLineAsync(e.Message + Environment.NewLine + BenchOptions.Help);
+            return 2;
+        }
+        using var pg = o.Journal == "postgres" && o.Pg == "auto" ? ThrowawayPostgres.Start() : null;
+        if (pg is not null) o = o with { Pg = pg.ConnectionString };
+
+        if (o.Workload == "recovery") return await RunRecovery(o);
+
+        var results = new List<BenchResult>();
+        foreach (var accounts in o.SweepAccounts.Length > 0 ? o.SweepAccounts : [o.Accounts])
+            results.Add(await RunOne(o with { Accounts = accounts }));
+
+        PrintSummary(results);
+        if (o.Json is not null)
+            await File.WriteAllTextAsync(o.Json, results.Count == 1 ? JsonSerializer.Serialize(results[0], Json) : JsonSerializer.Serialize(results, Json));
+        if (o.Chart is not null) Chart.Render(results, o.Chart);
+        return results.All(r => r.ConservationOk && r.Failed == 0) ? 0 : 1;
+    }
+
+    private static async Task<BenchResult> RunOne(BenchOptions o)
+    {
+        Console.Error.WriteLine($"bench: {o.Workload}, {o.Accounts:N0} accounts, {o.InFlight:N0} in flight, journal {o.Journal}{(o.Url is null ? "" : ", " + o.Url + ", batch " + o.Batch)}");
+        var workload = new Workload(o.Workload, o.Accounts);
+        var baseline = o.Only is null or "baseline" ? Phases.SequentialBaseline(o, workload) : 0;
+        Console.Error.WriteLine($"  sequential baseline: {baseline:N0} tx/s");
+
+        LoadResult load = new(0, 0, 0, 1, 0, 0, 0, 0);
+        var conserved = true;
+        long? rows = null;
+        double? ceiling = null;
+        if (o.Url is not null)
+        {
+            (load, conserved) = await Phases.Http(o, workload);
+        }
+        else
+        {
+            var dataDir = o.DataDir ?? Path.Combine(Path.GetTempPath(), "ledger-bench-" + Guid.NewGuid().ToString("N")[..8]);
+            var system = StartNode(o, dataDir);
+            try
+            {
+                var regions = await Phases.Ready(system);
+                if (o.Only is null or "ceiling") ceiling = (await Phases.Ceiling(o, system, workload)).Tps;
+                if (o.Only is null or "ledger")
+                {
+                    (load, conserved, rows) = await Phases.Ledger(o, system, regions, workload);
+                }
+            }
+            finally
+            {
+                await system.Terminate();
+                if (o.DataDir is null) try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
+            }
+        }
+        return new BenchResult(o.Workload, o.Accounts, o.Pools, o.Seconds, o.InFlight, o.Journal, o.Url, o.Batch,
+            load.Committed, load.Rejected, load.Failed, Math.Round(load.Tps),
+            new LatencyMs(Math.Round(load.P50Ms, 2), Math.Round(load.P90Ms, 2), Math.Round(load.P99Ms, 2), Math.Round(load.MaxMs, 2)),
+            Math.Round(baseline), ceiling is { } c ? Math.Round(c) : null, ceiling is { } c2 && c2 > 0 ? Math.Round(load.Tps / c2, 3) : null,
+            conserved, rows is { } r && load.AllCommitted > 0 ? Math.Round((double)r / load.AllCommitted, 2) : null, new MachineInfo(Environment.ProcessorCount, Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9, 1)),
+            DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<int> RunRecovery(BenchOptions o)
+    {
+        var dataDir = o.DataDir ?? Path.Combine(Path.GetTempPath(), "ledger-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var (all, hot, hotTransfers) = await Phases.Recovery(o, () => StartNode(o, dataDir));
+            Console.WriteLine($"recovery, journal {o.Journal}: {o.Accounts:N0} accounts answered again after {all:F2} s; " +
+                $"the hot account ({hotTransfers:N0} transfers) after {hot:F2} s");
+            if (o.Json is not null)
+                await File.WriteAllTextAsync(o.Json, JsonSerializer.Serialize(new
+                {
+                    workload = "recovery",
+                    journal = o.Journal,
+                    accounts = o.Accounts,
+                    all_accounts_seconds = Math.Round(all, 3),
+                    hot_account_transfers = hotTransfers,
+                    hot_account_seconds = Math.Round(hot, 3),
+                    machine = new MachineInfo(Environment.ProcessorCount, Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9, 1)),
+                    date = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                }, Json));
+            return 0;
+        }
+        finally
+        {
+            if (o.DataDir is null) try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static ActorSystem StartNode(BenchOptions o, string dataDir) => LedgerNode.Start(new LedgerNodeOptions
+    {
+        SystemName = "bench",
+        DataDir = dataDir,
+        Journal = o.Journal,
+        ConnectionString = o.Pg,
+        ExtraHocon = "akka.loglevel = WARNING",
+    });
+
+    private static void PrintSummary(List<BenchResult> results)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"workload",-16}{"accounts",10}{"journal",9}{"in-flight",10}{"tx/s",10}{"p50 ms",9}{"p99 ms",9}{"max ms",9}{"ceiling",10}{"ratio",7}{"baseline",11}{"rows/tx",8}{"rejected",10}{"failed",8}  conservation");
+        foreach (var r in results)
+            Console.WriteLine($"{r.Workload,-16}{r.Accounts,10:N0}{r.Journal,9}{r.InFlight,10:N0}{r.Tps,10:N0}{r.LatencyMs.P50,9:F1}{r.LatencyMs.P99,9:F1}{r.LatencyMs.Max,9:F1}{r.PlatformCeilingTps,10:N0}{r.RatioToCeiling,7:F2}{r.SequentialBaselineTps,11:N0}{r.JournalRowsPerTransfer,8:F2}{r.Rejected,10:N0}{r.Failed,8:N0}  {(r.ConservationOk ? "ok" : "VIOLATED")}");
+    }
+}

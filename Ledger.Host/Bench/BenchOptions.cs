@@ -1,0 +1,84 @@
+using System.Globalization;
+
+namespace Ledger.Host.Bench;
+
+/// <summary>The bench's command line (see <see cref="Help"/>).</summary>
+public sealed record BenchOptions
+{
+    public string Workload { get; init; } = "transfers";
+    public int Accounts { get; init; } = 10_000;
+    public int Pools { get; init; } = 1;
+    public int Seconds { get; init; } = 20;
+    public int WarmupSeconds { get; init; } = 3;
+    public int InFlight { get; init; } = 1_000;
+    public string Journal { get; init; } = "sqlite";
+    /// <summary>PostgreSQL connection string, or <c>auto</c> to start a throwaway server.</summary>
+    public string? Pg { get; init; }
+    /// <summary>Drive a running gateway over HTTP instead of an in-process node.</summary>
+    public string? Url { get; init; }
+    public int Batch { get; init; } = 1;
+    public string? Json { get; init; }
+    public string? Chart { get; init; }
+    public int[] SweepAccounts { get; init; } = [];
+    public int HotEvents { get; init; } = 1_000_000;
+    public string? DataDir { get; init; }
+    /// <summary>Run only one phase: <c>ledger</c>, <c>ceiling</c> or <c>baseline</c> (for profiling).</summary>
+    public string? Only { get; init; }
+
+    public const string Help = """
+        usage: Ledger.Host bench [options]
+          --workload transfers|transfers-zipf   uniform transfers, or hot accounts (Zipf s = 1.1)
+          --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
+          --hot-events N        for recovery (default 1000000)
+          --accounts N          accounts (default 10000)
+          --seconds S           measured duration (default 20), after --warmup S (default 3)
+          --in-flight N         transactions (or HTTP requests) in flight (default 1000)
+          --journal sqlite|postgres|memory      (default sqlite, durable)
+          --pg CONNSTRING|auto  PostgreSQL for --journal postgres; auto starts a throwaway server
+          --url URL             drive a running gateway over HTTP, with --batch N operations per request
+          --json FILE           write the results as JSON
+          --sweep accounts=10,100,1000          one run per value; with --chart FILE, a PNG of tps against accounts
+          --data DIR            data directory for the in-process node (default: a new temporary one)
+          --only PHASE          run only ledger, ceiling or baseline (to profile one of them)
+        """;
+
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() => int.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture);
+            o = args[i] switch
+            {
+                "--workload" => o with { Workload = Value() },
+                "--accounts" => o with { Accounts = Int() },
+                "--pools" => o with { Pools = Int() },
+                "--seconds" => o with { Seconds = Int() },
+                "--warmup" => o with { WarmupSeconds = Int() },
+                "--in-flight" => o with { InFlight = Int() },
+                "--journal" => o with { Journal = Value() },
+                "--pg" => o with { Pg = Value() },
+                "--url" => o with { Url = Value() },
+                "--batch" => o with { Batch = Int() },
+                "--json" => o with { Json = Value() },
+                "--chart" => o with { Chart = Value() },
+                "--data" => o with { DataDir = Value() },
+                "--only" => o with { Only = Value() },
+                "--hot-events" => o with { HotEvents = Int() },
+                "--sweep" => o with { SweepAccounts = ParseSweep(Value()) },
+                _ => throw new ArgumentException($"unknown option {args[i]}"),
+            };
+        }
+        if (o.Workload is not ("transfers" or "transfers-zipf" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
+        if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
+        if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
+        if (o.Accounts < 2 || o.InFlight < 1 || o.Seconds < 1 || o.Batch is < 1 or > 8_190) throw new ArgumentException("out of range: accounts ≥ 2, in-flight ≥ 1, seconds ≥ 1, batch 1–8190");
+        return o;
+    }
+
+    private static int[] ParseSweep(string spec) =>
+        spec.StartsWith("accounts=", StringComparison.Ordinal)
+            ? spec["accounts=".Length..].Split(',').Select(v => int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture)).ToArray()
+            : throw new ArgumentException("--sweep takes accounts=N,N,…");
+}

@@ -1,0 +1,306 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Persistence;
+using Ledger.Actors.Accounts;
+using Ledger.Actors.Hosting;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Bench;
+
+/// <summary>The three things a run measures: the ledger, the platform under it, and the logic alone.</summary>
+public static class Phases
+{
+    public const string Asset = "BENCH";
+    public const string Issuer = "bench-issuer";
+    public const ulong Funding = 1_000_000_000_000;
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+
+    public static string AccountId(int i) => "acct-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    // ---- the ledger, in process -------------------------------------------------------------------------
+
+    public static async Task<(LoadResult Load, bool ConservationOk, long? Rows)> Ledger(BenchOptions o, ActorSystem system, LedgerRegions regions, Workload workload)
+    {
+        await Fund(regions, o.Accounts);
+        var rowsBefore = await AccountRows(o, system);
+        var ids = Enumerable.Range(0, o.Accounts).Select(i => new AccountId(AccountId(i))).ToArray();
+        long seq = 0;
+        var load = await LoadRunner.Run("ledger", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
+        {
+            var (from, to) = workload.Next(random);
+            var id = new TxId("b" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var reply = await regions.Accounts.Ask<object>(new SubmitTransfers(ids[from], [new TransferRequest(id, ids[to], new(Asset), 1, false, null)]), AskTimeout);
+            return reply is TransferResults { Results: [{ Transaction.Status: TransferStatus.Committed }] } ? OpResult.One : OpResult.Refused;
+        });
+        var conserved = await Conserved(regions, ids);
+        return (load, conserved, await AccountRows(o, system) - rowsBefore);
+    }
+
+    /// <summary>Creates the asset and the accounts and gives every account the same funding (one batch per 1,000).</summary>
+    private static async Task Fund(LedgerRegions regions, int accounts)
+    {
+        await regions.Assets.Ask<object>(new CreateAsset(new(Asset), 0, new(Issuer)), AskTimeout);
+        using var gate = new SemaphoreSlim(256);
+        await Task.WhenAll(Enumerable.Range(0, accounts).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try { await regions.Accounts.Ask<object>(new OpenAccount(new(AccountId(i)), "bench"), AskTimeout); }
+            finally { gate.Release(); }
+        }));
+        for (var start = 0; start < accounts; start += 1_000)
+        {
+            var items = Enumerable.Range(start, Math.Min(1_000, accounts - start))
+                .Select(i => new TransferRequest(new("fund-" + i), new(AccountId(i)), new(Asset), Funding, false, null)).ToArray();
+            await regions.Accounts.Ask<object>(new SubmitTransfers(new(Issuer), items), AskTimeout);
+        }
+    }
+
+    /// <summary>The sum of every posted balance, the issuer's included, is zero, and nothing is left reserved.</summary>
+    private static async Task<bool> Conserved(LedgerRegions regions, AccountId[] ids)
+    {
+        Int128 sum = 0;
+        var reserved = false;
+        foreach (var chunk in ids.Append(new AccountId(Issuer)).Chunk(500))
+            foreach (var view in await Task.WhenAll(chunk.Select(id => regions.Accounts.Ask<AccountView>(new GetAccount(id), AskTimeout))))
+                foreach (var b in view.Balances.Where(b => b.Asset.Value == Asset))
+                {
+                    sum += b.Posted;
+                    reserved |= !b.PendingOut.IsZero || !b.PendingIn.IsZero;
+                }
+        return sum == 0 && !reserved;
+    }
+
+    /// <summary>Journal rows written by accounts so far (SQLite and PostgreSQL), to report rows per transfer.</summary>
+    public static async Task<long?> AccountRows(BenchOptions o, ActorSystem system)
+    {
+        if (o.Journal == "memory") return null;
+        await using System.Data.Common.DbConnection c = o.Journal == "postgres"
+            ? new Npgsql.NpgsqlConnection(o.Pg)
+            : new Microsoft.Data.Sqlite.SqliteConnection(LedgerNode.SqliteConnectionString(new LedgerNodeOptions { DataDir = DataDirOf(system) }));
+        await c.OpenAsync();
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM event_journal WHERE persistence_id LIKE 'account-%'";
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static string DataDirOf(ActorSystem system) =>
+        Path.GetDirectoryName(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(
+            system.Settings.Config.GetString("akka.persistence.journal.sql.connection-string")).DataSource)!;
+
+    // ---- the platform ceiling: the same transfers through bare persistent actors, one tiny event per side ---
+
+    public static async Task<LoadResult> Ceiling(BenchOptions o, ActorSystem system, Workload workload)
+    {
+        IActorRef region = ActorRefs.Nobody;
+        region = ClusterSharding.Get(system).Start("bench-ceiling", id => Props.Create(() => new CeilingActor(id, region)),
+            ClusterShardingSettings.Create(system), new EntityMessageExtractor(100));
+        // Start (recover) every entity first, as the ledger's accounts are started by funding.
+        using (var gate = new SemaphoreSlim(256))
+            await Task.WhenAll(Enumerable.Range(0, o.Accounts).Select(async i =>
+            {
+                await gate.WaitAsync();
+                try { await region.Ask<CeilingDone>(new CeilingPing(AccountId(i)), AskTimeout); }
+                finally { gate.Release(); }
+            }));
+        return await LoadRunner.Run("ceiling", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
+        {
+            var (from, to) = workload.Next(random);
+            await region.Ask<CeilingDone>(new CeilingDebit(AccountId(from), AccountId(to)), AskTimeout);
+            return OpResult.One;
+        });
+    }
+
+    private sealed record CeilingDebit(string From, string To) : IEntityMessage
+    {
+        public string EntityId => From;
+    }
+
+    private sealed record CeilingCredit(string To, IActorRef ReplyTo) : IEntityMessage
+    {
+        public string EntityId => To;
+    }
+
+    private sealed record CeilingPing(string Id) : IEntityMessage
+    {
+        public string EntityId => Id;
+    }
+
+    private sealed record CeilingDone;
+
+    /// <summary>No logic: persist 8 bytes, pass on; persist 8 bytes, answer.</summary>
+    private sealed class CeilingActor : ReceivePersistentActor
+    {
+        private static readonly byte[] Tiny = new byte[8];
+
+        public CeilingActor(string id, IActorRef region)
+        {
+            PersistenceId = "ceiling-" + id;
+            Command<CeilingDebit>(m =>
+            {
+                var replyTo = Sender;
+                PersistAsync(Tiny, _ => region.Tell(new CeilingCredit(m.To, replyTo)));
+            });
+            Command<CeilingCredit>(m => PersistAsync(Tiny, _ => m.ReplyTo.Tell(new CeilingDone())));
+            Command<CeilingPing>(_ => Sender.Tell(new CeilingDone()));
+            Recover<byte[]>(_ => { });
+        }
+
+        public override string PersistenceId { get; }
+    }
+
+    // ---- the sequential baseline: the same transfers through the contracts alone, one thread, in memory ---
+
+    public static double SequentialBaseline(BenchOptions o, Workload workload)
+    {
+        var states = Enumerable.Range(0, o.Accounts).Select(i => new AccountState { Id = new(AccountId(i)) }).ToArray();
+        var asset = new AssetId(Asset);
+        foreach (var s in states)
+        {
+            AccountContract.Apply(s, new AccountOpened("bench", 0));
+            AccountContract.Apply(s, new TransferCredited(new(Issuer), new("fund"), asset, Funding, false, null, 0));
+        }
+        var random = new Random(1);
+        var clock = Stopwatch.StartNew();
+        var limit = TimeSpan.FromSeconds(Math.Min(o.Seconds, 5));
+        long n = 0;
+        while (clock.Elapsed < limit)
+        {
+            for (var k = 0; k < 1_000; k++, n++)
+            {
+                var (from, to) = workload.Next(random);
+                var payer = states[from];
+                var payee = states[to];
+                var id = new TxId("s" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var d = AccountContract.StartTransfer(payer, new TransferRequest(id, payee.Id, asset, 1, false, null), n);
+                foreach (var e in d.Events) AccountContract.Apply(payer, e);
+                var (credit, result) = AccountContract.Receive(payee, payer.Id, AccountContract.Owed(payer.Outgoing[id]), n);
+                foreach (var e in credit) AccountContract.Apply(payee, e);
+                foreach (var e in AccountContract.Acknowledge(payer, result!, n)) AccountContract.Apply(payer, e);
+            }
+        }
+        return n / clock.Elapsed.TotalSeconds;
+    }
+
+    // ---- recovery: how long until accounts answer again after a restart ----------------------------------
+
+    /// <summary>
+    /// Writes history into every account and a long one into one hot account, restarts the node on the same
+    /// journal, and times how long the accounts take to answer again (each recovers from its latest snapshot
+    /// plus the events after it).
+    /// </summary>
+    public static async Task<(double AllAccountsSeconds, double HotAccountSeconds, long HotTransfers)> Recovery(BenchOptions o, Func<ActorSystem> start)
+    {
+        var hot = new AccountId("hot");
+        var system = start();
+        var regions = await Ready(system);
+        await Fund(regions, o.Accounts);
+        await regions.Accounts.Ask<object>(new OpenAccount(hot, "bench"), AskTimeout);
+        var workload = new Workload("transfers", o.Accounts);
+        long seq = 0;
+        // Every account gets some history; then the hot account receives --hot-events transfers.
+        await LoadRunner.Run("history", o.InFlight, TimeSpan.Zero, TimeSpan.FromSeconds(Math.Min(o.Seconds, 10)), async random =>
+        {
+            var (from, to) = workload.Next(random);
+            var id = new TxId("r" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await regions.Accounts.Ask<object>(new SubmitTransfers(new(AccountId(from)), [new TransferRequest(id, new(AccountId(to)), new(Asset), 1, false, null)]), AskTimeout);
+            return OpResult.One;
+        });
+        long hotTransfers = 0;
+        var clock = Stopwatch.StartNew();
+        using (var gate = new SemaphoreSlim(o.InFlight))
+        {
+            var tasks = new List<Task>();
+            for (var i = 0; i < o.HotEvents; i += 100)
+            {
+                await gate.WaitAsync();
+                var batch = i;
+                var from = new AccountId(AccountId(batch / 100 % o.Accounts));
+                var items = Enumerable.Range(batch, Math.Min(100, o.HotEvents - batch))
+                    .Select(k => new TransferRequest(new("h" + k.ToString(System.Globalization.CultureInfo.InvariantCulture)), hot, new(Asset), 1, false, null)).ToArray();
+                tasks.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        var r = await regions.Accounts.Ask<TransferResults>(new SubmitTransfers(from, items), AskTimeout);
+                        Interlocked.Add(ref hotTransfers, r.Results.Count(x => x.Transaction?.Status == TransferStatus.Committed));
+                    }
+                    finally { gate.Release(); }
+                }));
+                if (clock.Elapsed.TotalSeconds > 1 && i % 100_000 == 0) Console.Error.Write($"\r  hot account: {hotTransfers:N0} transfers   ");
+            }
+            await Task.WhenAll(tasks);
+        }
+        Console.Error.WriteLine($"\r  hot account: {hotTransfers:N0} transfers in {clock.Elapsed.TotalSeconds:N0} s");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // deferred acknowledgements reach the journal
+        await system.Terminate();
+
+        system = start();
+        regions = await Ready(system);
+        clock.Restart();
+        await regions.Accounts.Ask<AccountView>(new GetAccount(hot), TimeSpan.FromMinutes(5));
+        var hotSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        using (var gate = new SemaphoreSlim(256))
+            await Task.WhenAll(Enumerable.Range(0, o.Accounts).Select(async i =>
+            {
+                await gate.WaitAsync();
+                try { await regions.Accounts.Ask<AccountView>(new GetAccount(new(AccountId(i))), AskTimeout); }
+                finally { gate.Release(); }
+            }));
+        var allSeconds = clock.Elapsed.TotalSeconds;
+        await system.Terminate();
+        return (allSeconds, hotSeconds, hotTransfers);
+    }
+
+    /// <summary>Waits until the node is an Up member, then starts the regions.</summary>
+    public static async Task<LedgerRegions> Ready(ActorSystem system)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        while (cluster.SelfMember.Status != Akka.Cluster.MemberStatus.Up) await Task.Delay(50);
+        return LedgerSharding.Start(system, 100, TimeProvider.System, new AccountSettings());
+    }
+
+    // ---- over HTTP: a running gateway -----------------------------------------------------------------------
+
+    public static async Task<(LoadResult Load, bool ConservationOk)> Http(BenchOptions o, Workload workload)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(o.Url!), Timeout = TimeSpan.FromSeconds(60) };
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var asset = "B" + run;
+        var issuer = "bi-" + run;
+        var ids = Enumerable.Range(0, o.Accounts).Select(i => $"a{run}-{i}").ToArray();
+        (await http.PostAsJsonAsync("/v1/assets", new { id = asset, decimals = 0, issuer })).EnsureSuccessStatusCode();
+        foreach (var chunk in ids.Chunk(64))
+            await Task.WhenAll(chunk.Select(async a => (await http.PostAsJsonAsync("/v1/accounts", new { id = a, owner = "bench" })).EnsureSuccessStatusCode()));
+        foreach (var chunk in ids.Chunk(1_000))
+            (await http.PostAsJsonAsync("/v1/batches", new { operations = chunk.Select(a => new { type = "transfer", id = "fund-" + a, from = issuer, to = a, asset, amount = Funding.ToString(System.Globalization.CultureInfo.InvariantCulture) }) })).EnsureSuccessStatusCode();
+
+        long seq = 0;
+        var load = await LoadRunner.Run("http", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
+        {
+            var ops = new object[o.Batch];
+            for (var k = 0; k < o.Batch; k++)
+            {
+                var (from, to) = workload.Next(random);
+                ops[k] = new { type = "transfer", id = "h" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture), from = ids[from], to = ids[to], asset, amount = "1" };
+            }
+            using var response = await http.PostAsJsonAsync("/v1/batches", new { operations = ops });
+            if (!response.IsSuccessStatusCode) return new OpResult(0, 0, o.Batch);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            var committed = body.GetProperty("results").EnumerateArray().Count(r => r.GetProperty("status").GetString() == "committed");
+            return new OpResult(committed, o.Batch - committed, 0);
+        });
+
+        Int128 sum = 0;
+        foreach (var chunk in ids.Append(issuer).Chunk(64))
+            foreach (var doc in await Task.WhenAll(chunk.Select(a => http.GetFromJsonAsync<JsonElement>("/v1/accounts/" + a))))
+                sum += Int128.Parse(doc.GetProperty("balances").GetProperty(asset).GetProperty("posted").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        return (load, sum == 0);
+    }
+}

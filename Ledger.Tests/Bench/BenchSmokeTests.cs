@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Ledger.Tests.Support;
+
+namespace Ledger.Tests.Bench;
+
+/// <summary>
+/// The bench is an instrument: this only checks that it runs and reports what it must (no timing is
+/// asserted). Tiny sizes on the memory journal keep it to a few seconds.
+/// </summary>
+public class BenchSmokeTests
+{
+    [Fact]
+    public async Task Bench_runs_every_phase_and_writes_the_figures_with_conservation_checked()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { HostProcess.HostDll(), "bench", "--workload", "transfers-zipf", "--journal", "memory", "--accounts", "50",
+                     "--seconds", "1", "--warmup", "0", "--in-flight", "16", "--json", json })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(p.ExitCode == 0, await stderr + await stdout);
+
+        var r = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement;
+        File.Delete(json);
+        foreach (var field in new[] { "workload", "accounts", "pools", "seconds", "in_flight", "journal", "committed", "rejected", "failed", "tps",
+                     "latency_ms", "sequential_baseline_tps", "platform_ceiling_tps", "conservation_ok", "machine" })
+            Assert.True(r.TryGetProperty(field, out _), $"missing {field}");
+        Assert.Equal("transfers-zipf", r.GetProperty("workload").GetString());
+        Assert.True(r.GetProperty("conservation_ok").GetBoolean());
+        Assert.True(r.GetProperty("committed").GetInt64() > 0);
+        Assert.True(r.GetProperty("platform_ceiling_tps").GetDouble() > 0);
+        Assert.True(r.GetProperty("sequential_baseline_tps").GetDouble() > 0);
+        foreach (var p99 in new[] { "p50", "p90", "p99", "max" }) Assert.True(r.GetProperty("latency_ms").TryGetProperty(p99, out _));
+        Assert.True(r.GetProperty("machine").GetProperty("cores").GetInt32() > 0);
+    }
+}
