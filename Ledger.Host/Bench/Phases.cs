@@ -46,19 +46,25 @@ public static class Phases
     private static async Task Fund(LedgerRegions regions, int accounts)
     {
         await regions.Assets.Ask<object>(new CreateAsset(new(Asset), 0, new(Issuer)), AskTimeout);
-        using var gate = new SemaphoreSlim(256);
-        await Task.WhenAll(Enumerable.Range(0, accounts).Select(async i =>
-        {
-            await gate.WaitAsync();
-            try { await regions.Accounts.Ask<object>(new OpenAccount(new(AccountId(i)), "bench"), AskTimeout); }
-            finally { gate.Release(); }
-        }));
+        await ForEachAccount(accounts, i => regions.Accounts.Ask<object>(new OpenAccount(new(AccountId(i)), "bench"), AskTimeout));
         for (var start = 0; start < accounts; start += 1_000)
         {
             var items = Enumerable.Range(start, Math.Min(1_000, accounts - start))
                 .Select(i => new TransferRequest(new("fund-" + i), new(AccountId(i)), new(Asset), Funding, false, null)).ToArray();
             await regions.Accounts.Ask<object>(new SubmitTransfers(new(Issuer), items), AskTimeout);
         }
+    }
+
+    /// <summary>Runs <paramref name="action"/> for every account index, at most 256 at a time.</summary>
+    private static async Task ForEachAccount(int accounts, Func<int, Task> action)
+    {
+        using var gate = new SemaphoreSlim(256);
+        await Task.WhenAll(Enumerable.Range(0, accounts).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try { await action(i); }
+            finally { gate.Release(); }
+        }));
     }
 
     /// <summary>The sum of every posted balance, the issuer's included, is zero, and nothing is left reserved.</summary>
@@ -101,13 +107,7 @@ public static class Phases
         region = ClusterSharding.Get(system).Start("bench-ceiling", id => Props.Create(() => new CeilingActor(id, region)),
             ClusterShardingSettings.Create(system), new EntityMessageExtractor(100));
         // Start (recover) every entity first, as the ledger's accounts are started by funding.
-        using (var gate = new SemaphoreSlim(256))
-            await Task.WhenAll(Enumerable.Range(0, o.Accounts).Select(async i =>
-            {
-                await gate.WaitAsync();
-                try { await region.Ask<CeilingDone>(new CeilingPing(AccountId(i)), AskTimeout); }
-                finally { gate.Release(); }
-            }));
+        await ForEachAccount(o.Accounts, i => region.Ask<CeilingDone>(new CeilingPing(AccountId(i)), AskTimeout));
         return await LoadRunner.Run("ceiling", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
         {
             var (from, to) = workload.Next(random);
@@ -246,13 +246,7 @@ public static class Phases
         await regions.Accounts.Ask<AccountView>(new GetAccount(hot), TimeSpan.FromMinutes(5));
         var hotSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        using (var gate = new SemaphoreSlim(256))
-            await Task.WhenAll(Enumerable.Range(0, o.Accounts).Select(async i =>
-            {
-                await gate.WaitAsync();
-                try { await regions.Accounts.Ask<AccountView>(new GetAccount(new(AccountId(i))), AskTimeout); }
-                finally { gate.Release(); }
-            }));
+        await ForEachAccount(o.Accounts, i => regions.Accounts.Ask<AccountView>(new GetAccount(new(AccountId(i))), AskTimeout));
         var allSeconds = clock.Elapsed.TotalSeconds;
         await system.Terminate();
         return (allSeconds, hotSeconds, hotTransfers);
