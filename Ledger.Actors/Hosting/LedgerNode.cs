@@ -48,8 +48,9 @@ public static class LedgerNode
         var journal = o.Journal switch
         {
             // SQLite allows one writer: one write stream, big batches, and reads that never take the write lock.
+            // At most 64 rows per INSERT keeps its SQL text (payloads inlined as hex) off the large-object heap.
             "sqlite" => Plugins(ProviderName.SQLiteMS, "sqlite", SqliteConnectionString(o),
-                "parallelism = 1, batch-size = 1000, db-round-trip-max-batch-size = 1000, max-row-by-row-size = 1, read-isolation-level = read-uncommitted"),
+                "parallelism = 1, batch-size = 1000, db-round-trip-max-batch-size = 64, max-row-by-row-size = 1, read-isolation-level = read-uncommitted"),
             "postgres" => Plugins(ProviderName.PostgreSQL15, "postgresql",
                 o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"),
                 "parallelism = 4, batch-size = 400"),
