@@ -46,6 +46,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     /// </summary>
     private readonly List<IAccountEvent> _deferred = [];
     private bool _writeDeferredSoon;
+    private bool _stopRequested;
     private bool _writing;
     private long _lastSnapshotSeq;
 
@@ -116,7 +117,8 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 Acknowledged(ack);
                 break;
             case DeferredFlushTick:
-                if (!_writing && _deferred.Count > 0) Write([], []);
+                _writeDeferredSoon = true;
+                WriteDeferredIfDue();
                 break;
             case Wake:
                 if (!_writing) Flush();
@@ -132,8 +134,10 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 if (_waiters.Count == 0 && _owed.Count == 0 && _queue.Count == 0 && _deferred.Count == 0 && !_writing && _state.NextExpiry() is null)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
-            case StopEntity when !_writing && _queue.Count == 0:
-                Context.Stop(Self);
+            case StopEntity:
+                // The shard holds this entity's messages until it stops; a write in flight finishes first.
+                _stopRequested = true;
+                StopIfIdle();
                 break;
             default:
                 Enqueue(message, Sender);
@@ -196,7 +200,13 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             MaybeSnapshot();
             Flush();
             WriteDeferredIfDue();
+            StopIfIdle();
         });
+    }
+
+    private void StopIfIdle()
+    {
+        if (_stopRequested && !_writing && _queue.Count == 0) Context.Stop(Self);
     }
 
     private void WriteDeferredIfDue()

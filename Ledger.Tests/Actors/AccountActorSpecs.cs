@@ -19,7 +19,8 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     public AccountActorSpecs() : base(SpecConfig.Local(), "spec-" + Guid.NewGuid().ToString("N")[..8])
     {
         var time = _time;
-        var settings = new AccountSettings { SnapshotEveryEvents = 5, RedeliverAfter = TimeSpan.FromMilliseconds(200) };
+        // Idle accounts passivate after 500 ms, so scenarios also cross passivation and recovery.
+        var settings = new AccountSettings { SnapshotEveryEvents = 5, RedeliverAfter = TimeSpan.FromMilliseconds(200), IdleAfter = TimeSpan.FromMilliseconds(500) };
         var extractor = new EntityMessageExtractor(10);
         IActorRef wakers = ActorRefs.Nobody;
         _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, wakers, time, settings), extractor)), "accounts");
@@ -152,6 +153,18 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         // n debits and n acknowledgements: one write each without group commit, a handful with it.
         Assert.True(writes <= 20, $"{writes} writes for {2 * n} events");
         Assert.Equal(1_000 - n, Balance("alice").Posted);
+    }
+
+    [Fact]
+    public async Task An_idle_account_passivates_and_comes_back_with_its_state()
+    {
+        Transfer("alice", "bob", 300, "t1");
+        var alice = await Sys.ActorSelection("/user/accounts/alice").ResolveOne(Wait);
+        Watch(alice);
+        ExpectTerminated(alice, TimeSpan.FromSeconds(5));
+        Assert.Equal(700, Balance("alice").Posted);
+        Assert.Equal(TransferStatus.Committed, Transfer("alice", "bob", 300, "t1").Transaction!.Status);
+        Assert.Equal(700, Balance("alice").Posted);
     }
 
     [Fact]

@@ -20,8 +20,8 @@ public sealed class EntityParent : ReceiveActor
     {
         _props = props;
         _extractor = extractor;
-        Receive<Passivate>(p => Sender.Tell(p.StopMessage));
-        Receive<Kill>(k => Stop(Uri.EscapeDataString(k.EntityId)));
+        Receive<Passivate>(p => Stop(Sender.Path.Name, p.StopMessage));
+        Receive<Kill>(k => Stop(Uri.EscapeDataString(k.EntityId), null));
         Receive<Terminated>(t =>
         {
             if (!_stopping.Remove(t.ActorRef.Path.Name, out var held)) return;
@@ -30,13 +30,15 @@ public sealed class EntityParent : ReceiveActor
         ReceiveAny(message => Deliver(message, Sender));
     }
 
-    private void Stop(string name)
+    /// <summary>With a stop message the entity stops itself (passivation); without, it is stopped at once.</summary>
+    private void Stop(string name, object? stopMessage)
     {
         var child = Context.Child(name);
         if (child.IsNobody() || _stopping.ContainsKey(name)) return;
         _stopping[name] = [];
         Context.Watch(child);
-        Context.Stop(child);
+        if (stopMessage is null) Context.Stop(child);
+        else child.Tell(stopMessage);
     }
 
     private void Deliver(object message, IActorRef sender)
