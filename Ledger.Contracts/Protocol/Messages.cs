@@ -78,7 +78,7 @@ public sealed record GetAsset(AssetId Asset) : IAssetMessage;
 // ---- replies --------------------------------------------------------------------------------------------
 
 /// <summary>A refusal that changed nothing (not found, id conflict, exists…).</summary>
-public sealed record Rejected(string Code, string? Detail = null) : ILedgerMessage;
+public sealed record Rejected(string Code) : ILedgerMessage;
 
 public sealed record BalanceView(AssetId Asset, Int128 Posted, Amount PendingOut, Amount PendingIn)
 {
