@@ -83,7 +83,7 @@ public static class BenchCommand
                 if (o.Only is null or "ceiling") ceiling = (await Phases.Ceiling(o, system, workload)).Tps;
                 if (o.Only is null or "ledger")
                 {
-                    (load, conserved, rows) = await Phases.Ledger(o, system, regions, workload);
+                    (load, conserved, rows) = await Phases.Ledger(o, dataDir, regions, workload);
                 }
             }
             finally

@@ -25,10 +25,10 @@ public static class Phases
 
     // ---- the ledger, in process -------------------------------------------------------------------------
 
-    public static async Task<(LoadResult Load, bool ConservationOk, long? Rows)> Ledger(BenchOptions o, ActorSystem system, LedgerRegions regions, Workload workload)
+    public static async Task<(LoadResult Load, bool ConservationOk, long? Rows)> Ledger(BenchOptions o, string dataDir, LedgerRegions regions, Workload workload)
     {
         await Fund(regions, o.Accounts);
-        var rowsBefore = await AccountRows(o, system);
+        var rowsBefore = await AccountRows(o, dataDir);
         var ids = Enumerable.Range(0, o.Accounts).Select(i => new AccountId(AccountId(i))).ToArray();
         long seq = 0;
         var load = await LoadRunner.Run("ledger", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
@@ -39,7 +39,7 @@ public static class Phases
             return reply is TransferResults { Results: [{ Transaction.Status: TransferStatus.Committed }] } ? OpResult.One : OpResult.Refused;
         });
         var conserved = await Conserved(regions, ids);
-        return (load, conserved, await AccountRows(o, system) - rowsBefore);
+        return (load, conserved, await AccountRows(o, dataDir) - rowsBefore);
     }
 
     /// <summary>Creates the asset and the accounts and gives every account the same funding (one batch per 1,000).</summary>
@@ -83,21 +83,18 @@ public static class Phases
     }
 
     /// <summary>Journal rows written by accounts so far (SQLite and PostgreSQL), to report rows per transfer.</summary>
-    public static async Task<long?> AccountRows(BenchOptions o, ActorSystem system)
+    private static async Task<long?> AccountRows(BenchOptions o, string dataDir)
     {
         if (o.Journal == "memory") return null;
         await using System.Data.Common.DbConnection c = o.Journal == "postgres"
             ? new Npgsql.NpgsqlConnection(o.Pg)
-            : new Microsoft.Data.Sqlite.SqliteConnection(LedgerNode.SqliteConnectionString(new LedgerNodeOptions { DataDir = DataDirOf(system) }));
+            : new Microsoft.Data.Sqlite.SqliteConnection(LedgerNode.SqliteConnectionString(new LedgerNodeOptions { DataDir = dataDir }));
         await c.OpenAsync();
         await using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT COUNT(*) FROM event_journal WHERE persistence_id LIKE 'account-%'";
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static string DataDirOf(ActorSystem system) =>
-        Path.GetDirectoryName(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(
-            system.Settings.Config.GetString("akka.persistence.journal.sql.connection-string")).DataSource)!;
 
     // ---- the platform ceiling: the same transfers through bare persistent actors, one tiny event per side ---
 

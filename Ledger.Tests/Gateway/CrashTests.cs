@@ -13,10 +13,7 @@ public class CrashTests
     {
         await using var first = new HostProcess();
         await first.Start();
-        await first.Post("/v1/assets", new { id = "USD", decimals = 2, issuer = "bank" });
-        await first.Post("/v1/accounts", new { id = "alice", owner = "alice" });
-        await first.Post("/v1/accounts", new { id = "bob", owner = "bob" });
-        await first.Post("/v1/transfers", new { id = "mint", from = "bank", to = "alice", asset = "USD", amount = "1000" });
+        await first.Seed("USD", "bank", ("alice", "1000"), ("bob", "0"));
         var transfer = new { id = "t1", from = "alice", to = "bob", asset = "USD", amount = "300" };
         var before = await first.Post("/v1/transfers", transfer);
         var reserve = await first.Post("/v1/transfers", new { id = "p1", from = "alice", to = "bob", asset = "USD", amount = "200", pending = true });
@@ -29,10 +26,10 @@ public class CrashTests
         var after = await second.Post("/v1/transfers", transfer);
         Assert.Equal(before.Status, after.Status);
         Assert.Equal(before.Body.GetRawText(), after.Body.GetRawText());
-        var alice = (await second.Get("/v1/accounts/alice")).Body.GetProperty("balances").GetProperty("USD");
+        var alice = await second.Balance("alice", "USD");
         Assert.Equal(("700", "200", "500"), (S(alice, "posted"), S(alice, "pending_out"), S(alice, "available")));
         Assert.Equal("committed", S((await second.Post("/v1/transfers/p1/post", new { from = "alice" })).Body, "status"));
-        Assert.Equal("500", S((await second.Get("/v1/accounts/bob")).Body.GetProperty("balances").GetProperty("USD"), "posted"));
+        Assert.Equal("500", S(await second.Balance("bob", "USD"), "posted"));
         Assert.Equal("1000", S((await second.Get("/v1/assets/USD")).Body, "supply"));
     }
 
@@ -41,15 +38,13 @@ public class CrashTests
     {
         await using var first = new HostProcess();
         await first.Start();
-        await first.Post("/v1/assets", new { id = "EUR", decimals = 2, issuer = "bank" });
-        await first.Post("/v1/accounts", new { id = "carol", owner = "carol" });
-        await first.Post("/v1/transfers", new { id = "mint", from = "bank", to = "carol", asset = "EUR", amount = "42" });
+        await first.Seed("EUR", "bank", ("carol", "42"));
         await first.Stop();
         Assert.Equal(0, first.ExitCode);
 
         await using var second = new HostProcess(first.DataDir);
         await second.Start();
-        Assert.Equal("42", S((await second.Get("/v1/accounts/carol")).Body.GetProperty("balances").GetProperty("EUR"), "posted"));
+        Assert.Equal("42", S(await second.Balance("carol", "EUR"), "posted"));
     }
 
     [Fact]
@@ -57,10 +52,7 @@ public class CrashTests
     {
         await using var first = new HostProcess();
         await first.Start();
-        await first.Post("/v1/assets", new { id = "USD", decimals = 2, issuer = "bank" });
-        await first.Post("/v1/accounts", new { id = "payer", owner = "payer" });
-        await first.Post("/v1/accounts", new { id = "payee", owner = "payee" });
-        await first.Post("/v1/transfers", new { id = "mint", from = "bank", to = "payer", asset = "USD", amount = "100" });
+        await first.Seed("USD", "bank", ("payer", "100"), ("payee", "0"));
         var reserve = await first.Post("/v1/transfers", new { id = "p1", from = "payer", to = "payee", asset = "USD", amount = "70", pending = true, timeout_ms = 4_000 });
         Assert.Equal("pending", S(reserve.Body, "status"));
         first.Kill();
@@ -69,7 +61,7 @@ public class CrashTests
         await second.Start();
         // Only the payee is read: the payer must be woken by the ledger itself to expire the reservation.
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (S((await second.Get("/v1/accounts/payee")).Body.GetProperty("balances").GetProperty("USD"), "pending_in") != "0")
+        while (S(await second.Balance("payee", "USD"), "pending_in") != "0")
         {
             Assert.True(DateTime.UtcNow < deadline, "the reservation was not released after the restart");
             await Task.Delay(250);

@@ -25,12 +25,7 @@ public class GatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
     private Task<(int Status, JsonElement Body)> Transfer(string from, string to, string amount, string id, bool pending = false, long? timeoutMs = null) =>
         _host.Post("/v1/transfers", new { id, from = _p + from, to = _p + to, asset = _p + "USD", amount, pending, timeout_ms = timeoutMs });
 
-    private async Task<JsonElement> Balance(string account)
-    {
-        var (status, body) = await _host.Get($"/v1/accounts/{_p}{account}");
-        Assert.Equal(200, status);
-        return body.GetProperty("balances").TryGetProperty(_p + "USD", out var b) ? b : default;
-    }
+    private Task<JsonElement> Balance(string account) => _host.Balance(_p + account, _p + "USD");
 
     private static string S(JsonElement e, string name) => e.GetProperty(name).GetString()!;
 

@@ -99,6 +99,25 @@ public sealed class HostProcess : IAsyncDisposable
 
     public Task<(int Status, JsonElement Body)> Get(string path) => Send(HttpMethod.Get, path);
 
+    /// <summary>An account's balance of one asset (<c>posted</c>, <c>pending_out</c>, …), or default if never touched.</summary>
+    public async Task<JsonElement> Balance(string account, string asset)
+    {
+        var (status, body) = await Get("/v1/accounts/" + account);
+        if (status != 200) throw new InvalidOperationException($"GET account {account}: {status}");
+        return body.GetProperty("balances").TryGetProperty(asset, out var b) ? b : default;
+    }
+
+    /// <summary>Creates an asset and accounts, and mints to each account its amount (a transfer from the issuer).</summary>
+    public async Task Seed(string asset, string issuer, params (string Account, string Amount)[] holdings)
+    {
+        await Post("/v1/assets", new { id = asset, decimals = 2, issuer });
+        foreach (var (account, amount) in holdings)
+        {
+            await Post("/v1/accounts", new { id = account, owner = account });
+            if (amount != "0") await Post("/v1/transfers", new { id = "mint-" + account, from = issuer, to = account, asset, amount });
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_process is { HasExited: false }) Kill();
