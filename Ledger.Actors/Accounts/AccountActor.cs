@@ -14,12 +14,19 @@ public sealed record AccountSettings
 {
     /// <summary>Most operations decided together and persisted as one write (group commit).</summary>
     public int GroupCommitMax { get; init; } = 1_000;
-    /// <summary>Journal rows (writes) between snapshots.</summary>
+    /// <summary>
+    /// Events between snapshots — and at least an eighth of the transaction hashes the snapshot holds, so that
+    /// writing snapshots costs in proportion to the events since the last one and replay stays short.
+    /// </summary>
     public int SnapshotEveryEvents { get; init; } = 1_000;
     public TimeSpan RedeliverAfter { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How long acknowledgements may wait for another write to ride along before they are written alone.</summary>
     public TimeSpan DeferredFlushAfter { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>Settled transaction records kept in memory once durable; older ones are read back from the journal.</summary>
+    public int KeepSettled { get; init; } = 1_024;
+    /// <summary>Newest transaction-list entries kept in memory; older pages are read back from the journal.</summary>
+    public int HistoryKeep { get; init; } = 256;
 }
 
 /// <summary>
@@ -48,8 +55,11 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private bool _writeDeferredSoon;
     private bool _stopRequested;
     private bool _writing;
-    private long _lastSnapshotSeq;
+    private long _eventsSinceSnapshot;
 
+    /// <summary>Decisions waiting for a settled record to be read back from the journal, by the record's key.</summary>
+    private readonly Dictionary<(AccountId From, TxId Id), List<Action<long, List<IAccountEvent>, List<Action>>>> _parked = [];
+    private readonly HashSet<(AccountId From, TxId Id)> _reading = [];
     /// <summary>Clients waiting for a transaction to settle, by transaction id.</summary>
     private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = [];
     /// <summary>Transfers that still owe the payee a step, with when that step was last sent.</summary>
@@ -67,7 +77,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         _wakers = wakers;
         _time = time;
         _settings = settings;
-        _state = new AccountState { Id = _id };
+        _state = new AccountState { Id = _id, HistoryKeep = settings.HistoryKeep };
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -84,16 +94,19 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         switch (message)
         {
             case SnapshotOffer { Snapshot: AccountSnapshot snap } offer:
-                _state = snap.Restore(_id);
-                _lastSnapshotSeq = offer.Metadata.SequenceNr;
+                _state = snap.Restore(_id, _settings.HistoryKeep);
+                _eventsSinceSnapshot = 0;
                 break;
             case AccountWrite write:
                 foreach (var e in write.Events) AccountContract.Apply(_state, e);
+                _eventsSinceSnapshot += write.Events.Length;
                 break;
             case IAccountEvent e:
                 AccountContract.Apply(_state, e);
+                _eventsSinceSnapshot++;
                 break;
             case RecoveryCompleted:
+                _state.Evict(_settings.KeepSettled, long.MaxValue);
                 foreach (var t in _state.Outgoing.Values)
                     if (t.AwaitsDelivery) _owed[t.Id] = long.MinValue;
                 SendOwed(force: true);
@@ -125,13 +138,27 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 break;
             case WakeUp:
                 break;
+            case ReadBackDone done:
+                _state.Remember(done.Found, done.NotFound);
+                _reading.ExceptWith(done.Found.Select(t => (t.From, t.Id)).Concat(done.NotFound));
+                foreach (var key in done.Found.Select(t => (t.From, t.Id)).Concat(done.NotFound))
+                    if (_parked.Remove(key, out var retries))
+                        foreach (var retry in retries) Enqueue(new Retry(retry), ActorRefs.Nobody);
+                break;
+            case ReadBackFailed failed:
+                _reading.ExceptWith(failed.Keys);
+                Timers.StartSingleTimer(ReadBackTick.Instance, ReadBackTick.Instance, _settings.RedeliverAfter);
+                break;
+            case ReadBackTick:
+                ReadBackParked();
+                break;
             case WakerArmed:
                 _arming = false;
                 _wakerArmed = true;
                 foreach (var id in _waiters.Keys.ToList()) Settle(id);
                 break;
             case ReceiveTimeout:
-                if (_waiters.Count == 0 && _owed.Count == 0 && _queue.Count == 0 && _deferred.Count == 0 && !_writing && _state.NextExpiry() is null)
+                if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _queue.Count == 0 && _deferred.Count == 0 && !_writing && _state.NextExpiry() is null)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
@@ -177,6 +204,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             }
             Write(events, after);
         }
+        ReadBackParked();
     }
 
     /// <summary>
@@ -191,10 +219,14 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             _deferred.Clear();
         }
         _writing = true;
+        // Everything settled so far is in this write: once it is durable, it may leave memory.
+        var durableBefore = _state.SettledTotal;
+        _eventsSinceSnapshot += events.Count;
         PersistAsync(new AccountWrite([.. events]), _ =>
         {
             _writing = false;
             foreach (var a in after) a();
+            _state.Evict(_settings.KeepSettled, durableBefore);
             SendOwed(force: false);
             ScheduleExpiry();
             MaybeSnapshot();
@@ -250,6 +282,22 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 
     private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions;
 
+    /// <summary>Decides again, once the record it names is back in memory.</summary>
+    private void Park((AccountId From, TxId Id) key, Action<long, List<IAccountEvent>, List<Action>> retry)
+    {
+        if (!_parked.TryGetValue(key, out var list)) _parked[key] = list = [];
+        list.Add(retry);
+    }
+
+    /// <summary>Starts one journal read for every parked key not yet being read.</summary>
+    private void ReadBackParked()
+    {
+        if (_parked.Count == 0) return;
+        var keys = _parked.Keys.Where(_reading.Add).ToArray();
+        if (keys.Length == 0) return;
+        Context.ActorOf(AccountReader.Props(PersistenceId, _id, keys, null));
+    }
+
     private void Emit(IReadOnlyList<IAccountEvent> decided, List<IAccountEvent> events)
     {
         foreach (var e in decided)
@@ -289,39 +337,45 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 {
                     var reply = new Reply(sender, submit.Items.Length, r => new TransferResults(r));
                     for (var i = 0; i < submit.Items.Length; i++)
-                        Track(AccountContract.StartTransfer(_state, submit.Items[i], now), reply, i, events, after);
+                    {
+                        var item = submit.Items[i];
+                        Track(t => AccountContract.StartTransfer(_state, item, t), now, reply, i, events, after);
+                    }
                     break;
                 }
             case PostPending post:
-                Track(AccountContract.Post(_state, post.Id, post.Amount, now), new Reply(sender, 1, r => r[0]), 0, events, after);
+                Track(t => AccountContract.Post(_state, post.Id, post.Amount, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case VoidPending @void:
-                Track(AccountContract.Void(_state, @void.Id, now), new Reply(sender, 1, r => r[0]), 0, events, after);
+                Track(t => AccountContract.Void(_state, @void.Id, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case GetTransaction get:
+                switch (_state.FindOutgoing(get.Id, out var found))
                 {
-                    Transfer? t = null;
-                    _state.Outgoing.TryGetValue(get.Id, out t);
-                    sender.Tell(t is null
-                        ? new TransferOutcome(null, _state.Exists ? Codes.TransactionNotFound : Codes.AccountNotFound)
-                        : new TransferOutcome(TransferView.Of(t), null));
-                    break;
+                    case Known.Evicted:
+                        Park((_id, get.Id), (t, e, a) => Decide(get, sender, t, e, a));
+                        break;
+                    default:
+                        sender.Tell(found is null
+                            ? new TransferOutcome(null, _state.Exists ? Codes.TransactionNotFound : Codes.AccountNotFound)
+                            : new TransferOutcome(TransferView.Of(found), null));
+                        break;
                 }
+                break;
             case ListTransactions list:
-                sender.Tell(_state.Exists ? Page(list) : new Rejected(Codes.AccountNotFound));
+                if (!_state.Exists) sender.Tell(new Rejected(Codes.AccountNotFound));
+                else ListPage(list, sender);
                 break;
             case Deliver deliver:
                 {
                     var results = new List<DeliveryResult>(deliver.Items.Length);
-                    foreach (var item in deliver.Items)
-                    {
-                        var (decided, result) = AccountContract.Receive(_state, deliver.From, item, now);
-                        Emit(decided, events);
-                        if (result is not null) results.Add(result);
-                    }
+                    foreach (var item in deliver.Items) Receive(deliver.From, item, sender, now, events, results);
                     after.Add(() => sender.Tell(new DeliveryAck(_id, results.ToArray())));
                     break;
                 }
+            case Retry retry:
+                retry.Run(now, events, after);
+                break;
             case ExpireTick:
                 {
                     _expiryDueAt = null;
@@ -337,9 +391,44 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         }
     }
 
-    /// <summary>Registers the caller's interest in the transaction a decision is about, or answers a refusal.</summary>
-    private void Track(Decision d, Reply reply, int slot, List<IAccountEvent> events, List<Action> after)
+    /// <summary>Payee: decides one delivered item; one whose record must be read back is answered on its own later.</summary>
+    private void Receive(AccountId from, DeliveryItem item, IActorRef payer, long now, List<IAccountEvent> events, List<DeliveryResult> results)
     {
+        var receipt = AccountContract.Receive(_state, from, item, now);
+        if (receipt.Recall is { } key)
+        {
+            ParkReceive(key, from, item, payer);
+            return;
+        }
+        Emit(receipt.Events, events);
+        if (receipt.Result is not null) results.Add(receipt.Result);
+    }
+
+    // Separate methods, so that the closures are allocated only when a decision is parked.
+    private void ParkReceive((AccountId, TxId) key, AccountId from, DeliveryItem item, IActorRef payer) =>
+        Park(key, (t, e, a) =>
+        {
+            var late = new List<DeliveryResult>(1);
+            Receive(from, item, payer, t, e, late);
+            a.Add(() => payer.Tell(new DeliveryAck(_id, late.ToArray())));
+        });
+
+    private void ParkTrack((AccountId, TxId) key, Func<long, Decision> decide, Reply reply, int slot) =>
+        Park(key, (t, e, a) => Track(decide, t, reply, slot, e, a));
+
+    /// <summary>
+    /// Registers the caller's interest in the transaction a decision is about, or answers a refusal. A
+    /// decision that needs a settled record read back first is taken again once it is (it can only be a
+    /// repeated request, answered from that record, so it changes no balance and its order does not matter).
+    /// </summary>
+    private void Track(Func<long, Decision> decide, long now, Reply reply, int slot, List<IAccountEvent> events, List<Action> after)
+    {
+        var d = decide(now);
+        if (d.Recall is { } key)
+        {
+            ParkTrack(key, decide, reply, slot);
+            return;
+        }
         Emit(d.Events, events);
         if (d.Rejection is { } code)
         {
@@ -424,9 +513,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 
     private void MaybeSnapshot()
     {
-        // Snapshots count writes (one journal row each); none while deferred events are not yet in the journal.
-        if (LastSequenceNr - _lastSnapshotSeq < _settings.SnapshotEveryEvents || _deferred.Count > 0) return;
-        _lastSnapshotSeq = LastSequenceNr;
+        // None while deferred events are not yet in the journal: the snapshot would be ahead of it.
+        if (_eventsSinceSnapshot < Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 8) || _deferred.Count > 0) return;
+        _eventsSinceSnapshot = 0;
         SaveSnapshot(AccountSnapshot.Of(_state));
     }
 
@@ -463,14 +552,27 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             .Select(kv => new BalanceView(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
         created);
 
-    private TransactionPage Page(ListTransactions list)
+    /// <summary>
+    /// One page of the transaction list, newest first, from memory when it holds the page, else read back from
+    /// the journal (records still open are taken from memory: they may have changed since they were written).
+    /// </summary>
+    private void ListPage(ListTransactions list, IActorRef sender)
     {
-        var end = Math.Clamp(list.Before ?? _state.History.Count, 0, _state.History.Count);
+        var end = Math.Clamp(list.Before ?? _state.HistoryCount, 0, _state.HistoryCount);
         var start = Math.Max(0, end - list.Limit);
-        var items = new TransferView[end - start];
-        for (var i = end - 1; i >= start; i--) items[end - 1 - i] = TransferView.Of(_state.History[i]);
-        return new TransactionPage(items, start > 0 ? start : null);
+        if (start == end || _state.HistoryAt(start) is not null)
+        {
+            var items = new Transfer[end - start];
+            for (var i = 0; i < items.Length; i++) items[i] = _state.HistoryAt(start + i)!;
+            sender.Tell(Page(items, start));
+            return;
+        }
+        Transfer[] resident = [.. _state.Outgoing.Values, .. _state.Incoming.Values];
+        Context.ActorOf(AccountReader.Props(PersistenceId, _id, [], new PageRequest(start, end, sender, resident)));
     }
+
+    internal static TransactionPage Page(IReadOnlyList<Transfer> oldestFirst, long start) =>
+        new([.. oldestFirst.Reverse().Select(TransferView.Of)], start > 0 ? (int)start : null);
 
     /// <summary>One client request: answered once every slot (one per operation) has its outcome.</summary>
     private sealed class Reply(IActorRef to, int slots, Func<TransferOutcome[], object> build)
@@ -493,6 +595,11 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private sealed class RedeliverTick : INoSerializationVerificationNeeded
     {
         public static readonly RedeliverTick Instance = new();
+    }
+
+    private sealed class ReadBackTick : INoSerializationVerificationNeeded
+    {
+        public static readonly ReadBackTick Instance = new();
     }
 }
 

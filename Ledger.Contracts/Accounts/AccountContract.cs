@@ -18,14 +18,20 @@ public sealed record DeliveryResult(TxId Id, int Step, string? Code);
 
 /// <summary>
 /// The outcome of deciding one command: events to persist (and apply), and either a rejection that is
-/// answered without persisting anything, or the transfer whose outcome the caller is waiting for.
+/// answered without persisting anything, or the transfer whose outcome the caller is waiting for — or, when
+/// the command names a settled record no longer in memory, the record to read back before deciding again.
 /// </summary>
-public readonly record struct Decision(IReadOnlyList<IAccountEvent> Events, string? Rejection = null, TxId? Awaits = null)
+public readonly record struct Decision(IReadOnlyList<IAccountEvent> Events, string? Rejection = null, TxId? Awaits = null,
+    (AccountId From, TxId Id)? Recall = null)
 {
     public static readonly IReadOnlyList<IAccountEvent> None = [];
     public static Decision Reject(string code) => new(None, code);
     public static Decision Await(TxId id, params IAccountEvent[] events) => new(events, null, id);
+    public static Decision ReadBack(AccountId from, TxId id) => new(None, null, null, (from, id));
 }
+
+/// <summary>A payee's decision on one delivered item; <see cref="Recall"/> as in <see cref="Decision"/>.</summary>
+public readonly record struct Receipt(IReadOnlyList<IAccountEvent> Events, DeliveryResult? Result, (AccountId From, TxId Id)? Recall = null);
 
 /// <summary>
 /// The account state machine: deterministic <c>decide</c> functions (state, command → events or a rejection)
@@ -53,8 +59,13 @@ public static class AccountContract
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
         var fingerprint = r.Fingerprint(s.Id);
-        if (s.Outgoing.TryGetValue(r.Id, out var existing))
-            return existing.Fingerprint == fingerprint ? new Decision(Decision.None, null, r.Id) : Decision.Reject(Codes.IdConflict);
+        switch (s.FindOutgoing(r.Id, out var existing))
+        {
+            case Known.Resident:
+                return existing!.Fingerprint == fingerprint ? new Decision(Decision.None, null, r.Id) : Decision.Reject(Codes.IdConflict);
+            case Known.Evicted:
+                return Decision.ReadBack(s.Id, r.Id);
+        }
 
         var code = Validate(s, r);
         if (code is not null)
@@ -80,8 +91,9 @@ public static class AccountContract
     public static Decision Post(AccountState s, TxId id, Amount? requested, long now)
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
-        if (!s.Outgoing.TryGetValue(id, out var t) || !t.IsPending || t.Status == TransferStatus.Rejected)
-            return Decision.Reject(Codes.PendingNotFound);
+        var known = s.FindOutgoing(id, out var t);
+        if (known == Known.Evicted) return Decision.ReadBack(s.Id, id);
+        if (t is null || !t.IsPending || t.Status == TransferStatus.Rejected) return Decision.Reject(Codes.PendingNotFound);
         switch (t.Status)
         {
             case TransferStatus.InFlight: return Decision.Reject(Codes.Unavailable);
@@ -100,8 +112,9 @@ public static class AccountContract
     public static Decision Void(AccountState s, TxId id, long now)
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
-        if (!s.Outgoing.TryGetValue(id, out var t) || !t.IsPending || t.Status == TransferStatus.Rejected)
-            return Decision.Reject(Codes.PendingNotFound);
+        var known = s.FindOutgoing(id, out var t);
+        if (known == Known.Evicted) return Decision.ReadBack(s.Id, id);
+        if (t is null || !t.IsPending || t.Status == TransferStatus.Rejected) return Decision.Reject(Codes.PendingNotFound);
         switch (t.Status)
         {
             case TransferStatus.InFlight: return Decision.Reject(Codes.Unavailable);
@@ -131,25 +144,25 @@ public static class AccountContract
         new(t.Id, t.StepsAcked + 1, t.Asset, t.Amount, t.IsPending, t.ExpiresAt, t.Status, t.PostedAmount ?? Amount.Zero);
 
     /// <summary>Payee: decide on one delivered item. Idempotent per (payer, transaction, step).</summary>
-    public static (IReadOnlyList<IAccountEvent> Events, DeliveryResult? Result) Receive(AccountState s, AccountId from, DeliveryItem item, long now)
+    public static Receipt Receive(AccountState s, AccountId from, DeliveryItem item, long now)
     {
-        s.Incoming.TryGetValue((from, item.Id), out var known);
+        if (s.FindIncoming(from, item.Id, out var known) == Known.Evicted) return new(Decision.None, null, (from, item.Id));
         if (item.Step == 1)
         {
-            if (known is not null) return (Decision.None, new DeliveryResult(item.Id, 1, known.Status == TransferStatus.Rejected ? known.Code : null));
+            if (known is not null) return new(Decision.None, new DeliveryResult(item.Id, 1, known.Status == TransferStatus.Rejected ? known.Code : null));
             if (!s.Exists)
-                return ([new CreditRefused(from, item.Id, item.Asset, item.Amount, Codes.AccountNotFound, now)],
+                return new([new CreditRefused(from, item.Id, item.Asset, item.Amount, Codes.AccountNotFound, now)],
                     new DeliveryResult(item.Id, 1, Codes.AccountNotFound));
-            return ([new TransferCredited(from, item.Id, item.Asset, item.Amount, item.Pending, item.ExpiresAt, now)],
+            return new([new TransferCredited(from, item.Id, item.Asset, item.Amount, item.Pending, item.ExpiresAt, now)],
                 new DeliveryResult(item.Id, 1, null));
         }
         // Step 2 is only ever sent after step 1 was acknowledged, so the credit is known here.
-        if (known is null) return (Decision.None, null);
-        if (known.Status != TransferStatus.Pending) return (Decision.None, new DeliveryResult(item.Id, 2, null));
-        return ([new PendingResolved(from, item.Id, item.Outcome, item.PostedAmount, now)], new DeliveryResult(item.Id, 2, null));
+        if (known is null) return new(Decision.None, null);
+        if (known.Status != TransferStatus.Pending) return new(Decision.None, new DeliveryResult(item.Id, 2, null));
+        return new([new PendingResolved(from, item.Id, item.Outcome, item.PostedAmount, now)], new DeliveryResult(item.Id, 2, null));
     }
 
-    /// <summary>Payer: the payee answered a delivery.</summary>
+    /// <summary>Payer: the payee answered a delivery. (A record no longer held is settled: nothing is owed.)</summary>
     public static IReadOnlyList<IAccountEvent> Acknowledge(AccountState s, DeliveryResult r, long now)
     {
         if (!s.Outgoing.TryGetValue(r.Id, out var t) || t.StepsAcked >= r.Step || r.Step > t.StepsOwed) return Decision.None;
@@ -185,6 +198,7 @@ public static class AccountContract
                     CreatedAt = r.At,
                     CompletedAt = r.At,
                 });
+                s.MarkSettled(s.Outgoing[r.Id]);
                 break;
             case TransferDebited d:
                 {
@@ -218,6 +232,7 @@ public static class AccountContract
                         t.Status = t.IsPending ? TransferStatus.Pending : TransferStatus.Committed;
                         if (!t.IsPending) t.CompletedAt = a.At;
                     }
+                    SettleIfDone(s, t);
                     break;
                 }
             case TransferCompensated c:
@@ -231,6 +246,7 @@ public static class AccountContract
                     t.Code = c.Code;
                     t.StepsAcked = t.StepsOwed;
                     t.CompletedAt = c.At;
+                    s.MarkSettled(t);
                     break;
                 }
             case PendingPosted p:
@@ -268,24 +284,29 @@ public static class AccountContract
                         CreatedAt = c.At,
                         CompletedAt = c.Pending ? null : c.At,
                     };
-                    s.Incoming[(c.From, c.Id)] = t;
-                    s.History.Add(t);
+                    s.Record(t);
+                    s.AddHistory(t);
+                    SettleIfDone(s, t);
                     break;
                 }
             case CreditRefused r:
-                s.Incoming[(r.From, r.Id)] = new Transfer
                 {
-                    Id = r.Id,
-                    From = r.From,
-                    To = s.Id,
-                    Asset = r.Asset,
-                    Amount = r.Amount,
-                    Status = TransferStatus.Rejected,
-                    Code = r.Code,
-                    CreatedAt = r.At,
-                    CompletedAt = r.At,
-                };
-                break;
+                    var t = new Transfer
+                    {
+                        Id = r.Id,
+                        From = r.From,
+                        To = s.Id,
+                        Asset = r.Asset,
+                        Amount = r.Amount,
+                        Status = TransferStatus.Rejected,
+                        Code = r.Code,
+                        CreatedAt = r.At,
+                        CompletedAt = r.At,
+                    };
+                    s.Record(t);
+                    s.MarkSettled(t);
+                    break;
+                }
             case PendingResolved r:
                 {
                     var t = s.Incoming[(r.From, r.Id)];
@@ -298,6 +319,7 @@ public static class AccountContract
                     }
                     t.Status = r.Outcome;
                     t.CompletedAt = r.At;
+                    s.MarkSettled(t);
                     break;
                 }
             default:
@@ -312,8 +334,13 @@ public static class AccountContract
 
     private static void RecordOutgoing(AccountState s, Transfer t)
     {
-        s.Outgoing[t.Id] = t;
-        s.History.Add(t);
+        s.Record(t);
+        s.AddHistory(t);
+    }
+
+    private static void SettleIfDone(AccountState s, Transfer t)
+    {
+        if (t.IsSettled) s.MarkSettled(t);
     }
 
     private static void Release(AccountState s, TxId id, TransferStatus status, long at)

@@ -1,31 +1,52 @@
+using System.Buffers.Binary;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Accounts;
 
-/// <summary>The persisted form of <see cref="AccountState"/>; recovery starts from the latest one.</summary>
+/// <summary>
+/// The persisted form of <see cref="AccountState"/>; recovery starts from the latest one. It holds what the
+/// state holds in memory: open and recently settled records (<see cref="Resident"/>), the newest history
+/// entries, and the hash of every record ever made (<see cref="Seen"/>, 8 bytes each).
+/// Snapshots written before records were evicted have no <see cref="Seen"/>: their <see cref="History"/> is
+/// then the whole history and <see cref="Refused"/> the refused credits, and the hashes are rebuilt from them.
+/// </summary>
 public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, SnapshotBalance[] Balances, AssetId[] IssuerOf,
-    Transfer[] History, Transfer[] Refused)
+    Transfer[] History, Transfer[] Refused, Transfer[]? Resident = null, long HistoryCount = 0, byte[]? Seen = null)
 {
-    public static AccountSnapshot Of(AccountState s) => new(s.Exists, s.Owner, s.OpenedAt,
-        s.Balances.Select(kv => new SnapshotBalance(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
-        s.IssuerOf.ToArray(), s.History.ToArray(),
-        s.Incoming.Values.Where(t => t.Status == TransferStatus.Rejected).ToArray());
-
-    public AccountState Restore(AccountId id)
+    public static AccountSnapshot Of(AccountState s)
     {
-        var s = new AccountState { Id = id, Exists = Exists, Owner = Owner, OpenedAt = OpenedAt };
+        var seen = new byte[s.Seen.Count * sizeof(ulong)];
+        var i = 0;
+        foreach (var h in s.Seen) BinaryPrimitives.WriteUInt64LittleEndian(seen.AsSpan(i++ * sizeof(ulong)), h);
+        return new(s.Exists, s.Owner, s.OpenedAt,
+            s.Balances.Select(kv => new SnapshotBalance(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
+            s.IssuerOf.ToArray(), s.RecentHistory.ToArray(), [], [.. s.Outgoing.Values, .. s.Incoming.Values], s.HistoryCount, seen);
+    }
+
+    public AccountState Restore(AccountId id, int historyKeep)
+    {
+        var s = new AccountState { Id = id, Exists = Exists, Owner = Owner, OpenedAt = OpenedAt, HistoryKeep = historyKeep };
         foreach (var b in Balances)
             s.Balances[b.Asset] = new Balance { Posted = b.Posted, PendingOut = b.PendingOut, PendingIn = b.PendingIn };
         foreach (var a in IssuerOf) s.IssuerOf.Add(a);
-        foreach (var t in History)
+        var legacy = Seen is null;
+        // History entries and resident records are the same objects in memory: restore them as such.
+        var byKey = new Dictionary<(AccountId, TxId), Transfer>();
+        foreach (var t in legacy ? History.Concat(Refused) : Resident ?? []) byKey[(t.From, t.Id)] = t;
+        foreach (var h in History)
         {
-            s.History.Add(t);
-            if (t.From == id) s.Outgoing[t.Id] = t;
-            else s.Incoming[(t.From, t.Id)] = t;
+            var t = byKey.GetValueOrDefault((h.From, h.Id)) ?? h;
+            s.RecentHistory.Add(t);
         }
-        foreach (var t in Refused) s.Incoming[(t.From, t.Id)] = t;
-        foreach (var t in s.Outgoing.Values)
-            if (t.Status is TransferStatus.InFlight or TransferStatus.Pending && t.IsPending && t.ExpiresAt is { } e) s.Deadlines.Add((e, t.Id.Value));
+        s.HistoryCount = legacy ? History.Length : HistoryCount;
+        foreach (var t in byKey.Values)
+        {
+            s.Record(t);
+            if (t.IsSettled) s.MarkSettled(t);
+            else if (t.From == id && t.IsPending && t.Status is TransferStatus.InFlight or TransferStatus.Pending && t.ExpiresAt is { } e) s.Deadlines.Add((e, t.Id.Value));
+        }
+        if (Seen is not null)
+            for (var i = 0; i < Seen.Length; i += sizeof(ulong)) s.Seen.Add(BinaryPrimitives.ReadUInt64LittleEndian(Seen.AsSpan(i)));
         return s;
     }
 }

@@ -51,11 +51,35 @@ public sealed class Transfer
 
     public bool AwaitsDelivery => StepsAcked < StepsOwed;
 
+    /// <summary>Settled: its status is final and nothing is owed to the payee, so it can change no more.</summary>
+    public bool IsSettled => Status is not (TransferStatus.InFlight or TransferStatus.Pending) && !AwaitsDelivery;
+
     /// <summary>The amount that actually moved (or would move) between the two accounts.</summary>
     public Amount MovedAmount => PostedAmount ?? Amount;
 }
 
-/// <summary>The state of one account. Mutated only by <see cref="AccountContract.Apply"/>.</summary>
+/// <summary>Whether a transaction record is known to this account.</summary>
+public enum Known
+{
+    /// <summary>Never recorded: the id is free.</summary>
+    Absent,
+    /// <summary>Recorded and held in memory.</summary>
+    Resident,
+    /// <summary>Recorded (or a hash collision says it may be) but settled and evicted: read it back from the journal.</summary>
+    Evicted,
+}
+
+/// <summary>
+/// The state of one account. Mutated only by <see cref="AccountContract.Apply"/> and, for the cache of settled
+/// records, by <see cref="Evict"/> and <see cref="Remember"/>.
+/// <para>
+/// What stays in memory is bounded: balances, open transfers (in flight, reserved, or still owing the payee a
+/// step), the most recently settled records, the newest <see cref="HistoryKeep"/> history entries, and one
+/// 64-bit hash per transaction ever recorded (<see cref="Seen"/>). A settled record is immutable, so once it is
+/// durable it may be evicted; a request that names it is answered after reading it back from the journal
+/// (<see cref="AccountReplay"/>). The hash set answers "never seen" for a new id without any look-up.
+/// </para>
+/// </summary>
 public sealed class AccountState
 {
     public required AccountId Id { get; init; }
@@ -64,19 +88,99 @@ public sealed class AccountState
     public long OpenedAt { get; set; }
     public Dictionary<AssetId, Balance> Balances { get; } = [];
     public HashSet<AssetId> IssuerOf { get; } = [];
-    /// <summary>Transfers this account initiated, by id: the idempotency records.</summary>
+    /// <summary>Transfers this account initiated, by id: open ones and recently settled ones.</summary>
     public Dictionary<TxId, Transfer> Outgoing { get; } = [];
-    /// <summary>Transfers received, by (payer, id): de-duplicates redelivered credits.</summary>
+    /// <summary>Transfers received, by (payer, id): open ones and recently settled ones.</summary>
     public Dictionary<(AccountId From, TxId Id), Transfer> Incoming { get; } = [];
-    /// <summary>Every transfer touching this account, oldest first (the transaction list).</summary>
-    public List<Transfer> History { get; } = [];
+    /// <summary>Hash of (payer, id) of every transaction record this account ever made, either direction.</summary>
+    public HashSet<ulong> Seen { get; } = [];
+    /// <summary>Ids confirmed free by a journal read although their hash is in <see cref="Seen"/> (a collision).</summary>
+    public HashSet<(AccountId From, TxId Id)> Collisions { get; } = [];
+    /// <summary>Settled records in the order they settled, with a running number: the eviction order.</summary>
+    public Queue<(long Seq, Transfer Transfer)> Settled { get; } = new();
+    public long SettledTotal { get; set; }
+    /// <summary>How many entries the transaction list has in all (its positions are 0 … count − 1, oldest first).</summary>
+    public long HistoryCount { get; set; }
+    /// <summary>The newest entries of the transaction list, ending at position <see cref="HistoryCount"/> − 1.</summary>
+    public List<Transfer> RecentHistory { get; } = [];
+    /// <summary>How many history entries to keep in memory (at least; trimmed in steps).</summary>
+    public int HistoryKeep { get; init; } = 128;
     /// <summary>Deadlines of this account's open reservations, earliest first (kept by <see cref="AccountContract.Apply"/>).</summary>
     public SortedSet<(long ExpiresAt, string Id)> Deadlines { get; } = [];
+
+    public static ulong KeyHash(AccountId from, TxId id) => Fingerprint.Of(from.Value, id.Value);
 
     public Balance BalanceOf(AssetId asset)
     {
         if (!Balances.TryGetValue(asset, out var b)) Balances[asset] = b = new Balance();
         return b;
+    }
+
+    public Known FindOutgoing(TxId id, out Transfer? t) =>
+        Outgoing.TryGetValue(id, out t) ? Known.Resident : Missing(Id, id);
+
+    public Known FindIncoming(AccountId from, TxId id, out Transfer? t) =>
+        Incoming.TryGetValue((from, id), out t) ? Known.Resident : Missing(from, id);
+
+    private Known Missing(AccountId from, TxId id) =>
+        Seen.Contains(KeyHash(from, id)) && !Collisions.Contains((from, id)) ? Known.Evicted : Known.Absent;
+
+    /// <summary>The history entry at <paramref name="position"/>, or null when it is no longer held in memory.</summary>
+    public Transfer? HistoryAt(long position)
+    {
+        var first = HistoryCount - RecentHistory.Count;
+        return position >= first && position < HistoryCount ? RecentHistory[(int)(position - first)] : null;
+    }
+
+    /// <summary>A new record under (from, id): remembered in the hash set, held while it is open.</summary>
+    internal void Record(Transfer t)
+    {
+        if (t.From == Id) Outgoing[t.Id] = t;
+        else Incoming[(t.From, t.Id)] = t;
+        Seen.Add(KeyHash(t.From, t.Id));
+        if (Collisions.Count > 0) Collisions.Remove((t.From, t.Id));
+    }
+
+    internal void AddHistory(Transfer t)
+    {
+        HistoryCount++;
+        RecentHistory.Add(t);
+        if (RecentHistory.Count >= 2 * HistoryKeep) RecentHistory.RemoveRange(0, RecentHistory.Count - HistoryKeep);
+    }
+
+    /// <summary>The record can change no more (final status, nothing owed to the payee): it may be evicted once durable.</summary>
+    internal void MarkSettled(Transfer t) => Settled.Enqueue((SettledTotal++, t));
+
+    /// <summary>
+    /// Drops settled records from memory, oldest first, keeping the newest <paramref name="keep"/>; only those
+    /// that settled before <paramref name="durableBefore"/> (a value of <see cref="SettledTotal"/> taken when
+    /// everything applied so far was about to be written), since a record is read back from the journal.
+    /// </summary>
+    public void Evict(int keep, long durableBefore)
+    {
+        while (Settled.Count > keep && Settled.Peek().Seq < durableBefore)
+        {
+            var (_, t) = Settled.Dequeue();
+            if (t.From == Id)
+            {
+                if (Outgoing.TryGetValue(t.Id, out var held) && ReferenceEquals(held, t)) Outgoing.Remove(t.Id);
+            }
+            else if (Incoming.TryGetValue((t.From, t.Id), out var held) && ReferenceEquals(held, t)) Incoming.Remove((t.From, t.Id));
+        }
+    }
+
+    /// <summary>Puts records read back from the journal into memory again; keys not found there were collisions.</summary>
+    public void Remember(IEnumerable<Transfer> found, IEnumerable<(AccountId From, TxId Id)> notFound)
+    {
+        foreach (var t in found)
+        {
+            if (t.From == Id ? Outgoing.ContainsKey(t.Id) : Incoming.ContainsKey((t.From, t.Id))) continue;
+            if (t.From == Id) Outgoing[t.Id] = t;
+            else Incoming[(t.From, t.Id)] = t;
+            MarkSettled(t);
+        }
+        foreach (var key in notFound)
+            if (!(key.From == Id ? Outgoing.ContainsKey(key.Id) : Incoming.ContainsKey(key))) Collisions.Add(key);
     }
 
     /// <summary>The earliest deadline of an open reservation, if any.</summary>
@@ -85,7 +189,7 @@ public sealed class AccountState
     /// <summary>
     /// Value this account has debited from <c>posted</c> whose credit it has not yet seen confirmed, with the
     /// delivery step that carries it. Until the payee applies that step the value is "in flight": per asset,
-    /// all <c>posted</c> balances plus everything in flight sum to zero.
+    /// all <c>posted</c> balances plus everything in flight sum to zero. (Such transfers are open, so resident.)
     /// </summary>
     public IEnumerable<(Transfer Transfer, int Step, Amount Amount)> Unconfirmed()
     {
@@ -95,8 +199,4 @@ public sealed class AccountState
             else if (t.IsPending && t.Status == TransferStatus.Committed && t.AwaitsDelivery) yield return (t, 2, t.PostedAmount!.Value);
         }
     }
-
-    /// <summary>Payee side: has delivery <paramref name="step"/> of this payer's transfer been applied here?</summary>
-    public bool HasApplied(AccountId payer, TxId id, int step) =>
-        Incoming.TryGetValue((payer, id), out var t) && t.Status != TransferStatus.Rejected && (step == 1 || t.Status != TransferStatus.Pending);
 }

@@ -153,6 +153,8 @@ public static class Phases
 
     // ---- the sequential baseline: the same transfers through the contracts alone, one thread, in memory ---
 
+    private static readonly int KeepSettled = new AccountSettings().KeepSettled;
+
     public static double SequentialBaseline(BenchOptions o, Workload workload)
     {
         var states = Enumerable.Range(0, o.Accounts).Select(i => new AccountState { Id = new(AccountId(i)) }).ToArray();
@@ -176,9 +178,12 @@ public static class Phases
                 var id = new TxId("s" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var d = AccountContract.StartTransfer(payer, new TransferRequest(id, payee.Id, asset, 1, false, null), n);
                 foreach (var e in d.Events) AccountContract.Apply(payer, e);
-                var (credit, result) = AccountContract.Receive(payee, payer.Id, AccountContract.Owed(payer.Outgoing[id]), n);
+                var (credit, result, _) = AccountContract.Receive(payee, payer.Id, AccountContract.Owed(payer.Outgoing[id]), n);
                 foreach (var e in credit) AccountContract.Apply(payee, e);
                 foreach (var e in AccountContract.Acknowledge(payer, result!, n)) AccountContract.Apply(payer, e);
+                // As the actors do once a write is durable: settled records leave memory.
+                payer.Evict(KeepSettled, long.MaxValue);
+                payee.Evict(KeepSettled, long.MaxValue);
             }
         }
         return n / clock.Elapsed.TotalSeconds;

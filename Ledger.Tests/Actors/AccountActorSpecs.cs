@@ -19,8 +19,16 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     public AccountActorSpecs() : base(SpecConfig.Local(), "spec-" + Guid.NewGuid().ToString("N")[..8])
     {
         var time = _time;
-        // Idle accounts passivate after 500 ms, so scenarios also cross passivation and recovery.
-        var settings = new AccountSettings { SnapshotEveryEvents = 5, RedeliverAfter = TimeSpan.FromMilliseconds(200), IdleAfter = TimeSpan.FromMilliseconds(500) };
+        // Idle accounts passivate after 500 ms, so scenarios also cross passivation and recovery; settled records
+        // leave memory as soon as they are durable and only two history entries stay, so they also cross read-backs.
+        var settings = new AccountSettings
+        {
+            SnapshotEveryEvents = 5,
+            RedeliverAfter = TimeSpan.FromMilliseconds(200),
+            IdleAfter = TimeSpan.FromMilliseconds(500),
+            KeepSettled = 0,
+            HistoryKeep = 2,
+        };
         var extractor = new EntityMessageExtractor(10);
         IActorRef wakers = ActorRefs.Nobody;
         _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, wakers, time, settings), extractor)), "accounts");
@@ -69,6 +77,30 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(first.Transaction, again.Transaction);
         Assert.Equal(Codes.IdConflict, Transfer("alice", "bob", 301, "t1").Code);
         Assert.Equal(700, Balance("alice").Posted);
+    }
+
+    [Fact]
+    public void Old_transactions_and_deep_pages_are_read_back_from_the_journal()
+    {
+        for (var i = 0; i < 8; i++) Transfer("alice", "bob", 1, "t" + i);
+        _accounts.Tell(new GetTransaction(new("alice"), new("t0")));
+        var t0 = ExpectMsg<TransferOutcome>(Wait).Transaction!;
+        Assert.Equal((TransferStatus.Committed, 1UL), (t0.Status, (ulong)t0.Amount.Value));
+        _accounts.Tell(new GetTransaction(new("alice"), new("nope")));
+        Assert.Equal(Codes.TransactionNotFound, ExpectMsg<TransferOutcome>(Wait).Code);
+
+        // alice's list: the mint, then t0 … t7; pages of three, newest first, the older ones from the journal.
+        var seen = new List<string>();
+        int? before = null;
+        do
+        {
+            _accounts.Tell(new ListTransactions(new("alice"), 3, before));
+            var page = ExpectMsg<TransactionPage>(Wait);
+            seen.AddRange(page.Items.Select(v => v.Id.Value));
+            Assert.All(page.Items, v => Assert.Equal(TransferStatus.Committed, v.Status));
+            before = page.Next;
+        } while (before is not null);
+        Assert.Equal(["t7", "t6", "t5", "t4", "t3", "t2", "t1", "t0", "mint"], seen);
     }
 
     [Fact]

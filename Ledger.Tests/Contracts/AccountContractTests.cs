@@ -17,7 +17,7 @@ public class AccountContractTests
         _w.DeliverAll();
     }
 
-    private Transfer Tx(string account, string id) => _w.State(new(account)).Outgoing[new TxId(id)];
+    private Transfer Tx(string account, string id) => _w.Record(new(account), new(account), new(id))!;
 
     [Fact]
     public void Issuer_goes_negative_by_the_minted_supply()
@@ -239,7 +239,7 @@ public class AccountContractTests
         Assert.Equal(TransferStatus.Expired, Tx("alice", "p1").Status);
         Assert.Equal(1_000, _w.Balance("alice", "USD").Available);
         Assert.Equal(0, (int)_w.Balance("bob", "USD").PendingIn.Value);
-        Assert.Equal(TransferStatus.Expired, _w.State(new("bob")).Incoming[(new("alice"), new("p1"))].Status);
+        Assert.Equal(TransferStatus.Expired, _w.Record(new("bob"), new("alice"), new("p1"))!.Status);
     }
 
     [Fact]
@@ -270,7 +270,7 @@ public class AccountContractTests
         _w.DeliverAll();
         foreach (var (id, s) in _w.Accounts)
         {
-            var restored = AccountSnapshot.Of(s).Restore(id);
+            var restored = AccountSnapshot.Of(s).Restore(id, s.HistoryKeep);
             Assert.Equivalent(AccountSnapshot.Of(s), AccountSnapshot.Of(restored), strict: true);
             Assert.Equal(s.Outgoing.Keys.Select(k => k.Value).Order(), restored.Outgoing.Keys.Select(k => k.Value).Order());
             Assert.Equal(s.Incoming.Keys.Select(k => k.From + "/" + k.Id).Order(), restored.Incoming.Keys.Select(k => k.From + "/" + k.Id).Order());

@@ -7,10 +7,17 @@ namespace Ledger.Tests.Support;
 /// Several account contracts wired by a simulated network that the test controls: messages between payer
 /// and payee wait in <see cref="Network"/> until delivered, in any order, any number of times. This is the
 /// actors' protocol with the actors taken out, so every interleaving can be explored.
+/// Like the actors, every account keeps only <see cref="KeepSettled"/> settled records in memory (every event
+/// counts as durable at once) and reads evicted ones back from its event log through <see cref="AccountReplay"/>.
 /// </summary>
-public sealed class ContractWorld
+public sealed class ContractWorld(int keepSettled = int.MaxValue)
 {
+    public int KeepSettled { get; } = keepSettled;
     public Dictionary<AccountId, AccountState> Accounts { get; } = [];
+    /// <summary>Every event each account applied, in order: its journal.</summary>
+    public Dictionary<AccountId, List<IAccountEvent>> Journals { get; } = [];
+    /// <summary>How many times a decision had to read a record back.</summary>
+    public int ReadBacks { get; private set; }
     /// <summary>Owed deliveries (payer → payee) and acknowledgements (payee → payer) not yet handled.</summary>
     public List<Message> Network { get; } = [];
     public long Now { get; set; } = 1_700_000_000_000;
@@ -21,7 +28,11 @@ public sealed class ContractWorld
 
     public AccountState State(AccountId id)
     {
-        if (!Accounts.TryGetValue(id, out var s)) Accounts[id] = s = new AccountState { Id = id };
+        if (!Accounts.TryGetValue(id, out var s))
+        {
+            Accounts[id] = s = new AccountState { Id = id, HistoryKeep = Math.Min(KeepSettled, 1_000) + 1 };
+            Journals[id] = [];
+        }
         return s;
     }
 
@@ -49,6 +60,11 @@ public sealed class ContractWorld
     {
         var s = State(new(account));
         var d = decide(s);
+        if (d.Recall is { } key)
+        {
+            ReadBack(s, key);
+            d = decide(s);
+        }
         Apply(s, d.Events);
         Owe(s, d.Events);
         return d;
@@ -85,7 +101,13 @@ public sealed class ContractWorld
                 {
                     var payee = State(d.Payee);
                     // The payer only sends step 2 after step 1 was acknowledged: a reordered step 2 waits.
-                    var (events, result) = AccountContract.Receive(payee, d.Payer, d.Item, Now);
+                    var receipt = AccountContract.Receive(payee, d.Payer, d.Item, Now);
+                    if (receipt.Recall is { } key)
+                    {
+                        ReadBack(payee, key);
+                        receipt = AccountContract.Receive(payee, d.Payer, d.Item, Now);
+                    }
+                    var (events, result, _) = receipt;
                     Apply(payee, events);
                     if (result is not null) Network.Add(new AckMessage(d.Payer, result));
                     else if (!duplicate) Network.Add(d);
@@ -112,10 +134,43 @@ public sealed class ContractWorld
         }
     }
 
-    private static void Apply(AccountState s, IEnumerable<IAccountEvent> events)
+    private void Apply(AccountState s, IEnumerable<IAccountEvent> events)
     {
-        foreach (var e in events) AccountContract.Apply(s, e);
+        foreach (var e in events)
+        {
+            AccountContract.Apply(s, e);
+            Journals[s.Id].Add(e);
+        }
+        s.Evict(KeepSettled, s.SettledTotal);
     }
+
+    /// <summary>What the actor's reader does: replays the account's journal for one record.</summary>
+    private void ReadBack(AccountState s, (AccountId From, TxId Id) key)
+    {
+        ReadBacks++;
+        var replay = Replay(s.Id, [key]);
+        s.Remember(replay.Found, replay.NotFound);
+    }
+
+    public AccountReplay Replay(AccountId id, IEnumerable<(AccountId From, TxId Id)> keys, long historyFrom = 0, long historyTo = 0)
+    {
+        var replay = new AccountReplay(id, keys, historyFrom, historyTo);
+        foreach (var e in Journals[id]) replay.Apply(e);
+        return replay;
+    }
+
+    /// <summary>A record as the account knows it, from memory or read back.</summary>
+    public Transfer? Record(AccountId account, AccountId from, TxId id)
+    {
+        var s = State(account);
+        var known = from == account ? s.FindOutgoing(id, out var t) : s.FindIncoming(from, id, out t);
+        return known == Known.Evicted ? Replay(account, [(from, id)]).Found.SingleOrDefault() : t;
+    }
+
+    /// <summary>Payee side: has delivery <paramref name="step"/> of this payer's transfer been applied here?</summary>
+    private bool HasApplied(AccountId payee, AccountId payer, TxId id, int step) =>
+        Accounts.ContainsKey(payee) && Record(payee, payer, id) is { } t
+        && t.Status != TransferStatus.Rejected && (step == 1 || t.Status != TransferStatus.Pending);
 
     /// <summary>Per asset: all posted balances plus all value in flight. Conservation says this is zero.</summary>
     public Dictionary<AssetId, Int128> Sums()
@@ -125,7 +180,7 @@ public sealed class ContractWorld
         {
             foreach (var (asset, b) in s.Balances) sums[asset] = sums.GetValueOrDefault(asset) + b.Posted;
             foreach (var (t, step, amount) in s.Unconfirmed())
-                if (!(Accounts.TryGetValue(t.To, out var payee) && payee.HasApplied(s.Id, t.Id, step))) sums[t.Asset] = sums.GetValueOrDefault(t.Asset) + (Int128)amount.Value;
+                if (!HasApplied(t.To, s.Id, t.Id, step)) sums[t.Asset] = sums.GetValueOrDefault(t.Asset) + (Int128)amount.Value;
         }
         return sums;
     }

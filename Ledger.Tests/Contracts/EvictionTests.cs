@@ -1,0 +1,114 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+using Ledger.Tests.Support;
+
+namespace Ledger.Tests.Contracts;
+
+/// <summary>Settled records leave memory and are read back from the journal when a request names them.</summary>
+public class EvictionTests
+{
+    private readonly ContractWorld _w = new(keepSettled: 0);
+    private static readonly AccountId Alice = new("alice");
+
+    public EvictionTests()
+    {
+        _w.Open("alice");
+        _w.Open("bob");
+        _w.Issue("bank", "USD");
+        _w.Transfer("bank", "alice", "USD", 1_000, "mint");
+        _w.DeliverAll();
+    }
+
+    private AccountState AliceState => _w.State(Alice);
+
+    [Fact]
+    public void Settled_records_leave_memory_and_open_ones_stay()
+    {
+        _w.Transfer("alice", "bob", "USD", 100, "t1");
+        _w.Transfer("alice", "bob", "USD", 50, "p1", pending: true);
+        _w.DeliverAll();
+        Assert.False(AliceState.Outgoing.ContainsKey(new("t1")));
+        Assert.True(AliceState.Outgoing.ContainsKey(new("p1")));
+        Assert.Equal(Known.Evicted, AliceState.FindOutgoing(new("t1"), out _));
+        Assert.Equal(Known.Absent, AliceState.FindOutgoing(new("never"), out _));
+        Assert.Equal(TransferStatus.Committed, _w.Record(Alice, Alice, new("t1"))!.Status);
+    }
+
+    [Fact]
+    public void A_retry_of_an_evicted_transfer_is_answered_from_the_journal_and_a_changed_body_is_a_conflict()
+    {
+        _w.Transfer("alice", "bob", "USD", 100, "t1");
+        _w.DeliverAll();
+        var retry = _w.Transfer("alice", "bob", "USD", 100, "t1");
+        Assert.Equal(1, _w.ReadBacks);
+        Assert.Empty(retry.Events);
+        Assert.Equal(new TxId("t1"), retry.Awaits);
+        _w.DeliverAll();
+        Assert.Equal(Codes.IdConflict, _w.Transfer("alice", "bob", "USD", 101, "t1").Rejection);
+        Assert.Equal(900, _w.Balance("alice", "USD").Posted);
+        Assert.Equal(100, _w.Balance("bob", "USD").Posted);
+    }
+
+    [Fact]
+    public void Posting_an_evicted_voided_reservation_reads_it_back_and_is_already_voided()
+    {
+        _w.Transfer("alice", "bob", "USD", 100, "p1", pending: true);
+        _w.DeliverAll();
+        _w.Void("alice", "p1");
+        _w.DeliverAll();
+        Assert.False(AliceState.Outgoing.ContainsKey(new("p1")));
+        Assert.Equal(Codes.AlreadyVoided, _w.Post("alice", "p1").Rejection);
+        Assert.True(_w.ReadBacks > 0);
+        Assert.Equal(1_000, _w.Balance("alice", "USD").Posted);
+    }
+
+    [Fact]
+    public void A_late_duplicate_credit_of_an_evicted_record_is_acknowledged_and_not_credited_again()
+    {
+        _w.Transfer("alice", "bob", "USD", 100, "t1");
+        var delivery = _w.Network.Single();
+        _w.DeliverAll();
+        _w.Network.Add(delivery);
+        _w.DeliverAll();
+        Assert.Equal(100, _w.Balance("bob", "USD").Posted);
+        Assert.Equal(0, _w.Sums()[new AssetId("USD")]);
+    }
+
+    [Fact]
+    public void A_hash_collision_is_found_out_by_the_read_and_the_id_is_used_as_new()
+    {
+        AliceState.Seen.Add(AccountState.KeyHash(Alice, new("fresh")));
+        var d = _w.Transfer("alice", "bob", "USD", 10, "fresh");
+        Assert.Equal(1, _w.ReadBacks);
+        Assert.IsType<TransferDebited>(Assert.Single(d.Events));
+        _w.DeliverAll();
+        Assert.Equal(10, _w.Balance("bob", "USD").Posted);
+    }
+
+    [Fact]
+    public void Old_history_is_read_back_by_position()
+    {
+        for (var i = 0; i < 10; i++) _w.Transfer("alice", "bob", "USD", 1, "t" + i);
+        _w.DeliverAll();
+        var s = AliceState;
+        Assert.Equal(11, s.HistoryCount); // the mint and ten transfers
+        var page = _w.Replay(Alice, [], 1, 4).History;
+        Assert.Equal(["t0", "t1", "t2"], page.Select(t => t.Id.Value));
+        Assert.All(page, t => Assert.Equal(TransferStatus.Committed, t.Status));
+    }
+
+    [Fact]
+    public void A_snapshot_holds_what_memory_holds_and_restores_it()
+    {
+        for (var i = 0; i < 5; i++) _w.Transfer("alice", "bob", "USD", 1, "t" + i);
+        _w.Transfer("alice", "bob", "USD", 50, "p1", pending: true, timeoutMs: 1_000);
+        _w.DeliverAll();
+        var snap = AccountSnapshot.Of(AliceState);
+        var restored = snap.Restore(Alice, AliceState.HistoryKeep);
+        Assert.Equivalent(snap, AccountSnapshot.Of(restored), strict: true);
+        Assert.Equal(AliceState.Seen.Order(), restored.Seen.Order());
+        Assert.Equal(Known.Evicted, restored.FindOutgoing(new("t3"), out _));
+        Assert.Equal(AliceState.NextExpiry(), restored.NextExpiry());
+        Assert.Single(snap.Resident!);
+    }
+}
