@@ -140,10 +140,12 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 break;
             case ReadBackDone done:
                 _state.Remember(done.Found, done.NotFound);
-                _reading.ExceptWith(done.Found.Select(t => (t.From, t.Id)).Concat(done.NotFound));
                 foreach (var key in done.Found.Select(t => (t.From, t.Id)).Concat(done.NotFound))
+                {
+                    _reading.Remove(key);
                     if (_parked.Remove(key, out var retries))
                         foreach (var retry in retries) Enqueue(new Retry(retry), ActorRefs.Nobody);
+                }
                 break;
             case ReadBackFailed failed:
                 _reading.ExceptWith(failed.Keys);
