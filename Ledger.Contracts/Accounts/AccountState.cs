@@ -135,8 +135,7 @@ public sealed class AccountState
     /// <summary>A new record under (from, id): remembered in the hash set, held while it is open.</summary>
     internal void Record(Transfer t)
     {
-        if (t.From == Id) Outgoing[t.Id] = t;
-        else Incoming[(t.From, t.Id)] = t;
+        Hold(t);
         Seen.Add(KeyHash(t.From, t.Id));
         if (Collisions.Count > 0) Collisions.Remove((t.From, t.Id));
     }
@@ -173,14 +172,21 @@ public sealed class AccountState
     public void Remember(IEnumerable<Transfer> found, IEnumerable<(AccountId From, TxId Id)> notFound)
     {
         foreach (var t in found)
-        {
-            if (t.From == Id ? Outgoing.ContainsKey(t.Id) : Incoming.ContainsKey((t.From, t.Id))) continue;
-            if (t.From == Id) Outgoing[t.Id] = t;
-            else Incoming[(t.From, t.Id)] = t;
-            MarkSettled(t);
-        }
+            if (!Holds(t.From, t.Id))
+            {
+                Hold(t);
+                MarkSettled(t);
+            }
         foreach (var key in notFound)
-            if (!(key.From == Id ? Outgoing.ContainsKey(key.Id) : Incoming.ContainsKey(key))) Collisions.Add(key);
+            if (!Holds(key.From, key.Id)) Collisions.Add(key);
+    }
+
+    private bool Holds(AccountId from, TxId id) => from == Id ? Outgoing.ContainsKey(id) : Incoming.ContainsKey((from, id));
+
+    private void Hold(Transfer t)
+    {
+        if (t.From == Id) Outgoing[t.Id] = t;
+        else Incoming[(t.From, t.Id)] = t;
     }
 
     /// <summary>The earliest deadline of an open reservation, if any.</summary>

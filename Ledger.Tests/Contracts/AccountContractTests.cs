@@ -6,16 +6,7 @@ namespace Ledger.Tests.Contracts;
 
 public class AccountContractTests
 {
-    private readonly ContractWorld _w = new();
-
-    public AccountContractTests()
-    {
-        _w.Open("alice");
-        _w.Open("bob");
-        _w.Issue("bank", "USD");
-        _w.Transfer("bank", "alice", "USD", 1_000, "mint");
-        _w.DeliverAll();
-    }
+    private readonly ContractWorld _w = ContractWorld.AliceBobAndBank();
 
     private Transfer Tx(string account, string id) => _w.Record(new(account), new(account), new(id))!;
 

@@ -7,17 +7,8 @@ namespace Ledger.Tests.Contracts;
 /// <summary>Settled records leave memory and are read back from the journal when a request names them.</summary>
 public class EvictionTests
 {
-    private readonly ContractWorld _w = new(keepSettled: 0);
+    private readonly ContractWorld _w = ContractWorld.AliceBobAndBank(keepSettled: 0);
     private static readonly AccountId Alice = new("alice");
-
-    public EvictionTests()
-    {
-        _w.Open("alice");
-        _w.Open("bob");
-        _w.Issue("bank", "USD");
-        _w.Transfer("bank", "alice", "USD", 1_000, "mint");
-        _w.DeliverAll();
-    }
 
     private AccountState AliceState => _w.State(Alice);
 

@@ -26,6 +26,18 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
     public sealed record DeliveryMessage(AccountId Payer, AccountId Payee, DeliveryItem Item) : Message;
     public sealed record AckMessage(AccountId Payer, DeliveryResult Result) : Message;
 
+    /// <summary>alice and bob open, bank the issuer of USD, alice holding 1,000 USD minted by bank.</summary>
+    public static ContractWorld AliceBobAndBank(int keepSettled = int.MaxValue)
+    {
+        var w = new ContractWorld(keepSettled);
+        w.Open("alice");
+        w.Open("bob");
+        w.Issue("bank", "USD");
+        w.Transfer("bank", "alice", "USD", 1_000, "mint");
+        w.DeliverAll();
+        return w;
+    }
+
     public AccountState State(AccountId id)
     {
         if (!Accounts.TryGetValue(id, out var s))
