@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
 
@@ -40,6 +41,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 {
     private readonly AccountId _id;
     private readonly IActorRef _accounts;
+    private readonly IActorRef _pools;
     private readonly IActorRef _wakers;
     private readonly TimeProvider _time;
     private readonly AccountSettings _settings;
@@ -62,7 +64,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private readonly HashSet<(AccountId From, TxId Id)> _reading = [];
     /// <summary>Clients waiting for a transaction to settle, by transaction id.</summary>
     private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = [];
-    /// <summary>Transfers that still owe the payee a step, with when that step was last sent.</summary>
+    /// <summary>Transfers that still owe the payee a step, and pool calls not yet answered, with when they were last sent.</summary>
     private readonly Dictionary<TxId, long> _owed = [];
     private ITimer? _expiryTimer;
     private long? _expiryDueAt;
@@ -70,10 +72,11 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private bool _wakerArmed;
     private bool _arming;
 
-    public AccountActor(string entityId, IActorRef accounts, IActorRef wakers, TimeProvider time, AccountSettings settings)
+    public AccountActor(string entityId, IActorRef accounts, IActorRef pools, IActorRef wakers, TimeProvider time, AccountSettings settings)
     {
         _id = new AccountId(entityId);
         _accounts = accounts;
+        _pools = pools;
         _wakers = wakers;
         _time = time;
         _settings = settings;
@@ -82,8 +85,8 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string entityId, IActorRef accounts, IActorRef wakers, TimeProvider time, AccountSettings settings) =>
-        Akka.Actor.Props.Create(() => new AccountActor(entityId, accounts, wakers, time, settings));
+    public static Props Props(string entityId, IActorRef accounts, IActorRef pools, IActorRef wakers, TimeProvider time, AccountSettings settings) =>
+        Akka.Actor.Props.Create(() => new AccountActor(entityId, accounts, pools, wakers, time, settings));
 
     public override string PersistenceId => "account-" + _id.Value;
 
@@ -108,7 +111,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             case RecoveryCompleted:
                 _state.Evict(_settings.KeepSettled, long.MaxValue);
                 foreach (var t in _state.Outgoing.Values)
-                    if (t.AwaitsDelivery) _owed[t.Id] = long.MinValue;
+                    if (t.AwaitsDelivery || t.Call is not null && t.Status == TransferStatus.InFlight) _owed[t.Id] = long.MinValue;
                 SendOwed(force: true);
                 // Whatever fell due while this account was not running expires before any command is decided.
                 _queue.Enqueue((ExpireTick.Instance, ActorRefs.Nobody));
@@ -128,6 +131,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 break;
             case DeliveryAck ack:
                 Acknowledged(ack);
+                break;
+            case PoolCallAnswer answer:
+                PoolAnswered(answer);
                 break;
             case DeferredFlushTick:
                 _writeDeferredSoon = true;
@@ -282,6 +288,23 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         if (_state.NextExpiry() <= now) Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
     }
 
+    /// <summary>
+    /// The pool made its answer durable: the outcome is decided, so waiting clients hear it now, and the
+    /// account's record of it rides along with the next write (a redelivery after a crash gets the same answer).
+    /// </summary>
+    private void PoolAnswered(PoolCallAnswer answer)
+    {
+        foreach (var e in AccountContract.Answered(_state, answer.Id, answer.Answer, Now))
+        {
+            AccountContract.Apply(_state, e);
+            _deferred.Add(e);
+        }
+        _owed.Remove(answer.Id);
+        Settle(answer.Id);
+        if (_deferred.Count > 0 && !Timers.IsTimerActive(DeferredFlushTick.Instance))
+            Timers.StartSingleTimer(DeferredFlushTick.Instance, DeferredFlushTick.Instance, _settings.DeferredFlushAfter);
+    }
+
     private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions;
 
     /// <summary>Decides again, once the record it names is back in memory.</summary>
@@ -309,6 +332,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             switch (e)
             {
                 case TransferDebited d: _owed[d.Id] = long.MinValue; break;
+                case PoolCallSent c: _owed[c.Id] = long.MinValue; break;
                 case PendingPosted p: _owed[p.Id] = long.MinValue; break;
                 case PendingVoided v: _owed[v.Id] = long.MinValue; break;
                 case PendingExpired x: _owed[x.Id] = long.MinValue; break;
@@ -347,6 +371,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 }
             case PostPending post:
                 Track(t => AccountContract.Post(_state, post.Id, post.Amount, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
+                break;
+            case CallPool call:
+                Track(t => AccountContract.CallPool(_state, call.Id, call.Call, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case VoidPending @void:
                 Track(t => AccountContract.Void(_state, @void.Id, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
@@ -468,14 +495,26 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         var now = Environment.TickCount64;
         var due = _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond;
         Dictionary<AccountId, List<DeliveryItem>>? byPayee = null;
+        List<ExecutePoolCall>? calls = null;
         foreach (var (id, sentAt) in _owed)
         {
             if (!force && sentAt != long.MinValue && now - sentAt < due) continue;
             var t = _state.Outgoing[id];
+            if (t.Call is { } call)
+            {
+                (calls ??= []).Add(new ExecutePoolCall(call.Pool, _id, id, call));
+                continue;
+            }
             byPayee ??= [];
             if (!byPayee.TryGetValue(t.To, out var items)) byPayee[t.To] = items = [];
             items.Add(AccountContract.Owed(t));
         }
+        if (calls is not null)
+            foreach (var call in calls)
+            {
+                _owed[call.Id] = now;
+                _pools.Tell(call, Self);
+            }
         if (byPayee is not null)
             foreach (var (payee, items) in byPayee)
             {

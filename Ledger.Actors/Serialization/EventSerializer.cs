@@ -4,8 +4,10 @@ using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
 using Ledger.Actors.Accounts;
+using Ledger.Actors.Pools;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Actors.Serialization;
@@ -37,6 +39,13 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(AccountWrite)] = "AccountWrite.v1",
         [typeof(AssetCreated)] = "AssetCreated.v1",
         [typeof(IssuerLinked)] = "IssuerLinked.v1",
+        [typeof(PoolCallRejected)] = "PoolCallRejected.v1",
+        [typeof(PoolCallSent)] = "PoolCallSent.v1",
+        [typeof(PoolCallAnswered)] = "PoolCallAnswered.v1",
+        [typeof(PoolCreated)] = "PoolCreated.v1",
+        [typeof(PoolCallDecided)] = "PoolCallDecided.v1",
+        [typeof(PoolWrite)] = "PoolWrite.v1",
+        [typeof(PoolSnapshot)] = "PoolSnapshot.v1",
     };
 
     private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
@@ -46,24 +55,29 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
     public override string Manifest(object o) =>
         ManifestOf.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} has no event manifest");
 
-    public override byte[] ToBinary(object obj) =>
-        obj is AccountWrite write ? WriteToBinary(write) : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default);
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        AccountWrite write => WriteToBinary(write.Events),
+        PoolWrite write => WriteToBinary(write.Events),
+        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default),
+    };
 
     public override object FromBinary(byte[] bytes, string manifest) => manifest switch
     {
-        "AccountWrite.v1" => WriteFromBinary(bytes),
+        "AccountWrite.v1" => new AccountWrite(WriteFromBinary<IAccountEvent>(bytes)),
+        "PoolWrite.v1" => new PoolWrite(WriteFromBinary<IPoolEvent>(bytes)),
         _ when TypeOf.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, EventJson.Default)!,
         _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
     };
 
-    /// <summary><c>[{"m": manifest, "e": event}, …]</c>: each event keeps its own versioned manifest.</summary>
-    private static byte[] WriteToBinary(AccountWrite write)
+    /// <summary>One write (group commit) as <c>[{"m": manifest, "e": event}, …]</c>: each event keeps its own versioned manifest.</summary>
+    private static byte[] WriteToBinary<T>(T[] events) where T : class
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 * write.Events.Length);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 * events.Length);
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartArray();
-            foreach (var e in write.Events)
+            foreach (var e in events)
             {
                 json.WriteStartObject();
                 json.WriteString("m", ManifestOf[e.GetType()]);
@@ -76,25 +90,25 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static AccountWrite WriteFromBinary(byte[] bytes)
+    private static T[] WriteFromBinary<T>(byte[] bytes) where T : class
     {
         using var doc = JsonDocument.Parse(bytes);
-        var events = new IAccountEvent[doc.RootElement.GetArrayLength()];
+        var events = new T[doc.RootElement.GetArrayLength()];
         var i = 0;
         foreach (var item in doc.RootElement.EnumerateArray())
         {
             var manifest = item.GetProperty("m").GetString()!;
-            if (!TypeOf.TryGetValue(manifest, out var type) || !typeof(IAccountEvent).IsAssignableFrom(type))
-                throw new SerializationException($"unknown account event manifest '{manifest}'");
-            events[i++] = (IAccountEvent)item.GetProperty("e").Deserialize(type, EventJson.Default)!;
+            if (!TypeOf.TryGetValue(manifest, out var type) || !typeof(T).IsAssignableFrom(type))
+                throw new SerializationException($"unknown {typeof(T).Name} manifest '{manifest}'");
+            events[i++] = (T)item.GetProperty("e").Deserialize(type, EventJson.Default)!;
         }
-        return new AccountWrite(events);
+        return events;
     }
 }
 
 [JsonSourceGenerationOptions(
     Converters = [typeof(AmountJsonConverter), typeof(Int128JsonConverter), typeof(AccountIdJsonConverter),
-        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter)],
+        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter), typeof(PoolIdJsonConverter)],
     UseStringEnumConverter = true,
     // Smaller rows: a field at its default is left out and reads back as that default.
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
@@ -113,4 +127,10 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(AccountSnapshot))]
 [JsonSerializable(typeof(AssetCreated))]
 [JsonSerializable(typeof(IssuerLinked))]
+[JsonSerializable(typeof(PoolCallRejected))]
+[JsonSerializable(typeof(PoolCallSent))]
+[JsonSerializable(typeof(PoolCallAnswered))]
+[JsonSerializable(typeof(PoolCreated))]
+[JsonSerializable(typeof(PoolCallDecided))]
+[JsonSerializable(typeof(PoolSnapshot))]
 internal sealed partial class EventJson : JsonSerializerContext;

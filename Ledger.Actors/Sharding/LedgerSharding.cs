@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Assets;
+using Ledger.Actors.Pools;
 using Ledger.Contracts.Protocol;
 
 namespace Ledger.Actors.Sharding;
@@ -13,20 +14,22 @@ public sealed class EntityMessageExtractor(int shards) : HashCodeMessageExtracto
 }
 
 /// <summary>The typed handles the gateway (and the entities) talk to: one shard region or proxy per entity kind.</summary>
-public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets);
+public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets, IActorRef Pools);
 
 public static class LedgerSharding
 {
     public const string LedgerRole = "ledger";
     public const string AccountType = "account";
     public const string AssetType = "asset";
+    public const string PoolType = "pool";
     public const string WakerType = "account-waker";
 
     /// <summary>
     /// Starts the regions: hosting entities on a node with the <c>ledger</c> role, as proxies elsewhere.
     /// The shard count must never change on a live cluster.
     /// </summary>
-    public static LedgerRegions Start(ActorSystem system, int shards, TimeProvider time, AccountSettings accountSettings)
+    public static LedgerRegions Start(ActorSystem system, int shards, TimeProvider time, AccountSettings accountSettings,
+        PoolSettings? poolSettings = null)
     {
         var sharding = ClusterSharding.Get(system);
         var extractor = new EntityMessageExtractor(shards);
@@ -34,16 +37,18 @@ public static class LedgerSharding
         if (!hosts)
             return new LedgerRegions(
                 sharding.StartProxy(AccountType, LedgerRole, extractor),
-                sharding.StartProxy(AssetType, LedgerRole, extractor));
+                sharding.StartProxy(AssetType, LedgerRole, extractor),
+                sharding.StartProxy(PoolType, LedgerRole, extractor));
 
         var settings = ClusterShardingSettings.Create(system).WithRole(LedgerRole);
         IActorRef accounts = ActorRefs.Nobody;
         IActorRef wakers = ActorRefs.Nobody;
-        accounts = sharding.Start(AccountType, id => AccountActor.Props(id, accounts, wakers, time, accountSettings), settings, extractor);
+        var pools = sharding.Start(PoolType, id => PoolActor.Props(id, time, poolSettings ?? new PoolSettings()), settings, extractor);
+        accounts = sharding.Start(AccountType, id => AccountActor.Props(id, accounts, pools, wakers, time, accountSettings), settings, extractor);
         // The only region whose entities must restart by themselves.
         wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, accounts), settings.WithRememberEntities(true), extractor);
         var assets = sharding.Start(AssetType, id => AssetActor.Props(id, accounts, time), settings, extractor);
-        return new LedgerRegions(accounts, assets);
+        return new LedgerRegions(accounts, assets, pools);
     }
 }
 

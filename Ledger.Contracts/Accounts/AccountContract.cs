@@ -1,3 +1,4 @@
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Accounts;
@@ -74,19 +75,48 @@ public static class AccountContract
         return Decision.Await(r.Id, new TransferDebited(r.Id, r.To, r.Asset, r.Amount, r.Pending, r.TimeoutMs, expiresAt, fingerprint, now));
     }
 
-    private static string? Validate(AccountState s, TransferRequest r)
+    private static string? Validate(AccountState s, TransferRequest r) =>
+        r.To == s.Id ? Codes.SameAccount : CanSpend(s, r.Asset, r.Amount);
+
+    /// <summary>Whether <paramref name="amount"/> of <paramref name="asset"/> may leave this account now.</summary>
+    private static string? CanSpend(AccountState s, AssetId asset, Amount value)
     {
-        if (r.To == s.Id) return Codes.SameAccount;
-        if (r.Amount.IsZero) return Codes.ZeroAmount;
-        if (!SignedAmount.TryToSigned(r.Amount, out var amount))
-            return s.IssuerOf.Contains(r.Asset) ? Codes.SupplyOverflow : Codes.InsufficientFunds;
-        var available = s.Balances.TryGetValue(r.Asset, out var b) ? b.Available : 0;
-        if (s.IssuerOf.Contains(r.Asset))
+        if (value.IsZero) return Codes.ZeroAmount;
+        if (!SignedAmount.TryToSigned(value, out var amount))
+            return s.IssuerOf.Contains(asset) ? Codes.SupplyOverflow : Codes.InsufficientFunds;
+        var available = s.Balances.TryGetValue(asset, out var b) ? b.Available : 0;
+        if (s.IssuerOf.Contains(asset))
             // The issuer may go negative, down to −(2^127 − 1): supply is bounded so that every balance fits.
             // (Written so that nothing can wrap: −MaxValue + amount lies in [−MaxValue, 0].)
             return available < -Int128.MaxValue + amount ? Codes.SupplyOverflow : null;
         return amount > available ? Codes.InsufficientFunds : null;
     }
+
+    /// <summary>
+    /// A swap, deposit or withdrawal on a pool: its inputs leave <c>posted</c> now and travel to the pool, which
+    /// answers with what comes back (<see cref="Answered"/>). Idempotent per id like a transfer.
+    /// </summary>
+    public static Decision CallPool(AccountState s, TxId id, PoolCall call, long now)
+    {
+        if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
+        var fingerprint = call.Fingerprint(s.Id);
+        switch (s.FindOutgoing(id, out var existing))
+        {
+            case Known.Resident:
+                return existing!.Fingerprint == fingerprint ? new Decision(Decision.None, null, id) : Decision.Reject(Codes.IdConflict);
+            case Known.Evicted:
+                return Decision.ReadBack(s.Id, id);
+        }
+        string? code = call.In.Length == 0 || call.In.Select(l => l.Asset).Distinct().Count() != call.In.Length ? Codes.InvalidRequest : null;
+        foreach (var leg in call.In) code ??= CanSpend(s, leg.Asset, leg.Amount);
+        return Decision.Await(id, code is null ? new PoolCallSent(id, call, fingerprint, now) : new PoolCallRejected(id, call, fingerprint, code, now));
+    }
+
+    /// <summary>The pool answered a call (again, possibly): applied once, while the call is in flight.</summary>
+    public static IReadOnlyList<IAccountEvent> Answered(AccountState s, TxId id, PoolAnswer answer, long now) =>
+        s.Outgoing.TryGetValue(id, out var t) && t.Call is not null && t.Status == TransferStatus.InFlight
+            ? [new PoolCallAnswered(id, answer.Out, answer.Code, now)]
+            : Decision.None;
 
     public static Decision Post(AccountState s, TxId id, Amount? requested, long now)
     {
@@ -322,10 +352,52 @@ public static class AccountContract
                     s.MarkSettled(t);
                     break;
                 }
+            case PoolCallRejected r:
+                RecordOutgoing(s, CallRecord(s, r.Id, r.Call, r.Fingerprint, TransferStatus.Rejected, r.Code, r.At));
+                s.MarkSettled(s.Outgoing[r.Id]);
+                break;
+            case PoolCallSent c:
+                foreach (var leg in c.Call.In)
+                {
+                    var b = s.BalanceOf(leg.Asset);
+                    b.Posted = checked(b.Posted - (Int128)leg.Amount.Value);
+                }
+                RecordOutgoing(s, CallRecord(s, c.Id, c.Call, c.Fingerprint, TransferStatus.InFlight, null, c.At));
+                break;
+            case PoolCallAnswered a:
+                {
+                    var t = s.Outgoing[a.Id];
+                    foreach (var leg in a.Out)
+                    {
+                        var b = s.BalanceOf(leg.Asset);
+                        b.Posted = checked(b.Posted + (Int128)leg.Amount.Value);
+                    }
+                    t.Returned = a.Out;
+                    t.Status = a.Code is null ? TransferStatus.Committed : TransferStatus.Rejected;
+                    t.Code = a.Code;
+                    t.CompletedAt = a.At;
+                    s.MarkSettled(t);
+                    break;
+                }
             default:
                 throw new ArgumentException($"unknown account event {e.GetType().Name}", nameof(e));
         }
     }
+
+    private static Transfer CallRecord(AccountState s, TxId id, PoolCall call, ulong fingerprint, TransferStatus status, string? code, long at) => new()
+    {
+        Id = id,
+        From = s.Id,
+        To = s.Id,
+        Asset = call.In.Length > 0 ? call.In[0].Asset : default,
+        Amount = call.In.Length > 0 ? call.In[0].Amount : default,
+        Call = call,
+        Fingerprint = fingerprint,
+        Status = status,
+        Code = code,
+        CreatedAt = at,
+        CompletedAt = status == TransferStatus.Rejected ? at : null,
+    };
 
     private static void ForgetDeadline(AccountState s, Transfer t)
     {

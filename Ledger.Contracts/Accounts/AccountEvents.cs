@@ -1,3 +1,4 @@
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Accounts;
@@ -44,3 +45,12 @@ public sealed record CreditRefused(AccountId From, TxId Id, AssetId Asset, Amoun
 
 /// <summary>Payee: delivery step 2 (the payer posted, voided or let expire a pending transfer).</summary>
 public sealed record PendingResolved(AccountId From, TxId Id, TransferStatus Outcome, Amount PostedAmount, long At) : IAccountEvent;
+
+/// <summary>The account refused its own pool call (e.g. insufficient funds); recorded so a retry gets the same outcome.</summary>
+public sealed record PoolCallRejected(TxId Id, PoolCall Call, ulong Fingerprint, string Code, long At) : IAccountEvent;
+
+/// <summary>The call's inputs left <c>posted</c> and are in flight to the pool until it answers.</summary>
+public sealed record PoolCallSent(TxId Id, PoolCall Call, ulong Fingerprint, long At) : IAccountEvent;
+
+/// <summary>The pool answered (durably, on its side): <paramref name="Out"/> is credited; refused when <paramref name="Code"/> is set.</summary>
+public sealed record PoolCallAnswered(TxId Id, Leg[] Out, string? Code, long At) : IAccountEvent;

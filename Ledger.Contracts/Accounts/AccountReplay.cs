@@ -38,6 +38,8 @@ public sealed class AccountReplay
             TransferDebited d => (_state.Id, d.Id),
             TransferCredited c => (c.From, c.Id),
             CreditRefused r => (r.From, r.Id),
+            PoolCallRejected r => (_state.Id, r.Id),
+            PoolCallSent c => (_state.Id, c.Id),
             _ => null,
         };
         if (created is { } key && _wanted.Contains(key))

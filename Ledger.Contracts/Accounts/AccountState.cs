@@ -1,3 +1,4 @@
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Accounts;
@@ -24,8 +25,11 @@ public sealed class Balance
 }
 
 /// <summary>
-/// One transfer as an account sees it: the payer's copy (<see cref="From"/> is this account) carries the
-/// idempotency fingerprint and the delivery progress; the payee's copy mirrors the outcome.
+/// One transaction as an account sees it. A transfer: the payer's copy (<see cref="From"/> is this account)
+/// carries the idempotency fingerprint and the delivery progress; the payee's copy mirrors the outcome.
+/// A pool call (swap, deposit, withdrawal; <see cref="Call"/> set): <see cref="From"/> and <see cref="To"/> are
+/// this account, <see cref="Asset"/>/<see cref="Amount"/> its first input, and <see cref="Returned"/> what
+/// the pool paid back.
 /// </summary>
 public sealed class Transfer
 {
@@ -48,6 +52,8 @@ public sealed class Transfer
     /// <summary>Payer only: delivery steps owed to the payee (1: the credit, 2: the resolution of a pending one).</summary>
     public int StepsOwed { get; set; }
     public int StepsAcked { get; set; }
+    public PoolCall? Call { get; init; }
+    public Leg[]? Returned { get; set; }
 
     public bool AwaitsDelivery => StepsAcked < StepsOwed;
 
@@ -197,12 +203,18 @@ public sealed class AccountState
     /// delivery step that carries it. Until the payee applies that step the value is "in flight": per asset,
     /// all <c>posted</c> balances plus everything in flight sum to zero. (Such transfers are open, so resident.)
     /// </summary>
-    public IEnumerable<(Transfer Transfer, int Step, Amount Amount)> Unconfirmed()
+    public IEnumerable<(Transfer Transfer, int Step, AssetId Asset, Amount Amount)> Unconfirmed()
     {
         foreach (var t in Outgoing.Values)
         {
-            if (t.Status == TransferStatus.InFlight && !t.IsPending) yield return (t, 1, t.Amount);
-            else if (t.IsPending && t.Status == TransferStatus.Committed && t.AwaitsDelivery) yield return (t, 2, t.PostedAmount!.Value);
+            if (t.Call is { } call)
+            {
+                // A pool call's inputs are in flight until the pool's answer is applied here.
+                if (t.Status == TransferStatus.InFlight)
+                    foreach (var leg in call.In) yield return (t, 1, leg.Asset, leg.Amount);
+            }
+            else if (t.Status == TransferStatus.InFlight && !t.IsPending) yield return (t, 1, t.Asset, t.Amount);
+            else if (t.IsPending && t.Status == TransferStatus.Committed && t.AwaitsDelivery) yield return (t, 2, t.Asset, t.PostedAmount!.Value);
         }
     }
 }

@@ -25,4 +25,12 @@ public static class Codes
     public const string Unavailable = "unavailable";
     public const string NotImplemented = "not_implemented";
     public const string NotFound = "not_found";
+    public const string PoolNotFound = "pool_not_found";
+    public const string PoolExists = "pool_exists";
+    public const string AssetNotInPool = "asset_not_in_pool";
+    public const string SlippageExceeded = "slippage_exceeded";
+    public const string DeadlinePassed = "deadline_passed";
+    public const string InsufficientLiquidity = "insufficient_liquidity";
+    public const string InsufficientOutputAmount = "insufficient_output_amount";
+    public const string LinkedOperationFailed = "linked_operation_failed";
 }

@@ -32,3 +32,13 @@ public readonly record struct TxId(string Value)
 {
     public override string ToString() => Value;
 }
+
+/// <summary>An AMM pool; its liquidity shares are the asset <c>lp.&lt;id&gt;</c>.</summary>
+public readonly record struct PoolId(string Value)
+{
+    public const string SharePrefix = "lp.";
+
+    public AssetId ShareAsset => new(SharePrefix + Value);
+
+    public override string ToString() => Value;
+}

@@ -41,3 +41,9 @@ public sealed class TxIdJsonConverter : JsonConverter<TxId>
     public override TxId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
     public override void Write(Utf8JsonWriter writer, TxId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
 }
+
+public sealed class PoolIdJsonConverter : JsonConverter<PoolId>
+{
+    public override PoolId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
+    public override void Write(Utf8JsonWriter writer, PoolId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
+}

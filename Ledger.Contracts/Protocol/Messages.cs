@@ -1,4 +1,5 @@
 using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Protocol;
@@ -55,6 +56,12 @@ public sealed record IssuerGrantedAck(AccountId Account, AssetId Asset) : ILedge
 /// <summary>Starts (recovers) the account if it is not running; nothing else.</summary>
 public sealed record WakeUp(AccountId Account) : IAccountMessage;
 
+/// <summary>A swap, deposit or withdrawal of <see cref="Account"/> on a pool; answered with a <see cref="TransferOutcome"/>.</summary>
+public sealed record CallPool(AccountId Account, TxId Id, PoolCall Call) : IAccountMessage;
+
+/// <summary>Pool → account (to the account's actor directly): the pool's durable answer to a call.</summary>
+public sealed record PoolCallAnswer(PoolId Pool, TxId Id, PoolAnswer Answer) : ILedgerMessage;
+
 // ---- account wakers: remembered entities that restart accounts holding expiring reservations ------------
 
 public interface IWakerMessage : IEntityMessage
@@ -75,6 +82,23 @@ public sealed record CreateAsset(AssetId Asset, int Decimals, AccountId Issuer) 
 
 public sealed record GetAsset(AssetId Asset) : IAssetMessage;
 
+// ---- pools ----------------------------------------------------------------------------------------------
+
+public interface IPoolMessage : IEntityMessage
+{
+    PoolId Pool { get; }
+    string IEntityMessage.EntityId => Pool.Value;
+}
+
+public sealed record CreatePool(PoolId Pool, AssetId AssetA, AssetId AssetB, int FeeBps) : IPoolMessage;
+
+public sealed record GetPool(PoolId Pool) : IPoolMessage;
+
+public sealed record QuoteSwap(PoolId Pool, AssetId AssetIn, Amount AmountIn) : IPoolMessage;
+
+/// <summary>Account → pool: execute (or refuse) this call; the inputs are already debited. Redelivered until answered.</summary>
+public sealed record ExecutePoolCall(PoolId Pool, AccountId Account, TxId Id, PoolCall Call) : IPoolMessage;
+
 // ---- replies --------------------------------------------------------------------------------------------
 
 /// <summary>A refusal that changed nothing (not found, id conflict, exists…).</summary>
@@ -90,11 +114,17 @@ public sealed record AccountView(AccountId Id, string Owner, BalanceView[] Balan
 public sealed record AssetView(AssetId Id, int Decimals, AccountId Issuer, bool Created) : ILedgerMessage;
 
 public sealed record TransferView(TxId Id, AccountId From, AccountId To, AssetId Asset, Amount Amount, bool Pending,
-    TransferStatus Status, string? Code, Amount? PostedAmount, long? ExpiresAt, long CreatedAt, long? CompletedAt)
+    TransferStatus Status, string? Code, Amount? PostedAmount, long? ExpiresAt, long CreatedAt, long? CompletedAt,
+    PoolCall? Call = null, Leg[]? Returned = null)
 {
     public static TransferView Of(Transfer t) => new(t.Id, t.From, t.To, t.Asset, t.Amount, t.IsPending, t.Status, t.Code,
-        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt);
+        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt, t.Call, t.Returned);
 }
+
+public sealed record PoolView(PoolId Id, AssetId AssetA, AssetId AssetB, Amount ReserveA, Amount ReserveB, Amount TotalShares,
+    int FeeBps, bool Created) : ILedgerMessage;
+
+public sealed record QuoteView(Amount AmountOut) : ILedgerMessage;
 
 /// <summary>The outcome of one operation: the recorded transaction, or a refusal that recorded nothing.</summary>
 public sealed record TransferOutcome(TransferView? Transaction, string? Code) : ILedgerMessage;

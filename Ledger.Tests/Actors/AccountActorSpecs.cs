@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence;
 using Ledger.Actors.Accounts;
+using Ledger.Actors.Pools;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
@@ -31,7 +32,8 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         };
         var extractor = new EntityMessageExtractor(10);
         IActorRef wakers = ActorRefs.Nobody;
-        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, wakers, time, settings), extractor)), "accounts");
+        var pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, time, new PoolSettings()), extractor)), "pools");
+        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, pools, wakers, time, settings), extractor)), "accounts");
         var accounts = _accounts;
         wakers = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, accounts), extractor)), "wakers");
         Open("alice");

@@ -191,8 +191,8 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
         foreach (var s in Accounts.Values)
         {
             foreach (var (asset, b) in s.Balances) sums[asset] = sums.GetValueOrDefault(asset) + b.Posted;
-            foreach (var (t, step, amount) in s.Unconfirmed())
-                if (!HasApplied(t.To, s.Id, t.Id, step)) sums[t.Asset] = sums.GetValueOrDefault(t.Asset) + (Int128)amount.Value;
+            foreach (var (t, step, asset, amount) in s.Unconfirmed())
+                if (!HasApplied(t.To, s.Id, t.Id, step)) sums[asset] = sums.GetValueOrDefault(asset) + (Int128)amount.Value;
         }
         return sums;
     }

@@ -1,0 +1,310 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Actors.Pools;
+
+/// <summary>Limits and timings of a pool entity.</summary>
+public sealed record PoolSettings
+{
+    /// <summary>Most calls decided together and persisted as one write (group commit).</summary>
+    public int GroupCommitMax { get; init; } = 1_000;
+    /// <summary>Answers kept in memory for redelivered calls; older ones are read back from the journal.</summary>
+    public int AnswersKeep { get; init; } = 65_536;
+    /// <summary>Events between snapshots (and at least an eighth of the call hashes the snapshot holds).</summary>
+    public int SnapshotEveryEvents { get; init; } = 10_000;
+    public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>
+/// Hosts one pool's <see cref="PoolContract"/>. A pool is the hottest key there is, so it never holds a lock
+/// across a round trip: an account debits its inputs first, then the pool decides the call and commits it in
+/// one step. Calls that arrive while a write is in flight are decided together into the next write (group
+/// commit); each call sees the reserves the previous one left. Answers go out only once durable.
+/// </summary>
+public sealed class PoolActor : UntypedPersistentActor
+{
+    private readonly PoolSettings _settings;
+    private readonly TimeProvider _time;
+    private PoolState _state;
+    private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
+    /// <summary>Redelivered calls whose answer left memory, waiting for a journal read, by key.</summary>
+    private readonly Dictionary<(AccountId, TxId), List<(ExecutePoolCall Call, IActorRef Sender)>> _parked = [];
+    private readonly HashSet<(AccountId, TxId)> _reading = [];
+    private bool _writing;
+    private bool _stopRequested;
+    private long _eventsSinceSnapshot;
+
+    public PoolActor(string entityId, TimeProvider time, PoolSettings settings)
+    {
+        _settings = settings;
+        _time = time;
+        _state = NewState(new PoolId(entityId));
+    }
+
+    public static Props Props(string entityId, TimeProvider time, PoolSettings settings) =>
+        Akka.Actor.Props.Create(() => new PoolActor(entityId, time, settings));
+
+    public override string PersistenceId => "pool-" + _state.Id.Value;
+
+    private PoolState NewState(PoolId id) => new() { Id = id, AnswersKeep = _settings.AnswersKeep };
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: PoolSnapshot snap }:
+                _state = snap.Restore(NewState(_state.Id));
+                break;
+            case PoolWrite write:
+                foreach (var e in write.Events) PoolContract.Apply(_state, e);
+                _eventsSinceSnapshot += write.Events.Length;
+                _state.Evict(_settings.AnswersKeep);
+                break;
+            case RecoveryCompleted:
+                Context.SetReceiveTimeout(_settings.IdleAfter);
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case PoolReadBackDone done:
+                foreach (var (key, answer) in done.Found)
+                {
+                    _reading.Remove(key);
+                    if (_parked.Remove(key, out var waiting))
+                        foreach (var (call, sender) in waiting) sender.Tell(new PoolCallAnswer(_state.Id, call.Id, answer));
+                }
+                foreach (var key in done.NotFound)
+                {
+                    _reading.Remove(key);
+                    _state.Collisions.Add(key);
+                    if (_parked.Remove(key, out var waiting))
+                        foreach (var (call, sender) in waiting) Enqueue(call, sender);
+                }
+                break;
+            case PoolReadBackFailed failed:
+                // The accounts redeliver; their next delivery starts a new read.
+                foreach (var key in failed.Keys)
+                {
+                    _reading.Remove(key);
+                    _parked.Remove(key);
+                }
+                break;
+            case ReceiveTimeout:
+                if (_queue.Count == 0 && !_writing && _parked.Count == 0) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                break;
+            case StopEntity:
+                _stopRequested = true;
+                StopIfIdle();
+                break;
+            default:
+                Enqueue(message, Sender);
+                break;
+        }
+    }
+
+    private void Enqueue(object message, IActorRef sender)
+    {
+        _queue.Enqueue((message, sender));
+        if (!_writing) Flush();
+    }
+
+    /// <summary>Decides queued commands in order into one write; a query waits until nothing undurable is in the state.</summary>
+    private void Flush()
+    {
+        while (_queue.Count > 0 && !_writing)
+        {
+            var events = new List<IPoolEvent>();
+            var after = new List<Action>();
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            while (_queue.Count > 0 && after.Count < _settings.GroupCommitMax)
+            {
+                var (message, sender) = _queue.Peek();
+                if (message is GetPool or QuoteSwap && events.Count > 0) break;
+                _queue.Dequeue();
+                Decide(message, sender, now, events, after);
+            }
+            if (events.Count == 0)
+            {
+                foreach (var a in after) a();
+                continue;
+            }
+            Write(events, after);
+        }
+        ReadBackParked();
+    }
+
+    /// <summary>One write as one journal row; answers go out once it is durable, and only then may answers leave memory.</summary>
+    private void Write(List<IPoolEvent> events, List<Action> after)
+    {
+        _writing = true;
+        _eventsSinceSnapshot += events.Count;
+        PersistAsync(new PoolWrite([.. events]), _ =>
+        {
+            _writing = false;
+            foreach (var a in after) a();
+            _state.Evict(_settings.AnswersKeep);
+            MaybeSnapshot();
+            Flush();
+            StopIfIdle();
+        });
+    }
+
+    private void Decide(object message, IActorRef sender, long now, List<IPoolEvent> events, List<Action> after)
+    {
+        switch (message)
+        {
+            case CreatePool create:
+                {
+                    var created = !_state.Exists;
+                    var (decided, rejection) = PoolContract.Create(_state, create.AssetA, create.AssetB, create.FeeBps, now);
+                    foreach (var e in decided)
+                    {
+                        PoolContract.Apply(_state, e);
+                        events.Add(e);
+                    }
+                    after.Add(() => sender.Tell(rejection is { } code ? new Rejected(code) : View(created)));
+                    break;
+                }
+            case GetPool:
+                sender.Tell(_state.Exists ? View(false) : new Rejected(Codes.PoolNotFound));
+                break;
+            case QuoteSwap quote:
+                {
+                    var (amountOut, code) = PoolContract.Quote(_state, quote.AssetIn, quote.AmountIn);
+                    sender.Tell(code is null ? new QuoteView(amountOut) : new Rejected(code));
+                    break;
+                }
+            case ExecutePoolCall call:
+                switch (_state.Find(call.Account, call.Id, out var known))
+                {
+                    case Known.Resident:
+                        after.Add(() => sender.Tell(new PoolCallAnswer(_state.Id, call.Id, known!)));
+                        break;
+                    case Known.Evicted:
+                        var key = (call.Account, call.Id);
+                        if (!_parked.TryGetValue(key, out var waiting)) _parked[key] = waiting = [];
+                        waiting.Add((call, sender));
+                        break;
+                    default:
+                        var decided = PoolContract.Decide(_state, call.Account, call.Id, call.Call, now);
+                        PoolContract.Apply(_state, decided);
+                        events.Add(decided);
+                        var answer = new PoolCallAnswer(_state.Id, call.Id, new PoolAnswer(decided.Out, decided.Code));
+                        after.Add(() => sender.Tell(answer));
+                        break;
+                }
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void ReadBackParked()
+    {
+        if (_parked.Count == 0) return;
+        var keys = _parked.Keys.Where(_reading.Add).ToArray();
+        if (keys.Length > 0) Context.ActorOf(PoolReader.Props(PersistenceId, keys));
+    }
+
+    private PoolView View(bool created) =>
+        new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.FeeBps, created);
+
+    private void StopIfIdle()
+    {
+        if (_stopRequested && !_writing && _queue.Count == 0) Context.Stop(Self);
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_eventsSinceSnapshot < Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 8)) return;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(PoolSnapshot.Of(_state));
+    }
+
+    protected override void Unhandled(object message)
+    {
+        switch (message)
+        {
+            case SaveSnapshotSuccess ok:
+                DeleteSnapshots(new SnapshotSelectionCriteria(ok.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break;
+            default:
+                base.Unhandled(message);
+                break;
+        }
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        Context.GetLogger().Error(cause, "Pool {0}: write rejected at {1}; restarting from the journal", _state.Id, sequenceNr);
+        throw new InvalidOperationException("journal rejected a write", cause);
+    }
+}
+
+/// <summary>What a pool persists: the events of one write (group commit), as one journal row.</summary>
+public sealed record PoolWrite(IPoolEvent[] Events);
+
+internal sealed record PoolReadBackDone(((AccountId, TxId) Key, PoolAnswer Answer)[] Found, (AccountId, TxId)[] NotFound)
+    : INoSerializationVerificationNeeded;
+
+internal sealed record PoolReadBackFailed((AccountId, TxId)[] Keys) : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// Reads old answers back for a pool: replays its journal from the start (no snapshot), keeps the answers asked
+/// for, tells the pool, and stops. Runs only for calls redelivered after their answer left memory.
+/// </summary>
+internal sealed class PoolReader : UntypedPersistentActor
+{
+    private readonly HashSet<(AccountId, TxId)> _wanted;
+    private readonly Dictionary<(AccountId, TxId), PoolAnswer> _found = [];
+
+    public PoolReader(string persistenceId, (AccountId, TxId)[] keys)
+    {
+        PersistenceId = persistenceId;
+        _wanted = [.. keys];
+    }
+
+    public static Props Props(string persistenceId, (AccountId, TxId)[] keys) =>
+        Akka.Actor.Props.Create(() => new PoolReader(persistenceId, keys));
+
+    public override string PersistenceId { get; }
+
+    public override Recovery Recovery => new(SnapshotSelectionCriteria.None);
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case PoolWrite write:
+                foreach (var e in write.Events)
+                    if (e is PoolCallDecided d && _wanted.Contains((d.Account, d.Id))) _found[(d.Account, d.Id)] = new PoolAnswer(d.Out, d.Code);
+                break;
+            case RecoveryCompleted:
+                Context.Parent.Tell(new PoolReadBackDone([.. _found.Select(kv => (kv.Key, kv.Value))], [.. _wanted.Where(k => !_found.ContainsKey(k))]));
+                Context.Stop(Self);
+                break;
+        }
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        Context.Parent.Tell(new PoolReadBackFailed([.. _wanted]));
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    protected override void OnCommand(object message) => Unhandled(message);
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Contracts.Pools;
+
+/// <summary>An amount of one asset moving in one direction.</summary>
+public sealed record Leg(AssetId Asset, Amount Amount);
+
+public enum PoolCallKind
+{
+    /// <summary>Exact input <c>In[0]</c>; at least <see cref="PoolCall.MinOut"/> of <see cref="PoolCall.AssetOut"/> back.</summary>
+    SwapExactIn,
+    /// <summary>Exactly <see cref="PoolCall.AmountOut"/> of <see cref="PoolCall.AssetOut"/>; <c>In[0]</c> is the most that may be paid (the rest comes back).</summary>
+    SwapExactOut,
+    /// <summary><c>In</c> = the desired amounts of A and B; what the pool does not use comes back with the shares.</summary>
+    Deposit,
+    /// <summary><c>In</c> = shares (<c>lp.&lt;pool&gt;</c>) to burn for A and B pro rata.</summary>
+    Withdraw,
+}
+
+/// <summary>
+/// One operation of an account on a pool. The account sends the <see cref="In"/> legs with it (debited from its
+/// balance and in flight to the pool until the pool answers); the pool answers with what goes back — the
+/// output, shares, change, or on a refusal the inputs themselves. Limits are the client's protection
+/// (<c>min_amount_out</c>, <c>max_amount_in</c> as <c>In[0]</c>, <c>amount_a_min</c>…, <c>deadline</c>).
+/// </summary>
+public sealed record PoolCall(PoolId Pool, PoolCallKind Kind, Leg[] In, AssetId? AssetOut = null, Amount? AmountOut = null,
+    Amount MinOut = default, Amount MinA = default, Amount MinB = default, long? Deadline = null)
+{
+    /// <summary>The idempotency fingerprint of the request: the same key with another body is a conflict.</summary>
+    public ulong Fingerprint(AccountId account)
+    {
+        var parts = new List<string?>
+        {
+            "pool-call", account.Value, Pool.Value, Kind.ToString(), AssetOut?.Value, AmountOut?.ToString(), MinOut.ToString(),
+            MinA.ToString(), MinB.ToString(), Deadline?.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var leg in In)
+        {
+            parts.Add(leg.Asset.Value);
+            parts.Add(leg.Amount.ToString());
+        }
+        return Primitives.Fingerprint.Of([.. parts]);
+    }
+}
+
+/// <summary>
+/// The pool's answer to one call: what goes back to the account (<see cref="Out"/>), and the refusal code if
+/// it was refused (then <see cref="Out"/> is the inputs, returned whole).
+/// </summary>
+public sealed record PoolAnswer(Leg[] Out, string? Code)
+{
+    public static PoolAnswer Refusal(PoolCall call, string code) => new(call.In, code);
+}
+
+/// <summary>What an executed call did, as api.md reports it (derived from the legs).</summary>
+public sealed record PoolCallResult(Amount AmountIn, Amount AmountOut, Amount AmountA, Amount AmountB, Amount Shares)
+{
+    public static PoolCallResult Of(PoolCall call, IReadOnlyList<Leg> @out)
+    {
+        Amount Back(AssetId asset) => @out.Where(l => l.Asset == asset).Aggregate(Amount.Zero, (sum, l) => sum + l.Amount);
+        var in0 = call.In[0];
+        switch (call.Kind)
+        {
+            case PoolCallKind.SwapExactIn:
+            case PoolCallKind.SwapExactOut:
+                return new(in0.Amount - Back(in0.Asset), Back(call.AssetOut!.Value), default, default, default);
+            case PoolCallKind.Deposit:
+                var in1 = call.In[1];
+                return new(default, default, in0.Amount - Back(in0.Asset), in1.Amount - Back(in1.Asset), Back(call.Pool.ShareAsset));
+            default:
+                // A withdrawal pays out A then B.
+                return new(default, default, @out.Count > 0 ? @out[0].Amount : default, @out.Count > 1 ? @out[1].Amount : default, in0.Amount);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Contracts.Pools;
+
+/// <summary>Everything a pool persists (the durable schema: add fields only with defaults).</summary>
+public interface IPoolEvent;
+
+public sealed record PoolCreated(AssetId AssetA, AssetId AssetB, int FeeBps, long At) : IPoolEvent;
+
+/// <summary>
+/// The pool decided a call of <paramref name="Account"/>'s transaction <paramref name="Id"/>: it received
+/// <paramref name="In"/> and owes <paramref name="Out"/> back. Refused (<paramref name="Code"/> set): Out is In.
+/// <paramref name="Locked"/> shares were minted to nobody (the first deposit).
+/// </summary>
+public sealed record PoolCallDecided(AccountId Account, TxId Id, Leg[] In, Leg[] Out, string? Code, Amount Locked, long At) : IPoolEvent;
+
+/// <summary>
+/// One pool: its reserves, its share supply, and the answers it gave, so that a call delivered twice is
+/// answered the same way and executed once. Answers are kept for the newest <see cref="AnswersKeep"/> calls;
+/// <see cref="Seen"/> holds a 64-bit hash of every call ever decided, so an older key is recognised and its
+/// answer read back from the journal (<see cref="PoolReplay"/>).
+/// </summary>
+public sealed class PoolState
+{
+    public required PoolId Id { get; init; }
+    public bool Exists { get; set; }
+    public AssetId AssetA { get; set; }
+    public AssetId AssetB { get; set; }
+    public int FeeBps { get; set; }
+    public Amount ReserveA { get; set; }
+    public Amount ReserveB { get; set; }
+    /// <summary>All shares ever minted and not burned, including the <see cref="PoolMath.MinimumLiquidity"/> locked forever.</summary>
+    public Amount TotalShares { get; set; }
+    public Amount LockedShares { get; set; }
+    public long CreatedAt { get; set; }
+    public long CallCount { get; set; }
+
+    public Dictionary<(AccountId Account, TxId Id), PoolAnswer> Answers { get; } = [];
+    public Queue<(AccountId Account, TxId Id)> AnswerOrder { get; } = new();
+    public HashSet<ulong> Seen { get; } = [];
+    /// <summary>Keys read back and found absent although their hash is in <see cref="Seen"/>.</summary>
+    public HashSet<(AccountId Account, TxId Id)> Collisions { get; } = [];
+    public int AnswersKeep { get; init; } = 65_536;
+
+    public AssetId ShareAsset => Id.ShareAsset;
+
+    /// <summary>Shares held by accounts (the locked minimum belongs to no one).</summary>
+    public Amount SharesOutstanding => TotalShares - LockedShares;
+
+    public Known Find(AccountId account, TxId id, out PoolAnswer? answer)
+    {
+        if (Answers.TryGetValue((account, id), out answer)) return Known.Resident;
+        return Seen.Contains(AccountState.KeyHash(account, id)) && !Collisions.Contains((account, id)) ? Known.Evicted : Known.Absent;
+    }
+
+    /// <summary>Holds an answer; the oldest beyond <see cref="AnswersKeep"/> leave memory (only after they are durable: see the actor).</summary>
+    public void Remember(AccountId account, TxId id, PoolAnswer answer)
+    {
+        if (Answers.TryAdd((account, id), answer)) AnswerOrder.Enqueue((account, id));
+    }
+
+    public void Evict(int keep)
+    {
+        while (AnswerOrder.Count > keep) Answers.Remove(AnswerOrder.Dequeue());
+    }
+}
+
+/// <summary>
+/// The constant-product pool (Uniswap v2 semantics, any fee): deterministic decisions over <see cref="PoolState"/>
+/// and one <see cref="Apply"/>. This is where a swap gets its price. Reserves change only through
+/// <see cref="Apply"/>, by exactly the legs that moved, so the pool's books always match the accounts'.
+/// </summary>
+public static class PoolContract
+{
+    public const int FeeBpsMax = 9_999;
+
+    public static (IReadOnlyList<IPoolEvent> Events, string? Rejection) Create(PoolState s, AssetId a, AssetId b, int feeBps, long now)
+    {
+        if (!s.Exists) return ([new PoolCreated(a, b, feeBps, now)], null);
+        return s.AssetA == a && s.AssetB == b && s.FeeBps == feeBps ? ([], null) : ([], Codes.PoolExists);
+    }
+
+    /// <summary>What a swap of <paramref name="amountIn"/> of <paramref name="assetIn"/> would pay now (no state change).</summary>
+    public static (Amount Out, string? Code) Quote(PoolState s, AssetId assetIn, Amount amountIn)
+    {
+        if (!s.Exists) return (default, Codes.PoolNotFound);
+        if (!Sides(s, assetIn, out var rIn, out var rOut)) return (default, Codes.AssetNotInPool);
+        if (amountIn.IsZero) return (default, Codes.ZeroAmount);
+        if (rIn.IsZero || rOut.IsZero) return (default, Codes.InsufficientLiquidity);
+        return (PoolMath.AmountOut(amountIn, rIn, rOut, s.FeeBps), null);
+    }
+
+    /// <summary>
+    /// Decides one call. The account has already debited <c>call.In</c>; the answer says what goes back. A key
+    /// decided before is answered as it was (the caller checks <see cref="PoolState.Find"/> first).
+    /// </summary>
+    public static PoolCallDecided Decide(PoolState s, AccountId account, TxId id, PoolCall call, long now)
+    {
+        var (answer, locked) = Execute(s, call, now);
+        return new PoolCallDecided(account, id, call.In, answer.Out, answer.Code, locked, now);
+    }
+
+    private static (PoolAnswer Answer, Amount Locked) Execute(PoolState s, PoolCall call, long now)
+    {
+        PoolAnswer Refuse(string code) => PoolAnswer.Refusal(call, code);
+        if (!s.Exists) return (Refuse(Codes.PoolNotFound), default);
+        if (call.Deadline is { } deadline && now > deadline) return (Refuse(Codes.DeadlinePassed), default);
+        switch (call.Kind)
+        {
+            case PoolCallKind.SwapExactIn:
+                {
+                    if (call.In.Length != 1 || call.AssetOut is not { } assetOut) return (Refuse(Codes.InvalidRequest), default);
+                    var (assetIn, amountIn) = (call.In[0].Asset, call.In[0].Amount);
+                    if (!Sides(s, assetIn, out var rIn, out var rOut) || Other(s, assetIn) != assetOut) return (Refuse(Codes.AssetNotInPool), default);
+                    if (amountIn.IsZero) return (Refuse(Codes.ZeroAmount), default);
+                    if (rIn.IsZero || rOut.IsZero) return (Refuse(Codes.InsufficientLiquidity), default);
+                    var amountOut = PoolMath.AmountOut(amountIn, rIn, rOut, s.FeeBps);
+                    if (amountOut.IsZero) return (Refuse(Codes.InsufficientOutputAmount), default);
+                    if (amountOut < call.MinOut) return (Refuse(Codes.SlippageExceeded), default);
+                    return (new PoolAnswer([new Leg(assetOut, amountOut)], null), default);
+                }
+            case PoolCallKind.SwapExactOut:
+                {
+                    if (call.In.Length != 1 || call.AssetOut is not { } assetOut || call.AmountOut is not { } amountOut)
+                        return (Refuse(Codes.InvalidRequest), default);
+                    var (assetIn, maxIn) = (call.In[0].Asset, call.In[0].Amount);
+                    if (!Sides(s, assetIn, out var rIn, out var rOut) || Other(s, assetIn) != assetOut) return (Refuse(Codes.AssetNotInPool), default);
+                    if (amountOut.IsZero) return (Refuse(Codes.ZeroAmount), default);
+                    if (rIn.IsZero || amountOut >= rOut) return (Refuse(Codes.InsufficientLiquidity), default);
+                    var amountIn = PoolMath.AmountIn(amountOut, rIn, rOut, s.FeeBps);
+                    if (amountIn > maxIn) return (Refuse(Codes.SlippageExceeded), default);
+                    var change = maxIn - amountIn;
+                    return (new PoolAnswer(change.IsZero ? [new Leg(assetOut, amountOut)] : [new Leg(assetOut, amountOut), new Leg(assetIn, change)], null), default);
+                }
+            case PoolCallKind.Deposit:
+                {
+                    if (call.In.Length != 2 || call.In[0].Asset != s.AssetA || call.In[1].Asset != s.AssetB) return (Refuse(Codes.AssetNotInPool), default);
+                    var (desiredA, desiredB) = (call.In[0].Amount, call.In[1].Amount);
+                    if (desiredA.IsZero || desiredB.IsZero) return (Refuse(Codes.ZeroAmount), default);
+                    // Router02.addLiquidity: the pair of amounts that keeps the current ratio, within the client's minimums.
+                    Amount a, b;
+                    if (s.ReserveA.IsZero && s.ReserveB.IsZero) (a, b) = (desiredA, desiredB);
+                    else if (PoolMath.Quote(desiredA, s.ReserveA, s.ReserveB) is var optimalB && optimalB <= desiredB)
+                    {
+                        if (optimalB < call.MinB) return (Refuse(Codes.SlippageExceeded), default);
+                        (a, b) = (desiredA, optimalB);
+                    }
+                    else
+                    {
+                        var optimalA = PoolMath.Quote(desiredB, s.ReserveB, s.ReserveA);
+                        if (optimalA < call.MinA) return (Refuse(Codes.SlippageExceeded), default);
+                        (a, b) = (optimalA, desiredB);
+                    }
+                    if (a < call.MinA || b < call.MinB) return (Refuse(Codes.SlippageExceeded), default);
+                    // UniswapV2Pair.mint: the first deposit locks the minimum; later ones get the smaller pro-rata share.
+                    Amount shares, locked = default;
+                    if (s.TotalShares.IsZero)
+                    {
+                        var root = PoolMath.SqrtProduct(a, b);
+                        if (root <= PoolMath.MinimumLiquidity) return (Refuse(Codes.InsufficientLiquidity), default);
+                        (shares, locked) = (root - PoolMath.MinimumLiquidity, PoolMath.MinimumLiquidity);
+                    }
+                    else
+                    {
+                        shares = Amount.Min(PoolMath.MulDiv(a, s.TotalShares, s.ReserveA), PoolMath.MulDiv(b, s.TotalShares, s.ReserveB));
+                        if (shares.IsZero) return (Refuse(Codes.InsufficientLiquidity), default);
+                    }
+                    var @out = new List<Leg>(3) { new(s.ShareAsset, shares) };
+                    if (desiredA > a) @out.Add(new Leg(s.AssetA, desiredA - a));
+                    if (desiredB > b) @out.Add(new Leg(s.AssetB, desiredB - b));
+                    return (new PoolAnswer([.. @out], null), locked);
+                }
+            case PoolCallKind.Withdraw:
+                {
+                    if (call.In.Length != 1 || call.In[0].Asset != s.ShareAsset) return (Refuse(Codes.AssetNotInPool), default);
+                    var shares = call.In[0].Amount;
+                    if (shares.IsZero) return (Refuse(Codes.ZeroAmount), default);
+                    // Shares exist only if minted here; more than are outstanding cannot have been debited from anyone.
+                    if (shares > s.SharesOutstanding) return (Refuse(Codes.InsufficientLiquidity), default);
+                    // UniswapV2Pair.burn: pro rata, rounded down.
+                    var a = PoolMath.MulDiv(shares, s.ReserveA, s.TotalShares);
+                    var b = PoolMath.MulDiv(shares, s.ReserveB, s.TotalShares);
+                    if (a.IsZero || b.IsZero) return (Refuse(Codes.InsufficientLiquidity), default);
+                    if (a < call.MinA || b < call.MinB) return (Refuse(Codes.SlippageExceeded), default);
+                    return (new PoolAnswer([new Leg(s.AssetA, a), new Leg(s.AssetB, b)], null), default);
+                }
+            default:
+                return (Refuse(Codes.InvalidRequest), default);
+        }
+    }
+
+    private static bool Sides(PoolState s, AssetId assetIn, out Amount reserveIn, out Amount reserveOut)
+    {
+        (reserveIn, reserveOut) = assetIn == s.AssetA ? (s.ReserveA, s.ReserveB) : (s.ReserveB, s.ReserveA);
+        return assetIn == s.AssetA || assetIn == s.AssetB;
+    }
+
+    private static AssetId Other(PoolState s, AssetId asset) => asset == s.AssetA ? s.AssetB : s.AssetA;
+
+    public static void Apply(PoolState s, IPoolEvent e)
+    {
+        switch (e)
+        {
+            case PoolCreated c:
+                s.Exists = true;
+                s.AssetA = c.AssetA;
+                s.AssetB = c.AssetB;
+                s.FeeBps = c.FeeBps;
+                s.CreatedAt = c.At;
+                break;
+            case PoolCallDecided d:
+                if (d.Code is null)
+                {
+                    foreach (var leg in d.In) Move(s, leg, incoming: true);
+                    foreach (var leg in d.Out) Move(s, leg, incoming: false);
+                    s.TotalShares += d.Locked;
+                    s.LockedShares += d.Locked;
+                }
+                s.CallCount++;
+                s.Seen.Add(AccountState.KeyHash(d.Account, d.Id));
+                s.Collisions.Remove((d.Account, d.Id));
+                s.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
+                break;
+            default:
+                throw new ArgumentException($"unknown pool event {e.GetType().Name}", nameof(e));
+        }
+    }
+
+    /// <summary>A leg into the pool adds to a reserve (or burns shares); a leg out takes from it (or mints shares).</summary>
+    private static void Move(PoolState s, Leg leg, bool incoming)
+    {
+        if (leg.Asset == s.AssetA) s.ReserveA = incoming ? s.ReserveA + leg.Amount : s.ReserveA - leg.Amount;
+        else if (leg.Asset == s.AssetB) s.ReserveB = incoming ? s.ReserveB + leg.Amount : s.ReserveB - leg.Amount;
+        else if (leg.Asset == s.ShareAsset) s.TotalShares = incoming ? s.TotalShares - leg.Amount : s.TotalShares + leg.Amount;
+        else throw new InvalidOperationException($"pool {s.Id} moved {leg.Asset}, which it does not hold");
+    }
+
+    /// <summary>Per asset, the pool's net holding: its reserves, and minus the shares it has issued to accounts.</summary>
+    public static IEnumerable<(AssetId Asset, Int128 Net)> Holdings(PoolState s)
+    {
+        if (!s.Exists) yield break;
+        yield return (s.AssetA, (Int128)s.ReserveA.Value);
+        yield return (s.AssetB, (Int128)s.ReserveB.Value);
+        yield return (s.ShareAsset, -(Int128)s.SharesOutstanding.Value);
+    }
+}
