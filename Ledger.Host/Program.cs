@@ -60,6 +60,8 @@ v1.MapAssets();
 v1.MapAccounts();
 v1.MapTransfers();
 v1.MapBatches();
+v1.MapPools();
+v1.MapSwaps();
 app.MapFallback(() => Problems.NotFound(Codes.NotFound));
 
 var dataDir = Path.GetFullPath(options.DataDir);

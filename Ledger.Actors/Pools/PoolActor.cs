@@ -219,7 +219,7 @@ public sealed class PoolActor : UntypedPersistentActor
     }
 
     private PoolView View(bool created) =>
-        new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.FeeBps, created);
+        new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.LockedShares, _state.FeeBps, created);
 
     private void StopIfIdle()
     {

@@ -122,7 +122,7 @@ public sealed record TransferView(TxId Id, AccountId From, AccountId To, AssetId
 }
 
 public sealed record PoolView(PoolId Id, AssetId AssetA, AssetId AssetB, Amount ReserveA, Amount ReserveB, Amount TotalShares,
-    int FeeBps, bool Created) : ILedgerMessage;
+    Amount LockedShares, int FeeBps, bool Created) : ILedgerMessage;
 
 public sealed record QuoteView(Amount AmountOut) : ILedgerMessage;
 

@@ -14,6 +14,8 @@ public static class AssetsApi
             var id = new AssetId(body.Id("id"));
             var decimals = (int)body.WholeNumber("decimals", 0, AssetContract.MaxDecimals, required: true)!.Value;
             var issuer = new AccountId(body.Id("issuer"));
+            if (id.Value.StartsWith(PoolId.SharePrefix, StringComparison.Ordinal))
+                throw RequestBody.Invalid(Codes.InvalidId, $"asset ids starting '{PoolId.SharePrefix}' are the shares of pools");
             return await ledger.AskAsset(new CreateAsset(id, decimals, issuer)) switch
             {
                 AssetView a => Results.Json(Views.Asset(a, await IssuerPosted(ledger, a)),
@@ -29,9 +31,18 @@ public static class AssetsApi
                 : Problems.NotFound(Codes.AssetNotFound));
     }
 
-    /// <summary>Supply is minus the issuer's posted balance: minting is a transfer from the issuer.</summary>
-    private static async Task<Int128> IssuerPosted(LedgerClient ledger, AssetView asset) =>
-        await ledger.AskAccount(new GetAccount(asset.Issuer)) is AccountView issuer
+    /// <summary>
+    /// Supply is minus the issuer's posted balance: minting is a transfer from the issuer. A pool's shares are
+    /// issued by the pool: their supply is the shares accounts hold (the locked minimum belongs to no one).
+    /// </summary>
+    private static async Task<Int128> IssuerPosted(LedgerClient ledger, AssetView asset)
+    {
+        if (asset.Id.Value.StartsWith(PoolId.SharePrefix, StringComparison.Ordinal))
+            return await ledger.AskPool(new GetPool(new PoolId(asset.Id.Value[PoolId.SharePrefix.Length..]))) is PoolView pool
+                ? -(Int128)(pool.TotalShares - pool.LockedShares).Value
+                : 0;
+        return await ledger.AskAccount(new GetAccount(asset.Issuer)) is AccountView issuer
             ? issuer.Balances.FirstOrDefault(b => b.Asset == asset.Id)?.Posted ?? 0
             : 0;
+    }
 }

@@ -14,17 +14,38 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
 {
     /// <summary>Asset definitions never change once created, so a positive answer is cached for good.</summary>
     private readonly ConcurrentDictionary<AssetId, AssetView> _assets = new();
+    private readonly ConcurrentDictionary<PoolId, PoolView> _pools = new();
 
     public async Task<object> AskAccount(IAccountMessage message) => await Ask(regions.Accounts, message);
 
     public async Task<object> AskAsset(IAssetMessage message) => await Ask(regions.Assets, message);
 
+    public async Task<object> AskPool(IPoolMessage message) => await Ask(regions.Pools, message);
+
+    /// <summary>A pool's definition (assets, fee) never changes once created; its reserves are read fresh by <c>GET</c>.</summary>
+    public async Task<PoolView?> FindPool(PoolId id)
+    {
+        if (_pools.TryGetValue(id, out var known)) return known;
+        if (await AskPool(new GetPool(id)) is not PoolView view) return null;
+        return _pools.GetOrAdd(id, view with { Created = false });
+    }
+
+    /// <summary>
+    /// An asset's definition. Pool shares (<c>lp.&lt;pool&gt;</c>) are assets defined by their pool: 18 decimals,
+    /// issued by the pool itself (shown as issuer <c>lp.&lt;pool&gt;</c>; no account holds that id's issuer right).
+    /// </summary>
     public async Task<AssetView?> FindAsset(AssetId id)
     {
         if (_assets.TryGetValue(id, out var known)) return known;
+        if (id.Value.StartsWith(PoolId.SharePrefix, StringComparison.Ordinal))
+            return await FindPool(new PoolId(id.Value[PoolId.SharePrefix.Length..])) is { } pool
+                ? _assets.GetOrAdd(id, new AssetView(id, ShareDecimals, new AccountId(id.Value), false))
+                : null;
         if (await AskAsset(new GetAsset(id)) is not AssetView view) return null;
         return _assets.GetOrAdd(id, view with { Created = false });
     }
+
+    public const int ShareDecimals = 18;
 
     private async Task<object> Ask(IActorRef region, object message)
     {

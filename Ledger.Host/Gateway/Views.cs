@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
 
@@ -39,10 +40,49 @@ public static class Views
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
-    public static TransactionJson Transaction(TransferView t) => new(
-        t.Id.Value, t.From.Value, "transfer", Status(t.Status), t.Code,
-        [new LegJson(t.From.Value, t.To.Value, t.Asset.Value, (t.PostedAmount ?? t.Amount).ToString())],
-        Result(t), Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
+    public static TransactionJson Transaction(TransferView t)
+    {
+        if (t.Call is { } call) return PoolTransaction(t, call);
+        return new(t.Id.Value, t.From.Value, "transfer", Status(t.Status), t.Code,
+            [new LegJson(t.From.Value, t.To.Value, t.Asset.Value, (t.PostedAmount ?? t.Amount).ToString())],
+            Result(t), Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
+    }
+
+    /// <summary>A swap, deposit or withdrawal: legs into the pool, and (once committed) what came back.</summary>
+    private static TransactionJson PoolTransaction(TransferView t, PoolCall call)
+    {
+        var (account, pool) = (t.From.Value, call.Pool.Value);
+        var committed = t.Status == TransferStatus.Committed;
+        var result = committed ? PoolCallResult.Of(call, t.Returned!) : null;
+        LegJson[] legs = committed
+            ? [.. call.In.Select(l => new LegJson(account, pool, l.Asset.Value, (l.Amount - Back(t.Returned!, l.Asset)).ToString())),
+               .. t.Returned!.Where(l => !call.In.Any(i => i.Asset == l.Asset)).Select(l => new LegJson(pool, account, l.Asset.Value, l.Amount.ToString()))]
+            : [.. call.In.Select(l => new LegJson(account, pool, l.Asset.Value, l.Amount.ToString()))];
+        object? view = (call.Kind, result) switch
+        {
+            (_, null) => null,
+            (PoolCallKind.Deposit, { } r) => new { pool, amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString(), shares = r.Shares.ToString() },
+            (PoolCallKind.Withdraw, { } r) => new { pool, shares = r.Shares.ToString(), amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString() },
+            (_, { } r) => new { route = new[] { pool }, amount_in = r.AmountIn.ToString(), amount_out = r.AmountOut.ToString() },
+        };
+        var type = call.Kind switch { PoolCallKind.Deposit => "deposit", PoolCallKind.Withdraw => "withdrawal", _ => "swap" };
+        return new(t.Id.Value, account, type, Status(t.Status), t.Code, legs, view, Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
+    }
+
+    private static Amount Back(Leg[] returned, AssetId asset) =>
+        returned.Where(l => l.Asset == asset).Aggregate(Amount.Zero, (sum, l) => sum + l.Amount);
+
+    public static object Pool(PoolView p) => new
+    {
+        id = p.Id.Value,
+        asset_a = p.AssetA.Value,
+        asset_b = p.AssetB.Value,
+        reserve_a = p.ReserveA.ToString(),
+        reserve_b = p.ReserveB.ToString(),
+        total_shares = p.TotalShares.ToString(),
+        fee_bps = p.FeeBps,
+        lp_asset = p.Id.ShareAsset.Value,
+    };
 
     public static TransferResultJson Result(TransferView t) => new(
         t.Pending, t.Pending ? t.Amount.ToString() : null, t.PostedAmount?.ToString(), t.ExpiresAt is { } e ? Time(e) : null);
@@ -65,6 +105,6 @@ public sealed record TransactionJson(
     string Status,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Code,
     LegJson[] Legs,
-    TransferResultJson Result,
+    object? Result,
     string CreatedAt,
     string? CompletedAt);

@@ -1,0 +1,129 @@
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>AMM pools (api.md): create, read, quote, deposit, withdraw. Swaps are in <see cref="SwapsApi"/>.</summary>
+public static class PoolsApi
+{
+    public static void MapPools(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/pools", async (HttpRequest request, LedgerClient ledger) =>
+        {
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "asset_a", "asset_b", "fee_bps");
+            var id = new PoolId(body.Id("id"));
+            var (a, b) = (new AssetId(body.Id("asset_a")), new AssetId(body.Id("asset_b")));
+            var fee = (int)(body.WholeNumber("fee_bps", 0, PoolContract.FeeBpsMax) ?? 30);
+            if (a == b) throw RequestBody.Invalid(Codes.InvalidRequest, "'asset_a' and 'asset_b' must differ");
+            if (await ledger.FindAsset(a) is null || await ledger.FindAsset(b) is null) return Problems.Rejection(Codes.AssetNotFound);
+            return await ledger.AskPool(new CreatePool(id, a, b, fee)) switch
+            {
+                PoolView p => Results.Json(Views.Pool(p), statusCode: p.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK),
+                Rejected r => Problems.Rejection(r.Code, $"pool '{id}' exists with another definition"),
+                var other => AccountsApi.Unexpected(other),
+            };
+        });
+
+        v1.MapGet("/pools/{id}", async (string id, LedgerClient ledger) =>
+            await ledger.AskPool(new GetPool(new PoolId(RequestBody.PathId(id, "pool")))) is PoolView p
+                ? Results.Json(Views.Pool(p))
+                : Problems.NotFound(Codes.PoolNotFound));
+
+        v1.MapGet("/pools/{id}/quote", async (string id, string? asset_in, string? amount_in, LedgerClient ledger) =>
+        {
+            var pool = new PoolId(RequestBody.PathId(id, "pool"));
+            var assetIn = new AssetId(RequestBody.PathId(asset_in ?? "", "asset_in"));
+            if (!Amount.TryParse(amount_in, out var amountIn)) throw RequestBody.Invalid(Codes.InvalidAmount, "'amount_in' must be a string of decimal digits below 2^128");
+            return await ledger.AskPool(new QuoteSwap(pool, assetIn, amountIn)) switch
+            {
+                QuoteView q => Results.Json(new { amount_out = q.AmountOut.ToString() }),
+                Rejected { Code: Codes.PoolNotFound } => Problems.NotFound(Codes.PoolNotFound),
+                Rejected r => Problems.Rejection(r.Code),
+                var other => AccountsApi.Unexpected(other),
+            };
+        });
+
+        v1.MapPost("/pools/{id}/deposits", async (string id, HttpRequest request, LedgerClient ledger) =>
+        {
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "amount_a_desired", "amount_b_desired", "amount_a_min", "amount_b_min");
+            var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            if (await ledger.FindPool(new PoolId(RequestBody.PathId(id, "pool"))) is not { } pool) return Problems.Rejection(Codes.PoolNotFound);
+            var call = new PoolCall(pool.Id, PoolCallKind.Deposit,
+                [new Leg(pool.AssetA, body.Amount("amount_a_desired")), new Leg(pool.AssetB, body.Amount("amount_b_desired"))],
+                MinA: body.AmountOrNull("amount_a_min") ?? default, MinB: body.AmountOrNull("amount_b_min") ?? default);
+            return await Call(ledger, account, tx, call, r => new { amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString(), shares = r.Shares.ToString() });
+        });
+
+        v1.MapPost("/pools/{id}/withdrawals", async (string id, HttpRequest request, LedgerClient ledger) =>
+        {
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "shares", "amount_a_min", "amount_b_min");
+            var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            if (await ledger.FindPool(new PoolId(RequestBody.PathId(id, "pool"))) is not { } pool) return Problems.Rejection(Codes.PoolNotFound);
+            var call = new PoolCall(pool.Id, PoolCallKind.Withdraw, [new Leg(pool.Id.ShareAsset, body.Amount("shares"))],
+                MinA: body.AmountOrNull("amount_a_min") ?? default, MinB: body.AmountOrNull("amount_b_min") ?? default);
+            return await Call(ledger, account, tx, call, r => new { amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString() });
+        });
+    }
+
+    /// <summary>Runs one pool call through the initiating account; a refusal is a problem with its code.</summary>
+    public static async Task<IResult> Call(LedgerClient ledger, AccountId account, TxId id, PoolCall call, Func<PoolCallResult, object> view) =>
+        await ledger.AskAccount(new CallPool(account, id, call)) switch
+        {
+            TransferOutcome { Transaction: { Status: Contracts.Accounts.TransferStatus.Committed } t } =>
+                Results.Json(view(PoolCallResult.Of(t.Call!, t.Returned!))),
+            TransferOutcome { Transaction: { } t } => Problems.Rejection(t.Code ?? Codes.Unavailable),
+            TransferOutcome o => Problems.Rejection(o.Code!),
+            var other => AccountsApi.Unexpected(other),
+        };
+}
+
+/// <summary><c>POST /v1/swaps</c>: exact input (<c>amount_in</c>, <c>min_amount_out</c>) or exact output (<c>amount_out</c>, <c>max_amount_in</c>).</summary>
+public static class SwapsApi
+{
+    public static readonly string[] Fields = ["id", "account", "route", "asset_in", "amount_in", "min_amount_out", "amount_out", "max_amount_in", "deadline"];
+
+    public static void MapSwaps(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/swaps", async (HttpRequest request, LedgerClient ledger) =>
+        {
+            var body = (await RequestBody.ReadAsync(request)).Allow(Fields);
+            var (account, id, route, call) = Parse(body);
+            if (route.Length > 1)
+                return Problems.Of(StatusCodes.Status501NotImplemented, Codes.NotImplemented, "routes of several pools arrive with the saga coordinator; swap one pool at a time");
+            if (await ledger.FindPool(route[0]) is not { } pool) return Problems.Rejection(Codes.PoolNotFound);
+            var assetIn = call.In[0].Asset;
+            if (assetIn != pool.AssetA && assetIn != pool.AssetB) return Problems.Rejection(Codes.AssetNotInPool);
+            call = call with { AssetOut = assetIn == pool.AssetA ? pool.AssetB : pool.AssetA };
+            return await PoolsApi.Call(ledger, account, id, call, r => new
+            {
+                amount_in = r.AmountIn.ToString(),
+                amount_out = r.AmountOut.ToString(),
+                amounts = new[] { r.AmountIn.ToString(), r.AmountOut.ToString() },
+            });
+        });
+    }
+
+    /// <summary>Reads a swap (also a batch operation). The output asset is filled in once the pool is known.</summary>
+    public static (AccountId Account, TxId Id, PoolId[] Route, PoolCall Call) Parse(RequestBody b)
+    {
+        var id = new TxId(b.Id("id"));
+        var account = new AccountId(b.Id("account"));
+        var routeJson = b.Array("route");
+        if (routeJson.GetArrayLength() is 0 or > RouteMax) throw RequestBody.Invalid(Codes.InvalidRequest, $"'route' names 1 to {RouteMax} pools");
+        var route = routeJson.EnumerateArray().Select(e => e.ValueKind == System.Text.Json.JsonValueKind.String && Id.IsValid(e.GetString())
+            ? new PoolId(e.GetString()!)
+            : throw RequestBody.Invalid(Codes.InvalidId, "'route' holds pool ids")).ToArray();
+        var assetIn = new AssetId(b.Id("asset_in"));
+        var deadline = b.WholeNumber("deadline", 0, long.MaxValue);
+        var exactOut = b.Has("amount_out");
+        if (exactOut == b.Has("amount_in")) throw RequestBody.Invalid(Codes.InvalidRequest, "give either 'amount_in' and 'min_amount_out', or 'amount_out' and 'max_amount_in'");
+        var call = exactOut
+            ? new PoolCall(route[0], PoolCallKind.SwapExactOut, [new Leg(assetIn, b.Amount("max_amount_in"))], AmountOut: b.Amount("amount_out"), Deadline: deadline)
+            : new PoolCall(route[0], PoolCallKind.SwapExactIn, [new Leg(assetIn, b.Amount("amount_in"))], MinOut: b.AmountOrNull("min_amount_out") ?? default, Deadline: deadline);
+        return (account, id, route, call);
+    }
+
+    /// <summary>Most pools in one route.</summary>
+    public const int RouteMax = 4;
+}
