@@ -28,6 +28,7 @@ var system = LedgerNode.Start(options);
 var regions = LedgerSharding.Start(system, options.Shards, TimeProvider.System, new AccountSettings());
 
 builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(system);
 builder.Services.AddSingleton(new LedgerClient(regions, requestTimeout));
 builder.Services.AddProblemDetails();
@@ -62,6 +63,7 @@ v1.MapTransfers();
 v1.MapBatches();
 v1.MapPools();
 v1.MapSwaps();
+v1.MapAudit();
 app.MapFallback(() => Problems.NotFound(Codes.NotFound));
 
 var dataDir = Path.GetFullPath(options.DataDir);

@@ -305,7 +305,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             Timers.StartSingleTimer(DeferredFlushTick.Instance, DeferredFlushTick.Instance, _settings.DeferredFlushAfter);
     }
 
-    private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions;
+    private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions or GetHoldings;
 
     /// <summary>Decides again, once the record it names is back in memory.</summary>
     private void Park((AccountId From, TxId Id) key, Action<long, List<IAccountEvent>, List<Action>> retry)
@@ -354,6 +354,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 }
             case GetAccount:
                 sender.Tell(_state.Exists ? View(created: false) : new Rejected(Codes.AccountNotFound));
+                break;
+            case GetHoldings:
+                sender.Tell(new Holdings(_state.Holdings()));
                 break;
             case GrantIssuer grant:
                 Emit(AccountContract.GrantIssuer(_state, grant.Asset, now), events);

@@ -130,7 +130,7 @@ public sealed class PoolActor : UntypedPersistentActor
             while (_queue.Count > 0 && after.Count < _settings.GroupCommitMax)
             {
                 var (message, sender) = _queue.Peek();
-                if (message is GetPool or QuoteSwap && events.Count > 0) break;
+                if (message is GetPool or QuoteSwap or GetPoolHoldings && events.Count > 0) break;
                 _queue.Dequeue();
                 Decide(message, sender, now, events, after);
             }
@@ -178,6 +178,9 @@ public sealed class PoolActor : UntypedPersistentActor
                 }
             case GetPool:
                 sender.Tell(_state.Exists ? View(false) : new Rejected(Codes.PoolNotFound));
+                break;
+            case GetPoolHoldings:
+                sender.Tell(new Holdings(PoolContract.Holdings(_state)));
                 break;
             case QuoteSwap quote:
                 {

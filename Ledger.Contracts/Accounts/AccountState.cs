@@ -195,6 +195,19 @@ public sealed class AccountState
         else Incoming[(t.From, t.Id)] = t;
     }
 
+    /// <summary>Per asset: posted balance, value in flight from here, and (as issuer) the supply issued.</summary>
+    public Protocol.Holding[] Holdings()
+    {
+        var inFlight = new Dictionary<AssetId, Amount>();
+        foreach (var (_, _, asset, amount) in Unconfirmed()) inFlight[asset] = inFlight.GetValueOrDefault(asset) + amount;
+        return [.. Balances.Keys.Concat(IssuerOf).Concat(inFlight.Keys).Distinct().Select(asset =>
+        {
+            var posted = Balances.TryGetValue(asset, out var b) ? b.Posted : 0;
+            var issued = IssuerOf.Contains(asset) && posted < 0 ? new Amount((UInt128)(-posted)) : Amount.Zero;
+            return new Protocol.Holding(asset, posted, inFlight.GetValueOrDefault(asset), issued);
+        })];
+    }
+
     /// <summary>The earliest deadline of an open reservation, if any.</summary>
     public long? NextExpiry() => Deadlines.Count > 0 ? Deadlines.Min.ExpiresAt : null;
 

@@ -237,11 +237,12 @@ public static class PoolContract
     }
 
     /// <summary>Per asset, the pool's net holding: its reserves, and minus the shares it has issued to accounts.</summary>
-    public static IEnumerable<(AssetId Asset, Int128 Net)> Holdings(PoolState s)
-    {
-        if (!s.Exists) yield break;
-        yield return (s.AssetA, (Int128)s.ReserveA.Value);
-        yield return (s.AssetB, (Int128)s.ReserveB.Value);
-        yield return (s.ShareAsset, -(Int128)s.SharesOutstanding.Value);
-    }
+    public static Protocol.Holding[] Holdings(PoolState s) => s.Exists
+        ?
+        [
+            new(s.AssetA, (Int128)s.ReserveA.Value, default, default),
+            new(s.AssetB, (Int128)s.ReserveB.Value, default, default),
+            new(s.ShareAsset, -(Int128)s.SharesOutstanding.Value, default, s.SharesOutstanding),
+        ]
+        : [];
 }

@@ -62,6 +62,9 @@ public sealed record CallPool(AccountId Account, TxId Id, PoolCall Call) : IAcco
 /// <summary>Pool → account (to the account's actor directly): the pool's durable answer to a call.</summary>
 public sealed record PoolCallAnswer(PoolId Pool, TxId Id, PoolAnswer Answer) : ILedgerMessage;
 
+/// <summary>What this account holds, for the supply audit; answered with <see cref="Holdings"/>.</summary>
+public sealed record GetHoldings(AccountId Account) : IAccountMessage;
+
 // ---- account wakers: remembered entities that restart accounts holding expiring reservations ------------
 
 public interface IWakerMessage : IEntityMessage
@@ -94,6 +97,9 @@ public sealed record CreatePool(PoolId Pool, AssetId AssetA, AssetId AssetB, int
 
 public sealed record GetPool(PoolId Pool) : IPoolMessage;
 
+/// <summary>What this pool holds, for the supply audit; answered with <see cref="Holdings"/>.</summary>
+public sealed record GetPoolHoldings(PoolId Pool) : IPoolMessage;
+
 public sealed record QuoteSwap(PoolId Pool, AssetId AssetIn, Amount AmountIn) : IPoolMessage;
 
 /// <summary>Account → pool: execute (or refuse) this call; the inputs are already debited. Redelivered until answered.</summary>
@@ -125,6 +131,14 @@ public sealed record PoolView(PoolId Id, AssetId AssetA, AssetId AssetB, Amount 
     Amount LockedShares, int FeeBps, bool Created) : ILedgerMessage;
 
 public sealed record QuoteView(Amount AmountOut) : ILedgerMessage;
+
+/// <summary>
+/// One entity's part of the supply audit, per asset: its net holding (negative for an issuer), the value it
+/// has sent that is still in flight, and the supply it has issued.
+/// </summary>
+public sealed record Holding(AssetId Asset, Int128 Held, Amount InFlight, Amount Issued);
+
+public sealed record Holdings(Holding[] Items) : ILedgerMessage;
 
 /// <summary>The outcome of one operation: the recorded transaction, or a refusal that recorded nothing.</summary>
 public sealed record TransferOutcome(TransferView? Transaction, string? Code) : ILedgerMessage;

@@ -12,6 +12,9 @@ public sealed class LedgerUnavailableException(string detail) : Exception(detail
 /// <summary>The gateway's typed handle on the shard regions: one ask per entity, with the request timeout.</summary>
 public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
 {
+    public LedgerRegions Regions => regions;
+    public TimeSpan Timeout => timeout;
+
     /// <summary>Asset definitions never change once created, so a positive answer is cached for good.</summary>
     private readonly ConcurrentDictionary<AssetId, AssetView> _assets = new();
     private readonly ConcurrentDictionary<PoolId, PoolView> _pools = new();

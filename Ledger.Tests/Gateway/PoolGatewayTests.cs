@@ -60,6 +60,7 @@ public class PoolGatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
         var tx = await _host.Get($"/v1/accounts/{_p}trader/transactions/s1");
         Assert.Equal(("swap", "committed"), (S(tx.Body, "type"), S(tx.Body, "status")));
         Assert.Equal(2, tx.Body.GetProperty("legs").GetArrayLength());
+        await AssertAuditBalances();
     }
 
     [Fact]
@@ -110,5 +111,20 @@ public class PoolGatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
         Assert.Equal((3535533905932737122 * ra / total).ToString(), S(withdraw.Body, "amount_a"));
         Assert.Equal((3535533905932737122 * rb / total).ToString(), S(withdraw.Body, "amount_b"));
         Assert.Equal("0", await Posted("trader", lp));
+        await AssertAuditBalances();
+    }
+
+    /// <summary>Every asset of this test sums to zero over accounts and pools, and supply is what was minted.</summary>
+    private async Task AssertAuditBalances()
+    {
+        var (status, audit) = await _host.Get("/v1/audit/supply");
+        Assert.Equal(200, status);
+        var assets = audit.GetProperty("assets");
+        Assert.Equal(("0", "7000000000000000000"), (S(assets.GetProperty(_p + "X"), "sum"), S(assets.GetProperty(_p + "X"), "supply")));
+        Assert.Equal(("0", "10000000000000000000"), (S(assets.GetProperty(_p + "Y"), "sum"), S(assets.GetProperty(_p + "Y"), "supply")));
+        var shares = assets.GetProperty("lp." + _p + "pool");
+        Assert.Equal("0", S(shares, "sum"));
+        Assert.Equal("0", S(shares, "in_flight"));
+        Assert.NotEqual("0", S(shares, "supply"));
     }
 }

@@ -1,0 +1,44 @@
+using Akka.Actor;
+using Ledger.Actors.Audit;
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Host.Gateway;
+
+public static class AuditApi
+{
+    /// <summary>The longest an audit may take: it asks every account and pool that ever persisted anything.</summary>
+    public static readonly TimeSpan AuditTimeout = TimeSpan.FromMinutes(2);
+
+    public static void MapAudit(this IEndpointRouteBuilder v1)
+    {
+        v1.MapGet("/audit/supply", async (ActorSystem system, LedgerClient ledger, TimeProvider time, CancellationToken cancel) =>
+        {
+            SortedDictionary<string, AssetAudit> audit;
+            try
+            {
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                deadline.CancelAfter(AuditTimeout);
+                audit = await SupplyAudit.Run(system, ledger.Regions, ledger.Timeout, deadline.Token);
+            }
+            catch (Exception e) when (e is ArgumentException or Akka.Configuration.ConfigurationException)
+            {
+                // The in-memory journal has no query side to list what exists.
+                return Problems.Of(StatusCodes.Status501NotImplemented, Codes.NotImplemented, "the supply audit needs a SQL journal (sqlite or postgres)");
+            }
+            catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
+            {
+                return Problems.Unavailable("the audit did not finish in time; try again");
+            }
+            return Results.Json(new
+            {
+                assets = audit.ToDictionary(kv => kv.Key, kv => new
+                {
+                    sum = SignedAmount.Format(kv.Value.Sum),
+                    supply = kv.Value.Supply.ToString(),
+                    in_flight = kv.Value.InFlight.ToString(),
+                }),
+                as_of = Views.Time(time.GetUtcNow().ToUnixTimeMilliseconds()),
+            });
+        });
+    }
+}
