@@ -56,9 +56,12 @@ public sealed record PoolAnswer(Leg[] Out, string? Code)
 /// <summary>What an executed call did, as api.md reports it (derived from the legs).</summary>
 public sealed record PoolCallResult(Amount AmountIn, Amount AmountOut, Amount AmountA, Amount AmountB, Amount Shares)
 {
+    /// <summary>How much of <paramref name="asset"/> the pool paid back.</summary>
+    public static Amount Back(IReadOnlyList<Leg> @out, AssetId asset) => @out.Where(l => l.Asset == asset).Aggregate(Amount.Zero, (sum, l) => sum + l.Amount);
+
     public static PoolCallResult Of(PoolCall call, IReadOnlyList<Leg> @out)
     {
-        Amount Back(AssetId asset) => @out.Where(l => l.Asset == asset).Aggregate(Amount.Zero, (sum, l) => sum + l.Amount);
+        Amount Back(AssetId asset) => PoolCallResult.Back(@out, asset);
         var in0 = call.In[0];
         switch (call.Kind)
         {

@@ -19,7 +19,7 @@ public sealed record PoolCallDecided(AccountId Account, TxId Id, Leg[] In, Leg[]
 /// One pool: its reserves, its share supply, and the answers it gave, so that a call delivered twice is
 /// answered the same way and executed once. Answers are kept for the newest <see cref="AnswersKeep"/> calls;
 /// <see cref="Seen"/> holds a 64-bit hash of every call ever decided, so an older key is recognised and its
-/// answer read back from the journal (<see cref="PoolReplay"/>).
+/// answer read back from the journal (the pool actor's reader).
 /// </summary>
 public sealed class PoolState
 {

@@ -28,6 +28,7 @@ public sealed record BenchOptions
     public const string Help = """
         usage: Ledger.Host bench [options]
           --workload transfers|transfers-zipf   uniform transfers, or hot accounts (Zipf s = 1.1)
+          --workload swaps      exact-input swaps of random accounts on --pools K pools (K = 1: one hot pool)
           --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
           --hot-events N        for recovery (default 1000000)
           --accounts N          accounts (default 10000)
@@ -70,9 +71,11 @@ public sealed record BenchOptions
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
-        if (o.Workload is not ("transfers" or "transfers-zipf" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
+        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
         if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
         if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
+        if (o.Workload == "swaps" && o.Url is not null) throw new ArgumentException("--workload swaps runs in process (no --url yet)");
+        if (o.Pools < 1) throw new ArgumentException("out of range: pools ≥ 1");
         if (o.Accounts < 2 || o.InFlight < 1 || o.Seconds < 1 || o.Batch is < 1 or > 8_190) throw new ArgumentException("out of range: accounts ≥ 2, in-flight ≥ 1, seconds ≥ 1, batch 1–8190");
         return o;
     }

@@ -43,14 +43,14 @@ public static class Phases
     }
 
     /// <summary>Creates the asset and the accounts and gives every account the same funding (one batch per 1,000).</summary>
-    private static async Task Fund(LedgerRegions regions, int accounts)
+    public static async Task Fund(LedgerRegions regions, int accounts, string asset = Asset)
     {
-        await regions.Assets.Ask<object>(new CreateAsset(new(Asset), 0, new(Issuer)), AskTimeout);
+        await regions.Assets.Ask<object>(new CreateAsset(new(asset), 0, new(Issuer)), AskTimeout);
         await ForEachAccount(accounts, i => regions.Accounts.Ask<object>(new OpenAccount(new(AccountId(i)), "bench"), AskTimeout));
         for (var start = 0; start < accounts; start += 1_000)
         {
             var items = Enumerable.Range(start, Math.Min(1_000, accounts - start))
-                .Select(i => new TransferRequest(new("fund-" + i), new(AccountId(i)), new(Asset), Funding, false, null)).ToArray();
+                .Select(i => new TransferRequest(new("fund-" + asset + "-" + i), new(AccountId(i)), new(asset), Funding, false, null)).ToArray();
             await regions.Accounts.Ask<object>(new SubmitTransfers(new(Issuer), items), AskTimeout);
         }
     }

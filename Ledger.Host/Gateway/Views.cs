@@ -55,7 +55,7 @@ public static class Views
         var committed = t.Status == TransferStatus.Committed;
         var result = committed ? PoolCallResult.Of(call, t.Returned!) : null;
         LegJson[] legs = committed
-            ? [.. call.In.Select(l => new LegJson(account, pool, l.Asset.Value, (l.Amount - Back(t.Returned!, l.Asset)).ToString())),
+            ? [.. call.In.Select(l => new LegJson(account, pool, l.Asset.Value, (l.Amount - PoolCallResult.Back(t.Returned!, l.Asset)).ToString())),
                .. t.Returned!.Where(l => !call.In.Any(i => i.Asset == l.Asset)).Select(l => new LegJson(pool, account, l.Asset.Value, l.Amount.ToString()))]
             : [.. call.In.Select(l => new LegJson(account, pool, l.Asset.Value, l.Amount.ToString()))];
         object? view = (call.Kind, result) switch
@@ -68,9 +68,6 @@ public static class Views
         var type = call.Kind switch { PoolCallKind.Deposit => "deposit", PoolCallKind.Withdraw => "withdrawal", _ => "swap" };
         return new(t.Id.Value, account, type, Status(t.Status), t.Code, legs, view, Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
     }
-
-    private static Amount Back(Leg[] returned, AssetId asset) =>
-        returned.Where(l => l.Asset == asset).Aggregate(Amount.Zero, (sum, l) => sum + l.Amount);
 
     public static object Pool(PoolView p) => new
     {

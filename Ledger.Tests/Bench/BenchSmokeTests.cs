@@ -10,22 +10,38 @@ namespace Ledger.Tests.Bench;
 /// </summary>
 public class BenchSmokeTests
 {
-    [Fact]
-    public async Task Bench_runs_every_phase_and_writes_the_figures_with_conservation_checked()
+    /// <summary>Runs the bench on the memory journal with tiny sizes; returns its JSON.</summary>
+    private static async Task<JsonElement> Bench(params string[] args)
     {
         var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { HostProcess.HostDll(), "bench", "--workload", "transfers-zipf", "--journal", "memory", "--accounts", "50",
-                     "--seconds", "1", "--warmup", "0", "--in-flight", "16", "--json", json })
+        foreach (var a in new[] { HostProcess.HostDll(), "bench", "--journal", "memory", "--accounts", "50",
+                     "--seconds", "1", "--warmup", "0", "--in-flight", "16", "--json", json }.Concat(args))
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         Assert.True(p.ExitCode == 0, await stderr + await stdout);
-
-        var r = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement;
+        var r = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.Clone();
         File.Delete(json);
+        return r;
+    }
+
+    [Fact]
+    public async Task Swaps_workload_runs_on_several_pools_with_conservation_checked()
+    {
+        var r = await Bench("--workload", "swaps", "--pools", "3");
+        Assert.Equal(("swaps", 3), (r.GetProperty("workload").GetString(), r.GetProperty("pools").GetInt32()));
+        Assert.True(r.GetProperty("conservation_ok").GetBoolean());
+        Assert.True(r.GetProperty("committed").GetInt64() > 0);
+        Assert.Equal(0, r.GetProperty("failed").GetInt64());
+    }
+
+    [Fact]
+    public async Task Bench_runs_every_phase_and_writes_the_figures_with_conservation_checked()
+    {
+        var r = await Bench("--workload", "transfers-zipf");
         foreach (var field in new[] { "workload", "accounts", "pools", "seconds", "in_flight", "journal", "committed", "rejected", "failed", "tps",
                      "latency_ms", "sequential_baseline_tps", "platform_ceiling_tps", "conservation_ok", "machine" })
             Assert.True(r.TryGetProperty(field, out _), $"missing {field}");

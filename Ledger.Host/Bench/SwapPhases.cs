@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Bench;
+
+/// <summary>
+/// The <c>swaps</c> workload: every operation is an exact-input swap of a random account on one of K pools
+/// (both ways at random). With K = 1 every swap goes through the one hottest key there is.
+/// </summary>
+public static class SwapPhases
+{
+    public const string AssetB = "BENCH2";
+    public const string LiquidityProvider = "bench-lp";
+    /// <summary>Each pool's reserves: deep enough that a swap of <see cref="SwapAmount"/> barely moves the price.</summary>
+    public const ulong PoolDepth = 1_000_000_000_000_000;
+    public const ulong SwapAmount = 1_000;
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+
+    public static PoolId PoolOf(int k) => new("bench-pool-" + k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static PoolCall Swap(int pool, bool aToB) => new(PoolOf(pool), PoolCallKind.SwapExactIn,
+        [new Leg(new(aToB ? Phases.Asset : AssetB), SwapAmount)], new AssetId(aToB ? AssetB : Phases.Asset));
+
+    public static async Task<(LoadResult Load, bool ConservationOk)> Ledger(BenchOptions o, LedgerRegions regions)
+    {
+        await Phases.Fund(regions, o.Accounts, Phases.Asset);
+        await Phases.Fund(regions, o.Accounts, AssetB);
+        var lp = new AccountId(LiquidityProvider);
+        await regions.Accounts.Ask<object>(new OpenAccount(lp, "bench"), AskTimeout);
+        foreach (var asset in new[] { Phases.Asset, AssetB })
+            await regions.Accounts.Ask<object>(new SubmitTransfers(new(Phases.Issuer),
+                [new TransferRequest(new("lp-fund-" + asset), lp, new(asset), (ulong)o.Pools * PoolDepth, false, null)]), AskTimeout);
+        for (var k = 0; k < o.Pools; k++)
+        {
+            await regions.Pools.Ask<object>(new CreatePool(PoolOf(k), new(Phases.Asset), new(AssetB), 30), AskTimeout);
+            var deposit = new PoolCall(PoolOf(k), PoolCallKind.Deposit, [new Leg(new(Phases.Asset), PoolDepth), new Leg(new(AssetB), PoolDepth)]);
+            if (await regions.Accounts.Ask<object>(new CallPool(lp, new("lp-" + k), deposit), AskTimeout)
+                is not TransferOutcome { Transaction.Status: TransferStatus.Committed })
+                throw new InvalidOperationException($"funding pool {k} failed");
+        }
+
+        var ids = Enumerable.Range(0, o.Accounts).Select(i => new AccountId(Phases.AccountId(i))).ToArray();
+        long seq = 0;
+        var load = await LoadRunner.Run("ledger", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
+        {
+            var id = new TxId("s" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var reply = await regions.Accounts.Ask<object>(new CallPool(ids[random.Next(ids.Length)], id, Swap(random.Next(o.Pools), random.Next(2) == 0)), AskTimeout);
+            return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
+        });
+        return (load, await Conserved(regions, [.. ids, lp, new(Phases.Issuer)], o.Pools));
+    }
+
+    /// <summary>Per asset, accounts and pools together hold zero (issuers negative), and nothing is left in flight.</summary>
+    private static async Task<bool> Conserved(LedgerRegions regions, AccountId[] accounts, int pools)
+    {
+        var sums = new Dictionary<AssetId, Int128>();
+        var inFlight = false;
+        var holdings = new List<Holdings>();
+        foreach (var chunk in accounts.Chunk(500))
+            holdings.AddRange(await Task.WhenAll(chunk.Select(a => regions.Accounts.Ask<Holdings>(new GetHoldings(a), AskTimeout))));
+        for (var k = 0; k < pools; k++) holdings.Add(await regions.Pools.Ask<Holdings>(new GetPoolHoldings(PoolOf(k)), AskTimeout));
+        foreach (var h in holdings.SelectMany(h => h.Items))
+        {
+            sums[h.Asset] = sums.GetValueOrDefault(h.Asset) + h.Held + (Int128)h.InFlight.Value;
+            inFlight |= !h.InFlight.IsZero;
+        }
+        return sums.Values.All(v => v == 0) && !inFlight;
+    }
+
+    /// <summary>The same swaps through the contracts alone: trader debits, pool decides, trader is credited.</summary>
+    public static double SequentialBaseline(BenchOptions o)
+    {
+        var accounts = Enumerable.Range(0, o.Accounts).Select(i => new AccountState { Id = new(Phases.AccountId(i)) }).ToArray();
+        foreach (var s in accounts)
+        {
+            AccountContract.Apply(s, new AccountOpened("bench", 0));
+            AccountContract.Apply(s, new TransferCredited(new(Phases.Issuer), new("fund-a"), new(Phases.Asset), Phases.Funding, false, null, 0));
+            AccountContract.Apply(s, new TransferCredited(new(Phases.Issuer), new("fund-b"), new(AssetB), Phases.Funding, false, null, 0));
+        }
+        var pools = Enumerable.Range(0, o.Pools).Select(k =>
+        {
+            var p = new PoolState { Id = PoolOf(k) };
+            PoolContract.Apply(p, new PoolCreated(new(Phases.Asset), new(AssetB), 30, 0));
+            PoolContract.Apply(p, PoolContract.Decide(p, new(LiquidityProvider), new("lp"), new PoolCall(p.Id, PoolCallKind.Deposit,
+                [new Leg(new(Phases.Asset), PoolDepth), new Leg(new(AssetB), PoolDepth)]), 0));
+            return p;
+        }).ToArray();
+        var keep = new Actors.Accounts.AccountSettings().KeepSettled;
+        var random = new Random(1);
+        var clock = Stopwatch.StartNew();
+        var limit = TimeSpan.FromSeconds(Math.Min(o.Seconds, 5));
+        long n = 0;
+        while (clock.Elapsed < limit)
+        {
+            for (var i = 0; i < 1_000; i++, n++)
+            {
+                var trader = accounts[random.Next(accounts.Length)];
+                var pool = pools[random.Next(pools.Length)];
+                var id = new TxId("s" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var call = Swap(0, random.Next(2) == 0) with { Pool = pool.Id };
+                var d = AccountContract.CallPool(trader, id, call, 0);
+                foreach (var e in d.Events) AccountContract.Apply(trader, e);
+                if (d.Events is not [PoolCallSent]) continue;
+                var decided = PoolContract.Decide(pool, trader.Id, id, call, 0);
+                PoolContract.Apply(pool, decided);
+                foreach (var e in AccountContract.Answered(trader, id, new PoolAnswer(decided.Out, decided.Code), 0)) AccountContract.Apply(trader, e);
+                trader.Evict(keep, trader.SettledTotal);
+                pool.Evict(pool.AnswersKeep);
+            }
+        }
+        return n / clock.Elapsed.TotalSeconds;
+    }
+}
