@@ -357,21 +357,13 @@ public static class AccountContract
                 s.MarkSettled(s.Outgoing[r.Id]);
                 break;
             case PoolCallSent c:
-                foreach (var leg in c.Call.In)
-                {
-                    var b = s.BalanceOf(leg.Asset);
-                    b.Posted = checked(b.Posted - (Int128)leg.Amount.Value);
-                }
+                MoveLegs(s, c.Call.In, -1);
                 RecordOutgoing(s, CallRecord(s, c.Id, c.Call, c.Fingerprint, TransferStatus.InFlight, null, c.At));
                 break;
             case PoolCallAnswered a:
                 {
                     var t = s.Outgoing[a.Id];
-                    foreach (var leg in a.Out)
-                    {
-                        var b = s.BalanceOf(leg.Asset);
-                        b.Posted = checked(b.Posted + (Int128)leg.Amount.Value);
-                    }
+                    MoveLegs(s, a.Out, +1);
                     t.Returned = a.Out;
                     t.Status = a.Code is null ? TransferStatus.Committed : TransferStatus.Rejected;
                     t.Code = a.Code;
@@ -381,6 +373,16 @@ public static class AccountContract
                 }
             default:
                 throw new ArgumentException($"unknown account event {e.GetType().Name}", nameof(e));
+        }
+    }
+
+    /// <summary>A pool call's legs leave (sign −1) or reach (+1) <c>posted</c>.</summary>
+    private static void MoveLegs(AccountState s, Leg[] legs, int sign)
+    {
+        foreach (var leg in legs)
+        {
+            var b = s.BalanceOf(leg.Asset);
+            b.Posted = checked(b.Posted + sign * (Int128)leg.Amount.Value);
         }
     }
 

@@ -61,16 +61,15 @@ public sealed record PoolCallResult(Amount AmountIn, Amount AmountOut, Amount Am
 
     public static PoolCallResult Of(PoolCall call, IReadOnlyList<Leg> @out)
     {
-        Amount Back(AssetId asset) => PoolCallResult.Back(@out, asset);
         var in0 = call.In[0];
         switch (call.Kind)
         {
             case PoolCallKind.SwapExactIn:
             case PoolCallKind.SwapExactOut:
-                return new(in0.Amount - Back(in0.Asset), Back(call.AssetOut!.Value), default, default, default);
+                return new(in0.Amount - Back(@out, in0.Asset), Back(@out, call.AssetOut!.Value), default, default, default);
             case PoolCallKind.Deposit:
                 var in1 = call.In[1];
-                return new(default, default, in0.Amount - Back(in0.Asset), in1.Amount - Back(in1.Asset), Back(call.Pool.ShareAsset));
+                return new(default, default, in0.Amount - Back(@out, in0.Asset), in1.Amount - Back(@out, in1.Asset), Back(@out, call.Pool.ShareAsset));
             default:
                 // A withdrawal pays out A then B.
                 return new(default, default, @out.Count > 0 ? @out[0].Amount : default, @out.Count > 1 ? @out[1].Amount : default, in0.Amount);
