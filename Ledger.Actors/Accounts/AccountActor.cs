@@ -7,6 +7,7 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Actors.Accounts;
 
@@ -42,6 +43,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private readonly AccountId _id;
     private readonly IActorRef _accounts;
     private readonly IActorRef _pools;
+    private readonly IActorRef _sagas;
     private readonly IActorRef _wakers;
     private readonly TimeProvider _time;
     private readonly AccountSettings _settings;
@@ -68,15 +70,19 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private readonly Dictionary<TxId, long> _owed = [];
     private ITimer? _expiryTimer;
     private long? _expiryDueAt;
+    private ITimer? _holdTimer;
+    private long? _holdCheckDueAt;
     /// <summary>Whether this account's waker is durably remembered (so a restart wakes it to expire on time).</summary>
     private bool _wakerArmed;
     private bool _arming;
 
-    public AccountActor(string entityId, IActorRef accounts, IActorRef pools, IActorRef wakers, TimeProvider time, AccountSettings settings)
+    public AccountActor(string entityId, IActorRef accounts, IActorRef pools, IActorRef sagas, IActorRef wakers, TimeProvider time,
+        AccountSettings settings)
     {
         _id = new AccountId(entityId);
         _accounts = accounts;
         _pools = pools;
+        _sagas = sagas;
         _wakers = wakers;
         _time = time;
         _settings = settings;
@@ -85,8 +91,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string entityId, IActorRef accounts, IActorRef pools, IActorRef wakers, TimeProvider time, AccountSettings settings) =>
-        Akka.Actor.Props.Create(() => new AccountActor(entityId, accounts, pools, wakers, time, settings));
+    public static Props Props(string entityId, IActorRef accounts, IActorRef pools, IActorRef sagas, IActorRef wakers, TimeProvider time,
+        AccountSettings settings) =>
+        Akka.Actor.Props.Create(() => new AccountActor(entityId, accounts, pools, sagas, wakers, time, settings));
 
     public override string PersistenceId => "account-" + _id.Value;
 
@@ -144,6 +151,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 break;
             case WakeUp:
                 break;
+            case HoldTick:
+                foreach (var saga in AccountContract.OverdueHolds(_state, Now)) _sagas.Tell(new QuerySaga(saga, _id, null));
+                break;
             case ReadBackDone done:
                 _state.Remember(done.Found, done.NotFound);
                 foreach (var key in done.Found.Select(t => (t.From, t.Id)).Concat(done.NotFound))
@@ -166,7 +176,8 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 foreach (var id in _waiters.Keys.ToList()) Settle(id);
                 break;
             case ReceiveTimeout:
-                if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _queue.Count == 0 && _deferred.Count == 0 && !_writing && _state.NextExpiry() is null)
+                if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _queue.Count == 0 && _deferred.Count == 0 && !_writing && _state.NextExpiry() is null
+                    && _state.Holds.Count == 0)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
@@ -408,6 +419,17 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             case Retry retry:
                 retry.Run(now, events, after);
                 break;
+            case PrepareSaga prepare:
+                {
+                    var (decided, failedOp, code) = AccountContract.PrepareSaga(_state, prepare.Saga, prepare.Ops, prepare.Legs, prepare.ExpiresAt, now);
+                    Emit(decided, events);
+                    after.Add(() => sender.Tell(new SagaVote(_id, prepare.Saga, failedOp, code)));
+                    break;
+                }
+            case ResolveSaga resolve:
+                Emit(AccountContract.ResolveSaga(_state, resolve.Saga, resolve.Commit, resolve.FailedOp, resolve.Code, resolve.Ops, resolve.Fills, now), events);
+                after.Add(() => sender.Tell(new SagaResolvedAck(_id, resolve.Saga)));
+                break;
             case ExpireTick:
                 {
                     _expiryDueAt = null;
@@ -534,6 +556,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     /// </summary>
     private void ScheduleExpiry()
     {
+        ScheduleHoldCheck();
         var next = _state.NextExpiry();
         if (next is not null && !_wakerArmed && !_arming)
         {
@@ -553,6 +576,24 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         var self = Self;
         var delay = TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now));
         _expiryTimer = _time.CreateTimer(_ => self.Tell(ExpireTick.Instance), null, delay, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// While a saga hold exists, a timer (on the account's <see cref="TimeProvider"/>) fires from its expiry on,
+    /// every redelivery interval, and asks each overdue saga for its decision until it arrives. (After a restart
+    /// the saga itself, a remembered entity, tells the account.)
+    /// </summary>
+    private void ScheduleHoldCheck()
+    {
+        var next = _state.NextHoldExpiry();
+        if (next == _holdCheckDueAt) return;
+        _holdTimer?.Dispose();
+        _holdTimer = null;
+        _holdCheckDueAt = next;
+        if (next is null) return;
+        var self = Self;
+        _holdTimer = _time.CreateTimer(_ => self.Tell(HoldTick.Instance), null, TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now)),
+            _settings.RedeliverAfter);
     }
 
     private void MaybeSnapshot()
@@ -588,6 +629,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     protected override void PostStop()
     {
         _expiryTimer?.Dispose();
+        _holdTimer?.Dispose();
         base.PostStop();
     }
 
@@ -651,6 +693,12 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 public sealed class ExpireTick : INoSerializationVerificationNeeded
 {
     public static readonly ExpireTick Instance = new();
+}
+
+/// <summary>A saga hold may be overdue: ask its saga.</summary>
+internal sealed class HoldTick : INoSerializationVerificationNeeded
+{
+    public static readonly HoldTick Instance = new();
 }
 
 /// <summary>Decide whatever is queued.</summary>

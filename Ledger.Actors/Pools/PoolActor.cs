@@ -7,6 +7,7 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Actors.Pools;
 
@@ -20,6 +21,10 @@ public sealed record PoolSettings
     /// <summary>Events between snapshots (and at least an eighth of the call hashes the snapshot holds).</summary>
     public int SnapshotEveryEvents { get; init; } = 10_000;
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>Calls and lock requests held while a saga has the lock; beyond this they are dropped (their senders retry).</summary>
+    public int BlockedMax { get; init; } = 100_000;
+    /// <summary>Once a saga's lock has expired undecided, how often the pool asks that saga for its decision.</summary>
+    public TimeSpan AskSagaEvery { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -27,11 +32,21 @@ public sealed record PoolSettings
 /// across a round trip: an account debits its inputs first, then the pool decides the call and commits it in
 /// one step. Calls that arrive while a write is in flight are decided together into the next write (group
 /// commit); each call sees the reserves the previous one left. Answers go out only once durable.
+/// <para>
+/// A route or an atomic batch takes the pool's lock instead (<see cref="LockPool"/>): until its saga's decision
+/// arrives, calls and other sagas' lock requests wait in arrival order, quotes and reads see the locked reserves,
+/// and the committed hops are applied in one step with the unlock. That is what a route costs a hot pool.
+/// </para>
 /// </summary>
 public sealed class PoolActor : UntypedPersistentActor
 {
     private readonly PoolSettings _settings;
     private readonly TimeProvider _time;
+    private readonly IActorRef _sagas;
+    /// <summary>Commands that arrived while a saga held the lock, in arrival order.</summary>
+    private readonly Queue<(object Message, IActorRef Sender)> _blocked = new();
+    private ITimer? _lockTimer;
+    private SagaKey? _lockTimerFor;
     private PoolState _state;
     private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
     /// <summary>Redelivered calls whose answer left memory, waiting for a journal read, by key.</summary>
@@ -41,15 +56,16 @@ public sealed class PoolActor : UntypedPersistentActor
     private bool _stopRequested;
     private long _eventsSinceSnapshot;
 
-    public PoolActor(string entityId, TimeProvider time, PoolSettings settings)
+    public PoolActor(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings)
     {
         _settings = settings;
         _time = time;
+        _sagas = sagas;
         _state = NewState(new PoolId(entityId));
     }
 
-    public static Props Props(string entityId, TimeProvider time, PoolSettings settings) =>
-        Akka.Actor.Props.Create(() => new PoolActor(entityId, time, settings));
+    public static Props Props(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings) =>
+        Akka.Actor.Props.Create(() => new PoolActor(entityId, sagas, time, settings));
 
     public override string PersistenceId => "pool-" + _state.Id.Value;
 
@@ -69,6 +85,7 @@ public sealed class PoolActor : UntypedPersistentActor
                 break;
             case RecoveryCompleted:
                 Context.SetReceiveTimeout(_settings.IdleAfter);
+                WatchLock();
                 break;
         }
     }
@@ -100,8 +117,13 @@ public sealed class PoolActor : UntypedPersistentActor
                     _parked.Remove(key);
                 }
                 break;
+            case LockTick:
+                if (_state.LockedBy is { } saga && _time.GetUtcNow().ToUnixTimeMilliseconds() >= _state.LockExpiresAt)
+                    _sagas.Tell(new QuerySaga(saga, null, _state.Id));
+                break;
             case ReceiveTimeout:
-                if (_queue.Count == 0 && !_writing && _parked.Count == 0) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                if (_queue.Count == 0 && !_writing && _parked.Count == 0 && _state.LockedBy is null && _blocked.Count == 0)
+                    Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
                 _stopRequested = true;
@@ -154,6 +176,7 @@ public sealed class PoolActor : UntypedPersistentActor
             _writing = false;
             foreach (var a in after) a();
             _state.Evict(_settings.AnswersKeep);
+            WatchLock();
             MaybeSnapshot();
             Flush();
             StopIfIdle();
@@ -188,6 +211,45 @@ public sealed class PoolActor : UntypedPersistentActor
                     sender.Tell(code is null ? new QuoteView(amountOut) : new Rejected(code));
                     break;
                 }
+            case ExecutePoolCall or CreatePool when _state.LockedBy is not null:
+                Block(message, sender);
+                break;
+            case LockPool @lock:
+                {
+                    var (locked, wait, refusal) = PoolContract.Lock(_state, @lock.Saga, @lock.ExpiresAt, now);
+                    if (wait)
+                    {
+                        Block(message, sender);
+                        break;
+                    }
+                    if (locked is not null)
+                    {
+                        PoolContract.Apply(_state, locked);
+                        events.Add(locked);
+                    }
+                    var reply = new PoolLockReply(_state.Id, @lock.Saga, refusal is null ? PoolContract.Reserves(_state) : null, refusal);
+                    after.Add(() => sender.Tell(reply));
+                    break;
+                }
+            case UnlockPool unlock:
+                {
+                    var unlocked = PoolContract.Unlock(_state, unlock.Saga, unlock.Commit, unlock.Hops, now);
+                    if (unlocked is not null)
+                    {
+                        PoolContract.Apply(_state, unlocked);
+                        events.Add(unlocked);
+                    }
+                    after.Add(() => sender.Tell(new PoolUnlockedAck(_state.Id, unlock.Saga)));
+                    // What waited for the lock goes first, in the order it arrived.
+                    if (_state.LockedBy is null && _blocked.Count > 0)
+                    {
+                        var rest = _queue.ToArray();
+                        _queue.Clear();
+                        while (_blocked.Count > 0) _queue.Enqueue(_blocked.Dequeue());
+                        foreach (var item in rest) _queue.Enqueue(item);
+                    }
+                    break;
+                }
             case ExecutePoolCall call:
                 switch (_state.Find(call.Account, call.Id, out var known))
                 {
@@ -212,6 +274,31 @@ public sealed class PoolActor : UntypedPersistentActor
                 Unhandled(message);
                 break;
         }
+    }
+
+    private void Block(object message, IActorRef sender)
+    {
+        // Beyond the limit a command is dropped: accounts redeliver their calls, sagas their lock requests.
+        if (_blocked.Count < _settings.BlockedMax) _blocked.Enqueue((message, sender));
+    }
+
+    /// <summary>While a saga holds the lock, a timer fires from the lock's expiry on and asks the saga for its decision.</summary>
+    private void WatchLock()
+    {
+        if (_state.LockedBy == _lockTimerFor) return;
+        _lockTimer?.Dispose();
+        _lockTimer = null;
+        _lockTimerFor = _state.LockedBy;
+        if (_state.LockedBy is null) return;
+        var self = Self;
+        var due = TimeSpan.FromMilliseconds(Math.Max(0, _state.LockExpiresAt - _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        _lockTimer = _time.CreateTimer(_ => self.Tell(LockTick.Instance), null, due, _settings.AskSagaEvery);
+    }
+
+    protected override void PostStop()
+    {
+        _lockTimer?.Dispose();
+        base.PostStop();
     }
 
     private void ReadBackParked()
@@ -256,6 +343,11 @@ public sealed class PoolActor : UntypedPersistentActor
         Context.GetLogger().Error(cause, "Pool {0}: write rejected at {1}; restarting from the journal", _state.Id, sequenceNr);
         throw new InvalidOperationException("journal rejected a write", cause);
     }
+}
+
+internal sealed class LockTick : INoSerializationVerificationNeeded
+{
+    public static readonly LockTick Instance = new();
 }
 
 /// <summary>What a pool persists: the events of one write (group commit), as one journal row.</summary>

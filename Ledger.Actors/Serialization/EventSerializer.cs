@@ -9,6 +9,7 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Actors.Serialization;
 
@@ -46,6 +47,13 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(PoolCallDecided)] = "PoolCallDecided.v1",
         [typeof(PoolWrite)] = "PoolWrite.v1",
         [typeof(PoolSnapshot)] = "PoolSnapshot.v1",
+        [typeof(SagaHeld)] = "SagaHeld.v1",
+        [typeof(SagaApplied)] = "SagaApplied.v1",
+        [typeof(PoolLocked)] = "PoolLocked.v1",
+        [typeof(PoolUnlocked)] = "PoolUnlocked.v1",
+        [typeof(SagaStarted)] = "SagaStarted.v1",
+        [typeof(SagaDecided)] = "SagaDecided.v1",
+        [typeof(SagaFinished)] = "SagaFinished.v1",
     };
 
     private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
@@ -133,4 +141,11 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(PoolCreated))]
 [JsonSerializable(typeof(PoolCallDecided))]
 [JsonSerializable(typeof(PoolSnapshot))]
+[JsonSerializable(typeof(SagaHeld))]
+[JsonSerializable(typeof(SagaApplied))]
+[JsonSerializable(typeof(PoolLocked))]
+[JsonSerializable(typeof(PoolUnlocked))]
+[JsonSerializable(typeof(SagaStarted))]
+[JsonSerializable(typeof(SagaDecided))]
+[JsonSerializable(typeof(SagaFinished))]
 internal sealed partial class EventJson : JsonSerializerContext;

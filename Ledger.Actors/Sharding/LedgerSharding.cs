@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Assets;
 using Ledger.Actors.Pools;
+using Ledger.Actors.Sagas;
 using Ledger.Contracts.Protocol;
 
 namespace Ledger.Actors.Sharding;
@@ -14,7 +15,7 @@ public sealed class EntityMessageExtractor(int shards) : HashCodeMessageExtracto
 }
 
 /// <summary>The typed handles the gateway (and the entities) talk to: one shard region or proxy per entity kind.</summary>
-public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets, IActorRef Pools);
+public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets, IActorRef Pools, IActorRef Sagas);
 
 public static class LedgerSharding
 {
@@ -22,6 +23,7 @@ public static class LedgerSharding
     public const string AccountType = "account";
     public const string AssetType = "asset";
     public const string PoolType = "pool";
+    public const string SagaType = "saga";
     public const string WakerType = "account-waker";
 
     /// <summary>
@@ -29,7 +31,7 @@ public static class LedgerSharding
     /// The shard count must never change on a live cluster.
     /// </summary>
     public static LedgerRegions Start(ActorSystem system, int shards, TimeProvider time, AccountSettings accountSettings,
-        PoolSettings? poolSettings = null)
+        PoolSettings? poolSettings = null, SagaSettings? sagaSettings = null)
     {
         var sharding = ClusterSharding.Get(system);
         var extractor = new EntityMessageExtractor(shards);
@@ -38,17 +40,20 @@ public static class LedgerSharding
             return new LedgerRegions(
                 sharding.StartProxy(AccountType, LedgerRole, extractor),
                 sharding.StartProxy(AssetType, LedgerRole, extractor),
-                sharding.StartProxy(PoolType, LedgerRole, extractor));
+                sharding.StartProxy(PoolType, LedgerRole, extractor),
+                sharding.StartProxy(SagaType, LedgerRole, extractor));
 
         var settings = ClusterShardingSettings.Create(system).WithRole(LedgerRole);
-        IActorRef accounts = ActorRefs.Nobody;
-        IActorRef wakers = ActorRefs.Nobody;
-        var pools = sharding.Start(PoolType, id => PoolActor.Props(id, time, poolSettings ?? new PoolSettings()), settings, extractor);
-        accounts = sharding.Start(AccountType, id => AccountActor.Props(id, accounts, pools, wakers, time, accountSettings), settings, extractor);
-        // The only region whose entities must restart by themselves.
+        IActorRef accounts = ActorRefs.Nobody, pools = ActorRefs.Nobody, sagas = ActorRefs.Nobody, wakers = ActorRefs.Nobody;
+        // The regions refer to each other; each factory reads the variables when an entity starts, after all are set.
+        pools = sharding.Start(PoolType, id => PoolActor.Props(id, sagas, time, poolSettings ?? new PoolSettings()), settings, extractor);
+        accounts = sharding.Start(AccountType, id => AccountActor.Props(id, accounts, pools, sagas, wakers, time, accountSettings), settings, extractor);
+        // Wakers and sagas are the regions whose entities must restart by themselves after a crash or a move.
         wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, accounts), settings.WithRememberEntities(true), extractor);
+        sagas = sharding.Start(SagaType, id => SagaActor.Props(id, accounts, pools, time, sagaSettings ?? new SagaSettings()),
+            settings.WithRememberEntities(true), extractor);
         var assets = sharding.Start(AssetType, id => AssetActor.Props(id, accounts, time), settings, extractor);
-        return new LedgerRegions(accounts, assets, pools);
+        return new LedgerRegions(accounts, assets, pools, sagas);
     }
 }
 

@@ -1,5 +1,7 @@
+using System.Numerics;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Contracts.Accounts;
 
@@ -117,6 +119,57 @@ public static class AccountContract
         s.Outgoing.TryGetValue(id, out var t) && t.Call is not null && t.Status == TransferStatus.InFlight
             ? [new PoolCallAnswered(id, answer.Out, answer.Code, now)]
             : Decision.None;
+
+    /// <summary>
+    /// A saga asks this account to vote on its part (<paramref name="ops"/>, <paramref name="legs"/> in operation
+    /// order). Yes: hold what the legs need and record the operations it initiates. No: the first operation that
+    /// cannot run here, with its code; nothing is recorded. Asked again, the account votes as before.
+    /// </summary>
+    public static (IReadOnlyList<IAccountEvent> Events, int FailedOp, string? Code) PrepareSaga(AccountState s, SagaKey saga, SagaOpAt[] ops,
+        SagaLeg[] legs, long expiresAt, long now)
+    {
+        if (s.Holds.ContainsKey(saga)) return (Decision.None, -1, null);
+        // Already decided and applied here: a late duplicate must not hold anything again.
+        if (s.Seen.Contains(saga.Hash)) return (Decision.None, -1, Codes.LockTimeout);
+        if (ops.Length == 0) return (Decision.None, -1, Codes.InvalidRequest);
+        if (!s.Exists) return (Decision.None, ops[0].Index, Codes.AccountNotFound);
+        foreach (var (i, op) in ops)
+            if (op.Account == s.Id && s.FindOutgoing(op.Id, out _) != Known.Absent) return (Decision.None, i, Codes.IdConflict);
+        // Walk the legs in order: no debit may take the balance below what may be spent; hold the deepest dip.
+        // (Arbitrary precision: thousands of legs may sum beyond 128 bits.)
+        var running = new Dictionary<AssetId, BigInteger>();
+        var deepest = new Dictionary<AssetId, BigInteger>();
+        foreach (var leg in legs)
+        {
+            var r = running.GetValueOrDefault(leg.Asset) + (leg.Credit ? 1 : -1) * (BigInteger)leg.Amount.Value;
+            running[leg.Asset] = r;
+            if (leg.Credit || r >= deepest.GetValueOrDefault(leg.Asset)) continue;
+            deepest[leg.Asset] = r;
+            var available = s.Balances.TryGetValue(leg.Asset, out var b) ? b.Available : 0;
+            var issuer = s.IssuerOf.Contains(leg.Asset);
+            // The issuer may go down to −(2^127 − 1), everyone else to zero.
+            if ((BigInteger)available + r < (issuer ? -(BigInteger)Int128.MaxValue : BigInteger.Zero))
+                return (Decision.None, leg.Op, issuer ? Codes.SupplyOverflow : Codes.InsufficientFunds);
+        }
+        Leg[] held = [.. deepest.Where(kv => kv.Value < 0).Select(kv => new Leg(kv.Key, new Amount((UInt128)(-kv.Value))))];
+        return ([new SagaHeld(saga, ops, legs, held, expiresAt, now)], -1, null);
+    }
+
+    /// <summary>
+    /// A saga's decision: applied once — releasing the hold, and if committed moving every leg. An account that
+    /// voted no (or was never asked) records the rejection of the operations it initiated.
+    /// </summary>
+    public static IReadOnlyList<IAccountEvent> ResolveSaga(AccountState s, SagaKey saga, bool commit, int failedOp, string? code, SagaOpAt[] ops,
+        OpFill[]? fills, long now)
+    {
+        if (s.Holds.ContainsKey(saga)) return [new SagaApplied(saga, commit, failedOp, code, ops, commit ? fills : null, now)];
+        if (s.Seen.Contains(saga.Hash)) return Decision.None;
+        if (commit) throw new InvalidOperationException($"account {s.Id}: saga {saga} committed without this account's vote");
+        return s.Exists && ops.Any(o => o.Op.Account == s.Id) ? [new SagaApplied(saga, false, failedOp, code, ops, null, now)] : Decision.None;
+    }
+
+    /// <summary>Sagas whose hold has expired undecided: the account asks each for its decision (presumed abort).</summary>
+    public static IEnumerable<SagaKey> OverdueHolds(AccountState s, long now) => s.Holds.Values.Where(h => h.ExpiresAt <= now).Select(h => h.Key);
 
     public static Decision Post(AccountState s, TxId id, Amount? requested, long now)
     {
@@ -371,9 +424,98 @@ public static class AccountContract
                     s.MarkSettled(t);
                     break;
                 }
+            case SagaHeld h:
+                foreach (var leg in h.Held) s.BalanceOf(leg.Asset).PendingOut += leg.Amount;
+                foreach (var (_, op) in h.Ops)
+                    if (op.Account == s.Id) RecordOutgoing(s, SagaRecord(s, h.Saga, op, TransferStatus.Pending, null, h.At));
+                s.Holds[h.Saga] = new SagaHold(h.Saga, h.Ops, h.Legs, h.Held, h.ExpiresAt);
+                break;
+            case SagaApplied a:
+                ApplySaga(s, a);
+                break;
             default:
                 throw new ArgumentException($"unknown account event {e.GetType().Name}", nameof(e));
         }
+    }
+
+    private static void ApplySaga(AccountState s, SagaApplied a)
+    {
+        if (s.Holds.Remove(a.Saga, out var hold))
+        {
+            foreach (var leg in hold.Held) s.BalanceOf(leg.Asset).PendingOut -= leg.Amount;
+            if (a.Commit)
+                foreach (var leg in hold.Legs)
+                {
+                    var b = s.BalanceOf(leg.Asset);
+                    b.Posted = checked(b.Posted + (leg.Credit ? 1 : -1) * (Int128)leg.Amount.Value);
+                }
+        }
+        for (var k = 0; k < a.Ops.Length; k++)
+        {
+            var (i, op) = a.Ops[k];
+            var code = SagaContract.CodeOf(a.Commit, a.FailedOp, a.Code, i);
+            var status = a.Commit ? TransferStatus.Committed : TransferStatus.Rejected;
+            if (op.Account == s.Id)
+            {
+                if (s.Outgoing.TryGetValue(op.Id, out var t) && t.Saga == a.Saga)
+                {
+                    t.Status = status;
+                    t.Code = code;
+                    t.Fill = a.Fills?[k];
+                    t.CompletedAt = a.At;
+                }
+                else if (!a.Commit && s.FindOutgoing(op.Id, out _) == Known.Absent)
+                    RecordOutgoing(s, t = SagaRecord(s, a.Saga, op, status, code, a.At));
+                else continue;
+                s.MarkSettled(t);
+            }
+            else if (a.Commit && op is TransferOp transfer && transfer.To == s.Id)
+            {
+                var t = new Transfer
+                {
+                    Id = op.Id,
+                    From = op.Account,
+                    To = s.Id,
+                    Asset = transfer.Asset,
+                    Amount = transfer.Amount,
+                    Status = TransferStatus.Committed,
+                    CreatedAt = a.At,
+                    CompletedAt = a.At,
+                    Saga = a.Saga,
+                    Op = op,
+                };
+                s.Record(t);
+                s.AddHistory(t);
+                s.MarkSettled(t);
+            }
+        }
+        s.Seen.Add(a.Saga.Hash);
+    }
+
+    /// <summary>The initiator's record of one saga operation: a transfer to its payee, or a swap (from and to itself).</summary>
+    private static Transfer SagaRecord(AccountState s, SagaKey saga, SagaOp op, TransferStatus status, string? code, long at)
+    {
+        var (to, asset, amount) = op switch
+        {
+            TransferOp t => (t.To, t.Asset, t.Amount),
+            SwapOp w => (s.Id, w.AssetIn, w.AmountIn),
+            _ => throw new ArgumentException($"unknown saga operation {op.GetType().Name}", nameof(op)),
+        };
+        return new()
+        {
+            Id = op.Id,
+            From = s.Id,
+            To = to,
+            Asset = asset,
+            Amount = amount,
+            Fingerprint = op.Fingerprint(),
+            Status = status,
+            Code = code,
+            CreatedAt = at,
+            CompletedAt = status == TransferStatus.Pending ? null : at,
+            Saga = saga,
+            Op = op,
+        };
     }
 
     /// <summary>A pool call's legs leave (sign −1) or reach (+1) <c>posted</c>.</summary>

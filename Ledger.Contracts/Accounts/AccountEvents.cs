@@ -1,5 +1,6 @@
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Contracts.Accounts;
 
@@ -54,3 +55,12 @@ public sealed record PoolCallSent(TxId Id, PoolCall Call, ulong Fingerprint, lon
 
 /// <summary>The pool answered (durably, on its side): <paramref name="Out"/> is credited; refused when <paramref name="Code"/> is set.</summary>
 public sealed record PoolCallAnswered(TxId Id, Leg[] Out, string? Code, long At) : IAccountEvent;
+
+/// <summary>The account voted yes for a saga: <paramref name="Held"/> moved to <c>pending_out</c>; the operations it initiates are recorded, pending.</summary>
+public sealed record SagaHeld(SagaKey Saga, SagaOpAt[] Ops, SagaLeg[] Legs, Leg[] Held, long ExpiresAt, long At) : IAccountEvent;
+
+/// <summary>
+/// The saga's decision reached the account: the hold is released and, committed, every leg applied; the
+/// operations it initiated end committed or rejected (<paramref name="Fills"/> per operation of <paramref name="Ops"/>).
+/// </summary>
+public sealed record SagaApplied(SagaKey Saga, bool Commit, int FailedOp, string? Code, SagaOpAt[] Ops, OpFill[]? Fills, long At) : IAccountEvent;

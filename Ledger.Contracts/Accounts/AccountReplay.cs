@@ -32,20 +32,25 @@ public sealed class AccountReplay
         var position = _state.HistoryCount;
         AccountContract.Apply(_state, e);
         if (_state.HistoryCount > position && position >= _historyFrom && position < _historyTo) _history.Add(_state.RecentHistory[^1]);
-        (AccountId, TxId)? created = e switch
-        {
-            TransferRejected r => (_state.Id, r.Id),
-            TransferDebited d => (_state.Id, d.Id),
-            TransferCredited c => (c.From, c.Id),
-            CreditRefused r => (r.From, r.Id),
-            PoolCallRejected r => (_state.Id, r.Id),
-            PoolCallSent c => (_state.Id, c.Id),
-            _ => null,
-        };
-        if (created is { } key && _wanted.Contains(key))
-            _found[key] = key.Item1 == _state.Id ? _state.Outgoing[key.Item2] : _state.Incoming[key];
+        foreach (var key in Created(e))
+            if (_wanted.Contains(key) && (key.From == _state.Id ? _state.Outgoing.GetValueOrDefault(key.Id) : _state.Incoming.GetValueOrDefault(key)) is { } t)
+                _found[key] = t;
         _state.Evict(0, _state.SettledTotal);
     }
+
+    /// <summary>The keys of the records an event may create.</summary>
+    private IEnumerable<(AccountId From, TxId Id)> Created(IAccountEvent e) => e switch
+    {
+        TransferRejected r => [(_state.Id, r.Id)],
+        TransferDebited d => [(_state.Id, d.Id)],
+        TransferCredited c => [(c.From, c.Id)],
+        CreditRefused r => [(r.From, r.Id)],
+        PoolCallRejected r => [(_state.Id, r.Id)],
+        PoolCallSent c => [(_state.Id, c.Id)],
+        SagaHeld h => h.Ops.Select(o => (o.Op.Account, o.Op.Id)),
+        SagaApplied a => a.Ops.Select(o => (o.Op.Account, o.Op.Id)),
+        _ => [],
+    };
 
     public IReadOnlyCollection<Transfer> Found => _found.Values;
 

@@ -11,7 +11,8 @@ namespace Ledger.Contracts.Accounts;
 /// then the whole history and <see cref="Refused"/> the refused credits, and the hashes are rebuilt from them.
 /// </summary>
 public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, SnapshotBalance[] Balances, AssetId[] IssuerOf,
-    Transfer[] History, Transfer[] Refused, Transfer[]? Resident = null, long HistoryCount = 0, byte[]? Seen = null)
+    Transfer[] History, Transfer[] Refused, Transfer[]? Resident = null, long HistoryCount = 0, byte[]? Seen = null,
+    SagaHold[]? Holds = null)
 {
     public static AccountSnapshot Of(AccountState s)
     {
@@ -20,7 +21,8 @@ public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, S
         foreach (var h in s.Seen) BinaryPrimitives.WriteUInt64LittleEndian(seen.AsSpan(i++ * sizeof(ulong)), h);
         return new(s.Exists, s.Owner, s.OpenedAt,
             s.Balances.Select(kv => new SnapshotBalance(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
-            s.IssuerOf.ToArray(), s.RecentHistory.ToArray(), [], [.. s.Outgoing.Values, .. s.Incoming.Values], s.HistoryCount, seen);
+            s.IssuerOf.ToArray(), s.RecentHistory.ToArray(), [], [.. s.Outgoing.Values, .. s.Incoming.Values], s.HistoryCount, seen,
+            s.Holds.Count > 0 ? [.. s.Holds.Values] : null);
     }
 
     public AccountState Restore(AccountId id, int historyKeep)
@@ -45,6 +47,7 @@ public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, S
             if (t.IsSettled) s.MarkSettled(t);
             else if (t.From == id && t.IsPending && t.Status is TransferStatus.InFlight or TransferStatus.Pending && t.ExpiresAt is { } e) s.Deadlines.Add((e, t.Id.Value));
         }
+        foreach (var h in Holds ?? []) s.Holds[h.Key] = h;
         if (Seen is not null)
             for (var i = 0; i < Seen.Length; i += sizeof(ulong)) s.Seen.Add(BinaryPrimitives.ReadUInt64LittleEndian(Seen.AsSpan(i)));
         return s;

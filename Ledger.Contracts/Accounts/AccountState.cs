@@ -1,5 +1,6 @@
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Contracts.Accounts;
 
@@ -54,6 +55,10 @@ public sealed class Transfer
     public int StepsAcked { get; set; }
     public PoolCall? Call { get; init; }
     public Leg[]? Returned { get; set; }
+    /// <summary>An operation of a multi-party transaction (route, atomic batch): the saga deciding it, and what it did once committed.</summary>
+    public SagaKey? Saga { get; init; }
+    public SagaOp? Op { get; init; }
+    public OpFill? Fill { get; set; }
 
     public bool AwaitsDelivery => StepsAcked < StepsOwed;
 
@@ -63,6 +68,14 @@ public sealed class Transfer
     /// <summary>The amount that actually moved (or would move) between the two accounts.</summary>
     public Amount MovedAmount => PostedAmount ?? Amount;
 }
+
+/// <summary>
+/// What an account holds for a saga between its vote and the decision: the operations it takes part in, its
+/// legs in operation order, and per asset the amount moved from <c>available</c> to <c>pending_out</c> — the
+/// deepest the legs would take the balance — so that whatever else the account does meanwhile, the saga's
+/// debits are covered. A lock on amounts, not on the account.
+/// </summary>
+public sealed record SagaHold(SagaKey Key, SagaOpAt[] Ops, SagaLeg[] Legs, Leg[] Held, long ExpiresAt);
 
 /// <summary>Whether a transaction record is known to this account.</summary>
 public enum Known
@@ -113,6 +126,8 @@ public sealed class AccountState
     public int HistoryKeep { get; init; } = 128;
     /// <summary>Deadlines of this account's open reservations, earliest first (kept by <see cref="AccountContract.Apply"/>).</summary>
     public SortedSet<(long ExpiresAt, string Id)> Deadlines { get; } = [];
+    /// <summary>Amounts held for sagas that have not yet told this account their decision (the account's side of a two-phase lock).</summary>
+    public Dictionary<SagaKey, SagaHold> Holds { get; } = [];
 
     public static ulong KeyHash(AccountId from, TxId id) => Fingerprint.Of(from.Value, id.Value);
 
@@ -178,16 +193,16 @@ public sealed class AccountState
     public void Remember(IEnumerable<Transfer> found, IEnumerable<(AccountId From, TxId Id)> notFound)
     {
         foreach (var t in found)
-            if (!Holds(t.From, t.Id))
+            if (!IsResident(t.From, t.Id))
             {
                 Hold(t);
                 MarkSettled(t);
             }
         foreach (var key in notFound)
-            if (!Holds(key.From, key.Id)) Collisions.Add(key);
+            if (!IsResident(key.From, key.Id)) Collisions.Add(key);
     }
 
-    private bool Holds(AccountId from, TxId id) => from == Id ? Outgoing.ContainsKey(id) : Incoming.ContainsKey((from, id));
+    private bool IsResident(AccountId from, TxId id) => from == Id ? Outgoing.ContainsKey(id) : Incoming.ContainsKey((from, id));
 
     private void Hold(Transfer t)
     {
@@ -210,6 +225,9 @@ public sealed class AccountState
 
     /// <summary>The earliest deadline of an open reservation, if any.</summary>
     public long? NextExpiry() => Deadlines.Count > 0 ? Deadlines.Min.ExpiresAt : null;
+
+    /// <summary>The earliest expiry of a saga hold, if any (then this account asks the saga for its decision).</summary>
+    public long? NextHoldExpiry() => Holds.Count > 0 ? Holds.Values.Min(h => h.ExpiresAt) : null;
 
     /// <summary>
     /// Value this account has debited from <c>posted</c> whose credit it has not yet seen confirmed, with the

@@ -1,5 +1,6 @@
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Contracts.Pools;
 
@@ -14,6 +15,15 @@ public sealed record PoolCreated(AssetId AssetA, AssetId AssetB, int FeeBps, lon
 /// <paramref name="Locked"/> shares were minted to nobody (the first deposit).
 /// </summary>
 public sealed record PoolCallDecided(AccountId Account, TxId Id, Leg[] In, Leg[] Out, string? Code, Amount Locked, long At) : IPoolEvent;
+
+/// <summary>A saga took this pool's lock: until it is released, no other call or saga changes the reserves.</summary>
+public sealed record PoolLocked(SagaKey Saga, long ExpiresAt, long At) : IPoolEvent;
+
+/// <summary>
+/// The saga's decision reached the pool: committed, its <paramref name="Hops"/> moved the reserves; aborted, nothing
+/// moved. Also written for a saga that never got the lock, so that a late lock request of it is refused.
+/// </summary>
+public sealed record PoolUnlocked(SagaKey Saga, bool Commit, PoolHop[] Hops, long At) : IPoolEvent;
 
 /// <summary>
 /// One pool: its reserves, its share supply, and the answers it gave, so that a call delivered twice is
@@ -35,6 +45,9 @@ public sealed class PoolState
     public Amount LockedShares { get; set; }
     public long CreatedAt { get; set; }
     public long CallCount { get; set; }
+    /// <summary>The saga holding this pool's lock, if any, and when that lock expires (then the pool asks the saga).</summary>
+    public SagaKey? LockedBy { get; set; }
+    public long LockExpiresAt { get; set; }
 
     public Dictionary<(AccountId Account, TxId Id), PoolAnswer> Answers { get; } = [];
     public Queue<(AccountId Account, TxId Id)> AnswerOrder { get; } = new();
@@ -190,6 +203,29 @@ public static class PoolContract
         }
     }
 
+    /// <summary>What a lock request does: take the lock (an event), grant it again, wait for the holder, or refuse.</summary>
+    public static (PoolLocked? Lock, bool Wait, string? Refusal) Lock(PoolState s, SagaKey saga, long expiresAt, long now)
+    {
+        if (s.LockedBy == saga) return (null, false, null);
+        // This saga's outcome already reached the pool: a late request must not lock it again.
+        if (s.Find(saga.Account, saga.Id, out _) != Known.Absent) return (null, false, Codes.LockTimeout);
+        if (!s.Exists) return (null, false, Codes.PoolNotFound);
+        if (s.LockedBy is not null) return (null, true, null);
+        return (new PoolLocked(saga, expiresAt, now), false, null);
+    }
+
+    /// <summary>The saga's decision: applied once while its lock is held; remembered (tombstone) if it never got the lock.</summary>
+    public static PoolUnlocked? Unlock(PoolState s, SagaKey saga, bool commit, PoolHop[] hops, long now)
+    {
+        if (s.LockedBy == saga) return new PoolUnlocked(saga, commit, commit ? hops : [], now);
+        if (s.Find(saga.Account, saga.Id, out _) != Known.Absent) return null;
+        if (commit) throw new InvalidOperationException($"pool {s.Id}: saga {saga} committed without holding the lock");
+        return new PoolUnlocked(saga, false, [], now);
+    }
+
+    /// <summary>The reserves a saga plans against (null: no such pool).</summary>
+    public static PoolReserves? Reserves(PoolState s) => s.Exists ? new PoolReserves(s.AssetA, s.AssetB, s.ReserveA, s.ReserveB, s.FeeBps) : null;
+
     private static bool Sides(PoolState s, AssetId assetIn, out Amount reserveIn, out Amount reserveOut)
     {
         (reserveIn, reserveOut) = assetIn == s.AssetA ? (s.ReserveA, s.ReserveB) : (s.ReserveB, s.ReserveA);
@@ -222,6 +258,26 @@ public static class PoolContract
                 s.Collisions.Remove((d.Account, d.Id));
                 s.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
                 break;
+            case PoolLocked l:
+                s.LockedBy = l.Saga;
+                s.LockExpiresAt = l.ExpiresAt;
+                break;
+            case PoolUnlocked u:
+                {
+                    if (s.LockedBy == u.Saga) s.LockedBy = null;
+                    var @out = new List<Leg>(u.Hops.Length);
+                    foreach (var hop in u.Hops)
+                    {
+                        Move(s, new Leg(hop.AssetIn, hop.AmountIn), incoming: true);
+                        Move(s, new Leg(hop.AssetOut, hop.AmountOut), incoming: false);
+                        @out.Add(new Leg(hop.AssetOut, hop.AmountOut));
+                    }
+                    s.CallCount += u.Hops.Length;
+                    s.Seen.Add(AccountState.KeyHash(u.Saga.Account, u.Saga.Id));
+                    s.Collisions.Remove((u.Saga.Account, u.Saga.Id));
+                    s.Remember(u.Saga.Account, u.Saga.Id, new PoolAnswer([.. @out], u.Commit ? null : Codes.LinkedOperationFailed));
+                    break;
+                }
             default:
                 throw new ArgumentException($"unknown pool event {e.GetType().Name}", nameof(e));
         }

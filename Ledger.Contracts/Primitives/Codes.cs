@@ -33,4 +33,6 @@ public static class Codes
     public const string InsufficientLiquidity = "insufficient_liquidity";
     public const string InsufficientOutputAmount = "insufficient_output_amount";
     public const string LinkedOperationFailed = "linked_operation_failed";
+    /// <summary>A multi-party transaction could not lock its participants before its locks expired; nothing changed.</summary>
+    public const string LockTimeout = "lock_timeout";
 }

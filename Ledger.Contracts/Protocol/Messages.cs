@@ -1,6 +1,7 @@
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Contracts.Protocol;
 
@@ -105,6 +106,45 @@ public sealed record QuoteSwap(PoolId Pool, AssetId AssetIn, Amount AmountIn) : 
 /// <summary>Account → pool: execute (or refuse) this call; the inputs are already debited. Redelivered until answered.</summary>
 public sealed record ExecutePoolCall(PoolId Pool, AccountId Account, TxId Id, PoolCall Call) : IPoolMessage;
 
+/// <summary>Saga → pool: take the lock (waits while another saga holds it). Answered with <see cref="PoolLockReply"/> once durable.</summary>
+public sealed record LockPool(PoolId Pool, SagaKey Saga, long ExpiresAt) : IPoolMessage;
+
+/// <summary>Pool → saga: locked at these reserves, or refused (<see cref="Code"/>).</summary>
+public sealed record PoolLockReply(PoolId Pool, SagaKey Saga, PoolReserves? Reserves, string? Code) : ILedgerMessage;
+
+/// <summary>Saga → pool: the decision; committed, the pool executes <see cref="Hops"/>. Answered with <see cref="PoolUnlockedAck"/>.</summary>
+public sealed record UnlockPool(PoolId Pool, SagaKey Saga, bool Commit, PoolHop[] Hops) : IPoolMessage;
+
+public sealed record PoolUnlockedAck(PoolId Pool, SagaKey Saga) : ILedgerMessage;
+
+// ---- sagas: multi-party transactions (routes, atomic batches) -------------------------------------------
+
+public interface ISagaMessage : IEntityMessage
+{
+    SagaKey Key { get; }
+    string IEntityMessage.EntityId => Key.EntityId;
+}
+
+/// <summary>Run <see cref="Ops"/> all or nothing; answered with <see cref="SagaOutcome"/> once every participant applied the decision.</summary>
+public sealed record StartSaga(SagaKey Key, SagaOp[] Ops) : ISagaMessage;
+
+/// <summary>Participant → saga: my hold or lock expired and I have no decision (presumed abort: undecided means abort).</summary>
+public sealed record QuerySaga(SagaKey Key, AccountId? Account, PoolId? Pool) : ISagaMessage;
+
+public sealed record SagaOutcome(SagaKey Key, bool Committed, OpOutcome[] Results) : ILedgerMessage;
+
+/// <summary>Saga → account: vote on your part. Answered with <see cref="SagaVote"/> once the hold is durable.</summary>
+public sealed record PrepareSaga(AccountId Account, SagaKey Saga, SagaOpAt[] Ops, SagaLeg[] Legs, long ExpiresAt) : IAccountMessage;
+
+/// <summary>Account → saga: yes (no code), or the first of its operations that cannot run, with the code.</summary>
+public sealed record SagaVote(AccountId Account, SagaKey Saga, int FailedOp, string? Code) : ILedgerMessage;
+
+/// <summary>Saga → account: the decision, with what this account's operations did. Answered with <see cref="SagaResolvedAck"/>.</summary>
+public sealed record ResolveSaga(AccountId Account, SagaKey Saga, bool Commit, int FailedOp, string? Code, SagaOpAt[] Ops, OpFill[]? Fills)
+    : IAccountMessage;
+
+public sealed record SagaResolvedAck(AccountId Account, SagaKey Saga) : ILedgerMessage;
+
 // ---- replies --------------------------------------------------------------------------------------------
 
 /// <summary>A refusal that changed nothing (not found, id conflict, exists…).</summary>
@@ -121,10 +161,10 @@ public sealed record AssetView(AssetId Id, int Decimals, AccountId Issuer, bool 
 
 public sealed record TransferView(TxId Id, AccountId From, AccountId To, AssetId Asset, Amount Amount, bool Pending,
     TransferStatus Status, string? Code, Amount? PostedAmount, long? ExpiresAt, long CreatedAt, long? CompletedAt,
-    PoolCall? Call = null, Leg[]? Returned = null)
+    PoolCall? Call = null, Leg[]? Returned = null, SagaOp? Op = null, OpFill? Fill = null)
 {
     public static TransferView Of(Transfer t) => new(t.Id, t.From, t.To, t.Asset, t.Amount, t.IsPending, t.Status, t.Code,
-        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt, t.Call, t.Returned);
+        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt, t.Call, t.Returned, t.Op, t.Fill);
 }
 
 public sealed record PoolView(PoolId Id, AssetId AssetA, AssetId AssetB, Amount ReserveA, Amount ReserveB, Amount TotalShares,

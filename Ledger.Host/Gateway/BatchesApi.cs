@@ -1,18 +1,21 @@
+using System.Text.Json.Serialization;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Host.Gateway;
 
 /// <summary>
-/// The throughput path. A batch is validated whole (one malformed operation: 400 and nothing runs), then
-/// split by initiating account: each payer receives one message with all its operations, in request order,
-/// and decides them in one group commit.
+/// The throughput path. A batch is validated whole (one malformed operation: 400 and nothing runs).
+/// <c>"atomic": false</c>: split by initiating account, each account's operations run in request order (its
+/// consecutive transfers as one message and one group commit), accounts in parallel. <c>"atomic": true</c>: one
+/// saga runs every operation or none.
 /// </summary>
 public static class BatchesApi
 {
     /// <summary>As TigerBeetle: 8,190 operations per request.</summary>
-    public const int OperationsMax = 8_190;
+    public const int OperationsMax = SagaContract.OpsMax;
 
     public static void MapBatches(this IEndpointRouteBuilder v1)
     {
@@ -25,41 +28,96 @@ public static class BatchesApi
             if (count > OperationsMax) throw RequestBody.Invalid(Codes.BatchTooLarge, $"a batch holds at most {OperationsMax} operations");
             if (count == 0) throw RequestBody.Invalid(Codes.InvalidRequest, "'operations' is empty");
 
-            var parsed = new (AccountId From, TransferRequest Transfer)[count];
+            var ops = new Operation[count];
             var i = 0;
             foreach (var op in operations.EnumerateArray())
             {
                 var b = new RequestBody(op, $"operations[{i}]: ");
-                var type = b.Text("type");
-                if (type != "transfer") throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: operation type '{type}' is not supported");
-                parsed[i++] = TransfersApi.Parse(b.Allow([.. TransfersApi.Fields, "type"]));
-            }
-            if (atomic)
-                return Problems.Of(StatusCodes.Status501NotImplemented, Codes.NotImplemented, "atomic batches arrive with the saga coordinator; send \"atomic\": false");
-
-            var results = new BatchItemJson[count];
-            var groups = new Dictionary<AccountId, List<int>>();
-            var unknownAssets = new HashSet<AssetId>();
-            foreach (var asset in parsed.Select(p => p.Transfer.Asset).Distinct())
-                if (await ledger.FindAsset(asset) is null) unknownAssets.Add(asset);
-            for (var k = 0; k < count; k++)
-            {
-                if (unknownAssets.Contains(parsed[k].Transfer.Asset))
+                ops[i] = b.Text("type") switch
                 {
-                    results[k] = Refused(parsed[k].Transfer.Id, Codes.AssetNotFound);
-                    continue;
-                }
-                if (!groups.TryGetValue(parsed[k].From, out var list)) groups[parsed[k].From] = list = [];
-                list.Add(k);
+                    "transfer" => Transfer(TransfersApi.Parse(b.Allow([.. TransfersApi.Fields, "type"]))),
+                    "swap" => new Operation(SwapsApi.Parse(b.Allow([.. SwapsApi.Fields, "type"])), null),
+                    var type => throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: operation type '{type}' is not supported"),
+                };
+                if (atomic && ops[i].Transfer is { Pending: true })
+                    throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending transfer cannot be part of an atomic batch");
+                i++;
             }
-            await Task.WhenAll(groups.Select(async g =>
-            {
-                var reply = await ledger.AskAccount(new SubmitTransfers(g.Key, g.Value.Select(k => parsed[k].Transfer).ToArray()));
-                if (reply is not TransferResults r) throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
-                for (var j = 0; j < g.Value.Count; j++) results[g.Value[j]] = Item(parsed[g.Value[j]].Transfer.Id, r.Results[j]);
-            }));
+
+            var unknownAssets = new HashSet<AssetId>();
+            foreach (var asset in ops.Select(o => o.Transfer?.Asset).OfType<AssetId>().Distinct())
+                if (await ledger.FindAsset(asset) is null) unknownAssets.Add(asset);
+            var results = atomic ? await Atomic(ledger, ops, unknownAssets) : await Independent(ledger, ops, unknownAssets);
             return Results.Json(new { results });
         });
+    }
+
+    /// <summary>One operation: as a saga sees it, and for a transfer the request an account decides alone.</summary>
+    private sealed record Operation(SagaOp Op, TransferRequest? Transfer);
+
+    private static Operation Transfer((AccountId From, TransferRequest Transfer) p) =>
+        new(new TransferOp(p.Transfer.Id, p.From, p.Transfer.To, p.Transfer.Asset, p.Transfer.Amount), p.Transfer);
+
+    private static async Task<BatchItemJson[]> Atomic(LedgerClient ledger, Operation[] ops, HashSet<AssetId> unknownAssets)
+    {
+        var unknown = Array.FindIndex(ops, o => o.Transfer is { } t && unknownAssets.Contains(t.Asset));
+        if (unknown >= 0) return Linked(ops, unknown, Codes.AssetNotFound);
+        SagaOp[] sagaOps = [.. ops.Select(o => o.Op)];
+        return await ledger.AskSaga(new StartSaga(new SagaKey(sagaOps[0].Account, sagaOps[0].Id), sagaOps)) switch
+        {
+            SagaOutcome outcome => [.. outcome.Results.Select((r, k) => r.Committed
+                ? new BatchItemJson(r.Id.Value, "committed", null, ops[k].Op is SwapOp ? SwapsApi.Json(r.Fill!) : Committed)
+                : Refused(r.Id, r.Code!))],
+            Rejected r => Linked(ops, 0, r.Code),
+            var other => throw new InvalidOperationException($"unexpected reply {other.GetType().Name}"),
+        };
+    }
+
+    /// <summary>Every operation rejected: operation <paramref name="failed"/> with <paramref name="code"/>, the rest linked to it.</summary>
+    private static BatchItemJson[] Linked(Operation[] ops, int failed, string code) =>
+        [.. ops.Select((o, k) => Refused(o.Op.Id, k == failed ? code : Codes.LinkedOperationFailed))];
+
+    private static readonly TransferResultJson Committed = new(false, null, null, null);
+
+    private static async Task<BatchItemJson[]> Independent(LedgerClient ledger, Operation[] ops, HashSet<AssetId> unknownAssets)
+    {
+        var results = new BatchItemJson[ops.Length];
+        var byAccount = new Dictionary<AccountId, List<int>>();
+        for (var k = 0; k < ops.Length; k++)
+        {
+            if (ops[k].Transfer is { } t && unknownAssets.Contains(t.Asset))
+            {
+                results[k] = Refused(t.Id, Codes.AssetNotFound);
+                continue;
+            }
+            if (!byAccount.TryGetValue(ops[k].Op.Account, out var list)) byAccount[ops[k].Op.Account] = list = [];
+            list.Add(k);
+        }
+        await Task.WhenAll(byAccount.Select(g => RunInOrder(ledger, g.Key, g.Value, ops, results)));
+        return results;
+    }
+
+    /// <summary>One account's operations in request order: consecutive transfers go as one message, swaps one at a time.</summary>
+    private static async Task RunInOrder(LedgerClient ledger, AccountId account, List<int> indexes, Operation[] ops, BatchItemJson[] results)
+    {
+        for (var start = 0; start < indexes.Count;)
+        {
+            var k = indexes[start];
+            if (ops[k].Op is SwapOp swap)
+            {
+                var (fill, code) = await SwapsApi.Run(ledger, swap);
+                results[k] = fill is not null ? new BatchItemJson(swap.Id.Value, "committed", null, SwapsApi.Json(fill)) : Refused(swap.Id, code!);
+                start++;
+                continue;
+            }
+            var end = start;
+            while (end < indexes.Count && ops[indexes[end]].Transfer is not null) end++;
+            var run = indexes.GetRange(start, end - start);
+            var reply = await ledger.AskAccount(new SubmitTransfers(account, [.. run.Select(j => ops[j].Transfer!)]));
+            if (reply is not TransferResults r) throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
+            for (var j = 0; j < run.Count; j++) results[run[j]] = Item(ops[run[j]].Op.Id, r.Results[j]);
+            start = end;
+        }
     }
 
     private static BatchItemJson Item(TxId id, TransferOutcome o) => o.Transaction is { } t
@@ -72,5 +130,5 @@ public static class BatchesApi
 public sealed record BatchItemJson(
     string Id,
     string Status,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Code,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] TransferResultJson? Result);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Code,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? Result);

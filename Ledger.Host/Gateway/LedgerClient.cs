@@ -25,6 +25,8 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
 
     public async Task<object> AskPool(IPoolMessage message) => await Ask(regions.Pools, message);
 
+    public async Task<object> AskSaga(ISagaMessage message) => await Ask(regions.Sagas, message);
+
     /// <summary>A pool's definition (assets, fee) never changes once created; its reserves are read fresh by <c>GET</c>.</summary>
     public async Task<PoolView?> FindPool(PoolId id)
     {

@@ -3,6 +3,7 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Host.Gateway;
 
@@ -43,6 +44,7 @@ public static class Views
     public static TransactionJson Transaction(TransferView t)
     {
         if (t.Call is { } call) return PoolTransaction(t, call);
+        if (t.Op is SwapOp swap) return RouteTransaction(t, swap);
         return new(t.Id.Value, t.From.Value, "transfer", Status(t.Status), t.Code,
             [new LegJson(t.From.Value, t.To.Value, t.Asset.Value, (t.PostedAmount ?? t.Amount).ToString())],
             Result(t), Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
@@ -63,11 +65,31 @@ public static class Views
             (_, null) => null,
             (PoolCallKind.Deposit, { } r) => new { pool, amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString(), shares = r.Shares.ToString() },
             (PoolCallKind.Withdraw, { } r) => new { pool, shares = r.Shares.ToString(), amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString() },
-            (_, { } r) => new { route = new[] { pool }, amount_in = r.AmountIn.ToString(), amount_out = r.AmountOut.ToString() },
+            (_, _) => SwapResult([call.Pool], SwapsApi.Fill(call, t.Returned!)),
         };
         var type = call.Kind switch { PoolCallKind.Deposit => "deposit", PoolCallKind.Withdraw => "withdrawal", _ => "swap" };
         return new(t.Id.Value, account, type, Status(t.Status), t.Code, legs, view, Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
     }
+
+    /// <summary>A swap along a route (a saga): the input to the first pool, the output from the last once committed.</summary>
+    private static TransactionJson RouteTransaction(TransferView t, SwapOp swap)
+    {
+        var (account, first, last) = (t.From.Value, swap.Route[0].Value, swap.Route[^1].Value);
+        var committed = t.Status == TransferStatus.Committed;
+        LegJson[] legs = committed
+            ? [new LegJson(account, first, swap.AssetIn.Value, t.Fill!.AmountIn.ToString()), new LegJson(last, account, t.Fill.Path![^1].Value, t.Fill.AmountOut.ToString())]
+            : [new LegJson(account, first, swap.AssetIn.Value, swap.AmountIn.ToString())];
+        return new(t.Id.Value, account, "swap", Status(t.Status), t.Code, legs, committed ? SwapResult(swap.Route, t.Fill!) : null,
+            Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
+    }
+
+    private static object SwapResult(PoolId[] route, OpFill fill) => new
+    {
+        route = route.Select(p => p.Value).ToArray(),
+        amount_in = fill.AmountIn.ToString(),
+        amount_out = fill.AmountOut.ToString(),
+        amounts = fill.Amounts!.Select(a => a.ToString()).ToArray(),
+    };
 
     public static object Pool(PoolView p) => new
     {

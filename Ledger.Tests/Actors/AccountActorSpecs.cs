@@ -32,8 +32,8 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         };
         var extractor = new EntityMessageExtractor(10);
         IActorRef wakers = ActorRefs.Nobody;
-        var pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, time, new PoolSettings()), extractor)), "pools");
-        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, pools, wakers, time, settings), extractor)), "accounts");
+        var pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, ActorRefs.Nobody, time, new PoolSettings()), extractor)), "pools");
+        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, pools, ActorRefs.Nobody, wakers, time, settings), extractor)), "accounts");
         var accounts = _accounts;
         wakers = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, accounts), extractor)), "wakers");
         Open("alice");

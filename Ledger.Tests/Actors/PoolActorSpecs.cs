@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Pools;
+using Ledger.Actors.Sagas;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
@@ -26,10 +27,8 @@ public class PoolActorSpecs : Akka.TestKit.Xunit2.TestKit
         // records leave the accounts' memory at once.
         var poolSettings = new PoolSettings { AnswersKeep = 0, SnapshotEveryEvents = 50 };
         var accountSettings = new AccountSettings { KeepSettled = 0, RedeliverAfter = TimeSpan.FromMilliseconds(200), SnapshotEveryEvents = 20 };
-        var extractor = new EntityMessageExtractor(10);
-        _pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, time, poolSettings), extractor)), "pools");
-        var pools = _pools;
-        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, pools, ActorRefs.Nobody, time, accountSettings), extractor)), "accounts");
+        var world = new EntityWorld(Sys, time, accountSettings, poolSettings, new SagaSettings());
+        (_accounts, _pools) = (world.Accounts, world.Pools);
     }
 
     private static T Ask<T>(IActorRef to, object message) => to.Ask<T>(message, Wait).GetAwaiter().GetResult();

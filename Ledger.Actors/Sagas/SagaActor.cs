@@ -1,0 +1,349 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
+
+namespace Ledger.Actors.Sagas;
+
+/// <summary>Limits and timings of a saga coordinator.</summary>
+public sealed record SagaSettings
+{
+    /// <summary>
+    /// How long every lock and hold taken for a saga lives. A saga not decided by then aborts (<c>lock_timeout</c>);
+    /// a participant still holding by then asks the saga for its decision (presumed abort).
+    /// </summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Unanswered requests to participants are sent again after this long.</summary>
+    public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>A finished saga stays in memory this long for retries of the same request, then passivates.</summary>
+    public TimeSpan IdleAfter { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Failpoint for crash tests: how long to wait, with every vote in, before writing the decision — the window
+    /// in which a test stops the coordinator's node. Zero in production.
+    /// </summary>
+    public TimeSpan PauseBeforeDecision { get; init; } = TimeSpan.Zero;
+}
+
+/// <summary>
+/// Coordinates one multi-party transaction (a route, an atomic batch): a sharded entity keyed by its initiating
+/// account and id, in a region that remembers its entities, so that after a crash or a rebalance it starts
+/// again by itself and finishes what it began.
+/// <para>
+/// The protocol (docs/architecture.md, "Sagas"): persist the intent; lock the pools one at a time in id order (a
+/// lock queues behind another saga's, and ordered locking cannot deadlock); price every operation against the
+/// locked reserves (<see cref="SagaPlanner"/>); ask every account to vote, holding what its legs need; persist
+/// the decision — commit only if all said yes before the locks expire; then tell every participant until each
+/// has applied it, and only then answer the client. A participant whose lock expires undecided asks; a saga that
+/// has not decided by then aborts (presumed abort), so nothing stays held forever.
+/// </para>
+/// </summary>
+public sealed class SagaActor : UntypedPersistentActor, IWithTimers
+{
+    private readonly SagaKey _key;
+    private readonly IActorRef _accounts;
+    private readonly IActorRef _pools;
+    private readonly TimeProvider _time;
+    private readonly SagaSettings _settings;
+    private readonly SagaState _state;
+
+    private PoolId[] _poolOrder = [];
+    private int _locking;
+    private readonly Dictionary<PoolId, PoolReserves?> _locked = [];
+    private OpFill[]? _plannedFills;
+    private readonly Dictionary<AccountId, PrepareSaga> _awaitingVotes = [];
+    private (int Op, string Code)? _firstNo;
+    private bool _pausing;
+    private readonly HashSet<AccountId> _accountsToTell = [];
+    private readonly HashSet<PoolId> _poolsToTell = [];
+    private readonly List<IActorRef> _waiters = [];
+    private bool _writing;
+
+    public SagaActor(string entityId, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings)
+    {
+        _key = SagaKey.Parse(entityId);
+        _accounts = accounts;
+        _pools = pools;
+        _time = time;
+        _settings = settings;
+        _state = new SagaState { Key = _key };
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string entityId, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings) =>
+        Akka.Actor.Props.Create(() => new SagaActor(entityId, accounts, pools, time, settings));
+
+    public override string PersistenceId => "saga-" + _key.EntityId;
+
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case ISagaEvent e:
+                SagaContract.Apply(_state, e);
+                break;
+            case RecoveryCompleted:
+                // A saga found mid-way after a crash or a move picks up where its journal says it is.
+                if (_state.Phase == SagaPhase.Started) Lock();
+                else if (_state.Phase == SagaPhase.Decided) Resolve();
+                else Context.SetReceiveTimeout(_settings.IdleAfter);
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case StartSaga start:
+                Start(start);
+                break;
+            case QuerySaga query:
+                Query(query);
+                break;
+            case PoolLockReply reply:
+                Locked(reply);
+                break;
+            case SagaVote vote:
+                Voted(vote);
+                break;
+            case DecideNow:
+                _pausing = false;
+                DecideIfAllVoted();
+                break;
+            case PoolUnlockedAck ack:
+                _poolsToTell.Remove(ack.Pool);
+                FinishIfAllTold();
+                break;
+            case SagaResolvedAck ack:
+                _accountsToTell.Remove(ack.Account);
+                FinishIfAllTold();
+                break;
+            case RetryTick:
+                Retry();
+                break;
+            case ReceiveTimeout:
+                if (_state.Phase is SagaPhase.Finished or SagaPhase.New && !_writing) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                break;
+            case StopEntity:
+                Context.Stop(Self);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Start(StartSaga start)
+    {
+        var (started, rejection) = SagaContract.Start(_state, start.Ops, _settings.LockTimeout, Now);
+        if (rejection is not null)
+        {
+            Sender.Tell(new Rejected(rejection));
+            return;
+        }
+        if (_state.Phase == SagaPhase.Finished)
+        {
+            Sender.Tell(Outcome());
+            return;
+        }
+        _waiters.Add(Sender);
+        if (started is null || _writing) return;
+        _writing = true;
+        Persist(started, e =>
+        {
+            _writing = false;
+            SagaContract.Apply(_state, e);
+            Lock();
+        });
+    }
+
+    /// <summary>A participant's lock expired undecided: decide abort if nothing is decided yet, else tell it again.</summary>
+    private void Query(QuerySaga query)
+    {
+        switch (_state.Phase)
+        {
+            case SagaPhase.New:
+                // Nothing recorded, so nothing was ever asked of anyone under this key: the answer is abort.
+                if (query.Account is { } a) _accounts.Tell(new ResolveSaga(a, _key, false, -1, Codes.LockTimeout, [], null));
+                if (query.Pool is { } p) _pools.Tell(new UnlockPool(p, _key, false, []));
+                break;
+            case SagaPhase.Started:
+                Decide(commit: false, -1, Codes.LockTimeout);
+                break;
+            default:
+                if (query.Account is { } account) TellAccount(account);
+                if (query.Pool is { } pool) TellPool(pool);
+                break;
+        }
+    }
+
+    /// <summary>Locks the pools one at a time in id order; then plans and asks the accounts to vote.</summary>
+    private void Lock()
+    {
+        if (_poolOrder.Length == 0) _poolOrder = SagaPlanner.Pools(_state.Ops);
+        StartRetrying();
+        if (Expired()) return;
+        if (_locking < _poolOrder.Length)
+        {
+            _pools.Tell(new LockPool(_poolOrder[_locking], _key, _state.ExpiresAt));
+            return;
+        }
+        var (fills, failedOp, code) = SagaPlanner.Plan(_state.Ops, _locked, Now);
+        if (fills is null)
+        {
+            Decide(commit: false, failedOp, code);
+            return;
+        }
+        foreach (var account in SagaPlanner.Accounts(_state.Ops))
+        {
+            var ops = SagaPlanner.OpsOf(_state.Ops, account);
+            _awaitingVotes[account] = new PrepareSaga(account, _key, ops, SagaPlanner.LegsOf(ops, fills, account), _state.ExpiresAt);
+        }
+        _plannedFills = fills;
+        foreach (var prepare in _awaitingVotes.Values) _accounts.Tell(prepare);
+    }
+
+    private void Locked(PoolLockReply reply)
+    {
+        if (_state.Phase != SagaPhase.Started || _writing || _locking >= _poolOrder.Length || reply.Pool != _poolOrder[_locking]) return;
+        if (reply.Code is { } code)
+        {
+            // No such pool: the first operation that routes through it fails.
+            var op = Array.FindIndex(_state.Ops, o => o is SwapOp s && s.Route.Contains(reply.Pool));
+            Decide(commit: false, op, code);
+            return;
+        }
+        _locked[reply.Pool] = reply.Reserves;
+        _locking++;
+        Lock();
+    }
+
+    private void Voted(SagaVote vote)
+    {
+        if (_state.Phase != SagaPhase.Started || _writing || !_awaitingVotes.Remove(vote.Account)) return;
+        if (vote.Code is { } code && (_firstNo is null || vote.FailedOp < _firstNo.Value.Op)) _firstNo = (vote.FailedOp, code);
+        if (_awaitingVotes.Count > 0) return;
+        if (_settings.PauseBeforeDecision > TimeSpan.Zero && _firstNo is null)
+        {
+            _pausing = true;
+            Timers.StartSingleTimer(DecideNow.Instance, DecideNow.Instance, _settings.PauseBeforeDecision);
+            return;
+        }
+        DecideIfAllVoted();
+    }
+
+    private void DecideIfAllVoted()
+    {
+        if (_state.Phase != SagaPhase.Started || _writing || _pausing || _awaitingVotes.Count > 0 || _plannedFills is null) return;
+        if (_firstNo is { } no) Decide(commit: false, no.Op, no.Code);
+        else Decide(commit: true, -1, null);
+    }
+
+    private bool Expired()
+    {
+        if (_state.Phase != SagaPhase.Started || Now < _state.ExpiresAt) return false;
+        Decide(commit: false, -1, Codes.LockTimeout);
+        return true;
+    }
+
+    /// <summary>Writes the decision (once), then tells every participant.</summary>
+    private void Decide(bool commit, int failedOp, string? code)
+    {
+        if (_state.Phase != SagaPhase.Started || _writing) return;
+        _writing = true;
+        Persist(new SagaDecided(commit, failedOp, code, commit ? _plannedFills : null, Now), e =>
+        {
+            _writing = false;
+            SagaContract.Apply(_state, e);
+            Resolve();
+        });
+    }
+
+    private void Resolve()
+    {
+        _awaitingVotes.Clear();
+        _accountsToTell.UnionWith(SagaPlanner.Accounts(_state.Ops));
+        _poolsToTell.UnionWith(SagaPlanner.Pools(_state.Ops));
+        foreach (var account in _accountsToTell) TellAccount(account);
+        foreach (var pool in _poolsToTell) TellPool(pool);
+        StartRetrying();
+        FinishIfAllTold();
+    }
+
+    private void TellAccount(AccountId account)
+    {
+        var ops = SagaPlanner.OpsOf(_state.Ops, account);
+        var fills = _state.Commit ? ops.Select(o => _state.Fills![o.Index]).ToArray() : null;
+        _accounts.Tell(new ResolveSaga(account, _key, _state.Commit, _state.FailedOp, _state.Code, ops, fills));
+    }
+
+    private void TellPool(PoolId pool) =>
+        _pools.Tell(new UnlockPool(pool, _key, _state.Commit, _state.Commit ? SagaPlanner.HopsOf(_state.Ops, _state.Fills!, pool) : []));
+
+    private void FinishIfAllTold()
+    {
+        if (_state.Phase != SagaPhase.Decided || _writing || _accountsToTell.Count > 0 || _poolsToTell.Count > 0) return;
+        _writing = true;
+        Persist(new SagaFinished(Now), e =>
+        {
+            _writing = false;
+            SagaContract.Apply(_state, e);
+            Timers.Cancel(RetryTick.Instance);
+            var outcome = Outcome();
+            foreach (var waiter in _waiters) waiter.Tell(outcome);
+            _waiters.Clear();
+            Context.SetReceiveTimeout(_settings.IdleAfter);
+        });
+    }
+
+    private SagaOutcome Outcome() => new(_key, _state.Commit, SagaContract.Outcomes(_state));
+
+    private void StartRetrying()
+    {
+        if (!Timers.IsTimerActive(RetryTick.Instance)) Timers.StartPeriodicTimer(RetryTick.Instance, RetryTick.Instance, _settings.RetryAfter);
+    }
+
+    /// <summary>Sends again whatever is unanswered; past the lock expiry an undecided saga aborts.</summary>
+    private void Retry()
+    {
+        if (_writing) return;
+        switch (_state.Phase)
+        {
+            case SagaPhase.Started:
+                if (Expired()) return;
+                if (_locking < _poolOrder.Length) _pools.Tell(new LockPool(_poolOrder[_locking], _key, _state.ExpiresAt));
+                foreach (var prepare in _awaitingVotes.Values) _accounts.Tell(prepare);
+                break;
+            case SagaPhase.Decided:
+                foreach (var account in _accountsToTell) TellAccount(account);
+                foreach (var pool in _poolsToTell) TellPool(pool);
+                break;
+            default:
+                Timers.Cancel(RetryTick.Instance);
+                break;
+        }
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        Context.GetLogger().Error(cause, "Saga {0}: write rejected at {1}; restarting from the journal", _key, sequenceNr);
+        throw new InvalidOperationException("journal rejected a write", cause);
+    }
+
+    private sealed class RetryTick : INoSerializationVerificationNeeded
+    {
+        public static readonly RetryTick Instance = new();
+    }
+
+    private sealed class DecideNow : INoSerializationVerificationNeeded
+    {
+        public static readonly DecideNow Instance = new();
+    }
+}

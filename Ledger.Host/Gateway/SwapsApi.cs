@@ -1,0 +1,90 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>
+/// <c>POST /v1/swaps</c>: exact input (<c>amount_in</c>, <c>min_amount_out</c>) or exact output (<c>amount_out</c>,
+/// <c>max_amount_in</c>). One pool takes the fast path (the trader's account debits, the pool executes and commits
+/// in one step); a route of several pools is one saga that locks every pool it crosses — every hop or none.
+/// </summary>
+public static class SwapsApi
+{
+    public static readonly string[] Fields = ["id", "account", "route", "asset_in", "amount_in", "min_amount_out", "amount_out", "max_amount_in", "deadline"];
+
+    /// <summary>Most pools in one route.</summary>
+    public const int RouteMax = 4;
+
+    public static void MapSwaps(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/swaps", async (HttpRequest request, LedgerClient ledger) =>
+        {
+            var op = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
+            var (fill, code) = await Run(ledger, op);
+            return fill is not null ? Results.Json(Json(fill)) : Problems.Rejection(code!);
+        });
+    }
+
+    /// <summary>Reads a swap (also a batch operation).</summary>
+    public static SwapOp Parse(RequestBody b)
+    {
+        var id = new TxId(b.Id("id"));
+        var account = new AccountId(b.Id("account"));
+        var routeJson = b.Array("route");
+        if (routeJson.GetArrayLength() is 0 or > RouteMax) throw RequestBody.Invalid(Codes.InvalidRequest, $"'route' names 1 to {RouteMax} pools");
+        PoolId[] route = [.. routeJson.EnumerateArray().Select(e => e.ValueKind == System.Text.Json.JsonValueKind.String && Id.IsValid(e.GetString())
+            ? new PoolId(e.GetString()!)
+            : throw RequestBody.Invalid(Codes.InvalidId, "'route' holds pool ids"))];
+        if (route.Distinct().Count() != route.Length) throw RequestBody.Invalid(Codes.InvalidRequest, "a route crosses each pool once");
+        var assetIn = new AssetId(b.Id("asset_in"));
+        var deadline = b.WholeNumber("deadline", 0, long.MaxValue);
+        var exactOut = b.Has("amount_out");
+        if (exactOut == b.Has("amount_in")) throw RequestBody.Invalid(Codes.InvalidRequest, "give either 'amount_in' and 'min_amount_out', or 'amount_out' and 'max_amount_in'");
+        return exactOut
+            ? new SwapOp(id, account, route, assetIn, b.Amount("max_amount_in"), b.Amount("amount_out"), Deadline: deadline)
+            : new SwapOp(id, account, route, assetIn, b.Amount("amount_in"), MinOut: b.AmountOrNull("min_amount_out") ?? default, Deadline: deadline);
+    }
+
+    /// <summary>Runs one swap: what it did, or the code it was refused with.</summary>
+    public static async Task<(OpFill? Fill, string? Code)> Run(LedgerClient ledger, SwapOp op)
+    {
+        if (op.Route.Length > 1)
+            return await ledger.AskSaga(new StartSaga(new SagaKey(op.Account, op.Id), [op])) switch
+            {
+                SagaOutcome { Results: [var r] } => (r.Fill, r.Code),
+                Rejected r => (null, r.Code),
+                var other => throw new InvalidOperationException($"unexpected reply {other.GetType().Name}"),
+            };
+        if (await ledger.FindPool(op.Route[0]) is not { } pool) return (null, Codes.PoolNotFound);
+        if (op.AssetIn != pool.AssetA && op.AssetIn != pool.AssetB) return (null, Codes.AssetNotInPool);
+        var assetOut = op.AssetIn == pool.AssetA ? pool.AssetB : pool.AssetA;
+        var call = op.ExactOut
+            ? new PoolCall(pool.Id, PoolCallKind.SwapExactOut, [new Leg(op.AssetIn, op.AmountIn)], assetOut, op.AmountOut, Deadline: op.Deadline)
+            : new PoolCall(pool.Id, PoolCallKind.SwapExactIn, [new Leg(op.AssetIn, op.AmountIn)], assetOut, MinOut: op.MinOut, Deadline: op.Deadline);
+        return await ledger.AskAccount(new CallPool(op.Account, op.Id, call)) switch
+        {
+            TransferOutcome { Transaction: { Status: TransferStatus.Committed } t } => (Fill(t.Call!, t.Returned!), null),
+            TransferOutcome { Transaction: { } t } => (null, t.Code ?? Codes.Unavailable),
+            TransferOutcome o => (null, o.Code),
+            var other => throw new InvalidOperationException($"unexpected reply {other.GetType().Name}"),
+        };
+    }
+
+    /// <summary>A single-pool swap's result in the shape of a route's.</summary>
+    public static OpFill Fill(PoolCall call, Leg[] returned)
+    {
+        var r = PoolCallResult.Of(call, returned);
+        return new OpFill([call.In[0].Asset, call.AssetOut!.Value], [r.AmountIn, r.AmountOut]);
+    }
+
+    /// <summary>api.md's swap result: what went in, what came out, and the amounts along the path (Uniswap's router order).</summary>
+    public static object Json(OpFill fill) => new
+    {
+        amount_in = fill.AmountIn.ToString(),
+        amount_out = fill.AmountOut.ToString(),
+        amounts = fill.Amounts!.Select(a => a.ToString()).ToArray(),
+    };
+}
