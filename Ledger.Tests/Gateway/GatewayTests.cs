@@ -183,8 +183,11 @@ public class GatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
 
         var tooLarge = await _host.Post("/v1/batches", new { operations = Enumerable.Range(0, 8_191).Select(i => Op("x" + i, "alice", "bob", "1")).ToArray() });
         Assert.Equal((400, "batch_too_large"), (tooLarge.Status, S(tooLarge.Body, "code")));
-        var atomic = await _host.Post("/v1/batches", new { atomic = true, operations = new[] { Op("a1", "alice", "bob", "1") } });
-        Assert.Equal(501, atomic.Status);
+        var atomic = await _host.Post("/v1/batches", new { atomic = true, operations = new[] { Op("a1", "alice", "bob", "1"), Op("a2", "alice", "bob", "41") } });
+        Assert.Equal(200, atomic.Status);
+        Assert.Equal([("rejected", "linked_operation_failed"), ("rejected", "insufficient_funds")],
+            atomic.Body.GetProperty("results").EnumerateArray().Select(r => (S(r, "status"), S(r, "code"))));
+        Assert.Equal("40", S(await Balance("alice"), "posted"));
         var malformed = await _host.Post("/v1/batches", new { operations = new object[] { Op("m1", "alice", "bob", "1"), new { type = "transfer", id = "m2" } } });
         Assert.Equal((400, "invalid_request"), (malformed.Status, S(malformed.Body, "code")));
         Assert.Equal(404, (await _host.Get($"/v1/accounts/{_p}alice/transactions/m1")).Status);

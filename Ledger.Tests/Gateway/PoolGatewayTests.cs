@@ -114,6 +114,102 @@ public class PoolGatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
         await AssertAuditBalances();
     }
 
+    /// <summary>FundedPool, plus "pool2" = Y/Z funded by "lp2" with 1e18 of each.</summary>
+    private async Task<(string Pool1, string Pool2)> TwoPools()
+    {
+        var pool1 = await FundedPool();
+        await _host.Seed(_p + "Y", _p + "bank-y", (_p + "lp2", "1000000000000000000"));
+        await _host.Seed(_p + "Z", _p + "bank-z", (_p + "lp2", "1000000000000000000"));
+        var pool2 = _p + "pool2";
+        Assert.Equal(201, (await _host.Post("/v1/pools", new { id = pool2, asset_a = _p + "Y", asset_b = _p + "Z", fee_bps = 30 })).Status);
+        var deposit = await _host.Post($"/v1/pools/{pool2}/deposits",
+            new { id = "d2", account = _p + "lp2", amount_a_desired = "1000000000000000000", amount_b_desired = "1000000000000000000" });
+        Assert.Equal(200, deposit.Status);
+        return (pool1, pool2);
+    }
+
+    private static UInt128 Out(UInt128 amountIn, UInt128 reserveIn, UInt128 reserveOut) =>
+        (UInt128)((System.Numerics.BigInteger)amountIn * 9970 * reserveOut / ((System.Numerics.BigInteger)reserveIn * 10000 + (System.Numerics.BigInteger)amountIn * 9970));
+
+    [Fact]
+    public async Task A_two_hop_route_is_one_transaction_and_a_last_hop_below_its_minimum_leaves_everything_as_it_was()
+    {
+        var (pool1, pool2) = await TwoPools();
+        var y = Out(100_000_000_000_000_000, 5_000_000_000_000_000_000, 10_000_000_000_000_000_000);
+        var z = Out(y, 1_000_000_000_000_000_000, 1_000_000_000_000_000_000);
+        var route = new[] { pool1, pool2 };
+        var before = ((await _host.Get("/v1/pools/" + pool1)).Body.GetRawText(), (await _host.Get("/v1/pools/" + pool2)).Body.GetRawText());
+
+        var missed = await _host.Post("/v1/swaps", new { id = "r0", account = _p + "trader", route, asset_in = _p + "X", amount_in = "100000000000000000", min_amount_out = (z + 1).ToString() });
+        Assert.Equal((422, "slippage_exceeded"), (missed.Status, S(missed.Body, "code")));
+        Assert.Equal(before, ((await _host.Get("/v1/pools/" + pool1)).Body.GetRawText(), (await _host.Get("/v1/pools/" + pool2)).Body.GetRawText()));
+        Assert.Equal(("2000000000000000000", "0", "0"), (await Posted("trader", _p + "X"), await Posted("trader", _p + "Y"), await Posted("trader", _p + "Z")));
+        var trader = (await _host.Get($"/v1/accounts/{_p}trader")).Body.GetProperty("balances").GetProperty(_p + "X");
+        Assert.Equal("0", S(trader, "pending_out"));
+
+        var swap = await _host.Post("/v1/swaps", new { id = "r1", account = _p + "trader", route, asset_in = _p + "X", amount_in = "100000000000000000", min_amount_out = z.ToString() });
+        Assert.Equal(200, swap.Status);
+        Assert.Equal(("100000000000000000", z.ToString()), (S(swap.Body, "amount_in"), S(swap.Body, "amount_out")));
+        Assert.Equal(["100000000000000000", y.ToString(), z.ToString()], swap.Body.GetProperty("amounts").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(("1900000000000000000", "0", z.ToString()), (await Posted("trader", _p + "X"), await Posted("trader", _p + "Y"), await Posted("trader", _p + "Z")));
+        var p2 = (await _host.Get("/v1/pools/" + pool2)).Body;
+        Assert.Equal(((1_000_000_000_000_000_000 + y).ToString(), (1_000_000_000_000_000_000 - z).ToString()), (S(p2, "reserve_a"), S(p2, "reserve_b")));
+
+        var tx = await _host.Get($"/v1/accounts/{_p}trader/transactions/r1");
+        Assert.Equal(("swap", "committed", 2), (S(tx.Body, "type"), S(tx.Body, "status"), tx.Body.GetProperty("result").GetProperty("route").GetArrayLength()));
+        var again = await _host.Post("/v1/swaps", new { id = "r1", account = _p + "trader", route, asset_in = _p + "X", amount_in = "100000000000000000", min_amount_out = z.ToString() });
+        Assert.Equal((200, z.ToString()), (again.Status, S(again.Body, "amount_out")));
+        Assert.Equal("1900000000000000000", await Posted("trader", _p + "X"));
+        await AssertSumsToZero(_p + "X", _p + "Y", _p + "Z");
+    }
+
+    [Fact]
+    public async Task An_atomic_batch_with_one_bad_operation_changes_nothing_and_a_good_one_commits_every_operation()
+    {
+        var (pool1, pool2) = await TwoPools();
+        var swap = new { type = "swap", id = "a2", account = _p + "trader", route = new[] { pool1, pool2 }, asset_in = _p + "X", amount_in = "1000" };
+        var bad = await _host.Post("/v1/batches", new
+        {
+            atomic = true,
+            operations = new object[]
+            {
+                new { type = "transfer", id = "a1", from = _p + "trader", to = _p + "lp", asset = _p + "X", amount = "5" },
+                swap,
+                new { type = "transfer", id = "a3", from = _p + "lp2", to = _p + "trader", asset = _p + "Z", amount = "1" },
+            },
+        });
+        Assert.Equal(200, bad.Status);
+        Assert.Equal([("rejected", "linked_operation_failed"), ("rejected", "linked_operation_failed"), ("rejected", "insufficient_funds")],
+            bad.Body.GetProperty("results").EnumerateArray().Select(r => (S(r, "status"), S(r, "code"))));
+        Assert.Equal(("2000000000000000000", "0"), (await Posted("trader", _p + "X"), await Posted("trader", _p + "Z")));
+
+        var good = await _host.Post("/v1/batches", new
+        {
+            atomic = true,
+            operations = new object[]
+            {
+                new { type = "transfer", id = "b1", from = _p + "trader", to = _p + "lp", asset = _p + "X", amount = "5" },
+                swap with { id = "b2" },
+            },
+        });
+        var results = good.Body.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal(["committed", "committed"], results.Select(r => S(r, "status")));
+        var z = S(results[1].GetProperty("result"), "amount_out");
+        Assert.Equal(("1999999999999998995", z), (await Posted("trader", _p + "X"), await Posted("trader", _p + "Z")));
+
+        // Swaps also run in non-atomic batches, each on its own.
+        var loose = await _host.Post("/v1/batches", new { atomic = false, operations = new object[] { swap with { id = "c1" }, swap with { id = "c2", amount_in = "99999999999999999999" } } });
+        Assert.Equal([("committed", null), ("rejected", "insufficient_funds")],
+            loose.Body.GetProperty("results").EnumerateArray().Select(r => (S(r, "status"), r.TryGetProperty("code", out var c) ? c.GetString() : null)));
+        await AssertSumsToZero(_p + "X", _p + "Y", _p + "Z");
+    }
+
+    private async Task AssertSumsToZero(params string[] assets)
+    {
+        var audit = (await _host.Get("/v1/audit/supply")).Body.GetProperty("assets");
+        Assert.All(assets, a => Assert.Equal(("0", "0"), (S(audit.GetProperty(a), "sum"), S(audit.GetProperty(a), "in_flight"))));
+    }
+
     /// <summary>Every asset of this test sums to zero over accounts and pools, and supply is what was minted.</summary>
     private async Task AssertAuditBalances()
     {
