@@ -49,21 +49,22 @@ public static class BenchCommand
 
         var results = new List<BenchResult>();
         foreach (var accounts in o.SweepAccounts.Length > 0 ? o.SweepAccounts : [o.Accounts])
-            results.Add(await RunOne(o with { Accounts = accounts }));
+            foreach (var pools in o.SweepPools.Length > 0 ? o.SweepPools : [o.Pools])
+                results.Add(await RunOne(o with { Accounts = accounts, Pools = pools }));
 
         PrintSummary(results);
         if (o.Json is not null)
             await File.WriteAllTextAsync(o.Json, results.Count == 1 ? JsonSerializer.Serialize(results[0], Json) : JsonSerializer.Serialize(results, Json));
-        if (o.Chart is not null) Chart.Render(results, o.Chart);
+        if (o.Chart is not null) Chart.Render(results, o.Chart, overPools: o.SweepPools.Length > 0);
         return results.All(r => r.ConservationOk && r.Failed == 0) ? 0 : 1;
     }
 
     private static async Task<BenchResult> RunOne(BenchOptions o)
     {
-        Console.Error.WriteLine($"bench: {o.Workload}, {o.Accounts:N0} accounts, {o.InFlight:N0} in flight, journal {o.Journal}{(o.Url is null ? "" : ", " + o.Url + ", batch " + o.Batch)}");
+        Console.Error.WriteLine($"bench: {o.Workload}, {o.Accounts:N0} accounts{(o.UsesPools ? $", {o.Pools:N0} pools" : "")}, {o.InFlight:N0} in flight, journal {o.Journal}{(o.Url is null ? "" : ", " + o.Url + ", batch " + o.Batch)}");
         var workload = new Workload(o.Workload, o.Accounts);
-        var swaps = o.Workload == "swaps";
-        var baseline = o.Only is null or "baseline" ? swaps ? SwapPhases.SequentialBaseline(o) : Phases.SequentialBaseline(o, workload) : 0;
+        var swaps = o.UsesPools;
+        var baseline = o.Only is null or "baseline" ? swaps ? SwapPhases.SequentialBaseline(o, workload) : Phases.SequentialBaseline(o, workload) : 0;
         Console.Error.WriteLine($"  sequential baseline: {baseline:N0} tx/s");
 
         LoadResult load = new(0, 0, 0, 1, 0, 0, 0, 0);
@@ -81,11 +82,11 @@ public static class BenchCommand
             try
             {
                 var regions = await Phases.Ready(system);
-                // The platform ceiling is measured for transfers (one tiny event per side); a swap has no bare equivalent.
+                // The platform ceiling is measured for transfers (one tiny event per side); a pool call has no bare equivalent.
                 if (o.Only is null or "ceiling" && !swaps) ceiling = (await Phases.Ceiling(o, system, workload)).Tps;
                 if (o.Only is null or "ledger")
                 {
-                    if (swaps) (load, conserved) = await SwapPhases.Ledger(o, regions);
+                    if (swaps) (load, conserved) = await SwapPhases.Ledger(o, regions, workload);
                     else (load, conserved, rows) = await Phases.Ledger(o, dataDir, regions, workload);
                 }
             }
@@ -143,8 +144,8 @@ public static class BenchCommand
     private static void PrintSummary(List<BenchResult> results)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"workload",-16}{"accounts",10}{"journal",9}{"in-flight",10}{"tx/s",10}{"p50 ms",9}{"p99 ms",9}{"max ms",9}{"ceiling",10}{"ratio",7}{"baseline",11}{"rows/tx",8}{"rejected",10}{"failed",8}  conservation");
+        Console.WriteLine($"{"workload",-16}{"accounts",10}{"pools",7}{"journal",9}{"in-flight",10}{"tx/s",10}{"p50 ms",9}{"p99 ms",9}{"max ms",9}{"ceiling",10}{"ratio",7}{"baseline",11}{"rows/tx",8}{"rejected",10}{"failed",8}  conservation");
         foreach (var r in results)
-            Console.WriteLine($"{r.Workload,-16}{r.Accounts,10:N0}{r.Journal,9}{r.InFlight,10:N0}{r.Tps,10:N0}{r.LatencyMs.P50,9:F1}{r.LatencyMs.P99,9:F1}{r.LatencyMs.Max,9:F1}{r.PlatformCeilingTps,10:N0}{r.RatioToCeiling,7:F2}{r.SequentialBaselineTps,11:N0}{r.JournalRowsPerTransfer,8:F2}{r.Rejected,10:N0}{r.Failed,8:N0}  {(r.ConservationOk ? "ok" : "VIOLATED")}");
+            Console.WriteLine($"{r.Workload,-16}{r.Accounts,10:N0}{r.Pools,7:N0}{r.Journal,9}{r.InFlight,10:N0}{r.Tps,10:N0}{r.LatencyMs.P50,9:F1}{r.LatencyMs.P99,9:F1}{r.LatencyMs.Max,9:F1}{r.PlatformCeilingTps,10:N0}{r.RatioToCeiling,7:F2}{r.SequentialBaselineTps,11:N0}{r.JournalRowsPerTransfer,8:F2}{r.Rejected,10:N0}{r.Failed,8:N0}  {(r.ConservationOk ? "ok" : "VIOLATED")}");
     }
 }

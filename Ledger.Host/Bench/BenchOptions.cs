@@ -20,6 +20,7 @@ public sealed record BenchOptions
     public string? Json { get; init; }
     public string? Chart { get; init; }
     public int[] SweepAccounts { get; init; } = [];
+    public int[] SweepPools { get; init; } = [];
     public int HotEvents { get; init; } = 1_000_000;
     public string? DataDir { get; init; }
     /// <summary>Run only one phase: <c>ledger</c>, <c>ceiling</c> or <c>baseline</c> (for profiling).</summary>
@@ -29,6 +30,8 @@ public sealed record BenchOptions
         usage: Ledger.Host bench [options]
           --workload transfers|transfers-zipf   uniform transfers, or hot accounts (Zipf s = 1.1)
           --workload swaps      exact-input swaps of random accounts on --pools K pools (K = 1: one hot pool)
+          --workload routes     two-hop routes (a saga locking two of the K ≥ 2 pools) of random accounts
+          --workload mixed      half transfers between random accounts, half swaps on the K pools
           --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
           --hot-events N        for recovery (default 1000000)
           --accounts N          accounts (default 10000)
@@ -39,6 +42,7 @@ public sealed record BenchOptions
           --url URL             drive a running gateway over HTTP, with --batch N operations per request
           --json FILE           write the results as JSON
           --sweep accounts=10,100,1000          one run per value; with --chart FILE, a PNG of tps against accounts
+          --sweep pools=1,10,100                one run per pool count (swaps, routes, mixed); the chart is against pools
           --data DIR            data directory for the in-process node (default: a new temporary one)
           --only PHASE          run only ledger, ceiling or baseline (to profile one of them)
         """;
@@ -67,21 +71,33 @@ public sealed record BenchOptions
                 "--data" => o with { DataDir = Value() },
                 "--only" => o with { Only = Value() },
                 "--hot-events" => o with { HotEvents = Int() },
-                "--sweep" => o with { SweepAccounts = ParseSweep(Value()) },
+                "--sweep" => Sweep(o, Value()),
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
-        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
+        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
         if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
         if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
-        if (o.Workload == "swaps" && o.Url is not null) throw new ArgumentException("--workload swaps runs in process (no --url yet)");
-        if (o.Pools < 1) throw new ArgumentException("out of range: pools ≥ 1");
+        if (o.UsesPools && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
+        if (o.Pools < 1 || o.SweepPools.Any(k => k < 1)) throw new ArgumentException("out of range: pools ≥ 1");
+        if (o.Workload == "routes" && (o.SweepPools.Length > 0 ? o.SweepPools.Any(k => k < 2) : o.Pools < 2)) throw new ArgumentException("--workload routes needs pools ≥ 2 (a route crosses two)");
+        if (o.SweepPools.Length > 0 && !o.UsesPools) throw new ArgumentException("--sweep pools applies to swaps, routes and mixed");
         if (o.Accounts < 2 || o.InFlight < 1 || o.Seconds < 1 || o.Batch is < 1 or > 8_190) throw new ArgumentException("out of range: accounts ≥ 2, in-flight ≥ 1, seconds ≥ 1, batch 1–8190");
         return o;
     }
 
-    private static int[] ParseSweep(string spec) =>
-        spec.StartsWith("accounts=", StringComparison.Ordinal)
-            ? spec["accounts=".Length..].Split(',').Select(v => int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture)).ToArray()
-            : throw new ArgumentException("--sweep takes accounts=N,N,…");
+    /// <summary>Whether the workload trades on pools (and so runs <see cref="SwapPhases"/>).</summary>
+    public bool UsesPools => Workload is "swaps" or "routes" or "mixed";
+
+    private static BenchOptions Sweep(BenchOptions o, string spec)
+    {
+        var (name, values) = spec.IndexOf('=', StringComparison.Ordinal) is var eq and > 0 ? (spec[..eq], spec[(eq + 1)..]) : ("", "");
+        int[] list = [.. values.Split(',').Select(v => int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture))];
+        return name switch
+        {
+            "accounts" => o with { SweepAccounts = list },
+            "pools" => o with { SweepPools = list },
+            _ => throw new ArgumentException("--sweep takes accounts=N,N,… or pools=K,K,…"),
+        };
+    }
 }

@@ -2,13 +2,13 @@ using ScottPlot;
 
 namespace Ledger.Host.Bench;
 
-/// <summary>Throughput against contention (number of accounts), log–log, as a PNG.</summary>
+/// <summary>Throughput against contention (number of accounts, or of pools), log–log, as a PNG.</summary>
 public static class Chart
 {
-    public static void Render(IReadOnlyList<BenchResult> results, string path)
+    public static void Render(IReadOnlyList<BenchResult> results, string path, bool overPools = false)
     {
         var plot = new Plot();
-        var xs = results.Select(r => Math.Log10(r.Accounts)).ToArray();
+        var xs = results.Select(r => Math.Log10(overPools ? r.Pools : r.Accounts)).ToArray();
         void Line(string label, IEnumerable<double?> ys)
         {
             var points = xs.Zip(ys, (x, y) => (X: x, Y: y)).Where(p => p.Y is > 0).Select(p => (p.X, Y: Math.Log10(p.Y!.Value))).ToArray();
@@ -18,12 +18,12 @@ public static class Chart
             s.LineWidth = 2;
             s.MarkerSize = 7;
         }
-        Line("ledger (committed transfers/s)", results.Select(r => (double?)r.Tps));
+        Line($"ledger (committed {(overPools ? "transactions" : "transfers")}/s)", results.Select(r => (double?)r.Tps));
         Line("platform ceiling (bare persistent actors)", results.Select(r => r.PlatformCeilingTps));
         Line("sequential baseline (contracts, 1 thread, no disk)", results.Select(r => (double?)r.SequentialBaselineTps));
         var first = results[0];
         plot.Title($"{first.Workload}, journal {first.Journal}, {first.InFlight:N0} in flight, {first.Machine.Cores} cores");
-        plot.XLabel("accounts (log scale): fewer accounts = more contention");
+        plot.XLabel(overPools ? "pools (log scale): fewer pools = more contention" : "accounts (log scale): fewer accounts = more contention");
         plot.YLabel("transactions per second (log scale)");
         static string Power(double v) => Math.Pow(10, v).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(

@@ -5,12 +5,15 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Host.Bench;
 
 /// <summary>
-/// The <c>swaps</c> workload: every operation is an exact-input swap of a random account on one of K pools
-/// (both ways at random). With K = 1 every swap goes through the one hottest key there is.
+/// The workloads on pools. <c>swaps</c>: every operation is an exact-input swap of a random account on one of K
+/// pools (both ways at random); with K = 1 every swap goes through the one hottest key there is. <c>routes</c>:
+/// every operation is a two-hop route through two distinct pools (A→B on one, B→A on the other), one saga
+/// locking both. <c>mixed</c>: half transfers between random accounts, half swaps.
 /// </summary>
 public static class SwapPhases
 {
@@ -26,7 +29,18 @@ public static class SwapPhases
     private static PoolCall Swap(int pool, bool aToB) => new(PoolOf(pool), PoolCallKind.SwapExactIn,
         [new Leg(new(aToB ? Phases.Asset : AssetB), SwapAmount)], new AssetId(aToB ? AssetB : Phases.Asset));
 
-    public static async Task<(LoadResult Load, bool ConservationOk)> Ledger(BenchOptions o, LedgerRegions regions)
+    /// <summary>A two-hop route: in on pool <paramref name="first"/>, back to the input asset on pool <paramref name="second"/>.</summary>
+    private static SwapOp Route(AccountId account, TxId id, int first, int second, bool aFirst) =>
+        new(id, account, [PoolOf(first), PoolOf(second)], new(aFirst ? Phases.Asset : AssetB), SwapAmount);
+
+    private static (int, int) TwoPools(Random random, int pools)
+    {
+        var first = random.Next(pools);
+        var second = random.Next(pools - 1);
+        return (first, second >= first ? second + 1 : second);
+    }
+
+    public static async Task<(LoadResult Load, bool ConservationOk)> Ledger(BenchOptions o, LedgerRegions regions, Workload workload)
     {
         await Phases.Fund(regions, o.Accounts, Phases.Asset);
         await Phases.Fund(regions, o.Accounts, AssetB);
@@ -49,7 +63,21 @@ public static class SwapPhases
         var load = await LoadRunner.Run("ledger", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
         {
             var id = new TxId("s" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var reply = await regions.Accounts.Ask<object>(new CallPool(ids[random.Next(ids.Length)], id, Swap(random.Next(o.Pools), random.Next(2) == 0)), AskTimeout);
+            var account = ids[random.Next(ids.Length)];
+            object reply;
+            if (o.Workload == "routes")
+            {
+                var (first, second) = TwoPools(random, o.Pools);
+                reply = await regions.Sagas.Ask<object>(new StartSaga(new(account, id), [Route(account, id, first, second, random.Next(2) == 0)]), AskTimeout);
+                return reply is SagaOutcome { Committed: true } ? OpResult.One : OpResult.Refused;
+            }
+            if (o.Workload == "mixed" && random.Next(2) == 0)
+            {
+                var (from, to) = workload.Next(random);
+                reply = await regions.Accounts.Ask<object>(new SubmitTransfers(ids[from], [new TransferRequest(id, ids[to], new(Phases.Asset), 1, false, null)]), AskTimeout);
+                return reply is TransferResults { Results: [{ Transaction.Status: TransferStatus.Committed }] } ? OpResult.One : OpResult.Refused;
+            }
+            reply = await regions.Accounts.Ask<object>(new CallPool(account, id, Swap(random.Next(o.Pools), random.Next(2) == 0)), AskTimeout);
             return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
         });
         return (load, await Conserved(regions, [.. ids, lp, new(Phases.Issuer)], o.Pools));
@@ -72,8 +100,12 @@ public static class SwapPhases
         return sums.Values.All(v => v == 0) && !inFlight;
     }
 
-    /// <summary>The same swaps through the contracts alone: trader debits, pool decides, trader is credited.</summary>
-    public static double SequentialBaseline(BenchOptions o)
+    /// <summary>
+    /// The same operations through the contracts alone, one thread, in memory: a swap as trader debit, pool
+    /// decision, trader credit; a route as the whole saga protocol (holds, locks, plan, unlocks, resolution);
+    /// a transfer as debit, credit, acknowledgement.
+    /// </summary>
+    public static double SequentialBaseline(BenchOptions o, Workload workload)
     {
         var accounts = Enumerable.Range(0, o.Accounts).Select(i => new AccountState { Id = new(Phases.AccountId(i)) }).ToArray();
         foreach (var s in accounts)
@@ -100,19 +132,66 @@ public static class SwapPhases
             for (var i = 0; i < 1_000; i++, n++)
             {
                 var trader = accounts[random.Next(accounts.Length)];
-                var pool = pools[random.Next(pools.Length)];
                 var id = new TxId("s" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                var call = Swap(0, random.Next(2) == 0) with { Pool = pool.Id };
-                var d = AccountContract.CallPool(trader, id, call, 0);
-                foreach (var e in d.Events) AccountContract.Apply(trader, e);
-                if (d.Events is not [PoolCallSent]) continue;
-                var decided = PoolContract.Decide(pool, trader.Id, id, call, 0);
-                PoolContract.Apply(pool, decided);
-                foreach (var e in AccountContract.Answered(trader, id, new PoolAnswer(decided.Out, decided.Code), 0)) AccountContract.Apply(trader, e);
+                if (o.Workload == "routes")
+                {
+                    var (first, second) = TwoPools(random, o.Pools);
+                    RouteThroughContracts(trader, pools[first], pools[second], Route(trader.Id, id, first, second, random.Next(2) == 0));
+                }
+                else if (o.Workload == "mixed" && random.Next(2) == 0)
+                {
+                    var (from, to) = workload.Next(random);
+                    TransferThroughContracts(accounts[from], accounts[to], id);
+                    accounts[to].Evict(keep, accounts[to].SettledTotal);
+                    accounts[from].Evict(keep, accounts[from].SettledTotal);
+                }
+                else SwapThroughContracts(trader, pools[random.Next(pools.Length)], id, random.Next(2) == 0);
                 trader.Evict(keep, trader.SettledTotal);
-                pool.Evict(pool.AnswersKeep);
             }
+            foreach (var pool in pools) pool.Evict(pool.AnswersKeep);
         }
         return n / clock.Elapsed.TotalSeconds;
+    }
+
+    private static void SwapThroughContracts(AccountState trader, PoolState pool, TxId id, bool aToB)
+    {
+        var call = Swap(0, aToB) with { Pool = pool.Id };
+        var d = AccountContract.CallPool(trader, id, call, 0);
+        foreach (var e in d.Events) AccountContract.Apply(trader, e);
+        if (d.Events is not [PoolCallSent]) return;
+        var decided = PoolContract.Decide(pool, trader.Id, id, call, 0);
+        PoolContract.Apply(pool, decided);
+        foreach (var e in AccountContract.Answered(trader, id, new PoolAnswer(decided.Out, decided.Code), 0)) AccountContract.Apply(trader, e);
+    }
+
+    private static void TransferThroughContracts(AccountState payer, AccountState payee, TxId id)
+    {
+        var d = AccountContract.StartTransfer(payer, new TransferRequest(id, payee.Id, new(Phases.Asset), 1, false, null), 0);
+        foreach (var e in d.Events) AccountContract.Apply(payer, e);
+        var (credit, result, _) = AccountContract.Receive(payee, payer.Id, AccountContract.Owed(payer.Outgoing[id]), 0);
+        foreach (var e in credit) AccountContract.Apply(payee, e);
+        foreach (var e in AccountContract.Acknowledge(payer, result!, 0)) AccountContract.Apply(payer, e);
+    }
+
+    private static void RouteThroughContracts(AccountState trader, PoolState first, PoolState second, SwapOp op)
+    {
+        var key = new SagaKey(trader.Id, op.Id);
+        var reserves = new Dictionary<PoolId, PoolReserves?>();
+        foreach (var pool in new[] { first, second }.OrderBy(p => p.Id.Value, StringComparer.Ordinal))
+        {
+            var (locked, _, _) = PoolContract.Lock(pool, key, 1, 0);
+            PoolContract.Apply(pool, locked!);
+            reserves[pool.Id] = PoolContract.Reserves(pool);
+        }
+        SagaOp[] ops = [op];
+        var (fills, _, _) = SagaPlanner.Plan(ops, reserves, 0);
+        var mine = SagaPlanner.OpsOf(ops, trader.Id);
+        var (held, _, code) = AccountContract.PrepareSaga(trader, key, mine, fills is null ? [] : SagaPlanner.LegsOf(mine, fills, trader.Id), 1, 0);
+        foreach (var e in held) AccountContract.Apply(trader, e);
+        var commit = fills is not null && code is null;
+        foreach (var pool in new[] { first, second })
+            PoolContract.Apply(pool, PoolContract.Unlock(pool, key, commit, commit ? SagaPlanner.HopsOf(ops, fills!, pool.Id) : [], 0)!);
+        foreach (var e in AccountContract.ResolveSaga(trader, key, commit, -1, commit ? null : Codes.SlippageExceeded, mine, commit ? [fills![0]] : null, 0))
+            AccountContract.Apply(trader, e);
     }
 }

@@ -37,7 +37,7 @@ public class AccountProperties
         var n = 0;
         foreach (var step in script)
         {
-            var v = Mix(step);
+            var v = Scripts.Mix(step);
             if (Step(all, requestsAll, v, n) != Step(evicting, requestsEvicting, v, n)) return false;
             n++;
             if (!Holds(all) || !Holds(evicting)) return false;
@@ -124,17 +124,6 @@ public class AccountProperties
                 if (x?.Status != y?.Status || x?.Code != y?.Code || x?.PostedAmount != y?.PostedAmount) return false;
             }
         return true;
-    }
-
-    /// <summary>FsCheck's numbers are small; a bijective hash spreads them over all 32 bits that steps read.</summary>
-    private static uint Mix(uint x)
-    {
-        x ^= x >> 16;
-        x *= 0x7feb352d;
-        x ^= x >> 15;
-        x *= 0x846ca68b;
-        x ^= x >> 16;
-        return x;
     }
 
     private static Transfer? Open(ContractWorld w, string account) =>
