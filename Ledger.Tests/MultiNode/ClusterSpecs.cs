@@ -19,62 +19,36 @@ namespace Ledger.Tests.MultiNode;
 public sealed class ClusterSpecs : IAsyncLifetime
 {
     private const int Accounts = 24;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-    private readonly string _dataDir = Ports.TempDir("ledger-cluster");
-    private readonly List<(ActorSystem System, LedgerRegions Regions)> _nodes = [];
+    private TestCluster _cluster = null!;
     private readonly Dictionary<string, long> _expected = [];
+
+    private List<(ActorSystem System, LedgerRegions Regions)> Nodes => _cluster.Nodes;
 
     public async Task InitializeAsync()
     {
-        var ports = Enumerable.Range(0, 3).Select(_ => Ports.Free()).ToArray();
-        foreach (var port in ports)
-        {
-            // The third node never runs coordinated shutdown on Terminate: terminating it is a crash, not a leave.
-            var crashOnTerminate = port == ports[2] ? "akka.coordinated-shutdown.run-by-actor-system-terminate = off" : "";
-            var system = LedgerNode.Start(new LedgerNodeOptions
-            {
-                DataDir = _dataDir,
-                Port = port,
-                Seeds = [$"127.0.0.1:{ports[0]}"],
-                Shards = 30,
-                ExtraHocon = """
-                    akka.loglevel = WARNING
-                    akka.cluster.split-brain-resolver.stable-after = 2s
-                    akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
-                    akka.cluster.min-nr-of-members = 3
-
-                    """ + crashOnTerminate,
-            });
-            _nodes.Add((system, LedgerSharding.Start(system, 30, TimeProvider.System, new AccountSettings())));
-        }
-        await Until(() => _nodes.All(n => Cluster.Get(n.System).State.Members.Count(m => m.Status == MemberStatus.Up) == 3), "three members up");
-
-        var first = _nodes[0].Regions;
+        _cluster = await TestCluster.Start(system => LedgerSharding.Start(system, 30, TimeProvider.System, new AccountSettings()));
+        var first = Nodes[0].Regions;
         Assert.IsType<AssetView>(await Ask(first.Assets, new CreateAsset(new("USD"), 2, new("bank"))));
         for (var i = 0; i < Accounts; i++)
         {
-            Assert.IsType<AccountView>(await Ask(_nodes[i % 3].Regions.Accounts, new OpenAccount(new($"acc-{i}"), "owner")));
+            Assert.IsType<AccountView>(await Ask(Nodes[i % 3].Regions.Accounts, new OpenAccount(new($"acc-{i}"), "owner")));
             await Transfer(i % 3, "bank", $"acc-{i}", 1_000, $"mint-{i}");
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        await Task.WhenAll(_nodes.Select(n => n.System.Terminate().WaitAsync(TimeSpan.FromSeconds(20))));
-        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
-    public async Task Accounts_spread_over_nodes_and_a_node_that_leaves_hands_them_over_with_their_balances()
+    public async Task Accounts_spread_overNodes_and_a_node_that_leaves_hands_them_over_with_their_balances()
     {
         await HostedOnEveryNode();
         await CrossNodeTransfers(round: 1);
         await AssertBalancesEverywhere();
 
-        var leaving = _nodes[2];
+        var leaving = Nodes[2];
         await CoordinatedShutdown.Get(leaving.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
-        _nodes.RemoveAt(2);
-        await Until(() => Cluster.Get(_nodes[0].System).State.Members.Count == 2, "the node is removed");
+        Nodes.RemoveAt(2);
+        await Until(() => Cluster.Get(Nodes[0].System).State.Members.Count == 2, "the node is removed");
 
         await AssertBalancesEverywhere();
         await CrossNodeTransfers(round: 2);
@@ -88,12 +62,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
         await CrossNodeTransfers(round: 1);
 
         // No leaving, no hand-off: the node just vanishes, like a killed process.
-        var crashed = _nodes[2];
-        _nodes.RemoveAt(2);
-        var crashedAddress = Cluster.Get(crashed.System).SelfAddress;
-        await crashed.System.Terminate().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Contains(Cluster.Get(_nodes[0].System).State.Members, m => m.Address == crashedAddress);
-        await Until(() => Cluster.Get(_nodes[0].System).State.Members.All(m => m.Address != crashedAddress), "the crashed node is downed and removed", seconds: 60);
+        await _cluster.CrashThirdNode();
 
         await AssertBalancesEverywhere();
         await CrossNodeTransfers(round: 2);
@@ -102,7 +71,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
 
     private async Task HostedOnEveryNode()
     {
-        var stats = (ClusterShardingStats)await _nodes[0].Regions.Accounts.Ask(new GetClusterShardingStats(TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(10));
+        var stats = (ClusterShardingStats)await Nodes[0].Regions.Accounts.Ask(new GetClusterShardingStats(TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(10));
         Assert.Equal(3, stats.Regions.Count(r => r.Value.Stats.Count > 0));
     }
 
@@ -114,14 +83,14 @@ public sealed class ClusterSpecs : IAsyncLifetime
             var from = $"acc-{i}";
             var to = $"acc-{(i * 7 + round) % Accounts}";
             if (from == to) continue;
-            tasks.Add(Transfer(i % _nodes.Count, from, to, (ulong)(10 + i), $"r{round}-{i}"));
+            tasks.Add(Transfer(i % Nodes.Count, from, to, (ulong)(10 + i), $"r{round}-{i}"));
         }
         await Task.WhenAll(tasks);
     }
 
     private async Task Transfer(int node, string from, string to, ulong amount, string id)
     {
-        var reply = await Ask(_nodes[node].Regions.Accounts, new SubmitTransfers(new(from), [new TransferRequest(new(id), new(to), new("USD"), amount, false, null)]));
+        var reply = await Ask(Nodes[node].Regions.Accounts, new SubmitTransfers(new(from), [new TransferRequest(new(id), new(to), new("USD"), amount, false, null)]));
         var outcome = Assert.IsType<TransferResults>(reply).Results[0];
         Assert.Equal(TransferStatus.Committed, outcome.Transaction!.Status);
         lock (_expected)
@@ -134,7 +103,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
     /// <summary>Every node reads every account; balances match the model and sum to zero.</summary>
     private async Task AssertBalancesEverywhere()
     {
-        foreach (var (_, regions) in _nodes)
+        foreach (var (_, regions) in Nodes)
         {
             Int128 sum = 0;
             foreach (var (account, expected) in _expected)
@@ -148,28 +117,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
         }
     }
 
-    /// <summary>Asks, retrying while shards move (a timeout there means "not yet", not "no").</summary>
-    private static async Task<object> Ask(IActorRef region, object message)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await region.Ask<object>(message, AskTimeout);
-            }
-            catch (AskTimeoutException) when (attempt < 10)
-            {
-            }
-        }
-    }
+    private static Task<object> Ask(IActorRef region, object message) => TestCluster.Ask(region, message);
 
-    private static async Task Until(Func<bool> condition, string what, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {seconds}s: {what}");
-            await Task.Delay(200);
-        }
-    }
+    private static Task Until(Func<bool> condition, string what, int seconds = 30) => TestCluster.Until(condition, what, seconds);
 }

@@ -24,48 +24,28 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
     private const int Traders = 12;
     /// <summary>Pairs of pools (X/Y then Y/Z); trader i routes through pair i mod Pairs, so sagas of different pairs run in parallel.</summary>
     private const int Pairs = 6;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
     private static PoolId First(int pair) => new($"p{pair}a");
 
     private static PoolId Second(int pair) => new($"p{pair}b");
 
     private static IEnumerable<PoolId> AllPools => Enumerable.Range(0, Pairs).SelectMany(k => new[] { First(k), Second(k) });
     private static readonly AssetId X = new("X"), Y = new("Y"), Z = new("Z");
-    private readonly string _dataDir = Ports.TempDir("ledger-saga-cluster");
-    private readonly List<(ActorSystem System, LedgerRegions Regions)> _nodes = [];
+    private TestCluster _cluster = null!;
+
+    private List<(ActorSystem System, LedgerRegions Regions)> Nodes => _cluster.Nodes;
 
     public async Task InitializeAsync()
     {
-        var ports = Enumerable.Range(0, 3).Select(_ => Ports.Free()).ToArray();
         var sagaSettings = new SagaSettings
         {
             RetryAfter = TimeSpan.FromMilliseconds(300),
             LockTimeout = TimeSpan.FromSeconds(40),
             PauseBeforeDecision = TimeSpan.FromSeconds(2),
         };
-        foreach (var port in ports)
-        {
-            var crashOnTerminate = port == ports[2] ? "akka.coordinated-shutdown.run-by-actor-system-terminate = off" : "";
-            var system = LedgerNode.Start(new LedgerNodeOptions
-            {
-                DataDir = _dataDir,
-                Port = port,
-                Seeds = [$"127.0.0.1:{ports[0]}"],
-                Shards = 30,
-                ExtraHocon = """
-                    akka.loglevel = WARNING
-                    akka.cluster.split-brain-resolver.stable-after = 2s
-                    akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
-                    akka.cluster.min-nr-of-members = 3
+        var accountSettings = new AccountSettings { RedeliverAfter = TimeSpan.FromMilliseconds(300) };
+        _cluster = await TestCluster.Start(system => LedgerSharding.Start(system, 30, TimeProvider.System, accountSettings, null, sagaSettings));
 
-                    """ + crashOnTerminate,
-            });
-            var accountSettings = new AccountSettings { RedeliverAfter = TimeSpan.FromMilliseconds(300) };
-            _nodes.Add((system, LedgerSharding.Start(system, 30, TimeProvider.System, accountSettings, null, sagaSettings)));
-        }
-        await Until(() => _nodes.All(n => Cluster.Get(n.System).State.Members.Count(m => m.Status == MemberStatus.Up) == 3), "three members up");
-
-        var r = _nodes[0].Regions;
+        var r = Nodes[0].Regions;
         foreach (var asset in new[] { X, Y, Z }) Assert.IsType<AssetView>(await Ask(r.Assets, new CreateAsset(asset, 0, new("bank"))));
         await Mint(0, X, "lp", Pairs * 1_000_000UL);
         await Mint(1, Y, "lp", Pairs * 2_000_000UL);
@@ -79,16 +59,12 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
         }
         for (var i = 0; i < Traders; i++)
         {
-            Assert.IsType<AccountView>(await Ask(_nodes[i % 3].Regions.Accounts, new OpenAccount(new($"t{i}"), "owner")));
+            Assert.IsType<AccountView>(await Ask(Nodes[i % 3].Regions.Accounts, new OpenAccount(new($"t{i}"), "owner")));
             await Mint(i % 3, X, $"t{i}", 1_000);
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        await Task.WhenAll(_nodes.Select(n => n.System.Terminate().WaitAsync(TimeSpan.FromSeconds(20))));
-        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     private static SagaOp[] RouteOf(int i) => [new SwapOp(new("r"), new($"t{i}"), [First(i % Pairs), Second(i % Pairs)], X, 1_000)];
 
@@ -96,7 +72,7 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
     public async Task A_node_stopped_while_sagas_await_their_decision_leaves_every_route_committed_or_voided_and_nothing_held()
     {
         // Every trader routes X→Y→Z through both pools, asked on the three nodes in turn; none answers yet.
-        for (var i = 0; i < Traders; i++) _nodes[i % 3].Regions.Sagas.Tell(new StartSaga(new(new($"t{i}"), new("r")), RouteOf(i)));
+        for (var i = 0; i < Traders; i++) Nodes[i % 3].Regions.Sagas.Tell(new StartSaga(new(new($"t{i}"), new("r")), RouteOf(i)));
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (await HeldCount() < Pairs / 2)
         {
@@ -104,21 +80,17 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
             await Task.Delay(50);
         }
 
-        var crashed = _nodes[2];
-        _nodes.RemoveAt(2);
-        var crashedAddress = Cluster.Get(crashed.System).SelfAddress;
-        await crashed.System.Terminate().WaitAsync(TimeSpan.FromSeconds(10));
-        await Until(() => Cluster.Get(_nodes[0].System).State.Members.All(m => m.Address != crashedAddress), "the stopped node is downed", seconds: 60);
+        await _cluster.CrashThirdNode();
 
         // Retrying each route with its own id gets its one outcome; the sagas of the stopped node finished on the others.
         var outcomes = new SagaOutcome[Traders];
         for (var i = 0; i < Traders; i++)
-            outcomes[i] = Assert.IsType<SagaOutcome>(await Ask(_nodes[i % 2].Regions.Sagas, new StartSaga(new(new($"t{i}"), new("r")), RouteOf(i)), attempts: 30));
+            outcomes[i] = Assert.IsType<SagaOutcome>(await Ask(Nodes[i % 2].Regions.Sagas, new StartSaga(new(new($"t{i}"), new("r")), RouteOf(i)), attempts: 30));
 
         Int128 x = 0, z = 0;
         for (var i = 0; i < Traders; i++)
         {
-            var balances = Assert.IsType<AccountView>(await Ask(_nodes[0].Regions.Accounts, new GetAccount(new($"t{i}")))).Balances;
+            var balances = Assert.IsType<AccountView>(await Ask(Nodes[0].Regions.Accounts, new GetAccount(new($"t{i}")))).Balances;
             Assert.All(balances, b => Assert.Equal(Amount.Zero, b.PendingOut));
             var (heldX, heldZ) = (balances.Single(b => b.Asset == X).Posted, balances.SingleOrDefault(b => b.Asset == Z)?.Posted ?? 0);
             if (outcomes[i].Committed) Assert.Equal((0, (Int128)outcomes[i].Results[0].Fill!.AmountOut.Value), (heldX, heldZ));
@@ -127,7 +99,7 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
             z += heldZ;
         }
         // The pools moved by exactly the committed routes, and every asset sums to zero over accounts and pools.
-        var pools = (await Task.WhenAll(AllPools.Select(p => Ask(_nodes[1].Regions.Pools, new GetPool(p))))).Cast<PoolView>().ToArray();
+        var pools = (await Task.WhenAll(AllPools.Select(p => Ask(Nodes[1].Regions.Pools, new GetPool(p))))).Cast<PoolView>().ToArray();
         Assert.Equal(Pairs * 1_000_000 + Traders * 1_000 - x, pools.Where(p => p.AssetA == X).Aggregate((Int128)0, (sum, p) => sum + (Int128)p.ReserveA.Value));
         Assert.Equal(Pairs * 1_000_000 - z, pools.Where(p => p.AssetB == Z).Aggregate((Int128)0, (sum, p) => sum + (Int128)p.ReserveB.Value));
         // A payer recovered on a survivor may report a credit as in flight until its redelivery is acknowledged
@@ -144,8 +116,8 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
     {
         var sums = new Dictionary<AssetId, Int128>();
         IEnumerable<object> holdings = [
-            .. await Task.WhenAll(Enumerable.Range(0, Traders).Select(i => $"t{i}").Append("bank").Append("lp").Select(a => Ask(_nodes[0].Regions.Accounts, new GetHoldings(new(a))))),
-            .. await Task.WhenAll(AllPools.Select(p => Ask(_nodes[0].Regions.Pools, new GetPoolHoldings(p))))];
+            .. await Task.WhenAll(Enumerable.Range(0, Traders).Select(i => $"t{i}").Append("bank").Append("lp").Select(a => Ask(Nodes[0].Regions.Accounts, new GetHoldings(new(a))))),
+            .. await Task.WhenAll(AllPools.Select(p => Ask(Nodes[0].Regions.Pools, new GetPoolHoldings(p))))];
         foreach (var h in holdings.Cast<Holdings>().SelectMany(h => h.Items)) sums[h.Asset] = sums.GetValueOrDefault(h.Asset) + h.Held + (Int128)h.InFlight.Value;
         return sums.Where(kv => kv.Value != 0).ToDictionary();
     }
@@ -154,39 +126,16 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
     {
         var held = 0;
         for (var i = 0; i < Traders; i++)
-            if (await _nodes[0].Regions.Accounts.Ask<object>(new GetAccount(new($"t{i}")), AskTimeout) is AccountView v && v.Balances.Any(b => !b.PendingOut.IsZero)) held++;
+            if (await Nodes[0].Regions.Accounts.Ask<object>(new GetAccount(new($"t{i}")), TestCluster.AskTimeout) is AccountView v && v.Balances.Any(b => !b.PendingOut.IsZero)) held++;
         return held;
     }
 
     private async Task Mint(int node, AssetId asset, string account, ulong amount)
     {
-        await Ask(_nodes[node].Regions.Accounts, new OpenAccount(new(account), "owner"));
-        var reply = await Ask(_nodes[node].Regions.Accounts, new SubmitTransfers(new("bank"), [new TransferRequest(new($"mint-{asset}-{account}"), new(account), asset, amount, false, null)]));
+        await Ask(Nodes[node].Regions.Accounts, new OpenAccount(new(account), "owner"));
+        var reply = await Ask(Nodes[node].Regions.Accounts, new SubmitTransfers(new("bank"), [new TransferRequest(new($"mint-{asset}-{account}"), new(account), asset, amount, false, null)]));
         Assert.Equal(TransferStatus.Committed, Assert.IsType<TransferResults>(reply).Results[0].Transaction!.Status);
     }
 
-    /// <summary>Asks, retrying while shards move (a timeout there means "not yet", not "no").</summary>
-    private static async Task<object> Ask(IActorRef region, object message, int attempts = 10)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await region.Ask<object>(message, AskTimeout);
-            }
-            catch (AskTimeoutException) when (attempt < attempts)
-            {
-            }
-        }
-    }
-
-    private static async Task Until(Func<bool> condition, string what, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {seconds}s: {what}");
-            await Task.Delay(100);
-        }
-    }
+    private static Task<object> Ask(IActorRef region, object message, int attempts = 10) => TestCluster.Ask(region, message, attempts);
 }
