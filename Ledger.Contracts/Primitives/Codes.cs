@@ -35,4 +35,12 @@ public static class Codes
     public const string LinkedOperationFailed = "linked_operation_failed";
     /// <summary>A multi-party transaction could not lock its participants before its locks expired; nothing changed.</summary>
     public const string LockTimeout = "lock_timeout";
+    public const string MarketNotFound = "market_not_found";
+    public const string MarketExists = "market_exists";
+    public const string UnhealthyPosition = "unhealthy_position";
+    public const string HealthyPosition = "healthy_position";
+    /// <summary>A decision that needs an oracle price found none for one of the market's assets.</summary>
+    public const string PriceNotSet = "price_not_set";
+    /// <summary>A repayment to a position without debt.</summary>
+    public const string NothingToRepay = "nothing_to_repay";
 }
