@@ -43,4 +43,6 @@ public static class Codes
     public const string PriceNotSet = "price_not_set";
     /// <summary>A repayment to a position without debt.</summary>
     public const string NothingToRepay = "nothing_to_repay";
+    public const string FarmNotFound = "farm_not_found";
+    public const string FarmExists = "farm_exists";
 }
