@@ -63,6 +63,8 @@ v1.MapTransfers();
 v1.MapBatches();
 v1.MapPools();
 v1.MapSwaps();
+v1.MapLending();
+v1.MapFarms();
 v1.MapAudit();
 app.MapFallback(() => Problems.NotFound(Codes.NotFound));
 

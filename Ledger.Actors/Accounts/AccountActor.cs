@@ -41,10 +41,7 @@ public sealed record AccountSettings
 public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 {
     private readonly AccountId _id;
-    private readonly IActorRef _accounts;
-    private readonly IActorRef _pools;
-    private readonly IActorRef _sagas;
-    private readonly IActorRef _wakers;
+    private readonly Peers _peers;
     private readonly TimeProvider _time;
     private readonly AccountSettings _settings;
     private AccountState _state;
@@ -76,14 +73,10 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
     private bool _wakerArmed;
     private bool _arming;
 
-    public AccountActor(string entityId, IActorRef accounts, IActorRef pools, IActorRef sagas, IActorRef wakers, TimeProvider time,
-        AccountSettings settings)
+    public AccountActor(string entityId, Peers peers, TimeProvider time, AccountSettings settings)
     {
         _id = new AccountId(entityId);
-        _accounts = accounts;
-        _pools = pools;
-        _sagas = sagas;
-        _wakers = wakers;
+        _peers = peers;
         _time = time;
         _settings = settings;
         _state = new AccountState { Id = _id, HistoryKeep = settings.HistoryKeep };
@@ -91,9 +84,8 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string entityId, IActorRef accounts, IActorRef pools, IActorRef sagas, IActorRef wakers, TimeProvider time,
-        AccountSettings settings) =>
-        Akka.Actor.Props.Create(() => new AccountActor(entityId, accounts, pools, sagas, wakers, time, settings));
+    public static Props Props(string entityId, Peers peers, TimeProvider time, AccountSettings settings) =>
+        Akka.Actor.Props.Create(() => new AccountActor(entityId, peers, time, settings));
 
     public override string PersistenceId => "account-" + _id.Value;
 
@@ -118,7 +110,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             case RecoveryCompleted:
                 _state.Evict(_settings.KeepSettled, long.MaxValue);
                 foreach (var t in _state.Outgoing.Values)
-                    if (t.AwaitsDelivery || t.Call is not null && t.Status == TransferStatus.InFlight) _owed[t.Id] = long.MinValue;
+                    if (t.AwaitsDelivery || (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight) _owed[t.Id] = long.MinValue;
                 SendOwed(force: true);
                 // Whatever fell due while this account was not running expires before any command is decided.
                 _queue.Enqueue((ExpireTick.Instance, ActorRefs.Nobody));
@@ -152,7 +144,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             case WakeUp:
                 break;
             case HoldTick:
-                foreach (var saga in AccountContract.OverdueHolds(_state, Now)) _sagas.Tell(new QuerySaga(saga, _id, null));
+                foreach (var saga in AccountContract.OverdueHolds(_state, Now)) _peers.Sagas.Tell(new QuerySaga(saga, _id, null));
                 break;
             case ReadBackDone done:
                 _state.Remember(done.Found, done.NotFound);
@@ -344,6 +336,7 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             {
                 case TransferDebited d: _owed[d.Id] = long.MinValue; break;
                 case PoolCallSent c: _owed[c.Id] = long.MinValue; break;
+                case VenueCallSent c: _owed[c.Id] = long.MinValue; break;
                 case PendingPosted p: _owed[p.Id] = long.MinValue; break;
                 case PendingVoided v: _owed[v.Id] = long.MinValue; break;
                 case PendingExpired x: _owed[x.Id] = long.MinValue; break;
@@ -388,6 +381,9 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
                 break;
             case CallPool call:
                 Track(t => AccountContract.CallPool(_state, call.Id, call.Call, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
+                break;
+            case CallVenue call:
+                Track(t => AccountContract.CallVenue(_state, call.Id, call.Call, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case VoidPending @void:
                 Track(t => AccountContract.Void(_state, @void.Id, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
@@ -520,14 +516,24 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         var now = Environment.TickCount64;
         var due = _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond;
         Dictionary<AccountId, List<DeliveryItem>>? byPayee = null;
-        List<ExecutePoolCall>? calls = null;
+        List<(IActorRef To, object Message, TxId Id)>? calls = null;
         foreach (var (id, sentAt) in _owed)
         {
             if (!force && sentAt != long.MinValue && now - sentAt < due) continue;
             var t = _state.Outgoing[id];
             if (t.Call is { } call)
             {
-                (calls ??= []).Add(new ExecutePoolCall(call.Pool, _id, id, call));
+                (calls ??= []).Add((_peers.Pools, new ExecutePoolCall(call.Pool, _id, id, call), id));
+                continue;
+            }
+            if (t.Venue is { } venue)
+            {
+                (calls ??= []).Add(venue switch
+                {
+                    MarketCall m => (_peers.Markets, new ExecuteMarketCall(m.Market, _id, id, m), id),
+                    FarmCall f => (_peers.Farms, (object)new ExecuteFarmCall(f.Farm, _id, id, f), id),
+                    _ => throw new InvalidOperationException($"unknown venue call {venue.GetType().Name}"),
+                });
                 continue;
             }
             byPayee ??= [];
@@ -535,16 +541,16 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
             items.Add(AccountContract.Owed(t));
         }
         if (calls is not null)
-            foreach (var call in calls)
+            foreach (var (to, message, id) in calls)
             {
-                _owed[call.Id] = now;
-                _pools.Tell(call, Self);
+                _owed[id] = now;
+                to.Tell(message, Self);
             }
         if (byPayee is not null)
             foreach (var (payee, items) in byPayee)
             {
                 foreach (var item in items) _owed[item.Id] = now;
-                _accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
+                _peers.Accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
             }
         if (!Timers.IsTimerActive(RedeliverTick.Instance))
             Timers.StartSingleTimer(RedeliverTick.Instance, RedeliverTick.Instance, _settings.RedeliverAfter);
@@ -561,12 +567,12 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         if (next is not null && !_wakerArmed && !_arming)
         {
             _arming = true;
-            _wakers.Tell(new ArmWaker(_id), Self);
+            _peers.Wakers.Tell(new ArmWaker(_id), Self);
         }
         else if (next is null && _wakerArmed)
         {
             _wakerArmed = false;
-            _wakers.Tell(new DisarmWaker(_id), Self);
+            _peers.Wakers.Tell(new DisarmWaker(_id), Self);
         }
         if (next == _expiryDueAt) return;
         _expiryTimer?.Dispose();

@@ -13,7 +13,7 @@ namespace Ledger.Actors.Audit;
 public sealed record AssetAudit(Int128 Sum, Amount Supply, Amount InFlight);
 
 /// <summary>
-/// Conservation, checked from outside the entities: every account and pool that ever persisted anything (the
+/// Conservation, checked from outside the entities: every account, pool, market and farm that ever persisted anything (the
 /// journal's persistence ids) reports what it holds, what it has sent that is still in flight, and what it
 /// has issued; per asset, holdings plus in-flight must sum to zero. Each entity answers from its durable state,
 /// but the entities are read one after another, not at one instant: while value is moving, a transfer read on
@@ -33,15 +33,16 @@ public static class SupplyAudit
         var holdings = new List<Holding>();
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancel }, async (pid, token) =>
         {
-            object? question = pid switch
+            (IActorRef Region, object Question)? ask = pid switch
             {
-                _ when pid.StartsWith("account-", StringComparison.Ordinal) => new GetHoldings(new AccountId(pid["account-".Length..])),
-                _ when pid.StartsWith("pool-", StringComparison.Ordinal) => new GetPoolHoldings(new PoolId(pid["pool-".Length..])),
+                _ when pid.StartsWith("account-", StringComparison.Ordinal) => (regions.Accounts, new GetHoldings(new AccountId(pid["account-".Length..]))),
+                _ when pid.StartsWith("pool-", StringComparison.Ordinal) => (regions.Pools, new GetPoolHoldings(new PoolId(pid["pool-".Length..]))),
+                _ when pid.StartsWith("market-", StringComparison.Ordinal) => (regions.Markets, new GetMarketHoldings(new(pid["market-".Length..]))),
+                _ when pid.StartsWith("farm-", StringComparison.Ordinal) => (regions.Farms, new GetFarmHoldings(new(pid["farm-".Length..]))),
                 _ => null,
             };
-            if (question is null) return;
-            var region = question is GetHoldings ? regions.Accounts : regions.Pools;
-            var answer = await region.Ask<Holdings>(question, timeout, token);
+            if (ask is not { } a) return;
+            var answer = await a.Region.Ask<Holdings>(a.Question, timeout, token);
             lock (holdings) holdings.AddRange(answer.Items);
         });
         var audit = new SortedDictionary<string, AssetAudit>(StringComparer.Ordinal);

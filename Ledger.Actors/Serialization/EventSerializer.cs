@@ -5,8 +5,11 @@ using Akka.Actor;
 using Akka.Serialization;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Pools;
+using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
+using Ledger.Contracts.Farms;
+using Ledger.Contracts.Markets;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Sagas;
@@ -54,6 +57,15 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(SagaStarted)] = "SagaStarted.v1",
         [typeof(SagaDecided)] = "SagaDecided.v1",
         [typeof(SagaFinished)] = "SagaFinished.v1",
+        [typeof(VenueCallSent)] = "VenueCallSent.v1",
+        [typeof(VenueCallRejected)] = "VenueCallRejected.v1",
+        [typeof(MarketCreated)] = "MarketCreated.v1",
+        [typeof(MarketCallDecided)] = "MarketCallDecided.v1",
+        [typeof(MarketWrite)] = "MarketWrite.v1",
+        [typeof(FarmCreated)] = "FarmCreated.v1",
+        [typeof(FarmCallDecided)] = "FarmCallDecided.v1",
+        [typeof(FarmWrite)] = "FarmWrite.v1",
+        [typeof(PriceSet)] = "PriceSet.v1",
     };
 
     private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
@@ -67,6 +79,8 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
     {
         AccountWrite write => WriteToBinary(write.Events),
         PoolWrite write => WriteToBinary(write.Events),
+        MarketWrite write => WriteToBinary(write.Events),
+        FarmWrite write => WriteToBinary(write.Events),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default),
     };
 
@@ -74,6 +88,8 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
     {
         "AccountWrite.v1" => new AccountWrite(WriteFromBinary<IAccountEvent>(bytes)),
         "PoolWrite.v1" => new PoolWrite(WriteFromBinary<IPoolEvent>(bytes)),
+        "MarketWrite.v1" => new MarketWrite(WriteFromBinary<IMarketEvent>(bytes)),
+        "FarmWrite.v1" => new FarmWrite(WriteFromBinary<IFarmEvent>(bytes)),
         _ when TypeOf.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, EventJson.Default)!,
         _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
     };
@@ -116,7 +132,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 
 [JsonSourceGenerationOptions(
     Converters = [typeof(AmountJsonConverter), typeof(Int128JsonConverter), typeof(AccountIdJsonConverter),
-        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter), typeof(PoolIdJsonConverter)],
+        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter), typeof(PoolIdJsonConverter), typeof(MarketIdJsonConverter), typeof(FarmIdJsonConverter)],
     UseStringEnumConverter = true,
     // Smaller rows: a field at its default is left out and reads back as that default.
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
@@ -148,4 +164,11 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(SagaStarted))]
 [JsonSerializable(typeof(SagaDecided))]
 [JsonSerializable(typeof(SagaFinished))]
+[JsonSerializable(typeof(VenueCallSent))]
+[JsonSerializable(typeof(VenueCallRejected))]
+[JsonSerializable(typeof(MarketCreated))]
+[JsonSerializable(typeof(MarketCallDecided))]
+[JsonSerializable(typeof(FarmCreated))]
+[JsonSerializable(typeof(FarmCallDecided))]
+[JsonSerializable(typeof(PriceSet))]
 internal sealed partial class EventJson : JsonSerializerContext;

@@ -4,6 +4,7 @@ using Ledger.Actors.Accounts;
 using Ledger.Actors.Assets;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Sagas;
+using Ledger.Actors.Venues;
 using Ledger.Contracts.Protocol;
 
 namespace Ledger.Actors.Sharding;
@@ -15,7 +16,8 @@ public sealed class EntityMessageExtractor(int shards) : HashCodeMessageExtracto
 }
 
 /// <summary>The typed handles the gateway (and the entities) talk to: one shard region or proxy per entity kind.</summary>
-public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets, IActorRef Pools, IActorRef Sagas);
+public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets, IActorRef Pools, IActorRef Sagas, IActorRef Markets, IActorRef Farms,
+    IActorRef Oracle);
 
 public static class LedgerSharding
 {
@@ -24,6 +26,9 @@ public static class LedgerSharding
     public const string AssetType = "asset";
     public const string PoolType = "pool";
     public const string SagaType = "saga";
+    public const string MarketType = "market";
+    public const string FarmType = "farm";
+    public const string OracleType = "oracle";
     public const string WakerType = "account-waker";
 
     /// <summary>
@@ -41,19 +46,25 @@ public static class LedgerSharding
                 sharding.StartProxy(AccountType, LedgerRole, extractor),
                 sharding.StartProxy(AssetType, LedgerRole, extractor),
                 sharding.StartProxy(PoolType, LedgerRole, extractor),
-                sharding.StartProxy(SagaType, LedgerRole, extractor));
+                sharding.StartProxy(SagaType, LedgerRole, extractor),
+                sharding.StartProxy(MarketType, LedgerRole, extractor),
+                sharding.StartProxy(FarmType, LedgerRole, extractor),
+                sharding.StartProxy(OracleType, LedgerRole, extractor));
 
         var settings = ClusterShardingSettings.Create(system).WithRole(LedgerRole);
-        IActorRef accounts = ActorRefs.Nobody, pools = ActorRefs.Nobody, sagas = ActorRefs.Nobody, wakers = ActorRefs.Nobody;
-        // The regions refer to each other; each factory reads the variables when an entity starts, after all are set.
-        pools = sharding.Start(PoolType, id => PoolActor.Props(id, sagas, time, poolSettings ?? new PoolSettings()), settings, extractor);
-        accounts = sharding.Start(AccountType, id => AccountActor.Props(id, accounts, pools, sagas, wakers, time, accountSettings), settings, extractor);
+        var peers = new Peers();
+        var venueSettings = new VenueSettings();
+        peers.Pools = sharding.Start(PoolType, id => PoolActor.Props(id, peers.Sagas, time, poolSettings ?? new PoolSettings()), settings, extractor);
+        peers.Accounts = sharding.Start(AccountType, id => AccountActor.Props(id, peers, time, accountSettings), settings, extractor);
+        peers.Oracle = sharding.Start(OracleType, _ => OracleActor.Props(time), settings, extractor);
+        peers.Markets = sharding.Start(MarketType, id => MarketActor.Props(id, peers.Oracle, time, venueSettings), settings, extractor);
+        peers.Farms = sharding.Start(FarmType, id => FarmActor.Props(id, peers.Oracle, time, venueSettings), settings, extractor);
         // Wakers and sagas are the regions whose entities must restart by themselves after a crash or a move.
-        wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, accounts), settings.WithRememberEntities(true), extractor);
-        sagas = sharding.Start(SagaType, id => SagaActor.Props(id, accounts, pools, time, sagaSettings ?? new SagaSettings()),
+        peers.Wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, peers.Accounts), settings.WithRememberEntities(true), extractor);
+        peers.Sagas = sharding.Start(SagaType, id => SagaActor.Props(id, peers.Accounts, peers.Pools, time, sagaSettings ?? new SagaSettings()),
             settings.WithRememberEntities(true), extractor);
-        var assets = sharding.Start(AssetType, id => AssetActor.Props(id, accounts, time), settings, extractor);
-        return new LedgerRegions(accounts, assets, pools, sagas);
+        var assets = sharding.Start(AssetType, id => AssetActor.Props(id, peers.Accounts, time), settings, extractor);
+        return new LedgerRegions(peers.Accounts, assets, peers.Pools, peers.Sagas, peers.Markets, peers.Farms, peers.Oracle);
     }
 }
 

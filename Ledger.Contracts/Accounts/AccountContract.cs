@@ -98,10 +98,18 @@ public static class AccountContract
     /// A swap, deposit or withdrawal on a pool: its inputs leave <c>posted</c> now and travel to the pool, which
     /// answers with what comes back (<see cref="Answered"/>). Idempotent per id like a transfer.
     /// </summary>
-    public static Decision CallPool(AccountState s, TxId id, PoolCall call, long now)
+    public static Decision CallPool(AccountState s, TxId id, PoolCall call, long now) =>
+        Call(s, id, call.In, call.Fingerprint(s.Id), now, (f, at) => new PoolCallSent(id, call, f, at), (f, code, at) => new PoolCallRejected(id, call, f, code, at),
+            requireInput: true);
+
+    /// <summary>A call on a lending market or a staking farm: the same protocol as a pool call.</summary>
+    public static Decision CallVenue(AccountState s, TxId id, VenueCall call, long now) =>
+        Call(s, id, call.In, call.Fingerprint(s.Id), now, (f, at) => new VenueCallSent(id, call, f, at), (f, code, at) => new VenueCallRejected(id, call, f, code, at));
+
+    private static Decision Call(AccountState s, TxId id, Leg[] @in, ulong fingerprint, long now, Func<ulong, long, IAccountEvent> sent,
+        Func<ulong, string, long, IAccountEvent> rejected, bool requireInput = false)
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
-        var fingerprint = call.Fingerprint(s.Id);
         switch (s.FindOutgoing(id, out var existing))
         {
             case Known.Resident:
@@ -109,14 +117,14 @@ public static class AccountContract
             case Known.Evicted:
                 return Decision.ReadBack(s.Id, id);
         }
-        string? code = call.In.Length == 0 || call.In.Select(l => l.Asset).Distinct().Count() != call.In.Length ? Codes.InvalidRequest : null;
-        foreach (var leg in call.In) code ??= CanSpend(s, leg.Asset, leg.Amount);
-        return Decision.Await(id, code is null ? new PoolCallSent(id, call, fingerprint, now) : new PoolCallRejected(id, call, fingerprint, code, now));
+        string? code = (requireInput && @in.Length == 0) || @in.Select(l => l.Asset).Distinct().Count() != @in.Length ? Codes.InvalidRequest : null;
+        foreach (var leg in @in) code ??= CanSpend(s, leg.Asset, leg.Amount);
+        return Decision.Await(id, code is null ? sent(fingerprint, now) : rejected(fingerprint, code, now));
     }
 
     /// <summary>The pool answered a call (again, possibly): applied once, while the call is in flight.</summary>
     public static IReadOnlyList<IAccountEvent> Answered(AccountState s, TxId id, PoolAnswer answer, long now) =>
-        s.Outgoing.TryGetValue(id, out var t) && t.Call is not null && t.Status == TransferStatus.InFlight
+        s.Outgoing.TryGetValue(id, out var t) && (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight
             ? [new PoolCallAnswered(id, answer.Out, answer.Code, now)]
             : Decision.None;
 
@@ -413,6 +421,14 @@ public static class AccountContract
                 MoveLegs(s, c.Call.In, -1);
                 RecordOutgoing(s, CallRecord(s, c.Id, c.Call, c.Fingerprint, TransferStatus.InFlight, null, c.At));
                 break;
+            case VenueCallRejected r:
+                RecordOutgoing(s, VenueRecord(s, r.Id, r.Call, r.Fingerprint, TransferStatus.Rejected, r.Code, r.At));
+                s.MarkSettled(s.Outgoing[r.Id]);
+                break;
+            case VenueCallSent c:
+                MoveLegs(s, c.Call.In, -1);
+                RecordOutgoing(s, VenueRecord(s, c.Id, c.Call, c.Fingerprint, TransferStatus.InFlight, null, c.At));
+                break;
             case PoolCallAnswered a:
                 {
                     var t = s.Outgoing[a.Id];
@@ -527,6 +543,21 @@ public static class AccountContract
             b.Posted = checked(b.Posted + sign * (Int128)leg.Amount.Value);
         }
     }
+
+    private static Transfer VenueRecord(AccountState s, TxId id, VenueCall call, ulong fingerprint, TransferStatus status, string? code, long at) => new()
+    {
+        Id = id,
+        From = s.Id,
+        To = s.Id,
+        Asset = call.In.Length > 0 ? call.In[0].Asset : default,
+        Amount = call.Amount,
+        Venue = call,
+        Fingerprint = fingerprint,
+        Status = status,
+        Code = code,
+        CreatedAt = at,
+        CompletedAt = status == TransferStatus.Rejected ? at : null,
+    };
 
     private static Transfer CallRecord(AccountState s, TxId id, PoolCall call, ulong fingerprint, TransferStatus status, string? code, long at) => new()
     {

@@ -64,3 +64,9 @@ public sealed record SagaHeld(SagaKey Saga, SagaOpAt[] Ops, SagaLeg[] Legs, Leg[
 /// operations it initiated end committed or rejected (<paramref name="Fills"/> per operation of <paramref name="Ops"/>).
 /// </summary>
 public sealed record SagaApplied(SagaKey Saga, bool Commit, int FailedOp, string? Code, SagaOpAt[] Ops, OpFill[]? Fills, long At) : IAccountEvent;
+
+/// <summary>A market or farm call's inputs left <c>posted</c> and are in flight to the venue until it answers (with <see cref="PoolCallAnswered"/>).</summary>
+public sealed record VenueCallSent(TxId Id, VenueCall Call, ulong Fingerprint, long At) : IAccountEvent;
+
+/// <summary>The account refused its own market or farm call (e.g. insufficient funds).</summary>
+public sealed record VenueCallRejected(TxId Id, VenueCall Call, ulong Fingerprint, string Code, long At) : IAccountEvent;

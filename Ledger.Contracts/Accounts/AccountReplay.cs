@@ -47,6 +47,8 @@ public sealed class AccountReplay
         CreditRefused r => [(r.From, r.Id)],
         PoolCallRejected r => [(_state.Id, r.Id)],
         PoolCallSent c => [(_state.Id, c.Id)],
+        VenueCallRejected r => [(_state.Id, r.Id)],
+        VenueCallSent c => [(_state.Id, c.Id)],
         SagaHeld h => h.Ops.Select(o => (o.Op.Account, o.Op.Id)),
         SagaApplied a => a.Ops.Select(o => (o.Op.Account, o.Op.Id)),
         _ => [],

@@ -54,6 +54,8 @@ public sealed class Transfer
     public int StepsOwed { get; set; }
     public int StepsAcked { get; set; }
     public PoolCall? Call { get; init; }
+    /// <summary>A market or farm call (like <see cref="Call"/>, on another kind of venue).</summary>
+    public VenueCall? Venue { get; init; }
     public Leg[]? Returned { get; set; }
     /// <summary>An operation of a multi-party transaction (route, atomic batch): the saga deciding it, and what it did once committed.</summary>
     public SagaKey? Saga { get; init; }
@@ -238,11 +240,11 @@ public sealed class AccountState
     {
         foreach (var t in Outgoing.Values)
         {
-            if (t.Call is { } call)
+            if ((t.Call?.In ?? t.Venue?.In) is { } callIn)
             {
-                // A pool call's inputs are in flight until the pool's answer is applied here.
+                // A pool, market or farm call's inputs are in flight until the venue's answer is applied here.
                 if (t.Status == TransferStatus.InFlight)
-                    foreach (var leg in call.In) yield return (t, 1, leg.Asset, leg.Amount);
+                    foreach (var leg in callIn) yield return (t, 1, leg.Asset, leg.Amount);
             }
             else if (t.Status == TransferStatus.InFlight && !t.IsPending) yield return (t, 1, t.Asset, t.Amount);
             else if (t.IsPending && t.Status == TransferStatus.Committed && t.AwaitsDelivery) yield return (t, 2, t.Asset, t.PostedAmount!.Value);

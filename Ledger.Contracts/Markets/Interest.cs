@@ -74,3 +74,6 @@ public sealed record RateModel(int BaseBps, int Slope1Bps, int Slope2Bps, int Ki
         return rate + (BigInteger)Slope1Bps * Fixed.Ray / Fixed.Bps + (BigInteger)Slope2Bps * Fixed.Ray / Fixed.Bps * (u - kink) / (Fixed.Ray - kink);
     }
 }
+
+/// <summary>The oracle's event: a new price for an asset, and the reading version it starts.</summary>
+public sealed record PriceSet(AssetId Asset, Amount Price, long Version, long At);

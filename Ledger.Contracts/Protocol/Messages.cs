@@ -1,4 +1,6 @@
 using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Farms;
+using Ledger.Contracts.Markets;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Sagas;
@@ -66,6 +68,9 @@ public sealed record PoolCallAnswer(PoolId Pool, TxId Id, PoolAnswer Answer) : I
 /// <summary>What this account holds, for the supply audit; answered with <see cref="Holdings"/>.</summary>
 public sealed record GetHoldings(AccountId Account) : IAccountMessage;
 
+/// <summary>A market or farm operation of <see cref="Account"/>; answered with a <see cref="TransferOutcome"/>.</summary>
+public sealed record CallVenue(AccountId Account, TxId Id, VenueCall Call) : IAccountMessage;
+
 // ---- account wakers: remembered entities that restart accounts holding expiring reservations ------------
 
 public interface IWakerMessage : IEntityMessage
@@ -117,6 +122,70 @@ public sealed record UnlockPool(PoolId Pool, SagaKey Saga, bool Commit, PoolHop[
 
 public sealed record PoolUnlockedAck(PoolId Pool, SagaKey Saga) : ILedgerMessage;
 
+// ---- oracle: one entity holding every price, so that a reading of two prices is consistent ----------------
+
+public interface IOracleMessage : IEntityMessage
+{
+    string IEntityMessage.EntityId => "oracle";
+}
+
+/// <summary>The value of one whole token of <see cref="Asset"/> in the quote unit (WAD). Answered with <see cref="PricesRead"/>.</summary>
+public sealed record SetPrice(AssetId Asset, Amount Price) : IOracleMessage;
+
+/// <summary>Answered with <see cref="PricesRead"/>: the prices in the order asked (zero: not set), and the reading's version.</summary>
+public sealed record ReadPrices(AssetId[] Assets) : IOracleMessage;
+
+public sealed record PricesRead(Amount[] Prices, long Version) : ILedgerMessage;
+
+// ---- lending markets and staking farms ----------------------------------------------------------------------
+
+public interface IMarketMessage : IEntityMessage
+{
+    MarketId Market { get; }
+    string IEntityMessage.EntityId => Market.Value;
+}
+
+public sealed record CreateMarket(MarketId Market, AssetId LoanAsset, AssetId CollateralAsset, int LoanDecimals, int CollateralDecimals, int LltvBps,
+    RateModel Rate, int ReserveFactorBps, int LiquidationBonusBps) : IMarketMessage;
+
+public sealed record GetMarket(MarketId Market) : IMarketMessage;
+
+public sealed record GetMarketPosition(MarketId Market, AccountId Account) : IMarketMessage;
+
+public sealed record GetMarketHoldings(MarketId Market) : IMarketMessage;
+
+/// <summary>Account → market: execute (or refuse) this call; its inputs are already debited. Answered with <see cref="PoolCallAnswer"/>.</summary>
+public sealed record ExecuteMarketCall(MarketId Market, AccountId Account, TxId Id, MarketCall Call) : IMarketMessage;
+
+/// <summary>A market's state, accrued to now: amounts in the loan asset's units, rates per year in basis points.</summary>
+public sealed record MarketView(MarketId Id, AssetId LoanAsset, AssetId CollateralAsset, int LltvBps, RateModel Rate, int ReserveFactorBps,
+    int LiquidationBonusBps, Amount TotalSupplied, Amount TotalBorrowed, Amount Cash, Amount Collateral, Amount Reserves, int UtilizationBps,
+    int BorrowRateBps, int SupplyRateBps, bool Created) : ILedgerMessage;
+
+/// <summary>A position accrued to now; <see cref="HealthFactor"/> in WAD at the current prices (null: no debt, or no prices).</summary>
+public sealed record PositionView(Amount Supplied, Amount Borrowed, Amount Collateral, Amount? HealthFactor) : ILedgerMessage;
+
+public interface IFarmMessage : IEntityMessage
+{
+    FarmId Farm { get; }
+    string IEntityMessage.EntityId => Farm.Value;
+}
+
+public sealed record CreateFarm(FarmId Farm, AssetId StakeAsset, AssetId RewardAsset, long DurationMs) : IFarmMessage;
+
+public sealed record GetFarm(FarmId Farm) : IFarmMessage;
+
+public sealed record GetFarmPosition(FarmId Farm, AccountId Account) : IFarmMessage;
+
+public sealed record GetFarmHoldings(FarmId Farm) : IFarmMessage;
+
+public sealed record ExecuteFarmCall(FarmId Farm, AccountId Account, TxId Id, FarmCall Call) : IFarmMessage;
+
+public sealed record FarmView(FarmId Id, AssetId StakeAsset, AssetId RewardAsset, long DurationMs, Amount TotalStaked, Amount RewardHeld,
+    long PeriodFinish, bool Created) : ILedgerMessage;
+
+public sealed record FarmPositionView(Amount Staked, Amount Earned) : ILedgerMessage;
+
 // ---- sagas: multi-party transactions (routes, atomic batches) -------------------------------------------
 
 public interface ISagaMessage : IEntityMessage
@@ -161,10 +230,10 @@ public sealed record AssetView(AssetId Id, int Decimals, AccountId Issuer, bool 
 
 public sealed record TransferView(TxId Id, AccountId From, AccountId To, AssetId Asset, Amount Amount, bool Pending,
     TransferStatus Status, string? Code, Amount? PostedAmount, long? ExpiresAt, long CreatedAt, long? CompletedAt,
-    PoolCall? Call = null, Leg[]? Returned = null, SagaOp? Op = null, OpFill? Fill = null)
+    PoolCall? Call = null, Leg[]? Returned = null, SagaOp? Op = null, OpFill? Fill = null, VenueCall? Venue = null)
 {
     public static TransferView Of(Transfer t) => new(t.Id, t.From, t.To, t.Asset, t.Amount, t.IsPending, t.Status, t.Code,
-        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt, t.Call, t.Returned, t.Op, t.Fill);
+        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt, t.Call, t.Returned, t.Op, t.Fill, t.Venue);
 }
 
 public sealed record PoolView(PoolId Id, AssetId AssetA, AssetId AssetB, Amount ReserveA, Amount ReserveB, Amount TotalShares,

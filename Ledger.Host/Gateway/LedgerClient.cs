@@ -27,6 +27,12 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
 
     public async Task<object> AskSaga(ISagaMessage message) => await Ask(regions.Sagas, message);
 
+    public async Task<object> AskMarket(IMarketMessage message) => await Ask(regions.Markets, message);
+
+    public async Task<object> AskFarm(IFarmMessage message) => await Ask(regions.Farms, message);
+
+    public async Task<object> AskOracle(IOracleMessage message) => await Ask(regions.Oracle, message);
+
     /// <summary>A pool's definition (assets, fee) never changes once created; its reserves are read fresh by <c>GET</c>.</summary>
     public async Task<PoolView?> FindPool(PoolId id)
     {

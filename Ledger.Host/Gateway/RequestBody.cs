@@ -97,6 +97,9 @@ public sealed class RequestBody
         return n;
     }
 
+    /// <summary>A nested object, read with the same rules.</summary>
+    public RequestBody Nested(string name) => new(Field(name, true)!.Value, $"{_where}{name}.");
+
     public JsonElement Array(string name)
     {
         var v = Field(name, true)!.Value;

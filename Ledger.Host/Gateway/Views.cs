@@ -45,6 +45,7 @@ public static class Views
     {
         if (t.Call is { } call) return PoolTransaction(t, call);
         if (t.Op is SwapOp swap) return RouteTransaction(t, swap);
+        if (t.Venue is { } venue) return VenueTransaction(t, venue);
         return new(t.Id.Value, t.From.Value, "transfer", Status(t.Status), t.Code,
             [new LegJson(t.From.Value, t.To.Value, t.Asset.Value, (t.PostedAmount ?? t.Amount).ToString())],
             Result(t), Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
@@ -81,6 +82,17 @@ public static class Views
             : [new LegJson(account, first, swap.AssetIn.Value, swap.AmountIn.ToString())];
         return new(t.Id.Value, account, "swap", Status(t.Status), t.Code, legs, committed ? SwapResult(swap.Route, t.Fill!) : null,
             Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
+    }
+
+    /// <summary>A market or farm operation: what went to the venue, and (once committed) what came back.</summary>
+    private static TransactionJson VenueTransaction(TransferView t, VenueCall call)
+    {
+        var (account, venue) = (t.From.Value, call.VenueId);
+        var committed = t.Status == TransferStatus.Committed;
+        LegJson[] legs = [.. call.In.Select(l => new LegJson(account, venue, l.Asset.Value, (l.Amount - (committed ? PoolCallResult.Back(t.Returned!, l.Asset) : Amount.Zero)).ToString())),
+            .. (committed ? t.Returned! : []).Where(l => !call.In.Any(i => i.Asset == l.Asset)).Select(l => new LegJson(venue, account, l.Asset.Value, l.Amount.ToString()))];
+        object? result = committed ? new { venue, amount = call.Amount.ToString(), returned = t.Returned!.Select(l => new { asset = l.Asset.Value, amount = l.Amount.ToString() }) } : null;
+        return new(t.Id.Value, account, call.Operation, Status(t.Status), t.Code, legs, result, Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
     }
 
     private static object SwapResult(PoolId[] route, OpFill fill) => new

@@ -31,11 +31,10 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
             HistoryKeep = 2,
         };
         var extractor = new EntityMessageExtractor(10);
-        IActorRef wakers = ActorRefs.Nobody;
-        var pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, ActorRefs.Nobody, time, new PoolSettings()), extractor)), "pools");
-        _accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, parent) => AccountActor.Props(id, parent, pools, ActorRefs.Nobody, wakers, time, settings), extractor)), "accounts");
-        var accounts = _accounts;
-        wakers = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, accounts), extractor)), "wakers");
+        var peers = new Peers();
+        peers.Pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, ActorRefs.Nobody, time, new PoolSettings()), extractor)), "pools");
+        _accounts = peers.Accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountActor.Props(id, peers, time, settings), extractor)), "accounts");
+        peers.Wakers = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, peers.Accounts), extractor)), "wakers");
         Open("alice");
         Open("bob");
         _accounts.Tell(new GrantIssuer(new("bank"), new("USD")));

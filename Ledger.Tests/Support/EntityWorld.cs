@@ -3,25 +3,34 @@ using Ledger.Actors.Accounts;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Sagas;
 using Ledger.Actors.Sharding;
+using Ledger.Actors.Venues;
 
 namespace Ledger.Tests.Support;
 
 /// <summary>Every entity kind under an <see cref="EntityParent"/> in one actor system: the production props, no cluster.</summary>
 public sealed class EntityWorld
 {
-    public IActorRef Accounts { get; }
-    public IActorRef Pools { get; }
-    public IActorRef Sagas { get; }
+    public IActorRef Accounts => _peers.Accounts;
+    public IActorRef Pools => _peers.Pools;
+    public IActorRef Sagas => _peers.Sagas;
+    public IActorRef Markets => _peers.Markets;
+    public IActorRef Farms => _peers.Farms;
+    public IActorRef Oracle => _peers.Oracle;
 
-    public EntityWorld(ActorSystem system, TimeProvider time, AccountSettings accounts, PoolSettings pools, SagaSettings sagas)
+    private readonly Peers _peers = new();
+
+    public EntityWorld(ActorSystem system, TimeProvider time, AccountSettings accounts, PoolSettings pools, SagaSettings sagas, VenueSettings? venues = null)
     {
         var extractor = new EntityMessageExtractor(10);
-        IActorRef accountsRef = ActorRefs.Nobody, poolsRef = ActorRefs.Nobody, sagasRef = ActorRefs.Nobody, wakersRef = ActorRefs.Nobody;
-        Pools = poolsRef = system.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, sagasRef, time, pools), extractor)), "pools");
-        Accounts = accountsRef = system.ActorOf(Props.Create(() =>
-            new EntityParent((id, parent) => AccountActor.Props(id, parent, poolsRef, sagasRef, wakersRef, time, accounts), extractor)), "accounts");
-        Sagas = sagasRef = system.ActorOf(Props.Create(() =>
-            new EntityParent((id, _) => SagaActor.Props(id, accountsRef, poolsRef, time, sagas), extractor)), "sagas");
-        wakersRef = system.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, accountsRef), extractor)), "wakers");
+        var peers = _peers;
+        venues ??= new VenueSettings();
+        IActorRef Parent(string name, Func<string, Props> props) => system.ActorOf(Props.Create(() => new EntityParent((id, _) => props(id), extractor)), name);
+        peers.Pools = Parent("pools", id => PoolActor.Props(id, peers.Sagas, time, pools));
+        peers.Accounts = Parent("accounts", id => AccountActor.Props(id, peers, time, accounts));
+        peers.Sagas = Parent("sagas", id => SagaActor.Props(id, peers.Accounts, peers.Pools, time, sagas));
+        peers.Wakers = Parent("wakers", id => AccountWaker.Props(id, peers.Accounts));
+        peers.Oracle = Parent("oracle", _ => OracleActor.Props(time));
+        peers.Markets = Parent("markets", id => MarketActor.Props(id, peers.Oracle, time, venues));
+        peers.Farms = Parent("farms", id => FarmActor.Props(id, peers.Oracle, time, venues));
     }
 }

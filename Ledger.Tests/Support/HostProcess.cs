@@ -99,6 +99,8 @@ public sealed class HostProcess : IAsyncDisposable
 
     public Task<(int Status, JsonElement Body)> Get(string path) => Send(HttpMethod.Get, path);
 
+    public Task<(int Status, JsonElement Body)> Put(string path, object body) => Send(HttpMethod.Put, path, body);
+
     /// <summary>An account's balance of one asset (<c>posted</c>, <c>pending_out</c>, …), or default if never touched.</summary>
     public async Task<JsonElement> Balance(string account, string asset)
     {

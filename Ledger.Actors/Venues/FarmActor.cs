@@ -1,0 +1,84 @@
+using Akka.Actor;
+using Ledger.Contracts.Farms;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Actors.Venues;
+
+/// <summary>One staking farm (<see cref="FarmContract"/>) as a sharded, event-sourced entity.</summary>
+public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings)
+    : VenueActor<IFarmEvent>(time, oracle, settings)
+{
+    private readonly FarmState _state = new() { Id = new FarmId(entityId) };
+
+    public static Props Props(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings) =>
+        Akka.Actor.Props.Create(() => new FarmActor(entityId, oracle, time, settings));
+
+    public override string PersistenceId => "farm-" + _state.Id.Value;
+
+    protected override AssetId[]? PricesFor(object message) => null;
+
+    protected override bool IsQuery(object message) => message is GetFarm or GetFarmPosition or GetFarmHoldings;
+
+    protected override void Apply(IFarmEvent e) => FarmContract.Apply(_state, e);
+
+    protected override object Write(IFarmEvent[] events) => new FarmWrite(events);
+
+    protected override IEnumerable<IFarmEvent> Events(object persisted) => persisted is FarmWrite w ? w.Events : [];
+
+    protected override void Decide(object message, IActorRef sender, long now, PricesRead? prices, List<IFarmEvent> events, List<Action> after)
+    {
+        switch (message)
+        {
+            case CreateFarm c:
+                {
+                    var created = !_state.Exists;
+                    var (decided, rejection) = FarmContract.Create(_state, new FarmCreated(c.StakeAsset, c.RewardAsset, c.DurationMs, now));
+                    foreach (var e in decided)
+                    {
+                        Apply(e);
+                        events.Add(e);
+                    }
+                    after.Add(() => sender.Tell(rejection is { } code ? new Rejected(code) : View(created)));
+                    break;
+                }
+            case GetFarm:
+                sender.Tell(_state.Exists ? View(false) : new Rejected(Codes.FarmNotFound));
+                break;
+            case GetFarmPosition get:
+                sender.Tell(_state.Exists
+                    ? new FarmPositionView(_state.Stakes.GetValueOrDefault(get.Account)?.Staked ?? Amount.Zero, new Amount((UInt128)FarmContract.Earned(_state, get.Account, now)))
+                    : new Rejected(Codes.FarmNotFound));
+                break;
+            case GetFarmHoldings:
+                sender.Tell(new Holdings(_state.Exists
+                    ? [new(_state.StakeAsset, (Int128)_state.TotalStaked.Value, default, default), new(_state.RewardAsset, (Int128)_state.RewardHeld.Value, default, default)]
+                    : []));
+                break;
+            case ExecuteFarmCall call:
+                {
+                    if (_state.Answers.TryGetValue((call.Account, call.Id), out var known))
+                    {
+                        after.Add(() => sender.Tell(new PoolCallAnswer(new PoolId(_state.Id.Value), call.Id, known)));
+                        break;
+                    }
+                    var decided = FarmContract.Decide(_state, call.Account, call.Id, call.Call.Kind, call.Call.In, call.Call.Amount, now);
+                    Apply(decided);
+                    events.Add(decided);
+                    var answer = new PoolCallAnswer(new PoolId(_state.Id.Value), call.Id, new PoolAnswer(decided.Out, decided.Code));
+                    after.Add(() => sender.Tell(answer));
+                    break;
+                }
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private FarmView View(bool created) => new(_state.Id, _state.StakeAsset, _state.RewardAsset, _state.DurationMs, _state.TotalStaked,
+        _state.RewardHeld, _state.PeriodFinish, created);
+}
+
+/// <summary>What a farm persists: the events of one write (group commit), as one journal row.</summary>
+public sealed record FarmWrite(IFarmEvent[] Events);

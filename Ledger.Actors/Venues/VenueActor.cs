@@ -1,0 +1,151 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Markets;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Actors.Venues;
+
+/// <summary>Limits and timings of a market or farm entity.</summary>
+public sealed record VenueSettings
+{
+    public int GroupCommitMax { get; init; } = 1_000;
+    public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+    public TimeSpan OracleTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// Hosts a venue's contract (a lending market, a staking farm) the way a pool is hosted: calls arrive with their
+/// inputs already debited by the account, are decided in order and group-committed as one write, and are answered
+/// once durable; a call delivered twice is answered from the record. A batch that holds a call needing prices is
+/// decided against one oracle reading, asked for first and recorded in every decision that used it.
+/// </summary>
+public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, VenueSettings settings) : UntypedPersistentActor, IWithTimers
+    where TEvent : class
+{
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
+    private bool _writing;
+    private bool _readingPrices;
+    private bool _stopRequested;
+    private PricesRead? _prices;
+
+    protected long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The assets whose prices this message needs, or null.</summary>
+    protected abstract AssetId[]? PricesFor(object message);
+
+    protected abstract bool IsQuery(object message);
+
+    protected abstract void Apply(TEvent e);
+
+    protected abstract object Write(TEvent[] events);
+
+    protected abstract IEnumerable<TEvent> Events(object persisted);
+
+    /// <summary>Decides one command: events to persist (applied here already) and replies to send once they are durable.</summary>
+    protected abstract void Decide(object message, IActorRef sender, long now, PricesRead? prices, List<TEvent> events, List<Action> after);
+
+    protected override void OnRecover(object message)
+    {
+        if (message is RecoveryCompleted) Context.SetReceiveTimeout(settings.IdleAfter);
+        else foreach (var e in Events(message)) Apply(e);
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case PricesRead read when _readingPrices:
+                _readingPrices = false;
+                _prices = read;
+                Flush();
+                break;
+            case Status.Failure when _readingPrices:
+                // The oracle did not answer: try again shortly (nothing is decided without the reading).
+                _readingPrices = false;
+                Timers.StartSingleTimer(RetryFlush.Instance, RetryFlush.Instance, TimeSpan.FromSeconds(1));
+                break;
+            case RetryFlush:
+                Flush();
+                break;
+            case ReceiveTimeout:
+                if (_queue.Count == 0 && !_writing && !_readingPrices) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                break;
+            case StopEntity:
+                _stopRequested = true;
+                StopIfIdle();
+                break;
+            default:
+                _queue.Enqueue((message, Sender));
+                Flush();
+                break;
+        }
+    }
+
+    private void Flush()
+    {
+        while (_queue.Count > 0 && !_writing && !_readingPrices)
+        {
+            if (_prices is null && _queue.Take(settings.GroupCommitMax).Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null) is { } assets)
+            {
+                _readingPrices = true;
+                oracle.Ask<PricesRead>(new ReadPrices(assets), settings.OracleTimeout).PipeTo(Self);
+                return;
+            }
+            var events = new List<TEvent>();
+            var after = new List<Action>();
+            var now = Now;
+            while (_queue.Count > 0 && after.Count < settings.GroupCommitMax)
+            {
+                var (message, sender) = _queue.Peek();
+                if (IsQuery(message) && events.Count > 0) break;
+                _queue.Dequeue();
+                Decide(message, sender, now, _prices, events, after);
+            }
+            _prices = null;
+            if (events.Count == 0)
+            {
+                foreach (var a in after) a();
+                continue;
+            }
+            WriteBatch(events, after);
+        }
+    }
+
+    /// <summary>One write as one journal row; replies go out once it is durable.</summary>
+    private void WriteBatch(List<TEvent> events, List<Action> after)
+    {
+        _writing = true;
+        PersistAsync(Write([.. events]), _ =>
+        {
+            _writing = false;
+            foreach (var a in after) a();
+            Flush();
+            StopIfIdle();
+        });
+    }
+
+    private void StopIfIdle()
+    {
+        if (_stopRequested && !_writing && _queue.Count == 0) Context.Stop(Self);
+    }
+
+    /// <summary>The reading a decision records: the two prices in the order asked, or null when none was read.</summary>
+    protected static PriceReading? Reading(PricesRead? read) => read is { Prices: [var a, var b] } ? new PriceReading(a, b, read.Version) : null;
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        Context.GetLogger().Error(cause, "{0}: write rejected at {1}; restarting from the journal", PersistenceId, sequenceNr);
+        throw new InvalidOperationException("journal rejected a write", cause);
+    }
+
+    private sealed class RetryFlush : INoSerializationVerificationNeeded
+    {
+        public static readonly RetryFlush Instance = new();
+    }
+}

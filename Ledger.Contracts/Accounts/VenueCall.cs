@@ -1,0 +1,52 @@
+using System.Text.Json.Serialization;
+using Ledger.Contracts.Farms;
+using Ledger.Contracts.Markets;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Contracts.Accounts;
+
+/// <summary>
+/// An operation of an account on a lending market or a staking farm, run like a single-pool swap: the account
+/// debits <see cref="In"/> first (in flight until answered), the venue decides and commits in one step, and the
+/// account is credited with what comes back. <see cref="Amount"/> is the amount asked for (for calls that bring
+/// assets, the same as the input).
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "venue")]
+[JsonDerivedType(typeof(MarketCall), "market")]
+[JsonDerivedType(typeof(FarmCall), "farm")]
+public abstract record VenueCall(Leg[] In, Amount Amount)
+{
+    /// <summary>The idempotency fingerprint of the request.</summary>
+    public abstract ulong Fingerprint(AccountId account);
+
+    /// <summary>The operation's name as api.md spells it (<c>supply</c>, <c>borrow</c>, <c>stake</c>…).</summary>
+    public abstract string Operation { get; }
+
+    public abstract string VenueId { get; }
+}
+
+public sealed record MarketCall(MarketId Market, MarketCallKind Kind, Leg[] In, Amount Amount, AccountId? Borrower = null) : VenueCall(In, Amount)
+{
+    public override ulong Fingerprint(AccountId account) =>
+        Primitives.Fingerprint.Of("market", account.Value, Market.Value, Kind.ToString(), Amount.ToString(), Borrower?.Value);
+
+    public override string Operation => Kind switch
+    {
+        MarketCallKind.SupplyCollateral => "supply_collateral",
+        MarketCallKind.WithdrawCollateral => "withdraw_collateral",
+        _ => Kind.ToString().ToLowerInvariant(),
+    };
+
+    public override string VenueId => Market.Value;
+}
+
+public sealed record FarmCall(FarmId Farm, FarmCallKind Kind, Leg[] In, Amount Amount) : VenueCall(In, Amount)
+{
+    public override ulong Fingerprint(AccountId account) =>
+        Primitives.Fingerprint.Of("farm", account.Value, Farm.Value, Kind.ToString(), Amount.ToString());
+
+    public override string Operation => Kind == FarmCallKind.Fund ? "rewards" : Kind.ToString().ToLowerInvariant();
+
+    public override string VenueId => Farm.Value;
+}

@@ -1,0 +1,84 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Farms;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>Staking farms (api.md): create, fund a reward period, stake, unstake, claim, positions.</summary>
+public static class FarmsApi
+{
+    /// <summary>The longest reward period: ten years.</summary>
+    public const long DurationSecondsMax = 10L * 365 * 24 * 3600;
+
+    private static readonly Dictionary<string, FarmCallKind> Operations = new()
+    {
+        ["rewards"] = FarmCallKind.Fund,
+        ["stake"] = FarmCallKind.Stake,
+        ["unstake"] = FarmCallKind.Unstake,
+        ["claim"] = FarmCallKind.Claim,
+    };
+
+    public static void MapFarms(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/farms", async (HttpRequest request, LedgerClient ledger) =>
+        {
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "stake_asset", "reward_asset", "duration_s");
+            var id = new FarmId(body.Id("id"));
+            var (stake, reward) = (new AssetId(body.Id("stake_asset")), new AssetId(body.Id("reward_asset")));
+            var duration = body.WholeNumber("duration_s", 1, DurationSecondsMax, required: true)!.Value;
+            if (await ledger.FindAsset(stake) is null || await ledger.FindAsset(reward) is null) return Problems.Rejection(Codes.AssetNotFound);
+            return await ledger.AskFarm(new CreateFarm(id, stake, reward, duration * 1_000)) switch
+            {
+                FarmView f => Results.Json(Farm(f), statusCode: f.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK),
+                Rejected r => Problems.Rejection(r.Code, $"farm '{id}' exists with another definition"),
+                var other => AccountsApi.Unexpected(other),
+            };
+        });
+
+        v1.MapGet("/farms/{id}", async (string id, LedgerClient ledger) =>
+            await ledger.AskFarm(new GetFarm(new FarmId(RequestBody.PathId(id, "farm")))) is FarmView f ? Results.Json(Farm(f)) : Problems.NotFound(Codes.FarmNotFound));
+
+        v1.MapGet("/farms/{id}/positions/{account}", async (string id, string account, LedgerClient ledger) =>
+            await ledger.AskFarm(new GetFarmPosition(new FarmId(RequestBody.PathId(id, "farm")), new AccountId(RequestBody.PathId(account, "account")))) is FarmPositionView p
+                ? Results.Json(new { staked = p.Staked.ToString(), earned = p.Earned.ToString() })
+                : Problems.NotFound(Codes.FarmNotFound));
+
+        v1.MapPost("/farms/{id}/{operation}", async (string id, string operation, HttpRequest request, LedgerClient ledger) =>
+        {
+            var farm = new FarmId(RequestBody.PathId(id, "farm"));
+            if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
+            var body = (await RequestBody.ReadAsync(request)).Allow(kind == FarmCallKind.Claim ? ["id", "account"] : ["id", "account", "amount"]);
+            var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            var amount = kind == FarmCallKind.Claim ? Amount.Zero : body.Amount("amount");
+            if (await ledger.AskFarm(new GetFarm(farm)) is not FarmView f) return Problems.Rejection(Codes.FarmNotFound);
+            Leg[] @in = kind switch { FarmCallKind.Fund => [new Leg(f.RewardAsset, amount)], FarmCallKind.Stake => [new Leg(f.StakeAsset, amount)], _ => [] };
+            return VenuesApi.Outcome(await ledger.AskAccount(new CallVenue(account, tx, new FarmCall(farm, kind, @in, amount))));
+        });
+    }
+
+    private static object Farm(FarmView f) => new
+    {
+        id = f.Id.Value,
+        stake_asset = f.StakeAsset.Value,
+        reward_asset = f.RewardAsset.Value,
+        duration_s = f.DurationMs / 1_000,
+        total_staked = f.TotalStaked.ToString(),
+        reward_held = f.RewardHeld.ToString(),
+        period_finish = Views.Time(f.PeriodFinish),
+    };
+}
+
+/// <summary>What market and farm operations answer.</summary>
+public static class VenuesApi
+{
+    /// <summary>Committed: the transaction (what went in, what came back); refused: a problem with its code.</summary>
+    public static IResult Outcome(object reply) => reply switch
+    {
+        TransferOutcome { Transaction: { Status: TransferStatus.Committed } t } => Results.Json(Views.Transaction(t)),
+        TransferOutcome { Transaction: { } t } => Problems.Rejection(t.Code ?? Codes.Unavailable),
+        TransferOutcome o => Problems.Rejection(o.Code!),
+        _ => AccountsApi.Unexpected(reply),
+    };
+}
