@@ -64,7 +64,10 @@ public static class BenchCommand
         Console.Error.WriteLine($"bench: {o.Workload}, {o.Accounts:N0} accounts{(o.UsesPools ? $", {o.Pools:N0} pools" : "")}, {o.InFlight:N0} in flight, journal {o.Journal}{(o.Url is null ? "" : ", " + o.Url + ", batch " + o.Batch)}");
         var workload = new Workload(o.Workload, o.Accounts);
         var swaps = o.UsesPools;
-        var baseline = o.Only is null or "baseline" ? swaps ? SwapPhases.SequentialBaseline(o, workload) : Phases.SequentialBaseline(o, workload) : 0;
+        var baseline = o.Only is not (null or "baseline") ? 0
+            : o.Workload == "loans" ? LoanPhases.SequentialBaseline(o)
+            : swaps ? SwapPhases.SequentialBaseline(o, workload)
+            : Phases.SequentialBaseline(o, workload);
         Console.Error.WriteLine($"  sequential baseline: {baseline:N0} tx/s");
 
         LoadResult load = new(0, 0, 0, 1, 0, 0, 0, 0);
@@ -86,7 +89,8 @@ public static class BenchCommand
                 if (o.Only is null or "ceiling" && !swaps) ceiling = (await Phases.Ceiling(o, system, workload)).Tps;
                 if (o.Only is null or "ledger")
                 {
-                    if (swaps) (load, conserved) = await SwapPhases.Ledger(o, regions, workload);
+                    if (o.Workload == "loans") (load, conserved) = await LoanPhases.Ledger(o, regions);
+                    else if (swaps) (load, conserved) = await SwapPhases.Ledger(o, regions, workload);
                     else (load, conserved, rows) = await Phases.Ledger(o, dataDir, regions, workload);
                 }
             }

@@ -32,6 +32,7 @@ public sealed record BenchOptions
           --workload swaps      exact-input swaps of random accounts on --pools K pools (K = 1: one hot pool)
           --workload routes     two-hop routes (a saga locking two of the K ≥ 2 pools) of random accounts
           --workload mixed      half transfers between random accounts, half swaps on the K pools
+          --workload loans      supply, collateral, borrow, repay, liquidations and price moves on --pools K lending markets
           --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
           --hot-events N        for recovery (default 1000000)
           --accounts N          accounts (default 10000)
@@ -75,7 +76,7 @@ public sealed record BenchOptions
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
-        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
+        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "loans" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
         if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
         if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
         if (o.UsesPools && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
@@ -87,7 +88,7 @@ public sealed record BenchOptions
     }
 
     /// <summary>Whether the workload trades on pools (and so runs <see cref="SwapPhases"/>).</summary>
-    public bool UsesPools => Workload is "swaps" or "routes" or "mixed";
+    public bool UsesPools => Workload is "swaps" or "routes" or "mixed" or "loans";
 
     private static BenchOptions Sweep(BenchOptions o, string spec)
     {

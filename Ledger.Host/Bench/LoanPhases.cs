@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Markets;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Bench;
+
+/// <summary>
+/// The <c>loans</c> workload on K lending markets (loan asset BENCH, collateral BENCH2, LLTV 80 %): each operation
+/// is, for a random account on its own market, a supply (30 %), a collateral deposit (25 %), a borrow (20 %), a
+/// repayment (15 %), a liquidation attempt on another account of the market (5 %), or a move of the collateral's
+/// price by ±20 % (5 %). Borrows that would be unhealthy, repayments without debt and liquidations of healthy
+/// positions are refused, and counted as such.
+/// </summary>
+public static class LoanPhases
+{
+    public const string Collateral = "BENCH2";
+    private const string Supplier = "bench-supplier";
+    private const ulong Depth = 1_000_000_000_000_000;
+    private const ulong Size = 1_000;
+    private static readonly RateModel Rate = new(0, 400, 30_000, 8_000);
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+
+    public static MarketId MarketOf(int k) => new("bench-market-" + k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static Amount Wad(ulong thousandths) => new((UInt128)(Fixed.Wad * thousandths / 1_000));
+
+    public static async Task<(LoadResult Load, bool ConservationOk)> Ledger(BenchOptions o, LedgerRegions regions)
+    {
+        await Phases.Fund(regions, o.Accounts, Phases.Asset);
+        await Phases.Fund(regions, o.Accounts, Collateral);
+        await regions.Oracle.Ask<object>(new SetPrice(new(Phases.Asset), Wad(1_000)), AskTimeout);
+        await regions.Oracle.Ask<object>(new SetPrice(new(Collateral), Wad(2_000)), AskTimeout);
+        var supplier = new AccountId(Supplier);
+        await regions.Accounts.Ask<object>(new OpenAccount(supplier, "bench"), AskTimeout);
+        await regions.Accounts.Ask<object>(new SubmitTransfers(new(Phases.Issuer),
+            [new TransferRequest(new("supplier-fund"), supplier, new(Phases.Asset), (ulong)o.Pools * Depth, false, null)]), AskTimeout);
+        for (var k = 0; k < o.Pools; k++)
+        {
+            await regions.Markets.Ask<object>(new CreateMarket(MarketOf(k), new(Phases.Asset), new(Collateral), 0, 0, 8_000, Rate, 1_000, 500), AskTimeout);
+            var supply = new MarketCall(MarketOf(k), MarketCallKind.Supply, [new Leg(new(Phases.Asset), Depth)], Depth);
+            if (await regions.Accounts.Ask<object>(new CallVenue(supplier, new("supply-" + k), supply), AskTimeout) is not TransferOutcome { Transaction.Status: TransferStatus.Committed })
+                throw new InvalidOperationException($"supplying market {k} failed");
+        }
+
+        var ids = Enumerable.Range(0, o.Accounts).Select(i => new AccountId(Phases.AccountId(i))).ToArray();
+        long seq = 0;
+        long price = 2_000;
+        var load = await LoadRunner.Run("ledger", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
+        {
+            var id = new TxId("l" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var i = random.Next(ids.Length);
+            var market = MarketOf(i % o.Pools);
+            var roll = random.Next(100);
+            if (roll >= 95)
+            {
+                var moved = Interlocked.Add(ref price, random.Next(2) == 0 ? 400 : -400);
+                if (moved < 400) Interlocked.Exchange(ref price, 2_000);
+                await regions.Oracle.Ask<object>(new SetPrice(new(Collateral), Wad((ulong)Math.Max(400, moved))), AskTimeout);
+                return OpResult.One;
+            }
+            var call = roll switch
+            {
+                < 30 => new MarketCall(market, MarketCallKind.Supply, [new Leg(new(Phases.Asset), Size)], Size),
+                < 55 => new MarketCall(market, MarketCallKind.SupplyCollateral, [new Leg(new(Collateral), Size)], Size),
+                < 75 => new MarketCall(market, MarketCallKind.Borrow, [], Size),
+                < 90 => new MarketCall(market, MarketCallKind.Repay, [new Leg(new(Phases.Asset), Size)], Size),
+                _ => new MarketCall(market, MarketCallKind.Liquidate, [new Leg(new(Phases.Asset), Size)], Size,
+                    ids[(i + o.Pools * (1 + random.Next(Math.Max(1, ids.Length / o.Pools - 1)))) % ids.Length]),
+            };
+            var reply = await regions.Accounts.Ask<object>(new CallVenue(ids[i], id, call), AskTimeout);
+            return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
+        });
+        return (load, await Conserved(regions, [.. ids, supplier, new(Phases.Issuer)], o.Pools));
+    }
+
+    /// <summary>Per asset, accounts and markets together hold zero (the issuer negative), and nothing is left in flight.</summary>
+    private static async Task<bool> Conserved(LedgerRegions regions, AccountId[] accounts, int markets)
+    {
+        var holdings = new List<Holdings>();
+        foreach (var chunk in accounts.Chunk(500))
+            holdings.AddRange(await Task.WhenAll(chunk.Select(a => regions.Accounts.Ask<Holdings>(new GetHoldings(a), AskTimeout))));
+        for (var k = 0; k < markets; k++) holdings.Add(await regions.Markets.Ask<Holdings>(new GetMarketHoldings(MarketOf(k)), AskTimeout));
+        var sums = new Dictionary<AssetId, Int128>();
+        foreach (var h in holdings.SelectMany(h => h.Items)) sums[h.Asset] = sums.GetValueOrDefault(h.Asset) + h.Held + (Int128)h.InFlight.Value;
+        return sums.Values.All(v => v == 0) && holdings.SelectMany(h => h.Items).All(h => h.InFlight.IsZero);
+    }
+
+    /// <summary>The same operations through the contracts alone, one thread, in memory (the account's debit, the market's decision, the credit).</summary>
+    public static double SequentialBaseline(BenchOptions o)
+    {
+        var accounts = Enumerable.Range(0, o.Accounts).Select(i => new AccountState { Id = new(Phases.AccountId(i)) }).ToArray();
+        foreach (var s in accounts)
+        {
+            AccountContract.Apply(s, new AccountOpened("bench", 0));
+            AccountContract.Apply(s, new TransferCredited(new(Phases.Issuer), new("fund-a"), new(Phases.Asset), Phases.Funding, false, null, 0));
+            AccountContract.Apply(s, new TransferCredited(new(Phases.Issuer), new("fund-b"), new(Collateral), Phases.Funding, false, null, 0));
+        }
+        var markets = Enumerable.Range(0, o.Pools).Select(k =>
+        {
+            var m = new MarketState { Id = MarketOf(k) };
+            MarketContract.Apply(m, new MarketCreated(new(Phases.Asset), new(Collateral), 0, 0, 8_000, Rate, 1_000, 500, 0));
+            MarketContract.Apply(m, MarketContract.Decide(m, new(Supplier), new("supply"), MarketCallKind.Supply, [new Leg(new(Phases.Asset), Depth)], Depth, null, null, 0));
+            return m;
+        }).ToArray();
+        var prices = new PriceReading(Wad(1_000), Wad(2_000), 1);
+        var keep = new Actors.Accounts.AccountSettings().KeepSettled;
+        var random = new Random(1);
+        var clock = Stopwatch.StartNew();
+        var limit = TimeSpan.FromSeconds(Math.Min(o.Seconds, 5));
+        long n = 0;
+        while (clock.Elapsed < limit)
+        {
+            for (var j = 0; j < 1_000; j++, n++)
+            {
+                var i = random.Next(accounts.Length);
+                var (trader, market) = (accounts[i], markets[i % markets.Length]);
+                var roll = random.Next(95);
+                var (kind, input) = roll switch
+                {
+                    < 30 => (MarketCallKind.Supply, Phases.Asset),
+                    < 55 => (MarketCallKind.SupplyCollateral, Collateral),
+                    < 75 => (MarketCallKind.Borrow, (string?)null),
+                    _ => (MarketCallKind.Repay, Phases.Asset),
+                };
+                var id = new TxId("l" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var call = new MarketCall(market.Id, kind, input is null ? [] : [new Leg(new(input), Size)], Size);
+                var d = AccountContract.CallVenue(trader, id, call, n);
+                foreach (var e in d.Events) AccountContract.Apply(trader, e);
+                if (d.Events is not [VenueCallSent]) continue;
+                var decided = MarketContract.Decide(market, trader.Id, id, kind, call.In, Size, null, prices, n);
+                MarketContract.Apply(market, decided);
+                foreach (var e in AccountContract.Answered(trader, id, new PoolAnswer(decided.Out, decided.Code), n)) AccountContract.Apply(trader, e);
+                trader.Evict(keep, trader.SettledTotal);
+            }
+        }
+        return n / clock.Elapsed.TotalSeconds;
+    }
+}
