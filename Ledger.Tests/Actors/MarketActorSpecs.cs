@@ -8,6 +8,7 @@ using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
 using Ledger.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Ledger.Tests.Actors;
 
@@ -23,11 +24,45 @@ public class MarketActorSpecs : Akka.TestKit.Xunit2.TestKit
     private static readonly MarketId M = new("m");
     private static readonly string[] Holders = ["bank", "supplier", "borrower", "liquidator"];
     private readonly EntityWorld _world;
+    /// <summary>The entities' clock: it moves only when a test moves it.</summary>
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
 
     public MarketActorSpecs() : base(SpecConfig.Local(), "market-spec-" + Guid.NewGuid().ToString("N")[..8])
     {
-        _world = new EntityWorld(Sys, TimeProvider.System, new AccountSettings { RedeliverAfter = TimeSpan.FromMilliseconds(200), KeepSettled = 0 },
+        _world = new EntityWorld(Sys, _time, new AccountSettings { RedeliverAfter = TimeSpan.FromMilliseconds(200), KeepSettled = 0 },
             new PoolSettings(), new SagaSettings());
+    }
+
+    private void OpenMarket()
+    {
+        Price(Usd, "1");
+        Price(Eth, "2000");
+        Assert.True(Ask<MarketView>(_world.Markets, new CreateMarket(M, Usd, Eth, 0, 0, 8_000, new RateModel(0, 400, 30_000, 8_000), 1_000, 500)).Created);
+    }
+
+    [Fact]
+    public void A_year_later_the_borrower_owes_2_5_percent_and_the_supplier_withdraws_its_share_of_it_to_the_unit()
+    {
+        Mint(Usd, "supplier", 1_000_000);
+        Mint(Eth, "borrower", 1_000);
+        OpenMarket();
+        Assert.Equal(TransferStatus.Committed, Call("supplier", "s1", MarketCallKind.Supply, 1_000_000, Usd).Transaction!.Status);
+        Assert.Equal(TransferStatus.Committed, Call("borrower", "c1", MarketCallKind.SupplyCollateral, 1_000, Eth).Transaction!.Status);
+        Assert.Equal(TransferStatus.Committed, Call("borrower", "b1", MarketCallKind.Borrow, 500_000).Transaction!.Status);
+        Mint(Usd, "borrower", 100_000);
+
+        // Utilisation 50 % → borrowers pay 2.5 % a year, suppliers earn 2.5 % · 50 % · 90 % = 1.125 % (the market keeps 10 %
+        // of the interest). A year later the debt has grown, and with it utilisation (512,500 / 1,012,500) and the rate.
+        Assert.Equal((5_000, 250, 112), (Ask<MarketView>(_world.Markets, new GetMarket(M)) is var before ? (before.UtilizationBps, before.BorrowRateBps, before.SupplyRateBps) : default));
+        _time.Advance(TimeSpan.FromDays(365));
+        var market = Ask<MarketView>(_world.Markets, new GetMarket(M));
+        Assert.Equal((253, 512_500UL), (market.BorrowRateBps, (ulong)market.TotalBorrowed.Value));
+        Assert.Equal(1_011_250UL, (ulong)Ask<PositionView>(_world.Markets, new GetMarketPosition(M, new("supplier"))).Supplied.Value);
+        Assert.Equal([new Leg(Usd, 87_500)], Call("borrower", "r1", MarketCallKind.Repay, 600_000, Usd).Transaction!.Returned!);
+        Assert.Equal(Codes.InsufficientFunds, Call("supplier", "w1", MarketCallKind.Withdraw, 1_011_251).Transaction!.Code);
+        Assert.Equal(TransferStatus.Committed, Call("supplier", "w2", MarketCallKind.Withdraw, 1_011_250).Transaction!.Status);
+        Assert.Equal(1_011_250, Ask<AccountView>(_world.Accounts, new GetAccount(new("supplier"))).Balances.Single(b => b.Asset == Usd).Posted);
+        Assert.Equal(1_250UL, (ulong)Ask<MarketView>(_world.Markets, new GetMarket(M)).Reserves.Value);
     }
 
     private static T Ask<T>(IActorRef to, object message) => to.Ask<T>(message, Wait).GetAwaiter().GetResult();
@@ -53,9 +88,7 @@ public class MarketActorSpecs : Akka.TestKit.Xunit2.TestKit
         Mint(Usd, "supplier", 10_000_000);
         Mint(Eth, "borrower", 1_000);
         Mint(Usd, "liquidator", 2_000_000);
-        Price(Usd, "1");
-        Price(Eth, "2000");
-        Assert.True(Ask<MarketView>(_world.Markets, new CreateMarket(M, Usd, Eth, 0, 0, 8_000, new RateModel(0, 400, 30_000, 8_000), 1_000, 500)).Created);
+        OpenMarket();
         Assert.Equal(TransferStatus.Committed, Call("supplier", "s1", MarketCallKind.Supply, 10_000_000, Usd).Transaction!.Status);
         Assert.Equal(TransferStatus.Committed, Call("borrower", "c1", MarketCallKind.SupplyCollateral, 1_000, Eth).Transaction!.Status);
         Assert.Equal(TransferStatus.Committed, Call("borrower", "b1", MarketCallKind.Borrow, 1_500_000).Transaction!.Status);
