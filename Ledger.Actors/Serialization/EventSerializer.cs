@@ -66,6 +66,8 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(FarmCallDecided)] = "FarmCallDecided.v1",
         [typeof(FarmWrite)] = "FarmWrite.v1",
         [typeof(PriceSet)] = "PriceSet.v1",
+        [typeof(MarketSnapshot)] = "MarketSnapshot.v1",
+        [typeof(FarmSnapshot)] = "FarmSnapshot.v1",
     };
 
     private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
@@ -171,4 +173,6 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(FarmCreated))]
 [JsonSerializable(typeof(FarmCallDecided))]
 [JsonSerializable(typeof(PriceSet))]
+[JsonSerializable(typeof(MarketSnapshot))]
+[JsonSerializable(typeof(FarmSnapshot))]
 internal sealed partial class EventJson : JsonSerializerContext;

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Ledger.Contracts.Farms;
+using Ledger.Contracts.Markets;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
@@ -10,7 +11,7 @@ namespace Ledger.Actors.Venues;
 public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings)
     : VenueActor<IFarmEvent>(time, oracle, settings)
 {
-    private readonly FarmState _state = new() { Id = new FarmId(entityId) };
+    private FarmState _state = new() { Id = new FarmId(entityId) };
 
     public static Props Props(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings) =>
         Akka.Actor.Props.Create(() => new FarmActor(entityId, oracle, time, settings));
@@ -26,6 +27,10 @@ public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider ti
     protected override object Write(IFarmEvent[] events) => new FarmWrite(events);
 
     protected override IEnumerable<IFarmEvent> Events(object persisted) => persisted is FarmWrite w ? w.Events : [];
+
+    protected override object Snapshot() => FarmSnapshot.Of(_state);
+
+    protected override void Restore(object snapshot) => _state = ((FarmSnapshot)snapshot).Restore(new FarmState { Id = _state.Id });
 
     protected override void Decide(object message, IActorRef sender, long now, PricesRead? prices, List<IFarmEvent> events, List<Action> after)
     {

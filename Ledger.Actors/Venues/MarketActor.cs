@@ -11,7 +11,7 @@ namespace Ledger.Actors.Venues;
 public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings)
     : VenueActor<IMarketEvent>(time, oracle, settings)
 {
-    private readonly MarketState _state = new() { Id = new MarketId(entityId) };
+    private MarketState _state = new() { Id = new MarketId(entityId) };
 
     public static Props Props(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings) =>
         Akka.Actor.Props.Create(() => new MarketActor(entityId, oracle, time, settings));
@@ -32,6 +32,10 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
     protected override object Write(IMarketEvent[] events) => new MarketWrite(events);
 
     protected override IEnumerable<IMarketEvent> Events(object persisted) => persisted is MarketWrite w ? w.Events : [];
+
+    protected override object Snapshot() => MarketSnapshot.Of(_state);
+
+    protected override void Restore(object snapshot) => _state = ((MarketSnapshot)snapshot).Restore(new MarketState { Id = _state.Id });
 
     protected override void Decide(object message, IActorRef sender, long now, PricesRead? prices, List<IMarketEvent> events, List<Action> after)
     {

@@ -15,6 +15,8 @@ public sealed record VenueSettings
     public int GroupCommitMax { get; init; } = 1_000;
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
     public TimeSpan OracleTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Events between snapshots, so that recovery replays at most this many.</summary>
+    public int SnapshotEveryEvents { get; init; } = 10_000;
 }
 
 /// <summary>
@@ -47,13 +49,34 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
 
     protected abstract IEnumerable<TEvent> Events(object persisted);
 
+    /// <summary>The state's persisted form, and its restoration (recovery starts from the latest).</summary>
+    protected abstract object Snapshot();
+
+    protected abstract void Restore(object snapshot);
+
+    private long _eventsSinceSnapshot;
+
     /// <summary>Decides one command: events to persist (applied here already) and replies to send once they are durable.</summary>
     protected abstract void Decide(object message, IActorRef sender, long now, PricesRead? prices, List<TEvent> events, List<Action> after);
 
     protected override void OnRecover(object message)
     {
-        if (message is RecoveryCompleted) Context.SetReceiveTimeout(settings.IdleAfter);
-        else foreach (var e in Events(message)) Apply(e);
+        switch (message)
+        {
+            case SnapshotOffer offer:
+                Restore(offer.Snapshot);
+                break;
+            case RecoveryCompleted:
+                Context.SetReceiveTimeout(settings.IdleAfter);
+                break;
+            default:
+                foreach (var e in Events(message))
+                {
+                    Apply(e);
+                    _eventsSinceSnapshot++;
+                }
+                break;
+        }
     }
 
     protected override void OnCommand(object message)
@@ -121,10 +144,16 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
     private void WriteBatch(List<TEvent> events, List<Action> after)
     {
         _writing = true;
+        _eventsSinceSnapshot += events.Count;
         PersistAsync(Write([.. events]), _ =>
         {
             _writing = false;
             foreach (var a in after) a();
+            if (_eventsSinceSnapshot >= settings.SnapshotEveryEvents)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(Snapshot());
+            }
             Flush();
             StopIfIdle();
         });
@@ -137,6 +166,21 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
 
     /// <summary>The reading a decision records: the two prices in the order asked, or null when none was read.</summary>
     protected static PriceReading? Reading(PricesRead? read) => read is { Prices: [var a, var b] } ? new PriceReading(a, b, read.Version) : null;
+
+    protected override void Unhandled(object message)
+    {
+        switch (message)
+        {
+            case SaveSnapshotSuccess ok:
+                DeleteSnapshots(new SnapshotSelectionCriteria(ok.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break;
+            default:
+                base.Unhandled(message);
+                break;
+        }
+    }
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
