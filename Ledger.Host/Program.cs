@@ -5,6 +5,7 @@ using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Primitives;
 using Ledger.Host.Gateway;
+using Prometheus;
 
 if (args is ["bench", .. var benchArgs]) return await Ledger.Host.Bench.BenchCommand.Run(benchArgs);
 
@@ -32,6 +33,8 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(system);
 builder.Services.AddSingleton(new LedgerClient(regions, requestTimeout));
 builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+builder.Services.AddHostedService<ShardGauges>();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
 
 var app = builder.Build();
@@ -55,7 +58,10 @@ app.Use(async (context, next) =>
     }
 });
 
+app.UseHttpMetrics();
 app.MapHealth();
+app.MapMetrics("/metrics");
+app.MapOpenApi("/openapi/{documentName}.json");
 var v1 = app.MapGroup("/v1");
 v1.MapAssets();
 v1.MapAccounts();
@@ -65,6 +71,7 @@ v1.MapPools();
 v1.MapSwaps();
 v1.MapLending();
 v1.MapFarms();
+v1.MapOperations();
 v1.MapAudit();
 app.MapFallback(() => Problems.NotFound(Codes.NotFound));
 

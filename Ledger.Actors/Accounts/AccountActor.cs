@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
@@ -233,8 +234,10 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         // Everything settled so far is in this write: once it is durable, it may leave memory.
         var durableBefore = _state.SettledTotal;
         _eventsSinceSnapshot += events.Count;
+        var started = LedgerMetrics.Start();
         PersistAsync(new AccountWrite([.. events]), _ =>
         {
+            LedgerMetrics.Written("account", started, events.Count);
             _writing = false;
             foreach (var a in after) a();
             _state.Evict(_settings.KeepSettled, durableBefore);

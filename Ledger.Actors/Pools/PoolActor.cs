@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
@@ -171,8 +172,10 @@ public sealed class PoolActor : UntypedPersistentActor
     {
         _writing = true;
         _eventsSinceSnapshot += events.Count;
+        var started = LedgerMetrics.Start();
         PersistAsync(new PoolWrite([.. events]), _ =>
         {
+            LedgerMetrics.Written("pool", started, events.Count);
             _writing = false;
             foreach (var a in after) a();
             _state.Evict(_settings.AnswersKeep);

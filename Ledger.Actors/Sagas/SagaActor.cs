@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
@@ -260,6 +261,7 @@ public sealed class SagaActor : UntypedPersistentActor, IWithTimers
         _writing = true;
         Persist(new SagaDecided(commit, failedOp, code, commit ? _plannedFills : null, Now), e =>
         {
+            LedgerMetrics.SagaDecided(e.Commit);
             _writing = false;
             SagaContract.Apply(_state, e);
             Resolve();

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Primitives;
@@ -42,6 +43,9 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
     protected abstract AssetId[]? PricesFor(object message);
 
     protected abstract bool IsQuery(object message);
+
+    /// <summary>The entity kind in metrics (<c>market</c>, <c>farm</c>).</summary>
+    protected abstract string MetricName { get; }
 
     protected abstract void Apply(TEvent e);
 
@@ -145,8 +149,10 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
     {
         _writing = true;
         _eventsSinceSnapshot += events.Count;
+        var started = LedgerMetrics.Start();
         PersistAsync(Write([.. events]), _ =>
         {
+            LedgerMetrics.Written(MetricName, started, events.Count);
             _writing = false;
             foreach (var a in after) a();
             if (_eventsSinceSnapshot >= settings.SnapshotEveryEvents)

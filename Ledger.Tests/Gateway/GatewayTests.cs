@@ -225,4 +225,25 @@ public class GatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
         Assert.Equal(0, sum);
         Assert.True(committed > 0);
     }
+
+    [Fact]
+    public async Task Operators_see_the_cluster_the_metrics_and_the_openapi_document()
+    {
+        await _host.Seed(_p + "OPS", _p + "ops-bank", (_p + "ops", "10"));
+        var (status, cluster) = await _host.Get("/v1/cluster");
+        Assert.Equal(200, status);
+        var member = Assert.Single(cluster.GetProperty("members").EnumerateArray());
+        Assert.Equal(("up", true), (S(member, "status"), member.GetProperty("reachable").GetBoolean()));
+        Assert.Equal(["gateway", "ledger"], member.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+        Assert.True(cluster.GetProperty("shards").GetProperty(S(cluster, "self")).GetProperty("account").GetProperty("entities").GetInt32() > 0);
+
+        var metrics = await _host.Http.GetStringAsync("/metrics");
+        Assert.Contains("ledger_journal_write_seconds_bucket{entity=\"account\"", metrics, StringComparison.Ordinal);
+        Assert.Contains("http_requests_received_total{code=\"201\",method=\"POST\"", metrics, StringComparison.Ordinal);
+
+        var (openApiStatus, openApi) = await _host.Get("/openapi/v1.json");
+        Assert.Equal(200, openApiStatus);
+        foreach (var path in new[] { "/v1/transfers", "/v1/swaps", "/v1/batches", "/v1/markets/{id}/{operation}", "/v1/farms", "/v1/cluster" })
+            Assert.True(openApi.GetProperty("paths").TryGetProperty(path, out _), path);
+    }
 }

@@ -1,0 +1,86 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Ledger.Actors.Sharding;
+using Prometheus;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>
+/// For operators: <c>GET /v1/cluster</c> (members, roles, status, shards and entities per node and region), and the
+/// shard gauges of <c>/metrics</c>, refreshed every ten seconds from this node's regions.
+/// </summary>
+public static class OperationsApi
+{
+    private static readonly TimeSpan StatsTimeout = TimeSpan.FromSeconds(5);
+
+    public static void MapOperations(this IEndpointRouteBuilder v1)
+    {
+        v1.MapGet("/cluster", async (ActorSystem system, LedgerClient ledger) =>
+        {
+            var cluster = Cluster.Get(system);
+            var state = cluster.State;
+            var shards = new SortedDictionary<string, SortedDictionary<string, object>>(StringComparer.Ordinal);
+            foreach (var (name, region) in Regions(ledger.Regions))
+            {
+                if (await region.Ask<object>(new GetClusterShardingStats(StatsTimeout), StatsTimeout + TimeSpan.FromSeconds(1)) is not ClusterShardingStats stats) continue;
+                foreach (var (address, regionStats) in stats.Regions)
+                {
+                    var node = address.ToString();
+                    if (!shards.TryGetValue(node, out var byRegion)) shards[node] = byRegion = new(StringComparer.Ordinal);
+                    byRegion[name] = new { shards = regionStats.Stats.Count, entities = regionStats.Stats.Values.Sum() };
+                }
+            }
+            return Results.Json(new
+            {
+                self = cluster.SelfAddress.ToString(),
+                leader = state.Leader?.ToString(),
+                members = state.Members.Select(m => new
+                {
+                    address = m.Address.ToString(),
+                    roles = m.Roles.OrderBy(r => r, StringComparer.Ordinal).ToArray(),
+                    status = m.Status.ToString().ToLowerInvariant(),
+                    reachable = !state.Unreachable.Contains(m),
+                }),
+                shards,
+            });
+        });
+    }
+
+    public static IEnumerable<(string Name, IActorRef Region)> Regions(LedgerRegions r) =>
+    [
+        (LedgerSharding.AccountType, r.Accounts), (LedgerSharding.AssetType, r.Assets), (LedgerSharding.PoolType, r.Pools),
+        (LedgerSharding.SagaType, r.Sagas), (LedgerSharding.MarketType, r.Markets), (LedgerSharding.FarmType, r.Farms),
+    ];
+}
+
+/// <summary>Keeps the <c>ledger_shards</c> and <c>ledger_entities</c> gauges of this node's regions current.</summary>
+public sealed class ShardGauges(LedgerClient ledger) : BackgroundService
+{
+    private static readonly Gauge Shards = Metrics.CreateGauge("ledger_shards", "Shards hosted on this node", "region");
+    private static readonly Gauge Entities = Metrics.CreateGauge("ledger_entities", "Entities running on this node", "region");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        do
+        {
+            foreach (var (name, region) in OperationsApi.Regions(ledger.Regions))
+            {
+                try
+                {
+                    if (await region.Ask<object>(GetShardRegionState.Instance, TimeSpan.FromSeconds(5), stoppingToken) is CurrentShardRegionState state)
+                    {
+                        Shards.WithLabels(name).Set(state.Shards.Count);
+                        Entities.WithLabels(name).Set(state.Shards.Sum(s => s.EntityIds.Count));
+                    }
+                }
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException or OperationCanceledException)
+                {
+                    // A region busy handing shards over answers next time.
+                }
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}
