@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.Event;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
@@ -39,7 +38,7 @@ public sealed record AccountSettings
 /// delivers the credit to the payee until the payee acknowledges it durably; the client hears the outcome
 /// only then. Deliveries are retried and de-duplicated by (payer, transaction, step).
 /// </summary>
-public sealed class AccountActor : UntypedPersistentActor, IWithTimers
+public sealed class AccountActor : LedgerPersistentActor, IWithTimers
 {
     private readonly AccountId _id;
     private readonly Peers _peers;
@@ -611,28 +610,6 @@ public sealed class AccountActor : UntypedPersistentActor, IWithTimers
         if (_eventsSinceSnapshot < Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 8) || _deferred.Count > 0) return;
         _eventsSinceSnapshot = 0;
         SaveSnapshot(AccountSnapshot.Of(_state));
-    }
-
-    protected override void Unhandled(object message)
-    {
-        switch (message)
-        {
-            case SaveSnapshotSuccess ok:
-                DeleteSnapshots(new SnapshotSelectionCriteria(ok.Metadata.SequenceNr - 1));
-                break;
-            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
-                break;
-            default:
-                base.Unhandled(message);
-                break;
-        }
-    }
-
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        // State already holds the decided events; a rejected write means it is ahead of the journal. Start over.
-        Context.GetLogger().Error(cause, "Account {0}: write rejected at {1}; restarting from the journal", _id, sequenceNr);
-        throw new InvalidOperationException("journal rejected a write", cause);
     }
 
     protected override void PostStop()

@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.Event;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
@@ -39,7 +38,7 @@ public sealed record PoolSettings
 /// and the committed hops are applied in one step with the unlock. That is what a route costs a hot pool.
 /// </para>
 /// </summary>
-public sealed class PoolActor : UntypedPersistentActor
+public sealed class PoolActor : LedgerPersistentActor
 {
     private readonly PoolSettings _settings;
     private readonly TimeProvider _time;
@@ -324,27 +323,6 @@ public sealed class PoolActor : UntypedPersistentActor
         if (_eventsSinceSnapshot < Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 8)) return;
         _eventsSinceSnapshot = 0;
         SaveSnapshot(PoolSnapshot.Of(_state));
-    }
-
-    protected override void Unhandled(object message)
-    {
-        switch (message)
-        {
-            case SaveSnapshotSuccess ok:
-                DeleteSnapshots(new SnapshotSelectionCriteria(ok.Metadata.SequenceNr - 1));
-                break;
-            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
-                break;
-            default:
-                base.Unhandled(message);
-                break;
-        }
-    }
-
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        Context.GetLogger().Error(cause, "Pool {0}: write rejected at {1}; restarting from the journal", _state.Id, sequenceNr);
-        throw new InvalidOperationException("journal rejected a write", cause);
     }
 }
 

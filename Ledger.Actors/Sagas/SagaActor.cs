@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.Event;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
@@ -42,7 +41,7 @@ public sealed record SagaSettings
 /// has not decided by then aborts (presumed abort), so nothing stays held forever.
 /// </para>
 /// </summary>
-public sealed class SagaActor : UntypedPersistentActor, IWithTimers
+public sealed class SagaActor : LedgerPersistentActor, IWithTimers
 {
     private readonly SagaKey _key;
     private readonly IActorRef _accounts;
@@ -331,12 +330,6 @@ public sealed class SagaActor : UntypedPersistentActor, IWithTimers
                 Timers.Cancel(RetryTick.Instance);
                 break;
         }
-    }
-
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        Context.GetLogger().Error(cause, "Saga {0}: write rejected at {1}; restarting from the journal", _key, sequenceNr);
-        throw new InvalidOperationException("journal rejected a write", cause);
     }
 
     private sealed class RetryTick : INoSerializationVerificationNeeded

@@ -42,12 +42,7 @@ public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider ti
                 {
                     var created = !_state.Exists;
                     var (decided, rejection) = FarmContract.Create(_state, new FarmCreated(c.StakeAsset, c.RewardAsset, c.DurationMs, now));
-                    foreach (var e in decided)
-                    {
-                        Apply(e);
-                        events.Add(e);
-                    }
-                    after.Add(() => sender.Tell(rejection is { } code ? new Rejected(code) : View(created)));
+                    Create(decided, rejection, () => View(created), sender, events, after);
                     break;
                 }
             case GetFarm:
@@ -64,19 +59,12 @@ public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider ti
                     : []));
                 break;
             case ExecuteFarmCall call:
+                Execute(_state.Answers, call.Account, call.Id, sender, () =>
                 {
-                    if (_state.Answers.TryGetValue((call.Account, call.Id), out var known))
-                    {
-                        after.Add(() => sender.Tell(new PoolCallAnswer(new PoolId(_state.Id.Value), call.Id, known)));
-                        break;
-                    }
-                    var decided = FarmContract.Decide(_state, call.Account, call.Id, call.Call.Kind, call.Call.In, call.Call.Amount, now);
-                    Apply(decided);
-                    events.Add(decided);
-                    var answer = new PoolCallAnswer(new PoolId(_state.Id.Value), call.Id, new PoolAnswer(decided.Out, decided.Code));
-                    after.Add(() => sender.Tell(answer));
-                    break;
-                }
+                    var d = FarmContract.Decide(_state, call.Account, call.Id, call.Call.Kind, call.Call.In, call.Call.Amount, now);
+                    return (d, d.Out, d.Code);
+                }, events, after);
+                break;
             default:
                 Unhandled(message);
                 break;

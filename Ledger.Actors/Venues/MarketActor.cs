@@ -48,12 +48,7 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
                     var created = !_state.Exists;
                     var (decided, rejection) = MarketContract.Create(_state, new MarketCreated(c.LoanAsset, c.CollateralAsset, c.LoanDecimals,
                         c.CollateralDecimals, c.LltvBps, c.Rate, c.ReserveFactorBps, c.LiquidationBonusBps, now));
-                    foreach (var e in decided)
-                    {
-                        Apply(e);
-                        events.Add(e);
-                    }
-                    after.Add(() => sender.Tell(rejection is { } code ? new Rejected(code) : View(now, created)));
+                    Create(decided, rejection, () => View(now, created), sender, events, after);
                     break;
                 }
             case GetMarket:
@@ -79,21 +74,14 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
                     : []));
                 break;
             case ExecuteMarketCall call:
+                Execute(_state.Answers, call.Account, call.Id, sender, () =>
                 {
-                    if (_state.Answers.TryGetValue((call.Account, call.Id), out var known))
-                    {
-                        after.Add(() => sender.Tell(new PoolCallAnswer(new PoolId(_state.Id.Value), call.Id, known)));
-                        break;
-                    }
                     var c = call.Call;
-                    var decided = MarketContract.Decide(_state, call.Account, call.Id, c.Kind, c.In, c.Amount, c.Borrower,
+                    var d = MarketContract.Decide(_state, call.Account, call.Id, c.Kind, c.In, c.Amount, c.Borrower,
                         MarketContract.NeedsPrices(c.Kind) ? Reading(prices) : null, now);
-                    Apply(decided);
-                    events.Add(decided);
-                    var answer = new PoolCallAnswer(new PoolId(_state.Id.Value), call.Id, new PoolAnswer(decided.Out, decided.Code));
-                    after.Add(() => sender.Tell(answer));
-                    break;
-                }
+                    return (d, d.Out, d.Code);
+                }, events, after);
+                break;
             default:
                 Unhandled(message);
                 break;

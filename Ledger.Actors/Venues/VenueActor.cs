@@ -1,10 +1,10 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.Event;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Markets;
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
 
@@ -26,7 +26,7 @@ public sealed record VenueSettings
 /// once durable; a call delivered twice is answered from the record. A batch that holds a call needing prices is
 /// decided against one oracle reading, asked for first and recorded in every decision that used it.
 /// </summary>
-public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, VenueSettings settings) : UntypedPersistentActor, IWithTimers
+public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, VenueSettings settings) : LedgerPersistentActor, IWithTimers
     where TEvent : class
 {
     public ITimerScheduler Timers { get; set; } = null!;
@@ -170,29 +170,39 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
         if (_stopRequested && !_writing && _queue.Count == 0) Context.Stop(Self);
     }
 
+    /// <summary>
+    /// A call of (<paramref name="account"/>, <paramref name="id"/>): answered from its record when decided before,
+    /// else decided by <paramref name="decide"/> (applied, persisted with the batch) and answered once durable.
+    /// </summary>
+    protected void Execute(IReadOnlyDictionary<(AccountId, TxId), PoolAnswer> answers, AccountId account, TxId id, IActorRef sender,
+        Func<(TEvent Event, Leg[] Out, string? Code)> decide, List<TEvent> events, List<Action> after)
+    {
+        var venue = new PoolId(PersistenceId[(PersistenceId.IndexOf('-', StringComparison.Ordinal) + 1)..]);
+        if (answers.TryGetValue((account, id), out var known))
+        {
+            after.Add(() => sender.Tell(new PoolCallAnswer(venue, id, known)));
+            return;
+        }
+        var (decided, @out, code) = decide();
+        Apply(decided);
+        events.Add(decided);
+        var answer = new PoolCallAnswer(venue, id, new PoolAnswer(@out, code));
+        after.Add(() => sender.Tell(answer));
+    }
+
+    /// <summary>A create command: its events (none if it exists alike), then the view or the refusal once durable.</summary>
+    protected void Create(IReadOnlyList<TEvent> decided, string? rejection, Func<object> view, IActorRef sender, List<TEvent> events, List<Action> after)
+    {
+        foreach (var e in decided)
+        {
+            Apply(e);
+            events.Add(e);
+        }
+        after.Add(() => sender.Tell(rejection is { } code ? new Rejected(code) : view()));
+    }
+
     /// <summary>The reading a decision records: the two prices in the order asked, or null when none was read.</summary>
     protected static PriceReading? Reading(PricesRead? read) => read is { Prices: [var a, var b] } ? new PriceReading(a, b, read.Version) : null;
-
-    protected override void Unhandled(object message)
-    {
-        switch (message)
-        {
-            case SaveSnapshotSuccess ok:
-                DeleteSnapshots(new SnapshotSelectionCriteria(ok.Metadata.SequenceNr - 1));
-                break;
-            case SaveSnapshotFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
-                break;
-            default:
-                base.Unhandled(message);
-                break;
-        }
-    }
-
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        Context.GetLogger().Error(cause, "{0}: write rejected at {1}; restarting from the journal", PersistenceId, sequenceNr);
-        throw new InvalidOperationException("journal rejected a write", cause);
-    }
 
     private sealed class RetryFlush : INoSerializationVerificationNeeded
     {

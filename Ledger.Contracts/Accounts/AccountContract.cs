@@ -414,20 +414,18 @@ public static class AccountContract
                     break;
                 }
             case PoolCallRejected r:
-                RecordOutgoing(s, CallRecord(s, r.Id, r.Call, r.Fingerprint, TransferStatus.Rejected, r.Code, r.At));
-                s.MarkSettled(s.Outgoing[r.Id]);
+                RecordCall(s, r.Id, r.Call, null, r.Fingerprint, r.Code, r.At);
                 break;
             case PoolCallSent c:
                 MoveLegs(s, c.Call.In, -1);
-                RecordOutgoing(s, CallRecord(s, c.Id, c.Call, c.Fingerprint, TransferStatus.InFlight, null, c.At));
+                RecordCall(s, c.Id, c.Call, null, c.Fingerprint, null, c.At);
                 break;
             case VenueCallRejected r:
-                RecordOutgoing(s, VenueRecord(s, r.Id, r.Call, r.Fingerprint, TransferStatus.Rejected, r.Code, r.At));
-                s.MarkSettled(s.Outgoing[r.Id]);
+                RecordCall(s, r.Id, null, r.Call, r.Fingerprint, r.Code, r.At);
                 break;
             case VenueCallSent c:
                 MoveLegs(s, c.Call.In, -1);
-                RecordOutgoing(s, VenueRecord(s, c.Id, c.Call, c.Fingerprint, TransferStatus.InFlight, null, c.At));
+                RecordCall(s, c.Id, null, c.Call, c.Fingerprint, null, c.At);
                 break;
             case PoolCallAnswered a:
                 {
@@ -544,35 +542,32 @@ public static class AccountContract
         }
     }
 
-    private static Transfer VenueRecord(AccountState s, TxId id, VenueCall call, ulong fingerprint, TransferStatus status, string? code, long at) => new()
+    /// <summary>
+    /// The record of a pool call (<paramref name="call"/>) or a market or farm call (<paramref name="venue"/>): from and
+    /// to this account, its first input as asset and amount (a venue call's amount is the one asked for). In flight
+    /// until answered; refused (<paramref name="code"/>), settled at once.
+    /// </summary>
+    private static void RecordCall(AccountState s, TxId id, PoolCall? call, VenueCall? venue, ulong fingerprint, string? code, long at)
     {
-        Id = id,
-        From = s.Id,
-        To = s.Id,
-        Asset = call.In.Length > 0 ? call.In[0].Asset : default,
-        Amount = call.Amount,
-        Venue = call,
-        Fingerprint = fingerprint,
-        Status = status,
-        Code = code,
-        CreatedAt = at,
-        CompletedAt = status == TransferStatus.Rejected ? at : null,
-    };
-
-    private static Transfer CallRecord(AccountState s, TxId id, PoolCall call, ulong fingerprint, TransferStatus status, string? code, long at) => new()
-    {
-        Id = id,
-        From = s.Id,
-        To = s.Id,
-        Asset = call.In.Length > 0 ? call.In[0].Asset : default,
-        Amount = call.In.Length > 0 ? call.In[0].Amount : default,
-        Call = call,
-        Fingerprint = fingerprint,
-        Status = status,
-        Code = code,
-        CreatedAt = at,
-        CompletedAt = status == TransferStatus.Rejected ? at : null,
-    };
+        var @in = call?.In ?? venue!.In;
+        var t = new Transfer
+        {
+            Id = id,
+            From = s.Id,
+            To = s.Id,
+            Asset = @in.Length > 0 ? @in[0].Asset : default,
+            Amount = venue?.Amount ?? (@in.Length > 0 ? @in[0].Amount : default),
+            Call = call,
+            Venue = venue,
+            Fingerprint = fingerprint,
+            Status = code is null ? TransferStatus.InFlight : TransferStatus.Rejected,
+            Code = code,
+            CreatedAt = at,
+            CompletedAt = code is null ? null : at,
+        };
+        RecordOutgoing(s, t);
+        if (code is not null) s.MarkSettled(t);
+    }
 
     private static void ForgetDeadline(AccountState s, Transfer t)
     {

@@ -75,19 +75,8 @@ public static class LoanPhases
             var reply = await regions.Accounts.Ask<object>(new CallVenue(ids[i], id, call), AskTimeout);
             return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
         });
-        return (load, await Conserved(regions, [.. ids, supplier, new(Phases.Issuer)], o.Pools));
-    }
-
-    /// <summary>Per asset, accounts and markets together hold zero (the issuer negative), and nothing is left in flight.</summary>
-    private static async Task<bool> Conserved(LedgerRegions regions, AccountId[] accounts, int markets)
-    {
-        var holdings = new List<Holdings>();
-        foreach (var chunk in accounts.Chunk(500))
-            holdings.AddRange(await Task.WhenAll(chunk.Select(a => regions.Accounts.Ask<Holdings>(new GetHoldings(a), AskTimeout))));
-        for (var k = 0; k < markets; k++) holdings.Add(await regions.Markets.Ask<Holdings>(new GetMarketHoldings(MarketOf(k)), AskTimeout));
-        var sums = new Dictionary<AssetId, Int128>();
-        foreach (var h in holdings.SelectMany(h => h.Items)) sums[h.Asset] = sums.GetValueOrDefault(h.Asset) + h.Held + (Int128)h.InFlight.Value;
-        return sums.Values.All(v => v == 0) && holdings.SelectMany(h => h.Items).All(h => h.InFlight.IsZero);
+        return (load, await Phases.HoldingsConserved(regions, [.. ids, supplier, new(Phases.Issuer)],
+            Enumerable.Range(0, o.Pools).Select(k => (regions.Markets, (object)new GetMarketHoldings(MarketOf(k))))));
     }
 
     /// <summary>The same operations through the contracts alone, one thread, in memory (the account's debit, the market's decision, the credit).</summary>

@@ -82,6 +82,21 @@ public static class Phases
         return sum == 0 && !reserved;
     }
 
+    /// <summary>
+    /// Per asset, the accounts and the venues (pools, markets: each asked its holdings) together hold zero, the issuer
+    /// negative, and nothing is left in flight.
+    /// </summary>
+    public static async Task<bool> HoldingsConserved(LedgerRegions regions, AccountId[] accounts, IEnumerable<(IActorRef Region, object Question)> venues)
+    {
+        var holdings = new List<Holdings>();
+        foreach (var chunk in accounts.Chunk(500))
+            holdings.AddRange(await Task.WhenAll(chunk.Select(a => regions.Accounts.Ask<Holdings>(new GetHoldings(a), AskTimeout))));
+        foreach (var (region, question) in venues) holdings.Add(await region.Ask<Holdings>(question, AskTimeout));
+        var sums = new Dictionary<AssetId, Int128>();
+        foreach (var h in holdings.SelectMany(h => h.Items)) sums[h.Asset] = sums.GetValueOrDefault(h.Asset) + h.Held + (Int128)h.InFlight.Value;
+        return sums.Values.All(v => v == 0) && holdings.SelectMany(h => h.Items).All(h => h.InFlight.IsZero);
+    }
+
     /// <summary>Journal rows written by accounts so far (SQLite and PostgreSQL), to report rows per transfer.</summary>
     private static async Task<long?> AccountRows(BenchOptions o, string dataDir)
     {

@@ -80,24 +80,8 @@ public static class SwapPhases
             reply = await regions.Accounts.Ask<object>(new CallPool(account, id, Swap(random.Next(o.Pools), random.Next(2) == 0)), AskTimeout);
             return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
         });
-        return (load, await Conserved(regions, [.. ids, lp, new(Phases.Issuer)], o.Pools));
-    }
-
-    /// <summary>Per asset, accounts and pools together hold zero (issuers negative), and nothing is left in flight.</summary>
-    private static async Task<bool> Conserved(LedgerRegions regions, AccountId[] accounts, int pools)
-    {
-        var sums = new Dictionary<AssetId, Int128>();
-        var inFlight = false;
-        var holdings = new List<Holdings>();
-        foreach (var chunk in accounts.Chunk(500))
-            holdings.AddRange(await Task.WhenAll(chunk.Select(a => regions.Accounts.Ask<Holdings>(new GetHoldings(a), AskTimeout))));
-        for (var k = 0; k < pools; k++) holdings.Add(await regions.Pools.Ask<Holdings>(new GetPoolHoldings(PoolOf(k)), AskTimeout));
-        foreach (var h in holdings.SelectMany(h => h.Items))
-        {
-            sums[h.Asset] = sums.GetValueOrDefault(h.Asset) + h.Held + (Int128)h.InFlight.Value;
-            inFlight |= !h.InFlight.IsZero;
-        }
-        return sums.Values.All(v => v == 0) && !inFlight;
+        return (load, await Phases.HoldingsConserved(regions, [.. ids, lp, new(Phases.Issuer)],
+            Enumerable.Range(0, o.Pools).Select(k => (regions.Pools, (object)new GetPoolHoldings(PoolOf(k))))));
     }
 
     /// <summary>
