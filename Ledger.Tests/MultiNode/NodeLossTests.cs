@@ -6,139 +6,212 @@ using Ledger.Tests.Support;
 namespace Ledger.Tests.MultiNode;
 
 /// <summary>
-/// Three real <c>Ledger.Host</c> processes on one throwaway PostgreSQL. Clients transfer through two gateways while
-/// the third node is killed with SIGKILL; every outcome a client did not hear is asked again with the same id.
-/// Afterwards every acknowledged transfer is present exactly once, balances equal a replay of the acknowledged
-/// transfers, the audit sums to zero, and the killed node, started again, rejoins.
+/// Three real <c>Ledger.Host</c> processes on one throwaway PostgreSQL, with clients transferring through every
+/// gateway and asking again, with the same id and through the next gateway, whenever they did not hear an outcome.
+/// A node killed with SIGKILL, and a rolling restart of all three: afterwards every acknowledged transfer is recorded
+/// once, balances equal a replay of the acknowledged transfers, the audit sums to zero, the nodes are back, and no
+/// client ever saw an answer other than an outcome or "retry" (503, or a gateway not answering).
 /// </summary>
 public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Accounts = 16;
     private const ulong Funding = 1_000_000;
+    private const string P = "nl-";
 
     [Fact]
     public async Task A_node_killed_under_load_loses_and_doubles_nothing_and_rejoins()
     {
-        using var pg = ThrowawayPostgres.Start();
-        var clusterPorts = Enumerable.Range(0, 3).Select(_ => Ports.Free()).ToArray();
-        var seed = $"127.0.0.1:{clusterPorts[0]}";
-        string[] Args(int i) =>
-        [
-            "--Ledger:Journal=postgres", "--Ledger:ConnectionString=" + pg.ConnectionString,
-            $"--Ledger:Cluster:Port={clusterPorts[i]}", "--Ledger:Cluster:Seeds=" + seed, "--Ledger:RequestTimeoutMs=3000",
-        ];
-        var nodes = Enumerable.Range(0, 3).Select(_ => new HostProcess()).ToList();
-        try
+        await using var cluster = await Cluster.Start();
+        var load = cluster.Load(clients: 2);
+        await Task.Delay(4_000);
+        var killedAt = load.Elapsed;
+        cluster.Nodes[2].Kill();
+        await Task.Delay(8_000);
+        await load.Stop();
+
+        await cluster.Verify(load);
+        // For the record (not asserted): how long after the kill some request had to be asked again.
+        output.WriteLine($"acknowledged {load.Acknowledged.Count}, asked again {load.Retried.Count} times, " +
+            $"between {(load.Retried.IsEmpty ? 0 : load.Retried.Min() - killedAt):F1} s and {(load.Retried.IsEmpty ? 0 : load.Retried.Max() - killedAt):F1} s after the kill");
+        await cluster.Restart(2);
+    }
+
+    [Fact]
+    public async Task A_rolling_restart_of_every_node_under_load_shows_a_retrying_client_no_error()
+    {
+        await using var cluster = await Cluster.Start();
+        var load = cluster.Load(clients: 3);
+        for (var i = 0; i < 3; i++)
         {
+            await Task.Delay(2_000);
+            await cluster.Nodes[i].Stop();
+            Assert.Equal(0, cluster.Nodes[i].ExitCode);
+            await cluster.Restart(i);
+        }
+        await Task.Delay(2_000);
+        await load.Stop();
+        await cluster.Verify(load);
+    }
+
+    /// <summary>Three hosts on one PostgreSQL, every node listing all three as seeds, and the accounts the load moves money between.</summary>
+    private sealed class Cluster : IAsyncDisposable
+    {
+        private readonly ThrowawayPostgres _pg = ThrowawayPostgres.Start();
+        private readonly int[] _clusterPorts = [.. Enumerable.Range(0, 3).Select(_ => Ports.Free())];
+
+        public HostProcess[] Nodes { get; } = [.. Enumerable.Range(0, 3).Select(_ => new HostProcess())];
+
+        private string[] Args(int i) =>
+        [
+            "--Ledger:Journal=postgres", "--Ledger:ConnectionString=" + _pg.ConnectionString, $"--Ledger:Cluster:Port={_clusterPorts[i]}",
+            "--Ledger:Cluster:Seeds=" + string.Join(",", _clusterPorts.Select(p => $"127.0.0.1:{p}")), "--Ledger:RequestTimeoutMs=3000",
+        ];
+
+        public static async Task<Cluster> Start()
+        {
+            var c = new Cluster();
             // One at a time: the first forms the cluster (and creates the journal's tables), the others join it.
-            for (var i = 0; i < 3; i++) await nodes[i].Start(Args(i));
-            await Until(async () => Members(await nodes[0].Get("/v1/cluster")) == 3, "three members up");
+            for (var i = 0; i < 3; i++) await c.Nodes[i].Start(c.Args(i));
+            await c.UntilMembers(3);
+            await c.Nodes[0].Seed(P + "USD", P + "bank", [.. Enumerable.Range(0, Accounts).Select(i => ($"{P}a{i}", Funding.ToString(System.Globalization.CultureInfo.InvariantCulture)))]);
+            return c;
+        }
 
-            var p = "nl-";
-            await nodes[0].Seed(p + "USD", p + "bank", [.. Enumerable.Range(0, Accounts).Select(i => ($"{p}a{i}", Funding.ToString(System.Globalization.CultureInfo.InvariantCulture)))]);
+        /// <summary>Starts node <paramref name="i"/> again on its cluster address (a new data directory: all state is in PostgreSQL) and waits until it is back.</summary>
+        public async Task Restart(int i)
+        {
+            var node = new HostProcess();
+            await node.Start(Args(i));
+            var old = Nodes[i];
+            Nodes[i] = node;
+            await old.DisposeAsync();
+            await UntilMembers(3);
+        }
 
-            // Two clients, one per surviving gateway, transfer 1..9 between random accounts; node 2 dies half-way.
-            var acknowledged = new ConcurrentDictionary<string, (int From, int To, int Amount)>();
-            var unknown = new ConcurrentDictionary<string, (int From, int To, int Amount, HostProcess Via)>();
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var unknownAt = new ConcurrentBag<double>();
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(12));
-            async Task Client(HostProcess via, int seed0)
-            {
-                var random = new Random(seed0);
-                for (var n = 0; !stop.IsCancellationRequested; n++)
-                {
-                    var (from, to, amount) = (random.Next(Accounts), random.Next(Accounts), 1 + random.Next(9));
-                    if (from == to) continue;
-                    var id = $"c{seed0}-{n}";
-                    if (await Transfer(via, p, id, from, to, amount) is { } committed)
-                    {
-                        if (committed) acknowledged[id] = (from, to, amount);
-                    }
-                    else
-                    {
-                        unknown[id] = (from, to, amount, via);
-                        unknownAt.Add(clock.Elapsed.TotalSeconds);
-                    }
-                }
-            }
-            var clients = new[] { Client(nodes[0], 1), Client(nodes[1], 2) };
-            await Task.Delay(4_000);
-            var killedAt = clock.Elapsed.TotalSeconds;
-            nodes[2].Kill();
-            await Task.WhenAll(clients);
+        public Load Load(int clients) => new(this, clients);
 
-            // Every outcome not heard is asked again with the same id until it is known: the one true outcome.
-            foreach (var (id, (from, to, amount, via)) in unknown)
-            {
-                bool? outcome = null;
-                for (var attempt = 0; outcome is null && attempt < 60; attempt++)
-                    if ((outcome = await Transfer(via, p, id, from, to, amount)) is null) await Task.Delay(1_000);
-                Assert.True(outcome is not null, $"no outcome for {id}");
-                if (outcome == true) acknowledged[id] = (from, to, amount);
-            }
-
-            // Each acknowledged transfer is recorded once, committed; the balances are their replay; nothing else moved.
+        /// <summary>Each acknowledged transfer recorded once, committed; balances their replay; the audit zero; no client saw an error.</summary>
+        public async Task Verify(Load load)
+        {
+            Assert.Empty(load.Errors);
+            Assert.True(load.Acknowledged.Count > 50, $"only {load.Acknowledged.Count} transfers acknowledged");
             var expected = Enumerable.Range(0, Accounts).ToDictionary(i => i, _ => (long)Funding);
-            foreach (var (id, (from, to, amount)) in acknowledged)
+            foreach (var (id, (from, to, amount)) in load.Acknowledged)
             {
-                var (status, tx) = await nodes[1].Get($"/v1/accounts/{p}a{from}/transactions/{id}");
+                var (status, tx) = await Nodes[1].Get($"/v1/accounts/{P}a{from}/transactions/{id}");
                 Assert.Equal((200, "committed"), (status, tx.GetProperty("status").GetString()));
                 expected[from] -= amount;
                 expected[to] += amount;
             }
             for (var i = 0; i < Accounts; i++)
-            {
-                var balance = await nodes[0].Balance($"{p}a{i}", p + "USD");
-                Assert.Equal(expected[i].ToString(System.Globalization.CultureInfo.InvariantCulture), balance.GetProperty("posted").GetString());
-            }
-            var audit = (await nodes[0].Get("/v1/audit/supply")).Body.GetProperty("assets").GetProperty(p + "USD");
+                Assert.Equal(expected[i].ToString(System.Globalization.CultureInfo.InvariantCulture), (await Nodes[0].Balance($"{P}a{i}", P + "USD")).GetProperty("posted").GetString());
+            var audit = (await Nodes[0].Get("/v1/audit/supply")).Body.GetProperty("assets").GetProperty(P + "USD");
             Assert.Equal(("0", "0"), (audit.GetProperty("sum").GetString(), audit.GetProperty("in_flight").GetString()));
-            Assert.True(acknowledged.Count > 100, $"only {acknowledged.Count} transfers acknowledged");
-            // For the record (not asserted): how long requests touching the killed node's accounts went unanswered.
-            output.WriteLine($"acknowledged {acknowledged.Count}, outcomes not heard at first {unknown.Count}, " +
-                $"unanswered from {(unknownAt.IsEmpty ? 0 : unknownAt.Min() - killedAt):F1} s to {(unknownAt.IsEmpty ? 0 : unknownAt.Max() - killedAt):F1} s after the kill");
-
-            // The killed node comes back on its address and rejoins.
-            nodes[2] = new HostProcess();
-            await nodes[2].Start(Args(2));
-            await Until(async () => Members(await nodes[0].Get("/v1/cluster")) == 3, "the node rejoins");
         }
-        finally
-        {
-            foreach (var n in nodes) await n.DisposeAsync();
-        }
-    }
 
-    /// <summary>true: committed; false: rejected; null: not known (503, timeout, connection refused) — ask again with the same id.</summary>
-    private static async Task<bool?> Transfer(HostProcess via, string p, string id, int from, int to, int amount)
-    {
-        try
+        private async Task UntilMembers(int count)
         {
-            var (status, body) = await via.Post("/v1/transfers", new { id, from = $"{p}a{from}", to = $"{p}a{to}", asset = p + "USD", amount = amount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            return status switch
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (true)
             {
-                200 => body.GetProperty("status").GetString() == "committed",
-                422 => false,
-                _ => null,
-            };
+                foreach (var node in Nodes)
+                    try
+                    {
+                        var (status, body) = await node.Get("/v1/cluster");
+                        if (status == 200 && body.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "up") == count) return;
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                    {
+                    }
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"not {count} members up within 90 s");
+                await Task.Delay(500);
+            }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+
+        public async ValueTask DisposeAsync()
         {
-            return null;
+            foreach (var n in Nodes) await n.DisposeAsync();
+            _pg.Dispose();
         }
     }
 
-    private static int Members((int Status, JsonElement Body) cluster) =>
-        cluster.Status == 200 ? cluster.Body.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "up") : 0;
-
-    private static async Task Until(Func<Task<bool>> condition, string what, int seconds = 90)
+    /// <summary>
+    /// Clients, each transferring 1..9 between random accounts one request at a time; a request whose outcome it did
+    /// not hear is asked again with the same id through the next gateway until it hears one.
+    /// </summary>
+#pragma warning disable CA1001 // The token source is disposed by Stop, which every test awaits.
+    private sealed class Load
+#pragma warning restore CA1001
     {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task[] _clients;
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+        public ConcurrentDictionary<string, (int From, int To, int Amount)> Acknowledged { get; } = new();
+        /// <summary>When (seconds into the load) a request had to be asked again.</summary>
+        public ConcurrentBag<double> Retried { get; } = [];
+        /// <summary>Answers that are neither an outcome nor "retry": there must be none.</summary>
+        public ConcurrentBag<string> Errors { get; } = [];
+        public double Elapsed => _clock.Elapsed.TotalSeconds;
+
+        public Load(Cluster cluster, int clients) =>
+            _clients = [.. Enumerable.Range(0, clients).Select(c => Task.Run(() => Client(cluster, c)))];
+
+        public async Task Stop()
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {seconds}s: {what}");
-            await Task.Delay(500);
+            await _stop.CancelAsync();
+            await Task.WhenAll(_clients);
+            _stop.Dispose();
+        }
+
+        private async Task Client(Cluster cluster, int client)
+        {
+            var random = new Random(client);
+            var gateway = client;
+            for (var n = 0; !_stop.IsCancellationRequested; n++)
+            {
+                var (from, to, amount) = (random.Next(Accounts), random.Next(Accounts), 1 + random.Next(9));
+                if (from == to) continue;
+                var id = $"c{client}-{n}";
+                for (var attempt = 0; ; attempt++)
+                {
+                    var outcome = await Transfer(cluster.Nodes[gateway % 3], id, from, to, amount);
+                    if (outcome is { } committed)
+                    {
+                        if (committed) Acknowledged[id] = (from, to, amount);
+                        break;
+                    }
+                    Retried.Add(Elapsed);
+                    gateway++;
+                    if (attempt > 120)
+                    {
+                        Errors.Add($"{id}: no outcome after {attempt} attempts");
+                        break;
+                    }
+                    await Task.Delay(250);
+                }
+            }
+        }
+
+        /// <summary>true: committed; false: rejected; null: not known (503, timeout, gateway down) — ask again.</summary>
+        private async Task<bool?> Transfer(HostProcess via, string id, int from, int to, int amount)
+        {
+            try
+            {
+                var (status, body) = await via.Post("/v1/transfers", new { id, from = $"{P}a{from}", to = $"{P}a{to}", asset = P + "USD", amount = amount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                switch (status)
+                {
+                    case 200: return body.GetProperty("status").GetString() == "committed";
+                    case 503: return null;
+                    default:
+                        Errors.Add($"{id}: {status} {body}");
+                        return false;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or ObjectDisposedException)
+            {
+                return null;
+            }
         }
     }
 }
