@@ -396,6 +396,11 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                     case Known.Evicted:
                         Park((_id, get.Id), (t, e, a) => Decide(get, sender, t, e, a));
                         break;
+                    case Known.Resident when found!.Status == TransferStatus.InFlight:
+                        // Debited, credit not yet confirmed (just sent, or recovered after a crash before the payee's
+                        // acknowledgement was written): answer with the outcome, once delivery confirms it.
+                        Await(get.Id, new Reply(sender, 1, r => r[0]), 0);
+                        break;
                     default:
                         sender.Tell(found is null
                             ? new TransferOutcome(null, _state.Exists ? Codes.TransactionNotFound : Codes.AccountNotFound)
