@@ -5,6 +5,7 @@ using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Primitives;
 using Ledger.Host.Gateway;
+using Ledger.Host.Logging;
 using Prometheus;
 
 if (args is ["bench", .. var benchArgs]) return await Ledger.Host.Bench.BenchCommand.Run(benchArgs);
@@ -13,6 +14,14 @@ var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
 var ledger = builder.Configuration.GetSection("Ledger");
+// Ledger:LogFormat=json: one JSON object per line, for ASP.NET and (through AkkaLogBridge) Akka alike.
+var jsonLogs = string.Equals(ledger["LogFormat"], "json", StringComparison.OrdinalIgnoreCase);
+if (jsonLogs)
+{
+    builder.Logging.ClearProviders();
+    builder.Logging.AddJsonConsole();
+    AkkaLogBridge.Factory = LoggerFactory.Create(b => b.AddConfiguration(builder.Configuration.GetSection("Logging")).AddJsonConsole());
+}
 var options = new LedgerNodeOptions
 {
     DataDir = ledger["DataDir"] ?? "data",
@@ -22,6 +31,7 @@ var options = new LedgerNodeOptions
     Port = int.Parse(ledger["Cluster:Port"] ?? "0", System.Globalization.CultureInfo.InvariantCulture),
     Seeds = Split(ledger["Cluster:Seeds"]),
     Roles = Split(ledger["Cluster:Roles"]) is { Count: > 0 } roles ? roles : ["ledger", "gateway"],
+    ExtraHocon = jsonLogs ? AkkaLogBridge.HoconLoggers : "",
 };
 var requestTimeout = TimeSpan.FromMilliseconds(ledger.GetValue("RequestTimeoutMs", 10_000));
 

@@ -1,0 +1,22 @@
+using System.Text.Json;
+using Ledger.Tests.Support;
+
+namespace Ledger.Tests.Gateway;
+
+/// <summary>With <c>Ledger:LogFormat=json</c> the node writes one JSON object per line, Akka's lines included.</summary>
+public class LoggingTests
+{
+    [Fact]
+    public async Task Json_logs_are_one_object_per_line_for_akka_and_aspnet_alike()
+    {
+        await using var host = new HostProcess();
+        await host.Start("--Ledger:LogFormat=json");
+        Assert.Equal(201, (await host.Post("/v1/accounts", new { id = "x", owner = "x" })).Status);
+        await host.Stop();
+
+        var lines = host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var categories = lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("Category").GetString()).ToArray();
+        Assert.Contains(categories, c => c!.StartsWith("Cluster", StringComparison.Ordinal));
+        Assert.Contains(categories, c => c!.StartsWith("Microsoft.Hosting", StringComparison.Ordinal));
+    }
+}
