@@ -46,6 +46,7 @@ public static class BenchCommand
         if (pg is not null) o = o with { Pg = pg.ConnectionString };
 
         if (o.Workload == "recovery") return await RunRecovery(o);
+        if (o.Workload == "hop") return await HopPhase.Run(o);
 
         var results = new List<BenchResult>();
         foreach (var accounts in o.SweepAccounts.Length > 0 ? o.SweepAccounts : [o.Accounts])

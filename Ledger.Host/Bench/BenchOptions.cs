@@ -33,6 +33,7 @@ public sealed record BenchOptions
           --workload routes     two-hop routes (a saga locking two of the K ≥ 2 pools) of random accounts
           --workload mixed      half transfers between random accounts, half swaps on the K pools
           --workload loans      supply, collateral, borrow, repay, liquidations and price moves on --pools K lending markets
+          --workload hop        the cost of a hop between two nodes (round trip and throughput, loopback TCP)
           --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
           --hot-events N        for recovery (default 1000000)
           --accounts N          accounts (default 10000)
@@ -76,7 +77,7 @@ public sealed record BenchOptions
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
-        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "loans" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
+        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "loans" or "hop" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
         if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
         if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
         if (o.UsesPools && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");

@@ -38,6 +38,29 @@ public class BenchSmokeTests
         Assert.Equal(0, r.GetProperty("failed").GetInt64());
     }
 
+    [Theory]
+    [InlineData("routes")]
+    [InlineData("mixed")]
+    [InlineData("loans")]
+    public async Task Pool_and_market_workloads_run_with_conservation_checked(string workload)
+    {
+        var r = await Bench("--workload", workload, "--pools", "2");
+        Assert.Equal(workload, r.GetProperty("workload").GetString());
+        Assert.True(r.GetProperty("conservation_ok").GetBoolean());
+        Assert.True(r.GetProperty("committed").GetInt64() > 0);
+        Assert.Equal(0, r.GetProperty("failed").GetInt64());
+    }
+
+    private static readonly string[] HopFields = ["same_node_round_trip_us", "other_node_round_trip_us", "other_node_round_trips_per_s"];
+
+    [Fact]
+    public async Task The_hop_workload_measures_a_round_trip_between_two_nodes()
+    {
+        var r = await Bench("--workload", "hop");
+        // Figures only (no timing is asserted): both round trips measured, and round trips to the other node carried.
+        Assert.All(HopFields, field => Assert.True(r.GetProperty(field).GetDouble() > 0, field));
+    }
+
     [Fact]
     public async Task Bench_runs_every_phase_and_writes_the_figures_with_conservation_checked()
     {
