@@ -41,7 +41,9 @@ var regions = LedgerSharding.Start(system, options.Shards, TimeProvider.System, 
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(system);
-builder.Services.AddSingleton(new LedgerClient(regions, requestTimeout));
+var ledgerClient = new LedgerClient(regions, requestTimeout);
+builder.Services.AddSingleton(ledgerClient);
+builder.Services.AddSingleton(new Auth(Auth.AdminKey(ledger["AdminKey"], options.DataDir), ledgerClient));
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 builder.Services.AddHostedService<ShardGauges>();
@@ -66,6 +68,22 @@ app.Use(async (context, next) =>
     {
         await Problems.Unavailable(e.Message).ExecuteAsync(context);
     }
+    catch (UnauthorizedException e)
+    {
+        await Problems.Of(StatusCodes.Status401Unauthorized, "unauthorized", e.Message).ExecuteAsync(context);
+    }
+    catch (ForbiddenException e)
+    {
+        await Problems.Of(StatusCodes.Status403Forbidden, "forbidden", e.Message).ExecuteAsync(context);
+    }
+});
+
+// Every /v1 request carries a key; who it belongs to travels with the request.
+app.Use(async (context, next) =>
+{
+    if (context.Request.Path.StartsWithSegments("/v1"))
+        context.Items[typeof(Caller)] = await context.RequestServices.GetRequiredService<Auth>().Identify(context.Request);
+    await next(context);
 });
 
 app.UseHttpMetrics();
@@ -82,6 +100,7 @@ v1.MapSwaps();
 v1.MapLending();
 v1.MapFarms();
 v1.MapOperations();
+v1.MapKeys();
 v1.MapAudit();
 app.MapFallback(() => Problems.NotFound(Codes.NotFound));
 

@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Pools;
+using Ledger.Actors.Security;
 using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
@@ -67,6 +68,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(FarmWrite)] = "FarmWrite.v1",
         [typeof(PriceSet)] = "PriceSet.v1",
         [typeof(MarketSnapshot)] = "MarketSnapshot.v1",
+        [typeof(KeyIssued)] = "KeyIssued.v1",
         [typeof(FarmSnapshot)] = "FarmSnapshot.v1",
     };
 
@@ -174,5 +176,6 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(FarmCallDecided))]
 [JsonSerializable(typeof(PriceSet))]
 [JsonSerializable(typeof(MarketSnapshot))]
+[JsonSerializable(typeof(KeyIssued))]
 [JsonSerializable(typeof(FarmSnapshot))]
 internal sealed partial class EventJson : JsonSerializerContext;

@@ -4,6 +4,7 @@ using Ledger.Actors.Accounts;
 using Ledger.Actors.Assets;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Sagas;
+using Ledger.Actors.Security;
 using Ledger.Actors.Venues;
 using Ledger.Contracts.Protocol;
 
@@ -17,7 +18,7 @@ public sealed class EntityMessageExtractor(int shards) : HashCodeMessageExtracto
 
 /// <summary>The typed handles the gateway (and the entities) talk to: one shard region or proxy per entity kind.</summary>
 public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets, IActorRef Pools, IActorRef Sagas, IActorRef Markets, IActorRef Farms,
-    IActorRef Oracle);
+    IActorRef Oracle, IActorRef Keys);
 
 public static class LedgerSharding
 {
@@ -29,6 +30,7 @@ public static class LedgerSharding
     public const string MarketType = "market";
     public const string FarmType = "farm";
     public const string OracleType = "oracle";
+    public const string KeysType = "keys";
     public const string WakerType = "account-waker";
 
     /// <summary>
@@ -49,7 +51,8 @@ public static class LedgerSharding
                 sharding.StartProxy(SagaType, LedgerRole, extractor),
                 sharding.StartProxy(MarketType, LedgerRole, extractor),
                 sharding.StartProxy(FarmType, LedgerRole, extractor),
-                sharding.StartProxy(OracleType, LedgerRole, extractor));
+                sharding.StartProxy(OracleType, LedgerRole, extractor),
+                sharding.StartProxy(KeysType, LedgerRole, extractor));
 
         var settings = ClusterShardingSettings.Create(system).WithRole(LedgerRole);
         var peers = new Peers();
@@ -64,7 +67,8 @@ public static class LedgerSharding
         peers.Sagas = sharding.Start(SagaType, id => SagaActor.Props(id, peers.Accounts, peers.Pools, time, sagaSettings ?? new SagaSettings()),
             settings.WithRememberEntities(true), extractor);
         var assets = sharding.Start(AssetType, id => AssetActor.Props(id, peers.Accounts, time), settings, extractor);
-        return new LedgerRegions(peers.Accounts, assets, peers.Pools, peers.Sagas, peers.Markets, peers.Farms, peers.Oracle);
+        var keys = sharding.Start(KeysType, _ => KeyStoreActor.Props(time), settings, extractor);
+        return new LedgerRegions(peers.Accounts, assets, peers.Pools, peers.Sagas, peers.Markets, peers.Farms, peers.Oracle, keys);
     }
 }
 

@@ -137,6 +137,21 @@ public sealed record ReadPrices(AssetId[] Assets) : IOracleMessage;
 
 public sealed record PricesRead(Amount[] Prices, long Version) : ILedgerMessage;
 
+// ---- API keys: one entity holding the hash and owner of every key issued -------------------------------------
+
+public interface IKeyMessage : IEntityMessage
+{
+    string IEntityMessage.EntityId => "keys";
+}
+
+/// <summary>Records a key by its hash (the key itself is never sent or stored). Answered with <see cref="KeyOwner"/>.</summary>
+public sealed record IssueKey(string Hash, string Owner) : IKeyMessage;
+
+/// <summary>Answered with <see cref="KeyOwner"/>: the owner, or null for an unknown hash.</summary>
+public sealed record FindKey(string Hash) : IKeyMessage;
+
+public sealed record KeyOwner(string? Owner) : ILedgerMessage;
+
 // ---- lending markets and staking farms ----------------------------------------------------------------------
 
 public interface IMarketMessage : IEntityMessage

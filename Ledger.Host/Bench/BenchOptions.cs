@@ -17,6 +17,8 @@ public sealed record BenchOptions
     /// <summary>Drive a running gateway over HTTP instead of an in-process node.</summary>
     public string? Url { get; init; }
     public int Batch { get; init; } = 1;
+    /// <summary>With <see cref="Url"/>: the key sent as <c>Authorization: Bearer</c> (the gateway's admin key, to create the bench's assets).</summary>
+    public string? Key { get; init; }
     public string? Json { get; init; }
     public string? Chart { get; init; }
     public int[] SweepAccounts { get; init; } = [];
@@ -42,6 +44,7 @@ public sealed record BenchOptions
           --journal sqlite|postgres|memory      (default sqlite, durable)
           --pg CONNSTRING|auto  PostgreSQL for --journal postgres; auto starts a throwaway server
           --url URL             drive a running gateway over HTTP, with --batch N operations per request
+          --key KEY             with --url: the gateway's admin key (default: $LEDGER_ADMIN_KEY)
           --json FILE           write the results as JSON
           --sweep accounts=10,100,1000          one run per value; with --chart FILE, a PNG of tps against accounts
           --sweep pools=1,10,100                one run per pool count (swaps, routes, mixed); the chart is against pools
@@ -68,6 +71,7 @@ public sealed record BenchOptions
                 "--pg" => o with { Pg = Value() },
                 "--url" => o with { Url = Value() },
                 "--batch" => o with { Batch = Int() },
+                "--key" => o with { Key = Value() },
                 "--json" => o with { Json = Value() },
                 "--chart" => o with { Chart = Value() },
                 "--data" => o with { DataDir = Value() },

@@ -282,6 +282,8 @@ public static class Phases
     public static async Task<(LoadResult Load, bool ConservationOk)> Http(BenchOptions o, Workload workload)
     {
         using var http = new HttpClient { BaseAddress = new Uri(o.Url!), Timeout = TimeSpan.FromSeconds(60) };
+        if ((o.Key ?? Environment.GetEnvironmentVariable("LEDGER_ADMIN_KEY")) is { Length: > 0 } key)
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         var run = Guid.NewGuid().ToString("N")[..6];
         var asset = "B" + run;
         var issuer = "bi-" + run;

@@ -14,6 +14,9 @@ public static class AccountsApi
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "owner");
             var id = new AccountId(body.Id("id"));
             var owner = body.Text("owner", Ledger.Contracts.Primitives.Id.MaxLength);
+            // A key opens accounts for its own owner only.
+            if (Auth.Of(request.HttpContext) is { IsAdmin: false, Owner: var keyOwner } && keyOwner != owner)
+                throw new ForbiddenException($"this key may open accounts only for '{keyOwner}'");
             return await ledger.AskAccount(new OpenAccount(id, owner)) switch
             {
                 AccountView { Created: true } a => Results.Json(Views.Account(a), statusCode: StatusCodes.Status201Created),
@@ -23,17 +26,22 @@ public static class AccountsApi
             };
         });
 
-        v1.MapGet("/accounts/{id}", async (string id, LedgerClient ledger) =>
-            await ledger.AskAccount(new GetAccount(new AccountId(RequestBody.PathId(id, "account")))) switch
+        v1.MapGet("/accounts/{id}", async (string id, HttpContext context, Auth auth, LedgerClient ledger) =>
+        {
+            var account = new AccountId(RequestBody.PathId(id, "account"));
+            await auth.RequireAccount(context, account);
+            return await ledger.AskAccount(new GetAccount(account)) switch
             {
                 AccountView a => Results.Json(Views.Account(a)),
                 Rejected r => Problems.NotFound(r.Code),
                 var other => Unexpected(other),
-            });
+            };
+        });
 
-        v1.MapGet("/accounts/{id}/transactions", async (string id, HttpRequest request, LedgerClient ledger) =>
+        v1.MapGet("/accounts/{id}/transactions", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var account = new AccountId(RequestBody.PathId(id, "account"));
+            await auth.RequireAccount(request.HttpContext, account);
             var limit = QueryInt(request, "limit", 1, ListLimitMax) ?? 100;
             var before = QueryInt(request, "before", 0, int.MaxValue);
             return await ledger.AskAccount(new ListTransactions(account, limit, before)) switch
@@ -44,13 +52,17 @@ public static class AccountsApi
             };
         });
 
-        v1.MapGet("/accounts/{account}/transactions/{id}", async (string account, string id, LedgerClient ledger) =>
-            await ledger.AskAccount(new GetTransaction(new AccountId(RequestBody.PathId(account, "account")), new TxId(RequestBody.PathId(id, "transaction")))) switch
+        v1.MapGet("/accounts/{account}/transactions/{id}", async (string account, string id, HttpContext context, Auth auth, LedgerClient ledger) =>
+        {
+            var owner = new AccountId(RequestBody.PathId(account, "account"));
+            await auth.RequireAccount(context, owner);
+            return await ledger.AskAccount(new GetTransaction(owner, new TxId(RequestBody.PathId(id, "transaction")))) switch
             {
                 TransferOutcome { Transaction: { } t } => Results.Json(Views.Transaction(t)),
                 TransferOutcome o => Problems.NotFound(o.Code!),
                 var other => Unexpected(other),
-            });
+            };
+        });
     }
 
     private static int? QueryInt(HttpRequest request, string name, int min, int max)

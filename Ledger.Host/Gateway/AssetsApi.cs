@@ -10,6 +10,7 @@ public static class AssetsApi
     {
         v1.MapPost("/assets", async (HttpRequest request, LedgerClient ledger) =>
         {
+            Auth.RequireAdmin(request.HttpContext);
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "decimals", "issuer");
             var id = new AssetId(body.Id("id"));
             var decimals = (int)body.WholeNumber("decimals", 0, AssetContract.MaxDecimals, required: true)!.Value;

@@ -11,8 +11,9 @@ public static class AuditApi
 
     public static void MapAudit(this IEndpointRouteBuilder v1)
     {
-        v1.MapGet("/audit/supply", async (ActorSystem system, LedgerClient ledger, TimeProvider time, CancellationToken cancel) =>
+        v1.MapGet("/audit/supply", async (HttpContext context, ActorSystem system, LedgerClient ledger, TimeProvider time, CancellationToken cancel) =>
         {
+            Auth.RequireAdmin(context);
             SortedDictionary<string, AssetAudit> audit;
             try
             {

@@ -19,7 +19,7 @@ public static class BatchesApi
 
     public static void MapBatches(this IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/batches", async (HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/batches", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("atomic", "operations");
             var atomic = body.Bool("atomic", false);
@@ -44,6 +44,7 @@ public static class BatchesApi
                 i++;
             }
 
+            await auth.RequireAccounts(request.HttpContext, ops.Select(o => o.Op.Account));
             var unknownAssets = new HashSet<AssetId>();
             foreach (var asset in ops.Select(o => o.Transfer?.Asset).OfType<AssetId>().Distinct())
                 if (await ledger.FindAsset(asset) is null) unknownAssets.Add(asset);

@@ -24,6 +24,7 @@ public static class FarmsApi
     {
         v1.MapPost("/farms", async (HttpRequest request, LedgerClient ledger) =>
         {
+            Auth.RequireAdmin(request.HttpContext);
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "stake_asset", "reward_asset", "duration_s");
             var id = new FarmId(body.Id("id"));
             var (stake, reward) = (new AssetId(body.Id("stake_asset")), new AssetId(body.Id("reward_asset")));
@@ -40,17 +41,22 @@ public static class FarmsApi
         v1.MapGet("/farms/{id}", async (string id, LedgerClient ledger) =>
             await ledger.AskFarm(new GetFarm(new FarmId(RequestBody.PathId(id, "farm")))) is FarmView f ? Results.Json(Farm(f)) : Problems.NotFound(Codes.FarmNotFound));
 
-        v1.MapGet("/farms/{id}/positions/{account}", async (string id, string account, LedgerClient ledger) =>
-            await ledger.AskFarm(new GetFarmPosition(new FarmId(RequestBody.PathId(id, "farm")), new AccountId(RequestBody.PathId(account, "account")))) is FarmPositionView p
+        v1.MapGet("/farms/{id}/positions/{account}", async (string id, string account, HttpContext context, Auth auth, LedgerClient ledger) =>
+        {
+            var holder = new AccountId(RequestBody.PathId(account, "account"));
+            await auth.RequireAccount(context, holder);
+            return await ledger.AskFarm(new GetFarmPosition(new FarmId(RequestBody.PathId(id, "farm")), holder)) is FarmPositionView p
                 ? Results.Json(new { staked = p.Staked.ToString(), earned = p.Earned.ToString() })
-                : Problems.NotFound(Codes.FarmNotFound));
+                : Problems.NotFound(Codes.FarmNotFound);
+        });
 
-        v1.MapPost("/farms/{id}/{operation}", async (string id, string operation, HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/farms/{id}/{operation}", async (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var farm = new FarmId(RequestBody.PathId(id, "farm"));
             if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
             var body = (await RequestBody.ReadAsync(request)).Allow(kind == FarmCallKind.Claim ? ["id", "account"] : ["id", "account", "amount"]);
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            await auth.RequireAccount(request.HttpContext, account);
             var amount = kind == FarmCallKind.Claim ? Amount.Zero : body.Amount("amount");
             if (await ledger.AskFarm(new GetFarm(farm)) is not FarmView f) return Problems.Rejection(Codes.FarmNotFound);
             Leg[] @in = kind switch { FarmCallKind.Fund => [new Leg(f.RewardAsset, amount)], FarmCallKind.Stake => [new Leg(f.StakeAsset, amount)], _ => [] };

@@ -33,6 +33,8 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
 
     public async Task<object> AskOracle(IOracleMessage message) => await Ask(regions.Oracle, message);
 
+    public async Task<object> AskKeys(IKeyMessage message) => await Ask(regions.Keys, message);
+
     /// <summary>A pool's definition (assets, fee) never changes once created; its reserves are read fresh by <c>GET</c>.</summary>
     public async Task<PoolView?> FindPool(PoolId id)
     {

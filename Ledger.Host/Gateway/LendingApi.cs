@@ -23,6 +23,7 @@ public static class LendingApi
     {
         v1.MapPut("/oracle/prices/{asset}", async (string asset, HttpRequest request, LedgerClient ledger) =>
         {
+            Auth.RequireAdmin(request.HttpContext);
             var id = new AssetId(RequestBody.PathId(asset, "asset"));
             var body = (await RequestBody.ReadAsync(request)).Allow("price");
             if (!Fixed.TryParseWad(body.Text("price", 64), out var price) || price.IsZero)
@@ -35,6 +36,7 @@ public static class LendingApi
 
         v1.MapPost("/markets", async (HttpRequest request, LedgerClient ledger) =>
         {
+            Auth.RequireAdmin(request.HttpContext);
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "loan_asset", "collateral_asset", "lltv_bps", "rate", "reserve_factor_bps", "liquidation_bonus_bps");
             var id = new MarketId(body.Id("id"));
             var (loan, collateral) = (new AssetId(body.Id("loan_asset")), new AssetId(body.Id("collateral_asset")));
@@ -61,8 +63,11 @@ public static class LendingApi
                 ? Results.Json(Market(m))
                 : Problems.NotFound(Codes.MarketNotFound));
 
-        v1.MapGet("/markets/{id}/positions/{account}", async (string id, string account, LedgerClient ledger) =>
-            await ledger.AskMarket(new GetMarketPosition(new MarketId(RequestBody.PathId(id, "market")), new AccountId(RequestBody.PathId(account, "account")))) switch
+        v1.MapGet("/markets/{id}/positions/{account}", async (string id, string account, HttpContext context, Auth auth, LedgerClient ledger) =>
+        {
+            var holder = new AccountId(RequestBody.PathId(account, "account"));
+            await auth.RequireAccount(context, holder);
+            return await ledger.AskMarket(new GetMarketPosition(new MarketId(RequestBody.PathId(id, "market")), holder)) switch
             {
                 PositionView p => Results.Json(new
                 {
@@ -72,9 +77,10 @@ public static class LendingApi
                     health_factor = p.HealthFactor is { } h ? Fixed.FormatWad(h.Value) : null,
                 }),
                 _ => Problems.NotFound(Codes.MarketNotFound),
-            });
+            };
+        });
 
-        v1.MapPost("/markets/{id}/{operation}", async (string id, string operation, HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/markets/{id}/{operation}", async (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var market = new MarketId(RequestBody.PathId(id, "market"));
             var liquidate = operation == "liquidate";
@@ -84,6 +90,7 @@ public static class LendingApi
             var account = new AccountId(body.Id(liquidate ? "liquidator" : "account"));
             var amount = body.Amount(liquidate ? "repay_amount" : "amount");
             var borrower = liquidate ? new AccountId(body.Id("borrower")) : (AccountId?)null;
+            await auth.RequireAccount(request.HttpContext, account);
             if (await ledger.AskMarket(new GetMarket(market)) is not MarketView m) return Problems.Rejection(Codes.MarketNotFound);
             var kind = liquidate ? MarketCallKind.Liquidate : Operations[operation];
             Leg[] @in = kind switch

@@ -16,8 +16,9 @@ public static class OperationsApi
 
     public static void MapOperations(this IEndpointRouteBuilder v1)
     {
-        v1.MapGet("/cluster", async (ActorSystem system, LedgerClient ledger) =>
+        v1.MapGet("/cluster", async (HttpContext context, ActorSystem system, LedgerClient ledger) =>
         {
+            Auth.RequireAdmin(context);
             var cluster = Cluster.Get(system);
             var state = cluster.State;
             var shards = new SortedDictionary<string, SortedDictionary<string, object>>(StringComparer.Ordinal);

@@ -11,6 +11,7 @@ public static class PoolsApi
     {
         v1.MapPost("/pools", async (HttpRequest request, LedgerClient ledger) =>
         {
+            Auth.RequireAdmin(request.HttpContext);
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "asset_a", "asset_b", "fee_bps");
             var id = new PoolId(body.Id("id"));
             var (a, b) = (new AssetId(body.Id("asset_a")), new AssetId(body.Id("asset_b")));
@@ -44,10 +45,11 @@ public static class PoolsApi
             };
         });
 
-        v1.MapPost("/pools/{id}/deposits", async (string id, HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/pools/{id}/deposits", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "amount_a_desired", "amount_b_desired", "amount_a_min", "amount_b_min");
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            await auth.RequireAccount(request.HttpContext, account);
             if (await ledger.FindPool(new PoolId(RequestBody.PathId(id, "pool"))) is not { } pool) return Problems.Rejection(Codes.PoolNotFound);
             var call = new PoolCall(pool.Id, PoolCallKind.Deposit,
                 [new Leg(pool.AssetA, body.Amount("amount_a_desired")), new Leg(pool.AssetB, body.Amount("amount_b_desired"))],
@@ -55,10 +57,11 @@ public static class PoolsApi
             return await Call(ledger, account, tx, call, r => new { amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString(), shares = r.Shares.ToString() });
         });
 
-        v1.MapPost("/pools/{id}/withdrawals", async (string id, HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/pools/{id}/withdrawals", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "shares", "amount_a_min", "amount_b_min");
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            await auth.RequireAccount(request.HttpContext, account);
             if (await ledger.FindPool(new PoolId(RequestBody.PathId(id, "pool"))) is not { } pool) return Problems.Rejection(Codes.PoolNotFound);
             var call = new PoolCall(pool.Id, PoolCallKind.Withdraw, [new Leg(pool.Id.ShareAsset, body.Amount("shares"))],
                 MinA: body.AmountOrNull("amount_a_min") ?? default, MinB: body.AmountOrNull("amount_b_min") ?? default);

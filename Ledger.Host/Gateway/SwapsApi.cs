@@ -20,9 +20,10 @@ public static class SwapsApi
 
     public static void MapSwaps(this IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/swaps", async (HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/swaps", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var op = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
+            await auth.RequireAccount(request.HttpContext, op.Account);
             var (fill, code) = await Run(ledger, op);
             return fill is not null ? Results.Json(Json(fill)) : Problems.Rejection(code!);
         });

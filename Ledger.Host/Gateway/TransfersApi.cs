@@ -11,9 +11,10 @@ public static class TransfersApi
 
     public static void MapTransfers(this IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/transfers", async (HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/transfers", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var (from, transfer) = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
+            await auth.RequireAccount(request.HttpContext, from);
             if (await ledger.FindAsset(transfer.Asset) is null) return Problems.Rejection(Codes.AssetNotFound);
             return await ledger.AskAccount(new SubmitTransfers(from, [transfer])) switch
             {
@@ -22,16 +23,18 @@ public static class TransfersApi
             };
         });
 
-        v1.MapPost("/transfers/{id}/post", async (string id, HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/transfers/{id}/post", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("from", "amount");
+            await auth.RequireAccount(request.HttpContext, new AccountId(body.Id("from")));
             var message = new PostPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")), body.AmountOrNull("amount"));
             return Outcome(await ledger.AskAccount(message));
         });
 
-        v1.MapPost("/transfers/{id}/void", async (string id, HttpRequest request, LedgerClient ledger) =>
+        v1.MapPost("/transfers/{id}/void", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("from");
+            await auth.RequireAccount(request.HttpContext, new AccountId(body.Id("from")));
             return Outcome(await ledger.AskAccount(new VoidPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")))));
         });
     }

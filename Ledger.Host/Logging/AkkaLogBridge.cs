@@ -15,8 +15,11 @@ public sealed partial class AkkaLogBridge : ReceiveActor, IRequiresMessageQueue<
 {
     public static ILoggerFactory Factory { get; set; } = NullLoggerFactory.Instance;
 
-    /// <summary>The bridge as Akka's logger; Akka's own stdout logger (used before start and after shutdown) silenced, so every line is JSON.</summary>
-    public const string HoconLoggers = "akka.loggers = [\"Ledger.Host.Logging.AkkaLogBridge, Ledger.Host\"]\nakka.stdout-loglevel = OFF";
+    /// <summary>
+    /// The bridge as Akka's logger, Akka's own stdout logger quiet below errors. (Akka still prints its very last line,
+    /// "Remoting shut down.", to stdout at exit, after its loggers have stopped.)
+    /// </summary>
+    public const string HoconLoggers = "akka.loggers = [\"Ledger.Host.Logging.AkkaLogBridge, Ledger.Host\"]\nakka.stdout-loglevel = ERROR\nakka.remote.log-remote-lifecycle-events = off";
 
     public AkkaLogBridge()
     {

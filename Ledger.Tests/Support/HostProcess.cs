@@ -18,7 +18,11 @@ public sealed class HostProcess : IAsyncDisposable
         DataDir = dataDir ?? Ports.TempDir("ledger-host");
         Port = Ports.Free();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(30) };
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
     }
+
+    /// <summary>The operator's key every test host starts with; <see cref="Http"/> sends it unless a request says otherwise.</summary>
+    public const string AdminKey = "test-admin-key-0123456789";
 
     public string DataDir { get; }
     public int Port { get; }
@@ -43,7 +47,7 @@ public sealed class HostProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { HostDll(), "--urls", $"http://127.0.0.1:{Port}", "--Ledger:DataDir=" + DataDir }.Concat(extraArgs))
+        foreach (var a in new[] { HostDll(), "--urls", $"http://127.0.0.1:{Port}", "--Ledger:DataDir=" + DataDir, "--Ledger:AdminKey=" + AdminKey }.Concat(extraArgs))
             psi.ArgumentList.Add(a);
         _process = Process.Start(psi) ?? throw new InvalidOperationException("host did not start");
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add(e.Data); };

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>Who is calling: the operator (admin key) or the owner a key was issued to.</summary>
+public sealed record Caller(bool IsAdmin, string? Owner);
+
+/// <summary>No key, or an unknown one: <c>401</c>.</summary>
+public sealed class UnauthorizedException(string detail) : Exception(detail);
+
+/// <summary>A known key acting outside what it may: <c>403</c>.</summary>
+public sealed class ForbiddenException(string detail) : Exception(detail);
+
+/// <summary>
+/// <c>Authorization: Bearer &lt;key&gt;</c> on every <c>/v1</c> request (api.md). The admin key comes from
+/// <c>Ledger:AdminKey</c>, or is created once in the data directory; other keys are issued by <c>POST /v1/keys</c> and
+/// stored only as SHA-256 hashes (a key is 32 random bytes, so a fast hash is enough). A key may act only on accounts
+/// whose owner is its owner; reads of assets, pools, markets and farms are open to any key; the rest is the admin's.
+/// </summary>
+public sealed class Auth(string adminKey, LedgerClient ledger)
+{
+    private readonly byte[] _admin = Encoding.UTF8.GetBytes(adminKey);
+    private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<AccountId, string> _accountOwners = new();
+
+    public const string AdminKeyFile = "admin.key";
+
+    /// <summary>The configured admin key, or the one in the data directory (created, and its location printed, the first time).</summary>
+    public static string AdminKey(string? configured, string dataDir)
+    {
+        if (!string.IsNullOrEmpty(configured)) return configured;
+        var path = Path.GetFullPath(Path.Combine(dataDir, AdminKeyFile));
+        if (File.Exists(path)) return File.ReadAllText(path).Trim();
+        Directory.CreateDirectory(dataDir);
+        var key = NewKey();
+        File.WriteAllText(path, key);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Console.WriteLine($"ledger: no Ledger:AdminKey configured; created an admin key in {path}");
+        return key;
+    }
+
+    public static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    /// <summary>The caller of a <c>/v1</c> request, from its bearer key.</summary>
+    public async Task<Caller> Identify(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.Ordinal) || header.Length == 7)
+            throw new UnauthorizedException("send 'Authorization: Bearer <key>'");
+        var key = header[7..].Trim();
+        if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), _admin)) return new Caller(true, null);
+        var hash = Hash(key);
+        if (_owners.TryGetValue(hash, out var owner)) return new Caller(false, owner);
+        if (await ledger.AskKeys(new FindKey(hash)) is KeyOwner { Owner: { } found }) return new Caller(false, _owners.GetOrAdd(hash, found));
+        throw new UnauthorizedException("unknown key");
+    }
+
+    public static Caller Of(HttpContext context) => context.Items[typeof(Caller)] as Caller ?? throw new UnauthorizedException("no caller");
+
+    public static void RequireAdmin(HttpContext context)
+    {
+        if (!Of(context).IsAdmin) throw new ForbiddenException("only the admin key may do this");
+    }
+
+    /// <summary>The caller may act on <paramref name="account"/>: the admin, or a key of the account's owner.</summary>
+    public async Task RequireAccount(HttpContext context, AccountId account)
+    {
+        var caller = Of(context);
+        if (caller.IsAdmin) return;
+        if (!_accountOwners.TryGetValue(account, out var owner))
+        {
+            // An account's owner never changes, so what was read once holds.
+            if (await ledger.AskAccount(new GetAccount(account)) is not AccountView view) throw new ForbiddenException($"this key may not act on '{account}'");
+            owner = _accountOwners.GetOrAdd(account, view.Owner);
+        }
+        if (owner != caller.Owner) throw new ForbiddenException($"this key may not act on '{account}'");
+    }
+
+    public async Task RequireAccounts(HttpContext context, IEnumerable<AccountId> accounts)
+    {
+        foreach (var account in accounts.Distinct()) await RequireAccount(context, account);
+    }
+}
+
+public static class KeysApi
+{
+    public static void MapKeys(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/keys", async (HttpContext context, LedgerClient ledger) =>
+        {
+            Auth.RequireAdmin(context);
+            var body = (await RequestBody.ReadAsync(context.Request)).Allow("owner");
+            var owner = body.Id("owner");
+            var key = Auth.NewKey();
+            return await ledger.AskKeys(new IssueKey(Auth.Hash(key), owner)) is KeyOwner
+                ? Results.Json(new { key, owner }, statusCode: StatusCodes.Status201Created)
+                : Problems.Unavailable("the key store did not answer");
+        });
+    }
+}
