@@ -45,6 +45,10 @@ var ledgerClient = new LedgerClient(regions, requestTimeout);
 builder.Services.AddSingleton(ledgerClient);
 builder.Services.AddSingleton(new Auth(Auth.AdminKey(ledger["AdminKey"], options.DataDir), ledgerClient));
 builder.Services.AddProblemDetails();
+// Hostile input: a body above Ledger:MaxRequestBytes is 413; more than Ledger:RateLimitPerSecond requests a second
+// from one key (a token bucket, bursts up to a second's worth) are 429 with Retry-After.
+builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ledger.GetValue("MaxRequestBytes", 4L * 1024 * 1024));
+builder.Services.AddRateLimiter(o => Limits.Configure(o, ledger.GetValue("RateLimitPerSecond", 20_000)));
 builder.Services.AddOpenApi();
 builder.Services.AddHostedService<ShardGauges>();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
@@ -68,6 +72,10 @@ app.Use(async (context, next) =>
     {
         await Problems.Unavailable(e.Message).ExecuteAsync(context);
     }
+    catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+    {
+        await Problems.Of(StatusCodes.Status413PayloadTooLarge, "request_too_large", e.Message).ExecuteAsync(context);
+    }
     catch (UnauthorizedException e)
     {
         await Problems.Of(StatusCodes.Status401Unauthorized, "unauthorized", e.Message).ExecuteAsync(context);
@@ -77,6 +85,8 @@ app.Use(async (context, next) =>
         await Problems.Of(StatusCodes.Status403Forbidden, "forbidden", e.Message).ExecuteAsync(context);
     }
 });
+
+app.UseRateLimiter();
 
 // Every /v1 request carries a key; who it belongs to travels with the request.
 app.Use(async (context, next) =>
