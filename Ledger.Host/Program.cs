@@ -9,6 +9,7 @@ using Ledger.Host.Logging;
 using Prometheus;
 
 if (args is ["bench", .. var benchArgs]) return await Ledger.Host.Bench.BenchCommand.Run(benchArgs);
+if (args is ["verify", .. var verifyArgs]) return await Ledger.Host.VerifyCommand.Run(verifyArgs);
 
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls("http://127.0.0.1:5080");

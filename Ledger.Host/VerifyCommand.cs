@@ -1,0 +1,180 @@
+using System.Numerics;
+using Akka.Actor;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Ledger.Actors.Accounts;
+using Ledger.Actors.Hosting;
+using Ledger.Actors.Pools;
+using Ledger.Actors.Venues;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Farms;
+using Ledger.Contracts.Markets;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Host;
+
+/// <summary>
+/// <c>Ledger.Host verify --data DIR</c> (or <c>--pg CONNSTRING</c>): the operator's audit, offline. Replays every
+/// account, pool, market and farm from the whole journal through the same contracts the nodes run — no cluster is
+/// started — and reports per asset the sum of all holdings (zero, by conservation), every negative balance of an
+/// account that is not the asset's issuer, and every reservation or saga hold past its expiry. Value that one
+/// entity has sent and the other has durably received, but whose acknowledgement the sender had not yet written when
+/// it stopped, is counted once. Exit status 1 on any violation. Sagas between their decision and their last
+/// participant are not reconciled: run it on a journal whose nodes have stopped after finishing their work.
+/// </summary>
+public static class VerifyCommand
+{
+    public static async Task<int> Run(string[] args)
+    {
+        string? dataDir = null, pg = null;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+            (dataDir, pg) = args[i] switch
+            {
+                "--data" => (args[i + 1], pg),
+                "--pg" => (dataDir, args[i + 1]),
+                _ => throw new ArgumentException($"unknown option {args[i]}"),
+            };
+        if (dataDir is null == (pg is null))
+        {
+            await Console.Error.WriteLineAsync("usage: Ledger.Host verify --data DIR | --pg CONNSTRING");
+            return 2;
+        }
+        var options = new LedgerNodeOptions
+        {
+            SystemName = "verify",
+            DataDir = dataDir ?? ".",
+            Journal = pg is null ? "sqlite" : "postgres",
+            ConnectionString = pg,
+            ExtraHocon = "akka.actor.provider = local\nakka.loglevel = WARNING\nakka.persistence.journal.sql.auto-initialize = off",
+        };
+        if (pg is null && !File.Exists(Path.Combine(dataDir!, "ledger.db")))
+        {
+            await Console.Error.WriteLineAsync($"no journal at {Path.Combine(dataDir!, "ledger.db")}");
+            return 2;
+        }
+        using var system = ActorSystem.Create("verify", LedgerNode.BuildConfig(options));
+        var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        var materializer = system.Materializer();
+        var world = new World();
+        foreach (var pid in await journal.CurrentPersistenceIds().RunWith(Sink.Seq<string>(), materializer))
+        {
+            if (!World.Accepts(pid)) continue;
+            foreach (var envelope in await journal.CurrentEventsByPersistenceId(pid, 0, long.MaxValue).RunWith(Sink.Seq<EventEnvelope>(), materializer))
+                world.Apply(pid, envelope.Event);
+        }
+        var violations = world.Check(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Console.WriteLine($"verify: {world.Accounts.Count:N0} accounts, {world.Pools.Count:N0} pools, {world.Markets.Count:N0} markets, {world.Farms.Count:N0} farms replayed");
+        foreach (var (asset, sum) in world.Sums.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal))
+            Console.WriteLine($"  {asset.Value}: sum {sum}");
+        foreach (var v in violations) Console.WriteLine("VIOLATION " + v);
+        Console.WriteLine(violations.Count == 0 ? "verify: ok" : $"verify: {violations.Count} violation(s)");
+        return violations.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>Every entity's state, folded from the journal.</summary>
+    private sealed class World
+    {
+        public Dictionary<AccountId, AccountState> Accounts { get; } = [];
+        public Dictionary<PoolId, PoolState> Pools { get; } = [];
+        public Dictionary<MarketId, MarketState> Markets { get; } = [];
+        public Dictionary<FarmId, FarmState> Farms { get; } = [];
+        public Dictionary<AssetId, BigInteger> Sums { get; } = [];
+
+        public static bool Accepts(string pid) => pid.StartsWith("account-", StringComparison.Ordinal) || pid.StartsWith("pool-", StringComparison.Ordinal)
+            || pid.StartsWith("market-", StringComparison.Ordinal) || pid.StartsWith("farm-", StringComparison.Ordinal);
+
+        public void Apply(string pid, object e)
+        {
+            var id = pid[(pid.IndexOf('-', StringComparison.Ordinal) + 1)..];
+            switch (e)
+            {
+                case AccountWrite w:
+                    foreach (var x in w.Events) AccountContract.Apply(Account(id), x);
+                    break;
+                case IAccountEvent x:
+                    AccountContract.Apply(Account(id), x);
+                    break;
+                case PoolWrite w:
+                    foreach (var x in w.Events) PoolContract.Apply(Pool(id), x);
+                    break;
+                case MarketWrite w:
+                    foreach (var x in w.Events) MarketContract.Apply(Market(id), x);
+                    break;
+                case FarmWrite w:
+                    foreach (var x in w.Events) FarmContract.Apply(Farm(id), x);
+                    break;
+            }
+        }
+
+        private AccountState Account(string id) => Get(Accounts, new AccountId(id), k => new AccountState { Id = k, HistoryKeep = 1 });
+        private PoolState Pool(string id) => Get(Pools, new PoolId(id), k => new PoolState { Id = k, AnswersKeep = int.MaxValue });
+        private MarketState Market(string id) => Get(Markets, new MarketId(id), k => new MarketState { Id = k });
+        private FarmState Farm(string id) => Get(Farms, new FarmId(id), k => new FarmState { Id = k });
+
+        private static TState Get<TKey, TState>(Dictionary<TKey, TState> all, TKey key, Func<TKey, TState> create) where TKey : notnull
+        {
+            if (!all.TryGetValue(key, out var s)) all[key] = s = create(key);
+            return s;
+        }
+
+        private void Add(AssetId asset, BigInteger amount) => Sums[asset] = Sums.GetValueOrDefault(asset) + amount;
+
+        public List<string> Check(long now)
+        {
+            var violations = new List<string>();
+            foreach (var a in Accounts.Values)
+            {
+                foreach (var (asset, b) in a.Balances)
+                {
+                    Add(asset, (BigInteger)b.Posted);
+                    if (!a.IssuerOf.Contains(asset) && (b.Posted < 0 || b.Available < 0))
+                        violations.Add($"account {a.Id}: {asset} posted {b.Posted}, available {b.Available} (not its issuer)");
+                }
+                foreach (var (expiresAt, id) in a.Deadlines)
+                    if (expiresAt < now && a.Outgoing.TryGetValue(new TxId(id), out var t) && t.Status == TransferStatus.Pending)
+                        violations.Add($"account {a.Id}: reservation {id} past its expiry ({Gateway.Views.Time(expiresAt)})");
+                foreach (var hold in a.Holds.Values)
+                    if (hold.ExpiresAt < now) violations.Add($"account {a.Id}: saga {hold.Key} still held past its expiry");
+                foreach (var (t, step, asset, amount) in a.Unconfirmed())
+                    if (t.Call is null && t.Venue is null && !Landed(a, t, step)) Add(asset, amount.Value);
+                foreach (var t in a.Outgoing.Values.Where(t => (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight))
+                    // Decided by the venue: it has the inputs and owes the answer's legs; undecided: the inputs are on their way.
+                    foreach (var leg in AnswerOf(a.Id, t)?.Out ?? t.Call?.In ?? t.Venue!.In) Add(leg.Asset, leg.Amount.Value);
+            }
+            foreach (var p in Pools.Values)
+                foreach (var h in PoolContract.Holdings(p)) Add(h.Asset, (BigInteger)h.Held);
+            foreach (var m in Markets.Values.Where(m => m.Exists))
+            {
+                Add(m.LoanAsset, (BigInteger)m.Cash.Value);
+                Add(m.CollateralAsset, (BigInteger)m.CollateralHeld.Value);
+            }
+            foreach (var f in Farms.Values.Where(f => f.Exists))
+            {
+                Add(f.StakeAsset, (BigInteger)f.TotalStaked.Value);
+                Add(f.RewardAsset, (BigInteger)f.RewardHeld.Value);
+            }
+            foreach (var (asset, sum) in Sums)
+                if (!sum.IsZero) violations.Add($"asset {asset}: holdings sum to {sum}, not zero");
+            return violations;
+        }
+
+        /// <summary>The venue's recorded answer to an account's call, if it decided it.</summary>
+        private PoolAnswer? AnswerOf(AccountId account, Transfer t) => t.Call is { } call ? Pools.GetValueOrDefault(call.Pool)?.Answers.GetValueOrDefault((account, t.Id))
+            : t.Venue is MarketCall m ? Markets.GetValueOrDefault(m.Market)?.Answers.GetValueOrDefault((account, t.Id))
+            : t.Venue is FarmCall f ? Farms.GetValueOrDefault(f.Farm)?.Answers.GetValueOrDefault((account, t.Id))
+            : null;
+
+        /// <summary>
+        /// Whether the payee durably has a delivery step the payer has not yet seen acknowledged (the acknowledgement
+        /// was not yet written when the payer stopped): then the value is counted where it landed, not in flight.
+        /// </summary>
+        private bool Landed(AccountState payer, Transfer t, int step)
+        {
+            var received = Accounts.GetValueOrDefault(t.To)?.Incoming.GetValueOrDefault((payer.Id, t.Id));
+            return step == 1 ? received is { Status: not TransferStatus.Rejected } : received is { Status: not TransferStatus.Pending };
+        }
+    }
+}
