@@ -18,6 +18,8 @@ public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider ti
 
     public override string PersistenceId => "farm-" + _state.Id.Value;
 
+    protected override string VenueId => _state.Id.Value;
+
     protected override string MetricName => "farm";
 
     protected override AssetId[]? PricesFor(object message) => null;

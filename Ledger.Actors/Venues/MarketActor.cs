@@ -18,6 +18,8 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
 
     public override string PersistenceId => "market-" + _state.Id.Value;
 
+    protected override string VenueId => _state.Id.Value;
+
     protected override string MetricName => "market";
 
     protected override AssetId[]? PricesFor(object message) => message switch

@@ -44,6 +44,9 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
 
     protected abstract bool IsQuery(object message);
 
+    /// <summary>This venue's id, as answers name it.</summary>
+    protected abstract string VenueId { get; }
+
     /// <summary>The entity kind in metrics (<c>market</c>, <c>farm</c>).</summary>
     protected abstract string MetricName { get; }
 
@@ -177,7 +180,7 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
     protected void Execute(IReadOnlyDictionary<(AccountId, TxId), PoolAnswer> answers, AccountId account, TxId id, IActorRef sender,
         Func<(TEvent Event, Leg[] Out, string? Code)> decide, List<TEvent> events, List<Action> after)
     {
-        var venue = new PoolId(PersistenceId[(PersistenceId.IndexOf('-', StringComparison.Ordinal) + 1)..]);
+        var venue = new PoolId(VenueId);
         if (answers.TryGetValue((account, id), out var known))
         {
             after.Add(() => sender.Tell(new PoolCallAnswer(venue, id, known)));

@@ -18,7 +18,8 @@ namespace Ledger.Host.Bench;
 /// </summary>
 public static class LoanPhases
 {
-    public const string Collateral = "BENCH2";
+    /// <summary>The collateral: the swaps workload's second asset.</summary>
+    public const string Collateral = SwapPhases.AssetB;
     private const string Supplier = "bench-supplier";
     private const ulong Depth = 1_000_000_000_000_000;
     private const ulong Size = 1_000;
@@ -82,13 +83,7 @@ public static class LoanPhases
     /// <summary>The same operations through the contracts alone, one thread, in memory (the account's debit, the market's decision, the credit).</summary>
     public static double SequentialBaseline(BenchOptions o)
     {
-        var accounts = Enumerable.Range(0, o.Accounts).Select(i => new AccountState { Id = new(Phases.AccountId(i)) }).ToArray();
-        foreach (var s in accounts)
-        {
-            AccountContract.Apply(s, new AccountOpened("bench", 0));
-            AccountContract.Apply(s, new TransferCredited(new(Phases.Issuer), new("fund-a"), new(Phases.Asset), Phases.Funding, false, null, 0));
-            AccountContract.Apply(s, new TransferCredited(new(Phases.Issuer), new("fund-b"), new(Collateral), Phases.Funding, false, null, 0));
-        }
+        var accounts = Phases.FundedStates(o.Accounts, Phases.Asset, Collateral);
         var markets = Enumerable.Range(0, o.Pools).Select(k =>
         {
             var m = new MarketState { Id = MarketOf(k) };

@@ -170,15 +170,22 @@ public static class Phases
 
     private static readonly int KeepSettled = new AccountSettings().KeepSettled;
 
-    public static double SequentialBaseline(BenchOptions o, Workload workload)
+    /// <summary>For the sequential baselines: <paramref name="accounts"/> open accounts in memory, each funded in every asset given.</summary>
+    public static AccountState[] FundedStates(int accounts, params string[] assets)
     {
-        var states = Enumerable.Range(0, o.Accounts).Select(i => new AccountState { Id = new(AccountId(i)) }).ToArray();
-        var asset = new AssetId(Asset);
+        var states = Enumerable.Range(0, accounts).Select(i => new AccountState { Id = new(AccountId(i)) }).ToArray();
         foreach (var s in states)
         {
             AccountContract.Apply(s, new AccountOpened("bench", 0));
-            AccountContract.Apply(s, new TransferCredited(new(Issuer), new("fund"), asset, Funding, false, null, 0));
+            foreach (var asset in assets) AccountContract.Apply(s, new TransferCredited(new(Issuer), new("fund-" + asset), new(asset), Funding, false, null, 0));
         }
+        return states;
+    }
+
+    public static double SequentialBaseline(BenchOptions o, Workload workload)
+    {
+        var states = FundedStates(o.Accounts, Asset);
+        var asset = new AssetId(Asset);
         var random = new Random(1);
         var clock = Stopwatch.StartNew();
         var limit = TimeSpan.FromSeconds(Math.Min(o.Seconds, 5));

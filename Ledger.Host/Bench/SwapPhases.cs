@@ -91,13 +91,7 @@ public static class SwapPhases
     /// </summary>
     public static double SequentialBaseline(BenchOptions o, Workload workload)
     {
-        var accounts = Enumerable.Range(0, o.Accounts).Select(i => new AccountState { Id = new(Phases.AccountId(i)) }).ToArray();
-        foreach (var s in accounts)
-        {
-            AccountContract.Apply(s, new AccountOpened("bench", 0));
-            AccountContract.Apply(s, new TransferCredited(new(Phases.Issuer), new("fund-a"), new(Phases.Asset), Phases.Funding, false, null, 0));
-            AccountContract.Apply(s, new TransferCredited(new(Phases.Issuer), new("fund-b"), new(AssetB), Phases.Funding, false, null, 0));
-        }
+        var accounts = Phases.FundedStates(o.Accounts, Phases.Asset, AssetB);
         var pools = Enumerable.Range(0, o.Pools).Select(k =>
         {
             var p = new PoolState { Id = PoolOf(k) };
