@@ -12,6 +12,7 @@ namespace Ledger.Tests.MultiNode;
 /// once, balances equal a replay of the acknowledged transfers, the audit sums to zero, the nodes are back, and no
 /// client ever saw an answer other than an outcome or "retry" (503, or a gateway not answering).
 /// </summary>
+[Collection(MultiProcess.Name)]
 public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Accounts = 16;
@@ -214,4 +215,14 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
             }
         }
     }
+}
+
+/// <summary>
+/// Tests that run several host processes and a database of their own: they take both cores, so they run alone,
+/// never beside other tests (whose timeouts they would otherwise eat into on a 2-core machine).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MultiProcess
+{
+    public const string Name = "multi-process";
 }
