@@ -56,6 +56,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private bool _writeDeferredSoon;
     private bool _stopRequested;
     private bool _writing;
+    private readonly List<IActorRef> _inWrite = [];
     private long _eventsSinceSnapshot;
 
     /// <summary>Decisions waiting for a settled record to be read back from the journal, by the record's key.</summary>
@@ -206,10 +207,12 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 var (message, sender) = _queue.Peek();
                 if (IsQuery(message) && events.Count > 0) break;
                 _queue.Dequeue();
+                _inWrite.Add(sender);
                 Decide(message, sender, now, events, after);
             }
             if (events.Count == 0)
             {
+                _inWrite.Clear();
                 foreach (var a in after) a();
                 continue;
             }
@@ -238,6 +241,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         {
             LedgerMetrics.Written("account", started, events.Count);
             _writing = false;
+            _inWrite.Clear();
             foreach (var a in after) a();
             _state.Evict(_settings.KeepSettled, durableBefore);
             SendOwed(force: false);
@@ -248,6 +252,8 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
             StopIfIdle();
         });
     }
+
+    protected override IEnumerable<IActorRef> AwaitingWrite => _inWrite.Concat(_queue.Select(q => q.Sender));
 
     private void StopIfIdle()
     {

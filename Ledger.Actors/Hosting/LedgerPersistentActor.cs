@@ -1,5 +1,7 @@
+using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Ledger.Contracts.Protocol;
 
 namespace Ledger.Actors.Hosting;
 
@@ -7,6 +9,10 @@ namespace Ledger.Actors.Hosting;
 /// What every entity does alike around its journal: after a snapshot is saved, older ones are deleted (failures of
 /// either are harmless: recovery uses the newest snapshot it finds plus the events after it); and a write the
 /// journal rejects restarts the entity from the journal, since its state already holds what the write decided.
+/// A write that fails (the journal is down or stalled past its circuit breaker) stops the entity, as Akka does, so
+/// its next message starts it again from what is durable; first, whoever asked and is waiting on that write or
+/// queued behind it is told <see cref="JournalUnavailable"/> at once rather than left to time out — the gateway
+/// answers 503 and the client retries with the same id, which finds the write if it did land.
 /// </summary>
 public abstract class LedgerPersistentActor : UntypedPersistentActor
 {
@@ -24,6 +30,19 @@ public abstract class LedgerPersistentActor : UntypedPersistentActor
                 break;
         }
     }
+
+    /// <summary>Senders whose answer depends on the write in flight: its commands' and those queued behind it.</summary>
+    protected virtual IEnumerable<IActorRef> AwaitingWrite => [];
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        var failed = new JournalUnavailable(PersistenceId);
+        // Only askers (the gateway's temporary actors) are told: entities retry on their own schedule.
+        foreach (var asker in AwaitingWrite.Distinct().Where(IsAsker)) asker.Tell(failed);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    private static bool IsAsker(IActorRef sender) => sender.Path.Elements is ["temp", ..];
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {

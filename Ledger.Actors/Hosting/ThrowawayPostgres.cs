@@ -36,16 +36,27 @@ public sealed class ThrowawayPostgres : IDisposable
         var port = FreePort();
         if (Environment.UserName == "root") Run("chown", "-R", "postgres:postgres", dir);
         Pg("initdb", "-D", Path.Combine(dir, "data"), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8");
-        Pg("pg_ctl", "-D", Path.Combine(dir, "data"), "-l", Path.Combine(dir, "log"), "-w", "-t", "60", "start",
-            "-o", $"-p {port.ToString(CultureInfo.InvariantCulture)} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 -c shared_buffers=256MB");
-        return new ThrowawayPostgres(dir, port);
+        var pg = new ThrowawayPostgres(dir, port);
+        pg.Resume();
+        return pg;
     }
+
+    /// <summary>Stops the server at once, as if it crashed (<c>pg_ctl stop -m immediate</c>); <see cref="Resume"/> starts it again.</summary>
+    public void Halt() => Pg("pg_ctl", "-D", Path.Combine(_dir, "data"), "-m", "immediate", "-w", "stop");
+
+    public void Resume() =>
+        Pg("pg_ctl", "-D", Path.Combine(_dir, "data"), "-l", Path.Combine(_dir, "log"), "-w", "-t", "60", "start",
+            "-o", $"-p {Port.ToString(CultureInfo.InvariantCulture)} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 -c shared_buffers=256MB");
 
     public void Dispose()
     {
         try
         {
-            Pg("pg_ctl", "-D", Path.Combine(_dir, "data"), "-m", "immediate", "-w", "stop");
+            Halt();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already halted.
         }
         finally
         {

@@ -53,6 +53,7 @@ public sealed class PoolActor : LedgerPersistentActor
     private readonly Dictionary<(AccountId, TxId), List<(ExecutePoolCall Call, IActorRef Sender)>> _parked = [];
     private readonly HashSet<(AccountId, TxId)> _reading = [];
     private bool _writing;
+    private readonly List<IActorRef> _inWrite = [];
     private bool _stopRequested;
     private long _eventsSinceSnapshot;
 
@@ -154,10 +155,12 @@ public sealed class PoolActor : LedgerPersistentActor
                 var (message, sender) = _queue.Peek();
                 if (message is GetPool or QuoteSwap or GetPoolHoldings && events.Count > 0) break;
                 _queue.Dequeue();
+                _inWrite.Add(sender);
                 Decide(message, sender, now, events, after);
             }
             if (events.Count == 0)
             {
+                _inWrite.Clear();
                 foreach (var a in after) a();
                 continue;
             }
@@ -176,6 +179,7 @@ public sealed class PoolActor : LedgerPersistentActor
         {
             LedgerMetrics.Written("pool", started, events.Count);
             _writing = false;
+            _inWrite.Clear();
             foreach (var a in after) a();
             _state.Evict(_settings.AnswersKeep);
             WatchLock();
@@ -312,6 +316,8 @@ public sealed class PoolActor : LedgerPersistentActor
 
     private PoolView View(bool created) =>
         new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.LockedShares, _state.FeeBps, created);
+
+    protected override IEnumerable<IActorRef> AwaitingWrite => _inWrite.Concat(_queue.Select(q => q.Sender)).Concat(_blocked.Select(q => q.Sender));
 
     private void StopIfIdle()
     {

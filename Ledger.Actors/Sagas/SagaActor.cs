@@ -332,6 +332,8 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         }
     }
 
+    protected override IEnumerable<IActorRef> AwaitingWrite => _waiters;
+
     private sealed class RetryTick : INoSerializationVerificationNeeded
     {
         public static readonly RetryTick Instance = new();

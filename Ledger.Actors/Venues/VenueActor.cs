@@ -33,6 +33,7 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
 
     private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
     private bool _writing;
+    private readonly List<IActorRef> _inWrite = [];
     private bool _readingPrices;
     private bool _stopRequested;
     private PricesRead? _prices;
@@ -135,11 +136,13 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
                 var (message, sender) = _queue.Peek();
                 if (IsQuery(message) && events.Count > 0) break;
                 _queue.Dequeue();
+                _inWrite.Add(sender);
                 Decide(message, sender, now, _prices, events, after);
             }
             _prices = null;
             if (events.Count == 0)
             {
+                _inWrite.Clear();
                 foreach (var a in after) a();
                 continue;
             }
@@ -157,6 +160,7 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
         {
             LedgerMetrics.Written(MetricName, started, events.Count);
             _writing = false;
+            _inWrite.Clear();
             foreach (var a in after) a();
             if (_eventsSinceSnapshot >= settings.SnapshotEveryEvents)
             {
@@ -167,6 +171,8 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
             StopIfIdle();
         });
     }
+
+    protected override IEnumerable<IActorRef> AwaitingWrite => _inWrite.Concat(_queue.Select(q => q.Sender));
 
     private void StopIfIdle()
     {

@@ -234,6 +234,12 @@ public sealed record SagaResolvedAck(AccountId Account, SagaKey Saga) : ILedgerM
 /// <summary>A refusal that changed nothing (not found, id conflict, exists…).</summary>
 public sealed record Rejected(string Code) : ILedgerMessage;
 
+/// <summary>
+/// The entity's write to the journal failed: the outcome of the request is unknown (the write may have landed) and
+/// the entity restarts from the journal; retry with the same id.
+/// </summary>
+public sealed record JournalUnavailable(string Entity) : ILedgerMessage;
+
 public sealed record BalanceView(AssetId Asset, Int128 Posted, Amount PendingOut, Amount PendingIn)
 {
     public Int128 Available => Posted - (Int128)PendingOut.Value;

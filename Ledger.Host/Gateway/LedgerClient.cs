@@ -64,7 +64,10 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
     {
         try
         {
-            return await region.Ask<object>(message, timeout);
+            var reply = await region.Ask<object>(message, timeout);
+            return reply is JournalUnavailable failed
+                ? throw new LedgerUnavailableException($"{failed.Entity} could not write to its journal; the outcome is unknown, retry with the same id")
+                : reply;
         }
         catch (AskTimeoutException)
         {
