@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ledger.Tests.Support;
 using Microsoft.Data.Sqlite;
 
@@ -8,17 +7,6 @@ namespace Ledger.Tests.Gateway;
 public class VerifyTests
 {
     private static readonly string[] Route = ["vw"];
-
-    private static async Task<(int Exit, string Output)> Verify(string dataDir)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { HostProcess.HostDll(), "verify", "--data", dataDir }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        return (p.ExitCode, await output + await error);
-    }
 
     [Fact]
     public async Task Verify_passes_on_a_healthy_journal_and_fails_on_a_tampered_one()
@@ -34,7 +22,7 @@ public class VerifyTests
             Assert.Equal(200, (await host.Post("/v1/transfers", new { id = "t" + i, from = "alice", to = "bob", asset = "V", amount = "10" })).Status);
         await host.Stop();
 
-        var healthy = await Verify(host.DataDir);
+        var healthy = await HostProcess.Verify(host.DataDir);
         Assert.True(healthy.Exit == 0, healthy.Output);
         Assert.Contains("verify: ok", healthy.Output, StringComparison.Ordinal);
 
@@ -47,7 +35,7 @@ public class VerifyTests
             cmd.CommandText = "DELETE FROM event_journal WHERE persistence_id = 'account-bob' AND sequence_nr = 2";
             Assert.Equal(1, cmd.ExecuteNonQuery());
         }
-        var tampered = await Verify(host.DataDir);
+        var tampered = await HostProcess.Verify(host.DataDir);
         Assert.True(tampered.Exit == 1, tampered.Output);
         Assert.Contains("VIOLATION asset V", tampered.Output, StringComparison.Ordinal);
     }
