@@ -32,6 +32,9 @@ var options = new LedgerNodeOptions
     Port = int.Parse(ledger["Cluster:Port"] ?? "0", System.Globalization.CultureInfo.InvariantCulture),
     Seeds = Split(ledger["Cluster:Seeds"]),
     Roles = Split(ledger["Cluster:Roles"]) is { Count: > 0 } roles ? roles : ["ledger", "gateway"],
+    TlsCertificate = ledger["Cluster:Tls:Certificate"],
+    TlsPassword = ledger["Cluster:Tls:Password"],
+    TlsPeers = Split(ledger["Cluster:Tls:Peers"]),
     ExtraHocon = jsonLogs ? AkkaLogBridge.HoconLoggers : "",
 };
 var requestTimeout = TimeSpan.FromMilliseconds(ledger.GetValue("RequestTimeoutMs", 10_000));

@@ -1,9 +1,11 @@
 using System.Data.Common;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
+using Akka.Remote.Transport.DotNetty;
 using LinqToDB;
 using LinqToDB.Common;
 using LinqToDB.Interceptors;
@@ -28,6 +30,15 @@ public sealed record LedgerNodeOptions
     public IReadOnlyList<string> Roles { get; init; } = ["ledger", "gateway"];
     /// <summary>Fixed for the life of a cluster: never change it on a live one.</summary>
     public int Shards { get; init; } = 100;
+    /// <summary>
+    /// Node-to-node TLS: this node's certificate with its private key (PKCS#12, <c>.pfx</c>); null: plain TCP.
+    /// With it, both ends of every connection present a certificate (mutual TLS) and each end accepts only a
+    /// certificate in <see cref="TlsPeers"/>.
+    /// </summary>
+    public string? TlsCertificate { get; init; }
+    public string? TlsPassword { get; init; }
+    /// <summary>SHA-1 thumbprints of the certificates peers may present; empty: only this node's own (one certificate for the whole cluster).</summary>
+    public IReadOnlyList<string> TlsPeers { get; init; } = [];
     /// <summary>Extra HOCON layered over akka.hocon (tests use it).</summary>
     public string? ExtraHocon { get; init; }
 }
@@ -44,7 +55,9 @@ public static class LedgerNode
     {
         var file = Path.Combine(AppContext.BaseDirectory, HoconFile);
         var baseConfig = ConfigurationFactory.ParseString(File.ReadAllText(file));
-        var seeds = o.Seeds.Select(s => $"\"akka.tcp://{o.SystemName}@{s}\"");
+        // Over TLS, Akka.Remote's addresses say so: akka.ssl.tcp.
+        var protocol = o.TlsCertificate is null ? "akka.tcp" : "akka.ssl.tcp";
+        var seeds = o.Seeds.Select(s => $"\"{protocol}://{o.SystemName}@{s}\"");
         var journal = o.Journal switch
         {
             // SQLite allows one writer: one write stream, big batches, and reads that never take the write lock.
@@ -61,7 +74,7 @@ public static class LedgerNode
             _ => throw new ArgumentException($"unknown journal '{o.Journal}' (sqlite, postgres or memory)"),
         };
         var node = $$"""
-            akka.remote.dot-netty.tcp { hostname = "{{o.Host}}", port = {{o.Port}} }
+            akka.remote.dot-netty.tcp { hostname = "{{o.Host}}", port = {{o.Port}}, enable-ssl = {{(o.TlsCertificate is null ? "false" : "true")}} }
             akka.cluster.roles = [{{string.Join(", ", o.Roles.Select(r => $"\"{r}\""))}}]
             akka.cluster.seed-nodes = [{{string.Join(", ", seeds)}}]
             {{journal}}
@@ -105,6 +118,7 @@ public static class LedgerNode
             var data = new DataOptions().UseConnectionString(ProviderName.SQLiteMS, cs).UseInterceptor(new YieldBeforeWrite());
             actorSetup = actorSetup.And(new DataOptionsSetup(data));
         }
+        if (o.TlsCertificate is not null) actorSetup = actorSetup.And(Tls(o));
         var system = ActorSystem.Create(o.SystemName, actorSetup);
         if (o.Seeds.Count == 0)
         {
@@ -112,6 +126,15 @@ public static class LedgerNode
             cluster.Join(cluster.SelfAddress);
         }
         return system;
+    }
+
+    /// <summary>Mutual TLS pinned to known certificates: a peer is accepted only if its certificate's thumbprint is listed.</summary>
+    private static DotNettySslSetup Tls(LedgerNodeOptions o)
+    {
+        var certificate = X509CertificateLoader.LoadPkcs12FromFile(o.TlsCertificate!, o.TlsPassword);
+        if (!certificate.HasPrivateKey) throw new ArgumentException($"{o.TlsCertificate} holds no private key");
+        string[] peers = o.TlsPeers.Count > 0 ? [.. o.TlsPeers] : [certificate.Thumbprint];
+        return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true, CertificateValidation.PinnedCertificate(peers));
     }
 
     /// <summary>WAL is a property of the database file: set once, it stays.</summary>

@@ -59,6 +59,8 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         private readonly ThrowawayPostgres _pg = ThrowawayPostgres.Start();
         private readonly int[] _clusterPorts = [.. Enumerable.Range(0, 3).Select(_ => Ports.Free())];
+        // The nodes talk over mutual TLS, with one certificate for the cluster, as an operator would run them.
+        private readonly string _certificate = Certificates.SelfSigned(Ports.TempDir("ledger-nl-tls"), "ledger-cluster");
 
         public HostProcess[] Nodes { get; } = [.. Enumerable.Range(0, 3).Select(_ => new HostProcess())];
 
@@ -66,6 +68,7 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         [
             "--Ledger:Journal=postgres", "--Ledger:ConnectionString=" + _pg.ConnectionString, $"--Ledger:Cluster:Port={_clusterPorts[i]}",
             "--Ledger:Cluster:Seeds=" + string.Join(",", _clusterPorts.Select(p => $"127.0.0.1:{p}")), "--Ledger:RequestTimeoutMs=3000",
+            "--Ledger:Cluster:Tls:Certificate=" + _certificate, "--Ledger:Cluster:Tls:Password=" + Certificates.Password,
         ];
 
         public static async Task<Cluster> Start()
@@ -74,6 +77,7 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
             // One at a time: the first forms the cluster (and creates the journal's tables), the others join it.
             for (var i = 0; i < 3; i++) await c.Nodes[i].Start(c.Args(i));
             await c.UntilMembers(3);
+            Assert.StartsWith("akka.ssl.tcp://", (await c.Nodes[0].Get("/v1/cluster")).Body.GetProperty("self").GetString(), StringComparison.Ordinal);
             await c.Nodes[0].Seed(P + "USD", P + "bank", [.. Enumerable.Range(0, Accounts).Select(i => ($"{P}a{i}", Funding.ToString(System.Globalization.CultureInfo.InvariantCulture)))]);
             return c;
         }
@@ -133,6 +137,7 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             foreach (var n in Nodes) await n.DisposeAsync();
             _pg.Dispose();
+            Directory.Delete(Path.GetDirectoryName(_certificate)!, recursive: true);
         }
     }
 

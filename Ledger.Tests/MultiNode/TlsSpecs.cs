@@ -1,0 +1,60 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Ledger.Actors.Hosting;
+using Ledger.Tests.Support;
+
+namespace Ledger.Tests.MultiNode;
+
+/// <summary>
+/// Node-to-node TLS (<see cref="LedgerNodeOptions.TlsCertificate"/>): nodes holding the cluster's certificate form
+/// a cluster over mutual TLS; a node with another certificate, or with none, cannot join it.
+/// </summary>
+public sealed class TlsSpecs : IDisposable
+{
+    private readonly string _dir = Ports.TempDir("ledger-tls");
+    private readonly List<ActorSystem> _systems = [];
+
+    private string Certificate(string name) => Certificates.SelfSigned(_dir, name);
+
+    private ActorSystem Node(int port, int seed, string? certificate)
+    {
+        var system = LedgerNode.Start(new LedgerNodeOptions
+        {
+            DataDir = _dir,
+            Port = port,
+            Seeds = port == seed ? [] : [$"127.0.0.1:{seed}"],
+            TlsCertificate = certificate,
+            TlsPassword = certificate is null ? null : Certificates.Password,
+            ExtraHocon = "akka.loglevel = ERROR\nakka.cluster.seed-node-timeout = 1s",
+        });
+        _systems.Add(system);
+        return system;
+    }
+
+    private static int Up(ActorSystem system) => Cluster.Get(system).State.Members.Count(m => m.Status == MemberStatus.Up);
+
+    [Fact]
+    public async Task Nodes_with_the_cluster_certificate_join_over_tls_and_a_node_without_it_cannot()
+    {
+        var clusterCert = Certificate("ledger-cluster");
+        var (seedPort, memberPort, strangerPort, plainPort) = (Ports.Free(), Ports.Free(), Ports.Free(), Ports.Free());
+        var seed = Node(seedPort, seedPort, clusterCert);
+        var member = Node(memberPort, seedPort, clusterCert);
+        await TestCluster.Until(() => Up(seed) == 2 && Up(member) == 2, "the node with the cluster certificate joined");
+
+        var stranger = Node(strangerPort, seedPort, Certificate("someone-else"));
+        var plain = Node(plainPort, seedPort, null);
+        // Each keeps asking the seed to let it in (every second); give them ten tries.
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, Up(seed));
+        Assert.DoesNotContain(Cluster.Get(seed).State.Members, m => m.Address.Port == strangerPort || m.Address.Port == plainPort);
+        Assert.Equal(0, Up(stranger));
+        Assert.Equal(0, Up(plain));
+    }
+
+    public void Dispose()
+    {
+        Task.WhenAll(_systems.Select(s => s.Terminate())).Wait(TimeSpan.FromSeconds(20));
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}
