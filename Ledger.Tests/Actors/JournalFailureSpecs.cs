@@ -42,13 +42,7 @@ public class JournalFailureSpecs : Akka.TestKit.Xunit2.TestKit
 
     private static T Ask<T>(IActorRef to, object message) => to.Ask<T>(message, Wait).GetAwaiter().GetResult();
 
-    private void Mint(AssetId asset, string account, ulong amount)
-    {
-        Ask<IssuerGrantedAck>(_world.Accounts, new GrantIssuer(new("bank"), asset));
-        Ask<AccountView>(_world.Accounts, new OpenAccount(new(account), account));
-        var r = Ask<TransferResults>(_world.Accounts, new SubmitTransfers(new("bank"), [new TransferRequest(new("mint-" + asset + "-" + account), new(account), asset, amount, false, null)]));
-        Assert.Equal(TransferStatus.Committed, r.Results[0].Transaction!.Status);
-    }
+    private void Mint(AssetId asset, string account, ulong amount) => _world.Mint(asset, account, amount);
 
     private Int128 Posted(string account, AssetId asset) =>
         Ask<AccountView>(_world.Accounts, new GetAccount(new(account))).Balances.SingleOrDefault(b => b.Asset == asset)?.Posted ?? 0;

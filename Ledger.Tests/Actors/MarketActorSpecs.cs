@@ -71,13 +71,7 @@ public class MarketActorSpecs : Akka.TestKit.Xunit2.TestKit
 
     private static T Ask<T>(IActorRef to, object message) => to.Ask<T>(message, Wait).GetAwaiter().GetResult();
 
-    private void Mint(AssetId asset, string account, ulong amount)
-    {
-        Ask<IssuerGrantedAck>(_world.Accounts, new GrantIssuer(new("bank"), asset));
-        Ask<AccountView>(_world.Accounts, new OpenAccount(new(account), account));
-        var r = Ask<TransferResults>(_world.Accounts, new SubmitTransfers(new("bank"), [new TransferRequest(new($"mint-{asset}-{account}"), new(account), asset, amount, false, null)]));
-        Assert.Equal(TransferStatus.Committed, r.Results[0].Transaction!.Status);
-    }
+    private void Mint(AssetId asset, string account, ulong amount) => _world.Mint(asset, account, amount);
 
     private void Price(AssetId asset, string price) =>
         Ask<PricesRead>(_world.Oracle, new SetPrice(asset, Fixed.TryParseWad(price, out var wad) ? wad : throw new ArgumentException(price)));

@@ -19,6 +19,7 @@ public class PoolActorSpecs : Akka.TestKit.Xunit2.TestKit
     private static readonly AssetId X = new("X"), Y = new("Y");
     private readonly IActorRef _accounts;
     private readonly IActorRef _pools;
+    private readonly EntityWorld _world;
 
     public PoolActorSpecs() : base(SpecConfig.Local(), "pool-spec-" + Guid.NewGuid().ToString("N")[..8])
     {
@@ -27,19 +28,13 @@ public class PoolActorSpecs : Akka.TestKit.Xunit2.TestKit
         // records leave the accounts' memory at once.
         var poolSettings = new PoolSettings { AnswersKeep = 0, SnapshotEveryEvents = 50 };
         var accountSettings = new AccountSettings { KeepSettled = 0, RedeliverAfter = TimeSpan.FromMilliseconds(200), SnapshotEveryEvents = 20 };
-        var world = new EntityWorld(Sys, time, accountSettings, poolSettings, new SagaSettings());
-        (_accounts, _pools) = (world.Accounts, world.Pools);
+        _world = new EntityWorld(Sys, time, accountSettings, poolSettings, new SagaSettings());
+        (_accounts, _pools) = (_world.Accounts, _world.Pools);
     }
 
     private static T Ask<T>(IActorRef to, object message) => to.Ask<T>(message, Wait).GetAwaiter().GetResult();
 
-    private void Mint(AssetId asset, string account, ulong amount)
-    {
-        Ask<IssuerGrantedAck>(_accounts, new GrantIssuer(new("bank"), asset));
-        Ask<AccountView>(_accounts, new OpenAccount(new(account), account));
-        var r = Ask<TransferResults>(_accounts, new SubmitTransfers(new("bank"), [new TransferRequest(new("mint-" + asset + "-" + account), new(account), asset, amount, false, null)]));
-        Assert.Equal(TransferStatus.Committed, r.Results[0].Transaction!.Status);
-    }
+    private void Mint(AssetId asset, string account, ulong amount) => _world.Mint(asset, account, amount);
 
     private void FundPool(ulong x, ulong y)
     {

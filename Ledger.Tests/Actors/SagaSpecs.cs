@@ -21,24 +21,19 @@ public abstract class SagaWorld : Akka.TestKit.Xunit2.TestKit
     protected IActorRef Accounts { get; }
     protected IActorRef Pools { get; }
     protected IActorRef Sagas { get; }
+    private readonly EntityWorld _world;
 
     protected SagaWorld(SagaSettings sagaSettings) : base(SpecConfig.Local(), "saga-spec-" + Guid.NewGuid().ToString("N")[..8])
     {
         var accountSettings = new AccountSettings { RedeliverAfter = TimeSpan.FromMilliseconds(200), KeepSettled = 0, SnapshotEveryEvents = 3 };
         var poolSettings = new PoolSettings { AskSagaEvery = TimeSpan.FromMilliseconds(200), SnapshotEveryEvents = 3 };
-        var world = new EntityWorld(Sys, TimeProvider.System, accountSettings, poolSettings, sagaSettings);
-        (Accounts, Pools, Sagas) = (world.Accounts, world.Pools, world.Sagas);
+        _world = new EntityWorld(Sys, TimeProvider.System, accountSettings, poolSettings, sagaSettings);
+        (Accounts, Pools, Sagas) = (_world.Accounts, _world.Pools, _world.Sagas);
     }
 
     protected static T Ask<T>(IActorRef to, object message) => to.Ask<T>(message, Wait).GetAwaiter().GetResult();
 
-    protected void Mint(AssetId asset, string account, ulong amount)
-    {
-        Ask<IssuerGrantedAck>(Accounts, new GrantIssuer(new("bank"), asset));
-        Ask<AccountView>(Accounts, new OpenAccount(new(account), account));
-        var r = Ask<TransferResults>(Accounts, new SubmitTransfers(new("bank"), [new TransferRequest(new($"mint-{asset}-{account}-{amount}"), new(account), asset, amount, false, null)]));
-        Assert.Equal(TransferStatus.Committed, r.Results[0].Transaction!.Status);
-    }
+    protected void Mint(AssetId asset, string account, ulong amount) => _world.Mint(asset, account, amount);
 
     /// <summary>p1 = X/Y and p2 = Y/Z, each with 1,000,000 of both, deposited by "lp".</summary>
     protected void TwoPools()

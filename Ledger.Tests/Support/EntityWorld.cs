@@ -4,6 +4,9 @@ using Ledger.Actors.Pools;
 using Ledger.Actors.Sagas;
 using Ledger.Actors.Sharding;
 using Ledger.Actors.Venues;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
 
 namespace Ledger.Tests.Support;
 
@@ -32,5 +35,16 @@ public sealed class EntityWorld
         peers.Oracle = Parent("oracle", _ => OracleActor.Props(time));
         peers.Markets = Parent("markets", id => MarketActor.Props(id, peers.Oracle, time, venues));
         peers.Farms = Parent("farms", id => FarmActor.Props(id, peers.Oracle, time, venues));
+    }
+
+    /// <summary>Opens <paramref name="account"/> and mints <paramref name="amount"/> of <paramref name="asset"/> to it from "bank".</summary>
+    public void Mint(AssetId asset, string account, ulong amount)
+    {
+        var wait = TimeSpan.FromSeconds(20);
+        Accounts.Ask<IssuerGrantedAck>(new GrantIssuer(new("bank"), asset), wait).GetAwaiter().GetResult();
+        Accounts.Ask<AccountView>(new OpenAccount(new(account), account), wait).GetAwaiter().GetResult();
+        var mint = new SubmitTransfers(new("bank"), [new TransferRequest(new($"mint-{asset}-{account}-{amount}"), new(account), asset, amount, false, null)]);
+        var r = Accounts.Ask<TransferResults>(mint, wait).GetAwaiter().GetResult();
+        Assert.Equal(TransferStatus.Committed, r.Results[0].Transaction!.Status);
     }
 }
