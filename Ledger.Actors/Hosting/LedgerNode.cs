@@ -6,6 +6,8 @@ using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
 using Akka.Remote.Transport.DotNetty;
+using Akka.Serialization;
+using Ledger.Actors.Serialization;
 using LinqToDB;
 using LinqToDB.Common;
 using LinqToDB.Interceptors;
@@ -107,7 +109,8 @@ public static class LedgerNode
     {
         var config = BuildConfig(o);
         var setup = BootstrapSetup.Create().WithConfig(config);
-        var actorSetup = ActorSystemSetup.Create(setup);
+        // Akka's default JSON serializer may only name types JsonTypeGuard allows.
+        var actorSetup = ActorSystemSetup.Create(setup, NewtonSoftJsonSerializerSetup.Create(s => s.SerializationBinder = new JsonTypeGuard()));
         if (o.Journal == "sqlite")
         {
             Directory.CreateDirectory(o.DataDir);

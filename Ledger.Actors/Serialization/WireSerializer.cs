@@ -69,21 +69,27 @@ public sealed class AllowList : ITypeFilter
         .Concat(["System.String", "System.Boolean", "System.Int32", "System.Int64", "System.UInt64", "System.Int128", "System.UInt128", "System.Nullable`1"])
         .ToHashSet(StringComparer.Ordinal);
 
-    public bool IsAllowed(string typeName) => Allowed(typeName.AsSpan().Trim());
+    public bool IsAllowed(string typeName) => EveryPart(typeName, Names.Contains);
 
-    private static bool Allowed(ReadOnlySpan<char> name)
+    /// <summary>
+    /// Whether <paramref name="allowed"/> holds for every type a (possibly assembly-qualified, array or generic)
+    /// type name names: the type itself and each generic argument, recursively.
+    /// </summary>
+    public static bool EveryPart(string typeName, Func<string, bool> allowed) => Allowed(typeName.AsSpan().Trim(), allowed);
+
+    private static bool Allowed(ReadOnlySpan<char> name, Func<string, bool> allowed)
     {
         name = name[..TopLevel(name, ',')];
         while (name.EndsWith("[]")) name = name[..^2];
         var generic = name.IndexOf("[[");
-        if (generic < 0) return Names.Contains(name.ToString());
-        if (!Names.Contains(name[..generic].ToString()) || name[^1] != ']') return false;
+        if (generic < 0) return allowed(name.ToString());
+        if (!allowed(name[..generic].ToString()) || name[^1] != ']') return false;
         var args = name[(generic + 1)..^1];
         while (args.Length > 0)
         {
             var end = TopLevel(args, ',');
             var arg = args[..end].Trim();
-            if (arg.Length < 2 || arg[0] != '[' || arg[^1] != ']' || !Allowed(arg[1..^1])) return false;
+            if (arg.Length < 2 || arg[0] != '[' || arg[^1] != ']' || !Allowed(arg[1..^1], allowed)) return false;
             args = end < args.Length ? args[(end + 1)..] : [];
         }
         return true;

@@ -6,10 +6,11 @@ using Ledger.Tests.Support;
 namespace Ledger.Tests.MultiNode;
 
 /// <summary>
-/// Node-to-node TLS (<see cref="LedgerNodeOptions.TlsCertificate"/>): nodes holding the cluster's certificate form
-/// a cluster over mutual TLS; a node with another certificate, or with none, cannot join it.
+/// What one node accepts from another. Node-to-node TLS (<see cref="LedgerNodeOptions.TlsCertificate"/>): nodes
+/// holding the cluster's certificate form a cluster over mutual TLS; a node with another certificate, or with none,
+/// cannot join it. And a peer cannot make a node build a type that is not on the wire's allow-lists.
 /// </summary>
-public sealed class TlsSpecs : IDisposable
+public sealed class NodeToNodeSpecs : IDisposable
 {
     private readonly string _dir = Ports.TempDir("ledger-tls");
     private readonly List<ActorSystem> _systems = [];
@@ -50,6 +51,34 @@ public sealed class TlsSpecs : IDisposable
         Assert.DoesNotContain(Cluster.Get(seed).State.Members, m => m.Address.Port == strangerPort || m.Address.Port == plainPort);
         Assert.Equal(0, Up(stranger));
         Assert.Equal(0, Up(plain));
+    }
+
+    [Fact]
+    public async Task A_peer_cannot_make_a_node_build_a_type_off_the_allow_list_through_the_default_json_serializer()
+    {
+        var (portA, portB) = (Ports.Free(), Ports.Free());
+        var a = Node(portA, portA, null);
+        var b = Node(portB, portA, null);
+        var arrived = new System.Collections.Concurrent.ConcurrentQueue<object>();
+        b.ActorOf(Props.Create(() => new Collector(arrived)), "collector");
+        var collector = a.ActorSelection($"akka.tcp://ledger@127.0.0.1:{portB}/user/collector");
+
+        // Neither type is bound to our serializers: both cross as Akka's default JSON, with their type named in it.
+        collector.Tell(new Outsiders.Gadget("rm -rf /"));
+        collector.Tell(new List<string> { "allowed" });
+        await TestCluster.Until(() => arrived.Any(m => m is List<string>), "the allowed message arrived");
+        Assert.DoesNotContain(arrived, m => m is Outsiders.Gadget);
+
+        // The same from raw bytes, naming a framework type that does things when built.
+        var json = b.Serialization.FindSerializerForType(typeof(object));
+        var hostile = System.Text.Encoding.UTF8.GetBytes("""{"$type":"System.Diagnostics.Process, System.Diagnostics.Process","StartInfo":{"FileName":"sh"}}""");
+        var refused = Assert.ThrowsAny<Exception>(() => json.FromBinary<object>(hostile));
+        Assert.Contains("not allowed on the wire", refused.InnerException?.Message ?? refused.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class Collector : ReceiveActor
+    {
+        public Collector(System.Collections.Concurrent.ConcurrentQueue<object> arrived) => ReceiveAny(arrived.Enqueue);
     }
 
     public void Dispose()
