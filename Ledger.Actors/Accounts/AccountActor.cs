@@ -46,7 +46,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private readonly AccountSettings _settings;
     private AccountState _state;
 
-    private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
+    private readonly GroupCommit<IAccountEvent> _batch;
     /// <summary>
     /// Applied but not yet written: what a payee's acknowledgement decided (delivered, or compensated). These
     /// can always be derived again — the payee's side is durable and answers a redelivery the same way — so
@@ -55,8 +55,6 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private readonly List<IAccountEvent> _deferred = [];
     private bool _writeDeferredSoon;
     private bool _stopRequested;
-    private bool _writing;
-    private readonly List<IActorRef> _inWrite = [];
     private long _eventsSinceSnapshot;
 
     /// <summary>Decisions waiting for a settled record to be read back from the journal, by the record's key.</summary>
@@ -80,6 +78,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         _peers = peers;
         _time = time;
         _settings = settings;
+        _batch = new GroupCommit<IAccountEvent>(settings.GroupCommitMax);
         _state = new AccountState { Id = _id, HistoryKeep = settings.HistoryKeep };
     }
 
@@ -114,7 +113,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                     if (t.AwaitsDelivery || (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight) _owed[t.Id] = long.MinValue;
                 SendOwed(force: true);
                 // Whatever fell due while this account was not running expires before any command is decided.
-                _queue.Enqueue((ExpireTick.Instance, ActorRefs.Nobody));
+                _batch.Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
                 Self.Tell(Wake.Instance);
                 ScheduleExpiry();
                 Context.SetReceiveTimeout(_settings.IdleAfter);
@@ -140,7 +139,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 WriteDeferredIfDue();
                 break;
             case Wake:
-                if (!_writing) Flush();
+                if (!_batch.Writing) Flush();
                 break;
             case WakeUp:
                 break;
@@ -169,7 +168,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 foreach (var id in _waiters.Keys.ToList()) Settle(id);
                 break;
             case ReceiveTimeout:
-                if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _queue.Count == 0 && _deferred.Count == 0 && !_writing && _state.NextExpiry() is null
+                if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _batch.Queued == 0 && _deferred.Count == 0 && !_batch.Writing && _state.NextExpiry() is null
                     && _state.Holds.Count == 0)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
@@ -186,33 +185,19 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
 
     private void Enqueue(object message, IActorRef sender)
     {
-        _queue.Enqueue((message, sender));
-        if (!_writing) Flush();
+        _batch.Enqueue(message, sender);
+        if (!_batch.Writing) Flush();
     }
 
-    /// <summary>
-    /// Decides queued commands in order against the state (each sees the effects of the ones before it),
-    /// then persists all their events as one write. Replies go out only once the write is durable. A query
-    /// ends the batch, so nothing is ever read that is not yet durable.
-    /// </summary>
+    /// <summary>Takes batches (<see cref="GroupCommit{TEvent}"/>) while no write is in flight.</summary>
     private void Flush()
     {
-        while (_queue.Count > 0 && !_writing)
+        while (_batch.Ready)
         {
-            var events = new List<IAccountEvent>();
-            var after = new List<Action>();
             var now = Now;
-            while (_queue.Count > 0 && after.Count < _settings.GroupCommitMax)
-            {
-                var (message, sender) = _queue.Peek();
-                if (IsQuery(message) && events.Count > 0) break;
-                _queue.Dequeue();
-                _inWrite.Add(sender);
-                Decide(message, sender, now, events, after);
-            }
+            var (events, after) = _batch.Take(IsQuery, (m, s, e, a) => Decide(m, s, now, e, a));
             if (events.Count == 0)
             {
-                _inWrite.Clear();
                 foreach (var a in after) a();
                 continue;
             }
@@ -232,7 +217,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
             events.InsertRange(0, _deferred);
             _deferred.Clear();
         }
-        _writing = true;
+        _batch.Started();
         // Everything settled so far is in this write: once it is durable, it may leave memory.
         var durableBefore = _state.SettledTotal;
         _eventsSinceSnapshot += events.Count;
@@ -240,8 +225,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         PersistAsync(new AccountWrite([.. events]), _ =>
         {
             LedgerMetrics.Written("account", started, events.Count);
-            _writing = false;
-            _inWrite.Clear();
+            _batch.Done();
             foreach (var a in after) a();
             _state.Evict(_settings.KeepSettled, durableBefore);
             SendOwed(force: false);
@@ -253,16 +237,16 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         });
     }
 
-    protected override IEnumerable<IActorRef> AwaitingWrite => _inWrite.Concat(_queue.Select(q => q.Sender));
+    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting;
 
     private void StopIfIdle()
     {
-        if (_stopRequested && !_writing && _queue.Count == 0) Context.Stop(Self);
+        if (_stopRequested && !_batch.Writing && _batch.Queued == 0) Context.Stop(Self);
     }
 
     private void WriteDeferredIfDue()
     {
-        if (!_writeDeferredSoon || _writing) return;
+        if (!_writeDeferredSoon || _batch.Writing) return;
         _writeDeferredSoon = false;
         if (_deferred.Count > 0) Write([], []);
     }

@@ -48,18 +48,17 @@ public sealed class PoolActor : LedgerPersistentActor
     private ITimer? _lockTimer;
     private SagaKey? _lockTimerFor;
     private PoolState _state;
-    private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
+    private readonly GroupCommit<IPoolEvent> _batch;
     /// <summary>Redelivered calls whose answer left memory, waiting for a journal read, by key.</summary>
     private readonly Dictionary<(AccountId, TxId), List<(ExecutePoolCall Call, IActorRef Sender)>> _parked = [];
     private readonly HashSet<(AccountId, TxId)> _reading = [];
-    private bool _writing;
-    private readonly List<IActorRef> _inWrite = [];
     private bool _stopRequested;
     private long _eventsSinceSnapshot;
 
     public PoolActor(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings)
     {
         _settings = settings;
+        _batch = new GroupCommit<IPoolEvent>(settings.GroupCommitMax);
         _time = time;
         _sagas = sagas;
         _state = NewState(new PoolId(entityId));
@@ -123,7 +122,7 @@ public sealed class PoolActor : LedgerPersistentActor
                     _sagas.Tell(new QuerySaga(saga, null, _state.Id));
                 break;
             case ReceiveTimeout:
-                if (_queue.Count == 0 && !_writing && _parked.Count == 0 && _state.LockedBy is null && _blocked.Count == 0)
+                if (_batch.Queued == 0 && !_batch.Writing && _parked.Count == 0 && _state.LockedBy is null && _blocked.Count == 0)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
@@ -138,29 +137,19 @@ public sealed class PoolActor : LedgerPersistentActor
 
     private void Enqueue(object message, IActorRef sender)
     {
-        _queue.Enqueue((message, sender));
-        if (!_writing) Flush();
+        _batch.Enqueue(message, sender);
+        if (!_batch.Writing) Flush();
     }
 
-    /// <summary>Decides queued commands in order into one write; a query waits until nothing undurable is in the state.</summary>
+    /// <summary>Takes batches (<see cref="GroupCommit{TEvent}"/>) while no write is in flight.</summary>
     private void Flush()
     {
-        while (_queue.Count > 0 && !_writing)
+        while (_batch.Ready)
         {
-            var events = new List<IPoolEvent>();
-            var after = new List<Action>();
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            while (_queue.Count > 0 && after.Count < _settings.GroupCommitMax)
-            {
-                var (message, sender) = _queue.Peek();
-                if (message is GetPool or QuoteSwap or GetPoolHoldings && events.Count > 0) break;
-                _queue.Dequeue();
-                _inWrite.Add(sender);
-                Decide(message, sender, now, events, after);
-            }
+            var (events, after) = _batch.Take(m => m is GetPool or QuoteSwap or GetPoolHoldings, (m, s, e, a) => Decide(m, s, now, e, a));
             if (events.Count == 0)
             {
-                _inWrite.Clear();
                 foreach (var a in after) a();
                 continue;
             }
@@ -172,14 +161,13 @@ public sealed class PoolActor : LedgerPersistentActor
     /// <summary>One write as one journal row; answers go out once it is durable, and only then may answers leave memory.</summary>
     private void Write(List<IPoolEvent> events, List<Action> after)
     {
-        _writing = true;
+        _batch.Started();
         _eventsSinceSnapshot += events.Count;
         var started = LedgerMetrics.Start();
         PersistAsync(new PoolWrite([.. events]), _ =>
         {
             LedgerMetrics.Written("pool", started, events.Count);
-            _writing = false;
-            _inWrite.Clear();
+            _batch.Done();
             foreach (var a in after) a();
             _state.Evict(_settings.AnswersKeep);
             WatchLock();
@@ -249,10 +237,8 @@ public sealed class PoolActor : LedgerPersistentActor
                     // What waited for the lock goes first, in the order it arrived.
                     if (_state.LockedBy is null && _blocked.Count > 0)
                     {
-                        var rest = _queue.ToArray();
-                        _queue.Clear();
-                        while (_blocked.Count > 0) _queue.Enqueue(_blocked.Dequeue());
-                        foreach (var item in rest) _queue.Enqueue(item);
+                        _batch.PutFirst([.. _blocked]);
+                        _blocked.Clear();
                     }
                     break;
                 }
@@ -317,11 +303,11 @@ public sealed class PoolActor : LedgerPersistentActor
     private PoolView View(bool created) =>
         new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.LockedShares, _state.FeeBps, created);
 
-    protected override IEnumerable<IActorRef> AwaitingWrite => _inWrite.Concat(_queue.Select(q => q.Sender)).Concat(_blocked.Select(q => q.Sender));
+    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting.Concat(_blocked.Select(q => q.Sender));
 
     private void StopIfIdle()
     {
-        if (_stopRequested && !_writing && _queue.Count == 0) Context.Stop(Self);
+        if (_stopRequested && !_batch.Writing && _batch.Queued == 0) Context.Stop(Self);
     }
 
     private void MaybeSnapshot()

@@ -31,9 +31,7 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
-    private bool _writing;
-    private readonly List<IActorRef> _inWrite = [];
+    private readonly GroupCommit<TEvent> _batch = new(settings.GroupCommitMax);
     private bool _readingPrices;
     private bool _stopRequested;
     private PricesRead? _prices;
@@ -105,14 +103,14 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
                 Flush();
                 break;
             case ReceiveTimeout:
-                if (_queue.Count == 0 && !_writing && !_readingPrices) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                if (_batch.Queued == 0 && !_batch.Writing && !_readingPrices) Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
                 _stopRequested = true;
                 StopIfIdle();
                 break;
             default:
-                _queue.Enqueue((message, Sender));
+                _batch.Enqueue(message, Sender);
                 Flush();
                 break;
         }
@@ -120,29 +118,20 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
 
     private void Flush()
     {
-        while (_queue.Count > 0 && !_writing && !_readingPrices)
+        while (_batch.Ready && !_readingPrices)
         {
-            if (_prices is null && _queue.Take(settings.GroupCommitMax).Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null) is { } assets)
+            if (_prices is null && _batch.Waiting.Take(settings.GroupCommitMax).Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null) is { } assets)
             {
                 _readingPrices = true;
                 oracle.Ask<PricesRead>(new ReadPrices(assets), settings.OracleTimeout).PipeTo(Self);
                 return;
             }
-            var events = new List<TEvent>();
-            var after = new List<Action>();
             var now = Now;
-            while (_queue.Count > 0 && after.Count < settings.GroupCommitMax)
-            {
-                var (message, sender) = _queue.Peek();
-                if (IsQuery(message) && events.Count > 0) break;
-                _queue.Dequeue();
-                _inWrite.Add(sender);
-                Decide(message, sender, now, _prices, events, after);
-            }
+            var prices = _prices;
+            var (events, after) = _batch.Take(IsQuery, (m, s, e, a) => Decide(m, s, now, prices, e, a));
             _prices = null;
             if (events.Count == 0)
             {
-                _inWrite.Clear();
                 foreach (var a in after) a();
                 continue;
             }
@@ -153,14 +142,13 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
     /// <summary>One write as one journal row; replies go out once it is durable.</summary>
     private void WriteBatch(List<TEvent> events, List<Action> after)
     {
-        _writing = true;
+        _batch.Started();
         _eventsSinceSnapshot += events.Count;
         var started = LedgerMetrics.Start();
         PersistAsync(Write([.. events]), _ =>
         {
             LedgerMetrics.Written(MetricName, started, events.Count);
-            _writing = false;
-            _inWrite.Clear();
+            _batch.Done();
             foreach (var a in after) a();
             if (_eventsSinceSnapshot >= settings.SnapshotEveryEvents)
             {
@@ -172,11 +160,11 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
         });
     }
 
-    protected override IEnumerable<IActorRef> AwaitingWrite => _inWrite.Concat(_queue.Select(q => q.Sender));
+    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting;
 
     private void StopIfIdle()
     {
-        if (_stopRequested && !_writing && _queue.Count == 0) Context.Stop(Self);
+        if (_stopRequested && !_batch.Writing && _batch.Queued == 0) Context.Stop(Self);
     }
 
     /// <summary>
