@@ -123,6 +123,8 @@ public sealed class CrashRoundsTests(Xunit.Abstractions.ITestOutputHelper output
             var random = new Random(client);
             for (var n = 0; !_stop.IsCancellationRequested; n++)
             {
+                // A steady load, not a flood: every acknowledged transaction is read back by GET afterwards (see NodeLossTests).
+                await Task.Delay(10);
                 var (from, to, amount) = (random.Next(Accounts), random.Next(Accounts), 1 + random.Next(9));
                 if (from == to) continue;
                 var id = $"c{client}-{n}";
