@@ -5,6 +5,19 @@ namespace Ledger.Tests.Support;
 
 public static class SpecConfig
 {
+    /// <summary>Every spec's snapshot directory lives under this one, removed when the test process exits.</summary>
+    private static readonly string Root = CreateRoot();
+
+    private static string CreateRoot()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"ledger-snapshots-{Environment.ProcessId}");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+        return root;
+    }
+
     /// <summary>
     /// akka.hocon with a local provider and an in-memory (counting) journal; every message is serialized
     /// as if it crossed the network, so nothing can rely on passing object references.
@@ -20,6 +33,6 @@ public static class SpecConfig
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.local"
         akka.persistence.snapshot-store.local.dir = "{{SNAPDIR}}"
         akka.loglevel = WARNING
-        """.Replace("{{SNAPDIR}}", Path.Combine(Path.GetTempPath(), "ledger-snapshots-" + Guid.NewGuid().ToString("N")).Replace('\\', '/'), StringComparison.Ordinal))
+        """.Replace("{{SNAPDIR}}", Path.Combine(Root, Guid.NewGuid().ToString("N")).Replace('\\', '/'), StringComparison.Ordinal))
         .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, LedgerNode.HoconFile))));
 }
