@@ -168,7 +168,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 foreach (var id in _waiters.Keys.ToList()) Settle(id);
                 break;
             case ReceiveTimeout:
-                if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _batch.Queued == 0 && _deferred.Count == 0 && !_batch.Writing && _state.NextExpiry() is null
+                if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _batch.Idle && _deferred.Count == 0 && _state.NextExpiry() is null
                     && _state.Holds.Count == 0)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
@@ -241,7 +241,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
 
     private void StopIfIdle()
     {
-        if (_stopRequested && !_batch.Writing && _batch.Queued == 0) Context.Stop(Self);
+        if (_stopRequested && _batch.Idle) Context.Stop(Self);
     }
 
     private void WriteDeferredIfDue()

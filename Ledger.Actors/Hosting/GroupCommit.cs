@@ -19,7 +19,8 @@ public sealed class GroupCommit<TEvent>(int max)
 
     public bool Writing { get; private set; }
 
-    public int Queued => _queue.Count;
+    /// <summary>Nothing waiting and nothing being written: the entity may stop.</summary>
+    public bool Idle => _queue.Count == 0 && !Writing;
 
     /// <summary>Whether the next batch can be taken now.</summary>
     public bool Ready => _queue.Count > 0 && !Writing;

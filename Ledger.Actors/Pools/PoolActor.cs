@@ -122,7 +122,7 @@ public sealed class PoolActor : LedgerPersistentActor
                     _sagas.Tell(new QuerySaga(saga, null, _state.Id));
                 break;
             case ReceiveTimeout:
-                if (_batch.Queued == 0 && !_batch.Writing && _parked.Count == 0 && _state.LockedBy is null && _blocked.Count == 0)
+                if (_batch.Idle && _parked.Count == 0 && _state.LockedBy is null && _blocked.Count == 0)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
@@ -307,7 +307,7 @@ public sealed class PoolActor : LedgerPersistentActor
 
     private void StopIfIdle()
     {
-        if (_stopRequested && !_batch.Writing && _batch.Queued == 0) Context.Stop(Self);
+        if (_stopRequested && _batch.Idle) Context.Stop(Self);
     }
 
     private void MaybeSnapshot()

@@ -103,7 +103,7 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
                 Flush();
                 break;
             case ReceiveTimeout:
-                if (_batch.Queued == 0 && !_batch.Writing && !_readingPrices) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                if (_batch.Idle && !_readingPrices) Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
                 _stopRequested = true;
@@ -164,7 +164,7 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
 
     private void StopIfIdle()
     {
-        if (_stopRequested && !_batch.Writing && _batch.Queued == 0) Context.Stop(Self);
+        if (_stopRequested && _batch.Idle) Context.Stop(Self);
     }
 
     /// <summary>
