@@ -116,7 +116,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 _batch.Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
                 Self.Tell(Wake.Instance);
                 ScheduleExpiry();
-                Context.SetReceiveTimeout(_settings.IdleAfter);
+                PassivateWhenIdle(_settings.IdleAfter);
                 break;
         }
     }

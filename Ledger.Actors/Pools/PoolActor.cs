@@ -84,7 +84,7 @@ public sealed class PoolActor : LedgerPersistentActor
                 _state.Evict(_settings.AnswersKeep);
                 break;
             case RecoveryCompleted:
-                Context.SetReceiveTimeout(_settings.IdleAfter);
+                PassivateWhenIdle(_settings.IdleAfter);
                 WatchLock();
                 break;
         }

@@ -92,7 +92,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
                 // A saga found mid-way after a crash or a move picks up where its journal says it is.
                 if (_state.Phase == SagaPhase.Started) Lock();
                 else if (_state.Phase == SagaPhase.Decided) Resolve();
-                else Context.SetReceiveTimeout(_settings.IdleAfter);
+                else PassivateWhenIdle(_settings.IdleAfter);
                 break;
         }
     }
@@ -300,7 +300,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             var outcome = Outcome();
             foreach (var waiter in _waiters) waiter.Tell(outcome);
             _waiters.Clear();
-            Context.SetReceiveTimeout(_settings.IdleAfter);
+            PassivateWhenIdle(_settings.IdleAfter);
         });
     }
 

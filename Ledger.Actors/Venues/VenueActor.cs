@@ -73,7 +73,7 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
                 Restore(offer.Snapshot);
                 break;
             case RecoveryCompleted:
-                Context.SetReceiveTimeout(settings.IdleAfter);
+                PassivateWhenIdle(settings.IdleAfter);
                 break;
             default:
                 foreach (var e in Events(message))
