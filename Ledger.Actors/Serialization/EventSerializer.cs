@@ -98,24 +98,32 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
     };
 
+    // One buffer and writer per thread, reused: serializing a write then allocates only the bytes it returns.
+    [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? _buffer;
+    [ThreadStatic] private static Utf8JsonWriter? _json;
+
     /// <summary>One write (group commit) as <c>[{"m": manifest, "e": event}, …]</c>: each event keeps its own versioned manifest.</summary>
     private static byte[] WriteToBinary<T>(T[] events) where T : class
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 * events.Length);
-        using (var json = new Utf8JsonWriter(buffer))
+        var buffer = _buffer ??= new System.Buffers.ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var json = _json ??= new Utf8JsonWriter(buffer);
+        json.Reset(buffer);
+        json.WriteStartArray();
+        foreach (var e in events)
         {
-            json.WriteStartArray();
-            foreach (var e in events)
-            {
-                json.WriteStartObject();
-                json.WriteString("m", ManifestOf[e.GetType()]);
-                json.WritePropertyName("e");
-                JsonSerializer.Serialize(json, e, e.GetType(), EventJson.Default);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
+            json.WriteStartObject();
+            json.WriteString("m", ManifestOf[e.GetType()]);
+            json.WritePropertyName("e");
+            JsonSerializer.Serialize(json, e, e.GetType(), EventJson.Default);
+            json.WriteEndObject();
         }
-        return buffer.WrittenSpan.ToArray();
+        json.WriteEndArray();
+        json.Flush();
+        var bytes = buffer.WrittenSpan.ToArray();
+        // A rare huge write (a snapshot-sized batch) does not pin its buffer to the thread.
+        if (buffer.Capacity > 1 << 20) _buffer = null;
+        return bytes;
     }
 
     private static T[] WriteFromBinary<T>(byte[] bytes) where T : class
