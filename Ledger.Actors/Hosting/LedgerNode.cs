@@ -68,7 +68,7 @@ public static class LedgerNode
                 "parallelism = 1, batch-size = 1000, db-round-trip-max-batch-size = 64, max-row-by-row-size = 1, read-isolation-level = read-uncommitted"),
             "postgres" => Plugins(ProviderName.PostgreSQL15, "postgresql",
                 o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"),
-                "parallelism = 4, batch-size = 400"),
+                "parallelism = 4, batch-size = 400, db-round-trip-max-batch-size = 64"),
             "memory" => """
                 akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
                 akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
