@@ -9,8 +9,6 @@ using Akka.Remote.Transport.DotNetty;
 using Akka.Serialization;
 using Ledger.Actors.Serialization;
 using LinqToDB;
-using LinqToDB.Common;
-using LinqToDB.Interceptors;
 using Microsoft.Data.Sqlite;
 
 namespace Ledger.Actors.Hosting;
@@ -62,10 +60,10 @@ public static class LedgerNode
         var seeds = o.Seeds.Select(s => $"\"{protocol}://{o.SystemName}@{s}\"");
         var journal = o.Journal switch
         {
-            // SQLite allows one writer: one write stream, big batches, and reads that never take the write lock.
-            // At most 64 rows per INSERT keeps its SQL text (payloads inlined as hex) off the large-object heap.
+            // SQLite allows one writer: SqliteJournal appends through one prepared statement on one thread, and
+            // reads never take the write lock.
             "sqlite" => Plugins(ProviderName.SQLiteMS, "sqlite", SqliteConnectionString(o),
-                "parallelism = 1, batch-size = 1000, db-round-trip-max-batch-size = 64, max-row-by-row-size = 1, read-isolation-level = read-uncommitted"),
+                $"class = \"{typeof(SqliteJournal).AssemblyQualifiedName}\", read-isolation-level = read-uncommitted"),
             "postgres" => Plugins(ProviderName.PostgreSQL15, "postgresql",
                 o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"),
                 "parallelism = 4, batch-size = 400, db-round-trip-max-batch-size = 64"),
@@ -116,10 +114,6 @@ public static class LedgerNode
             Directory.CreateDirectory(o.DataDir);
             var cs = SqliteConnectionString(o);
             EnableWal(cs);
-            // Microsoft.Data.Sqlite completes "async" calls synchronously, so the journal's write pipeline
-            // never accumulates a batch; yielding before each write lets concurrent writes group (design.md).
-            var data = new DataOptions().UseConnectionString(ProviderName.SQLiteMS, cs).UseInterceptor(new YieldBeforeWrite());
-            actorSetup = actorSetup.And(new DataOptionsSetup(data));
         }
         if (o.TlsCertificate is not null) actorSetup = actorSetup.And(Tls(o));
         var system = ActorSystem.Create(o.SystemName, actorSetup);
@@ -151,14 +145,4 @@ public static class LedgerNode
     }
 
     private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
-
-    private sealed class YieldBeforeWrite : CommandInterceptor
-    {
-        public override async Task<Option<int>> ExecuteNonQueryAsync(CommandEventData eventData, DbCommand command, Option<int> result,
-            CancellationToken cancellationToken)
-        {
-            await Task.Yield();
-            return result;
-        }
-    }
 }

@@ -1,0 +1,138 @@
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
+using Ledger.Actors.Hosting;
+using Ledger.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Ledger.Tests.Actors;
+
+/// <summary>
+/// The SQLite journal's own write path (<see cref="SqliteJournal"/>): what it appends, Akka.Persistence.Sql reads back
+/// in order, however many entities write at once; a write that collides with a row already there fails alone.
+/// </summary>
+public sealed class SqliteJournalSpecs : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly string _dataDir = Ports.TempDir("ledger-sqlite-journal");
+    private ActorSystem _system = null!;
+
+    public Task InitializeAsync()
+    {
+        _system = Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _system.Terminate().WaitAsync(Wait);
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    private ActorSystem Start() => LedgerNode.Start(new LedgerNodeOptions
+    {
+        DataDir = _dataDir,
+        Port = Ports.Free(),
+        SystemName = "sqlite-journal",
+        ExtraHocon = "akka.loglevel = WARNING",
+    });
+
+    [Fact]
+    public async Task Events_written_by_many_entities_at_once_replay_in_order_after_a_restart()
+    {
+        const int entities = 50, events = 40;
+        var writers = Enumerable.Range(0, entities).Select(i => _system.ActorOf(Props.Create(() => new Recorder($"recorder-{i}")))).ToArray();
+        // Every entity has a write in flight most of the time: the appender groups them into shared transactions.
+        await Task.WhenAll(writers.Select(async (w, i) =>
+        {
+            for (var n = 0; n < events; n++) Assert.Equal(n + 1L, await w.Ask<long>($"{i}:{n}", Wait));
+        }));
+
+        await _system.Terminate().WaitAsync(Wait);
+        _system = Start();
+
+        for (var i = 0; i < entities; i++)
+        {
+            var again = _system.ActorOf(Props.Create(() => new Recorder($"recorder-{i}")));
+            var seen = await again.Ask<string[]>(Recorder.Read.Instance, Wait);
+            Assert.Equal(Enumerable.Range(0, events).Select(n => $"{i}:{n}"), seen);
+        }
+        await using var db = Open();
+        Assert.Equal(entities * events, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id LIKE 'recorder-%'"));
+        Assert.Equal(0, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id LIKE 'recorder-%' AND (serializer_id IS NULL OR timestamp = 0)"));
+    }
+
+    [Fact]
+    public async Task A_write_that_collides_with_a_stored_row_fails_and_the_writes_beside_it_land()
+    {
+        // The plugin creates the tables as the journal starts; one persisted event means it has.
+        Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
+        var config = new JournalConfig(_system.Settings.Config.GetConfig("akka.persistence.journal.sql").WithFallback(SqlPersistence.DefaultJournalConfiguration));
+        using var appender = new SqliteAppender(config.ConnectionString, config.TableConfig.EventJournalTable.Name, config.TableConfig.EventJournalTable.ColumnNames);
+        static SqliteAppender.Row Row(string pid, long seq) => new(pid, seq, 1, [1, 2, 3], "m", 4);
+
+        await appender.Append([Row("x", 1)]);
+        var before = appender.Append([Row("x", 2)]);
+        var collides = appender.Append([Row("x", 1)]);
+        var after = appender.Append([Row("y", 1), Row("y", 2)]);
+
+        await before;
+        var error = await Assert.ThrowsAsync<SqliteException>(() => collides);
+        Assert.Equal(19, error.SqliteErrorCode); // SQLITE_CONSTRAINT: the unique (persistence_id, sequence_nr)
+        await after;
+        await using var db = Open();
+        Assert.Equal(2, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'x'"));
+        Assert.Equal(2, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'y'"));
+    }
+
+    private SqliteConnection Open()
+    {
+        var db = new SqliteConnection($"Data Source={Path.Combine(_dataDir, "ledger.db")};Pooling=false");
+        db.Open();
+        return db;
+    }
+
+    private static long Count(SqliteConnection db, string sql)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>Persists every string it is sent and answers with its sequence number; <see cref="Read"/> answers what it holds.</summary>
+    private sealed class Recorder(string persistenceId) : UntypedPersistentActor
+    {
+        private readonly List<string> _seen = [];
+
+        public override string PersistenceId => persistenceId;
+
+        protected override void OnRecover(object message)
+        {
+            if (message is string s) _seen.Add(s);
+        }
+
+        protected override void OnCommand(object message)
+        {
+            switch (message)
+            {
+                case string s:
+                    Persist(s, e =>
+                    {
+                        _seen.Add(e);
+                        Sender.Tell(LastSequenceNr);
+                    });
+                    break;
+                case Read:
+                    Sender.Tell(_seen.ToArray());
+                    break;
+            }
+        }
+
+        public sealed class Read
+        {
+            public static readonly Read Instance = new();
+        }
+    }
+}
