@@ -60,13 +60,11 @@ public static class LedgerNode
         var seeds = o.Seeds.Select(s => $"\"{protocol}://{o.SystemName}@{s}\"");
         var journal = o.Journal switch
         {
-            // SQLite allows one writer: SqliteJournal appends through one prepared statement on one thread, and
-            // reads never take the write lock.
-            "sqlite" => Plugins(ProviderName.SQLiteMS, "sqlite", SqliteConnectionString(o),
-                $"class = \"{typeof(SqliteJournal).AssemblyQualifiedName}\", read-isolation-level = read-uncommitted"),
+            // Events are appended by LedgerJournal (one thread, one statement per transaction); on SQLite, reads never
+            // take the write lock.
+            "sqlite" => Plugins(ProviderName.SQLiteMS, "sqlite", SqliteConnectionString(o), "read-isolation-level = read-uncommitted"),
             "postgres" => Plugins(ProviderName.PostgreSQL15, "postgresql",
-                o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"),
-                "parallelism = 4, batch-size = 400, db-round-trip-max-batch-size = 64"),
+                o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"), null),
             "memory" => """
                 akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
                 akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
@@ -84,11 +82,12 @@ public static class LedgerNode
         return config.WithFallback(baseConfig).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
-    private static string Plugins(string provider, string mapping, string connectionString, string journalTuning)
+    private static string Plugins(string provider, string mapping, string connectionString, string? journalTuning)
     {
         var common = $"provider-name = \"{provider}\", table-mapping = {mapping}, connection-string = \"{Escape(connectionString)}\"";
+        var journal = $"class = \"{typeof(LedgerJournal).AssemblyQualifiedName}\"" + (journalTuning is null ? "" : ", " + journalTuning);
         return $$"""
-            akka.persistence.journal.sql { {{common}}, {{journalTuning}} }
+            akka.persistence.journal.sql { {{common}}, {{journal}} }
             akka.persistence.query.journal.sql { {{common}} }
             akka.persistence.snapshot-store.sql { {{common}} }
             """;

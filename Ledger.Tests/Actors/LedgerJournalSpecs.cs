@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Sql;
@@ -5,39 +6,38 @@ using Akka.Persistence.Sql.Config;
 using Ledger.Actors.Hosting;
 using Ledger.Tests.Support;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Ledger.Tests.Actors;
 
 /// <summary>
-/// The SQLite journal's own write path (<see cref="SqliteJournal"/>): what it appends, Akka.Persistence.Sql reads back
-/// in order, however many entities write at once; a write that collides with a row already there fails alone.
+/// The journal's own append path (<see cref="LedgerJournal"/>), on each database: what it appends,
+/// Akka.Persistence.Sql reads back in order, however many entities write at once; a write that collides with a row
+/// already there fails alone while the writes beside it land.
 /// </summary>
-public sealed class SqliteJournalSpecs : IAsyncLifetime
+public abstract class LedgerJournalSpecs : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-    private readonly string _dataDir = Ports.TempDir("ledger-sqlite-journal");
+    protected string DataDir { get; } = Ports.TempDir("ledger-journal");
     private ActorSystem _system = null!;
 
-    public Task InitializeAsync()
+    protected abstract LedgerNodeOptions Options();
+
+    protected abstract DbConnection OpenDatabase();
+
+    public virtual Task InitializeAsync()
     {
         _system = Start();
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await _system.Terminate().WaitAsync(Wait);
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dataDir, recursive: true);
+        Directory.Delete(DataDir, recursive: true);
     }
 
-    private ActorSystem Start() => LedgerNode.Start(new LedgerNodeOptions
-    {
-        DataDir = _dataDir,
-        Port = Ports.Free(),
-        SystemName = "sqlite-journal",
-        ExtraHocon = "akka.loglevel = WARNING",
-    });
+    private ActorSystem Start() => LedgerNode.Start(Options() with { Port = Ports.Free(), ExtraHocon = "akka.loglevel = WARNING" });
 
     [Fact]
     public async Task Events_written_by_many_entities_at_once_replay_in_order_after_a_restart()
@@ -59,9 +59,10 @@ public sealed class SqliteJournalSpecs : IAsyncLifetime
             var seen = await again.Ask<string[]>(Recorder.Read.Instance, Wait);
             Assert.Equal(Enumerable.Range(0, events).Select(n => $"{i}:{n}"), seen);
         }
-        await using var db = Open();
+        await using var db = OpenDatabase();
         Assert.Equal(entities * events, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id LIKE 'recorder-%'"));
-        Assert.Equal(0, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id LIKE 'recorder-%' AND (serializer_id IS NULL OR timestamp = 0)"));
+        var columns = Config().TableConfig.EventJournalTable.ColumnNames;
+        Assert.Equal(0, Count(db, $"SELECT count(*) FROM event_journal WHERE persistence_id LIKE 'recorder-%' AND ({columns.Identifier} IS NULL OR {columns.Created} = 0)"));
     }
 
     [Fact]
@@ -69,9 +70,8 @@ public sealed class SqliteJournalSpecs : IAsyncLifetime
     {
         // The plugin creates the tables as the journal starts; one persisted event means it has.
         Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
-        var config = new JournalConfig(_system.Settings.Config.GetConfig("akka.persistence.journal.sql").WithFallback(SqlPersistence.DefaultJournalConfiguration));
-        using var appender = new SqliteAppender(config.ConnectionString, config.TableConfig.EventJournalTable.Name, config.TableConfig.EventJournalTable.ColumnNames);
-        static SqliteAppender.Row Row(string pid, long seq) => new(pid, seq, 1, [1, 2, 3], "m", 4);
+        using var appender = JournalAppender.For(Config());
+        static JournalAppender.Row Row(string pid, long seq) => new(pid, seq, 1, [1, 2, 3], "m", 4);
 
         await appender.Append([Row("x", 1)]);
         var before = appender.Append([Row("x", 2)]);
@@ -79,26 +79,21 @@ public sealed class SqliteJournalSpecs : IAsyncLifetime
         var after = appender.Append([Row("y", 1), Row("y", 2)]);
 
         await before;
-        var error = await Assert.ThrowsAsync<SqliteException>(() => collides);
-        Assert.Equal(19, error.SqliteErrorCode); // SQLITE_CONSTRAINT: the unique (persistence_id, sequence_nr)
+        await Assert.ThrowsAnyAsync<DbException>(() => collides);
         await after;
-        await using var db = Open();
+        await using var db = OpenDatabase();
         Assert.Equal(2, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'x'"));
         Assert.Equal(2, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'y'"));
     }
 
-    private SqliteConnection Open()
-    {
-        var db = new SqliteConnection($"Data Source={Path.Combine(_dataDir, "ledger.db")};Pooling=false");
-        db.Open();
-        return db;
-    }
+    private JournalConfig Config() =>
+        new(_system.Settings.Config.GetConfig("akka.persistence.journal.sql").WithFallback(SqlPersistence.DefaultJournalConfiguration));
 
-    private static long Count(SqliteConnection db, string sql)
+    private static long Count(DbConnection db, string sql)
     {
         using var cmd = db.CreateCommand();
         cmd.CommandText = sql;
-        return (long)cmd.ExecuteScalar()!;
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Persists every string it is sent and answers with its sequence number; <see cref="Read"/> answers what it holds.</summary>
@@ -134,5 +129,44 @@ public sealed class SqliteJournalSpecs : IAsyncLifetime
         {
             public static readonly Read Instance = new();
         }
+    }
+}
+
+public sealed class SqliteJournalSpecs : LedgerJournalSpecs
+{
+    protected override LedgerNodeOptions Options() => new() { DataDir = DataDir, SystemName = "sqlite-journal" };
+
+    protected override DbConnection OpenDatabase()
+    {
+        var db = new SqliteConnection($"Data Source={Path.Combine(DataDir, "ledger.db")};Pooling=false");
+        db.Open();
+        return db;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        await base.DisposeAsync();
+    }
+}
+
+public sealed class PostgresJournalSpecs : LedgerJournalSpecs
+{
+    private readonly ThrowawayPostgres _pg = ThrowawayPostgres.Start();
+
+    protected override LedgerNodeOptions Options() =>
+        new() { DataDir = DataDir, SystemName = "postgres-journal", Journal = "postgres", ConnectionString = _pg.ConnectionString };
+
+    protected override DbConnection OpenDatabase()
+    {
+        var db = new NpgsqlConnection(_pg.ConnectionString);
+        db.Open();
+        return db;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _pg.Dispose();
     }
 }
