@@ -5,12 +5,22 @@ namespace Ledger.Tests.Support;
 
 public static class Ports
 {
-    /// <summary>A loopback port that was free a moment ago.</summary>
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A loopback port that was free a moment ago and that this process has not handed out before: a test that
+    /// restarts a node keeps its cluster port while the node is down, so that port must not come back as another's.
+    /// </summary>
     public static int Free()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        while (true)
+        {
+            using var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            var port = ((IPEndPoint)l.LocalEndpoint).Port;
+            lock (HandedOut)
+                if (HandedOut.Add(port)) return port;
+        }
     }
 
     public static string TempDir(string prefix)
