@@ -111,8 +111,8 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
 /// Appends journal rows on one dedicated thread: everything queued while the previous transaction committed goes
 /// into the next one (group commit, at most <see cref="MaxRowsPerTransaction"/> rows), and every caller learns the
 /// outcome of the transaction that holds its rows. If a transaction fails, each of its writes is tried again in a
-/// transaction of its own, so one bad write (say, a sequence number already taken by another incarnation of the
-/// entity) fails alone. After any failure the connection is opened afresh for the next transaction.
+/// transaction of its own when the failure was a conflict, so one bad write (a sequence number already taken by
+/// another incarnation of the entity) fails alone. After any failure the connection is opened afresh.
 /// </summary>
 public abstract class JournalAppender : IDisposable
 {
@@ -154,6 +154,12 @@ public abstract class JournalAppender : IDisposable
     /// <summary>Writes the rows in one transaction, committed and durable on return; throws if it was not.</summary>
     protected abstract void WriteTransaction(IEnumerable<Row> rows);
 
+    /// <summary>
+    /// Whether the failure is one row colliding with a stored one (so the other writes of the transaction may be
+    /// fine); any other failure (the database is down, the disk is full) fails the whole transaction at once.
+    /// </summary>
+    protected abstract bool IsConflict(Exception e);
+
     /// <summary>Closes the connection; the next <see cref="WriteTransaction"/> opens a new one.</summary>
     protected abstract void Close();
 
@@ -174,13 +180,13 @@ public abstract class JournalAppender : IDisposable
                 Write(batch);
                 foreach (var p in batch) p.Done.TrySetResult();
             }
-            catch (Exception) when (batch.Count > 1)
+            catch (Exception e) when (batch.Count > 1 && IsConflict(e))
             {
                 foreach (var p in batch) WriteAlone(p);
             }
             catch (Exception e)
             {
-                batch[0].Done.TrySetException(e);
+                foreach (var p in batch) p.Done.TrySetException(e);
             }
         }
         Close();
@@ -278,6 +284,8 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
         return _command;
     }
 
+    protected override bool IsConflict(Exception e) => e is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
+
     protected override void Close()
     {
         _command?.Dispose();
@@ -320,6 +328,8 @@ public sealed class PostgresAppender(string connectionString, string? schema, st
         }
         tx.Commit();
     }
+
+    protected override bool IsConflict(Exception e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
     protected override void Close()
     {

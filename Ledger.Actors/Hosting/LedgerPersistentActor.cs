@@ -12,7 +12,8 @@ namespace Ledger.Actors.Hosting;
 /// A write that fails (the journal is down or stalled past its circuit breaker) stops the entity, as Akka does, so
 /// its next message starts it again from what is durable; first, whoever asked and is waiting on that write or
 /// queued behind it is told <see cref="JournalUnavailable"/> at once rather than left to time out — the gateway
-/// answers 503 and the client retries with the same id, which finds the write if it did land.
+/// answers 503 and the client retries with the same id, which finds the write if it did land. And an entity learns
+/// that it has been idle (<see cref="PassivateWhenIdle"/>) without a timer re-armed on every message.
 /// </summary>
 public abstract class LedgerPersistentActor : UntypedPersistentActor
 {
