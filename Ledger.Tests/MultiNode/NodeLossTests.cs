@@ -75,19 +75,36 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         public static async Task<Cluster> Start()
         {
             var c = new Cluster();
-            // One at a time: the first forms the cluster (and creates the journal's tables), the others join it.
-            for (var i = 0; i < 3; i++) await c.Nodes[i].Start(c.Args(i));
-            await c.UntilMembers(3);
-            Assert.StartsWith("akka.ssl.tcp://", (await c.Nodes[0].Get("/v1/cluster")).Body.GetProperty("self").GetString(), StringComparison.Ordinal);
-            await c.Nodes[0].Seed(P + "USD", P + "bank", [.. Enumerable.Range(0, Accounts).Select(i => ($"{P}a{i}", Funding.ToString(System.Globalization.CultureInfo.InvariantCulture)))]);
-            return c;
+            try
+            {
+                // One at a time: the first forms the cluster (and creates the journal's tables), the others join it.
+                for (var i = 0; i < 3; i++) await c.Nodes[i].Start(c.Args(i));
+                await c.UntilMembers(3);
+                Assert.StartsWith("akka.ssl.tcp://", (await c.Nodes[0].Get("/v1/cluster")).Body.GetProperty("self").GetString(), StringComparison.Ordinal);
+                await c.Nodes[0].Seed(P + "USD", P + "bank", [.. Enumerable.Range(0, Accounts).Select(i => ($"{P}a{i}", Funding.ToString(System.Globalization.CultureInfo.InvariantCulture)))]);
+                return c;
+            }
+            catch
+            {
+                // Nothing the test cannot dispose may outlive it: the hosts already up and PostgreSQL.
+                await c.DisposeAsync();
+                throw;
+            }
         }
 
         /// <summary>Starts node <paramref name="i"/> again on its cluster address (a new data directory: all state is in PostgreSQL) and waits until it is back.</summary>
         public async Task Restart(int i)
         {
             var node = new HostProcess();
-            await node.Start(Args(i));
+            try
+            {
+                await node.Start(Args(i));
+            }
+            catch
+            {
+                await node.DisposeAsync();
+                throw;
+            }
             var old = Nodes[i];
             Nodes[i] = node;
             await old.DisposeAsync();

@@ -67,6 +67,7 @@ public sealed class HostProcess : IAsyncDisposable
             catch (HttpRequestException) { }
             await Task.Delay(200);
         }
+        Kill();
         throw new TimeoutException("host not ready within 60 s:\n" + Output);
     }
 
