@@ -151,6 +151,10 @@ public abstract class JournalAppender : IDisposable
         return done.Task;
     }
 
+    /// <summary>The columns every appender writes, in the order of <see cref="Row"/>'s values (deleted after created).</summary>
+    protected static string Columns(JournalTableColumnNames c) =>
+        $"(\"{c.Created}\", \"{c.Deleted}\", \"{c.PersistenceId}\", \"{c.SequenceNumber}\", \"{c.Message}\", \"{c.Manifest}\", \"{c.Identifier}\")";
+
     /// <summary>Writes the rows in one transaction, committed and durable on return; throws if it was not.</summary>
     protected abstract void WriteTransaction(IEnumerable<Row> rows);
 
@@ -234,8 +238,7 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
     public const int WalPagesBeforeCheckpoint = 40_000;
 
     private readonly string _insert =
-        $"INSERT INTO \"{table}\" (\"{c.Created}\", \"{c.Deleted}\", \"{c.PersistenceId}\", \"{c.SequenceNumber}\", \"{c.Message}\", \"{c.Manifest}\", \"{c.Identifier}\") " +
-        "VALUES (@created, 0, @pid, @seq, @payload, @manifest, @serializer)";
+        $"INSERT INTO \"{table}\" {Columns(c)} VALUES (@created, 0, @pid, @seq, @payload, @manifest, @serializer)";
     private SqliteConnection? _connection;
     private SqliteCommand? _command;
 
@@ -299,8 +302,7 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
 public sealed class PostgresAppender(string connectionString, string? schema, string table, JournalTableColumnNames c) : JournalAppender
 {
     private readonly string _copy =
-        $"COPY {(schema is null ? "" : $"\"{schema}\".")}\"{table}\" (\"{c.Created}\", \"{c.Deleted}\", \"{c.PersistenceId}\", \"{c.SequenceNumber}\", \"{c.Message}\", \"{c.Manifest}\", \"{c.Identifier}\") " +
-        "FROM STDIN (FORMAT BINARY)";
+        $"COPY {(schema is null ? "" : $"\"{schema}\".")}\"{table}\" {Columns(c)} FROM STDIN (FORMAT BINARY)";
     private NpgsqlConnection? _connection;
 
     protected override void WriteTransaction(IEnumerable<Row> rows)

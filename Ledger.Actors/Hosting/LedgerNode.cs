@@ -82,10 +82,10 @@ public static class LedgerNode
         return config.WithFallback(baseConfig).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
-    private static string Plugins(string provider, string mapping, string connectionString, string? journalTuning)
+    private static string Plugins(string provider, string mapping, string connectionString, string? journalExtra)
     {
         var common = $"provider-name = \"{provider}\", table-mapping = {mapping}, connection-string = \"{Escape(connectionString)}\"";
-        var journal = $"class = \"{typeof(LedgerJournal).AssemblyQualifiedName}\"" + (journalTuning is null ? "" : ", " + journalTuning);
+        var journal = $"class = \"{typeof(LedgerJournal).AssemblyQualifiedName}\"" + (journalExtra is null ? "" : ", " + journalExtra);
         return $$"""
             akka.persistence.journal.sql { {{common}}, {{journal}} }
             akka.persistence.query.journal.sql { {{common}} }
