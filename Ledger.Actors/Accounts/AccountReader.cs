@@ -1,16 +1,17 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Persistence;
+using Ledger.Actors.Hosting;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
-using Ledger.Contracts.Protocol;
 
 namespace Ledger.Actors.Accounts;
 
-/// <summary>A page of the transaction list to read back, answered to <see cref="ReplyTo"/>.</summary>
-internal sealed record PageRequest(long Start, long End, IActorRef ReplyTo, Transfer[] Resident);
-
 /// <summary>What a journal read found: the records asked for, and the keys that have none (hash collisions).</summary>
 internal sealed record ReadBackDone(Transfer[] Found, (AccountId From, TxId Id)[] NotFound) : INoSerializationVerificationNeeded;
+
+/// <summary>Published on the event stream after each read-back: which account's journal, and how many rows it took.</summary>
+public sealed record JournalReadBack(string PersistenceId, long Rows) : INoSerializationVerificationNeeded;
 
 /// <summary>The journal could not be read; the account tries again shortly.</summary>
 internal sealed record ReadBackFailed((AccountId From, TxId Id)[] Keys) : INoSerializationVerificationNeeded;
@@ -19,61 +20,106 @@ internal sealed record ReadBackFailed((AccountId From, TxId Id)[] Keys) : INoSer
 internal sealed record Retry(Action<long, List<IAccountEvent>, List<Action>> Run) : INoSerializationVerificationNeeded;
 
 /// <summary>
-/// Reads settled records back for an account: a child that replays the account's journal from the start
-/// (no snapshot: snapshots hold only what is in memory) through <see cref="AccountReplay"/>, answers, and stops.
-/// It never writes. Its cost grows with the account's journal; it runs only for requests that name records
-/// the account has evicted (old retries, old transactions, deep pages of the list).
+/// Reads settled records back for an account: a child that folds the account's journal through an
+/// <see cref="AccountReplay"/> from a given sequence number — where the wanted records were made, not the start
+/// — in reads of <see cref="RowsPerRead"/> rows, answers as soon as everything wanted has turned up settled (or at
+/// the end of the journal), and stops once the read in flight is over. It reads the journal directly, not as a persistent actor:
+/// it never writes and needs no recovery of its own. It runs only for requests that name records the account has
+/// evicted (old retries, old transactions, older pages of the list).
 /// </summary>
-internal sealed class AccountReader : UntypedPersistentActor
+internal sealed class AccountReader : UntypedActor
 {
-    private readonly AccountReplay _replay;
-    private readonly PageRequest? _page;
-    private readonly (AccountId, TxId)[] _keys;
+    /// <summary>Rows asked of the journal at a time.</summary>
+    public const int RowsPerRead = 256;
+    /// <summary>How long the journal may take to answer one read before the read-back fails.</summary>
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
 
-    public AccountReader(string persistenceId, AccountId id, (AccountId, TxId)[] keys, PageRequest? page)
+    private readonly IActorRef _journal;
+    private readonly string _persistenceId;
+    private readonly AccountReplay _replay;
+    private readonly IActorRef _replyTo;
+    private readonly Func<AccountReplay, object> _answer;
+    private readonly object _failed;
+    private long _next;
+    private long _rows;
+    private long _rowsThisRead;
+    private bool _answered;
+
+    public AccountReader(IActorRef journal, string persistenceId, long from, AccountReplay replay, IActorRef replyTo,
+        Func<AccountReplay, object> answer, object failed)
     {
-        PersistenceId = persistenceId;
-        _page = page;
-        _keys = keys;
-        _replay = new AccountReplay(id, keys, page?.Start ?? 0, page?.End ?? 0);
+        _journal = journal;
+        _persistenceId = persistenceId;
+        _next = Math.Max(1, from);
+        _replay = replay;
+        _replyTo = replyTo;
+        _answer = answer;
+        _failed = failed;
     }
 
-    public static Props Props(string persistenceId, AccountId id, (AccountId, TxId)[] keys, PageRequest? page) =>
-        Akka.Actor.Props.Create(() => new AccountReader(persistenceId, id, keys, page));
+    /// <param name="journal">The account's journal plugin.</param>
+    /// <param name="from">First journal sequence number to read (<see cref="AccountState.ReadFrom"/>; 0: the start).</param>
+    /// <param name="answer">What to tell <paramref name="replyTo"/> once read, from the replay.</param>
+    /// <param name="failed">What to tell <paramref name="replyTo"/> if the journal cannot be read.</param>
+    public static Props Props(IActorRef journal, string persistenceId, long from, AccountReplay replay, IActorRef replyTo,
+        Func<AccountReplay, object> answer, object failed) =>
+        Akka.Actor.Props.Create(() => new AccountReader(journal, persistenceId, from, replay, replyTo, answer, failed));
 
-    public override string PersistenceId { get; }
+    protected override void PreStart()
+    {
+        SetReceiveTimeout(ReadTimeout);
+        Read();
+    }
 
-    public override Recovery Recovery => new(SnapshotSelectionCriteria.None);
+    private void Read()
+    {
+        _rowsThisRead = 0;
+        _journal.Tell(new ReplayMessages(_next, long.MaxValue, RowsPerRead, _persistenceId, Self));
+    }
 
-    protected override void OnRecover(object message)
+    protected override void OnReceive(object message)
     {
         switch (message)
         {
-            case AccountWrite write:
-                foreach (var e in write.Events) _replay.Apply(e);
-                break;
-            case IAccountEvent e:
-                _replay.Apply(e);
-                break;
-            case RecoveryCompleted:
-                if (_page is { } page)
+            case ReplayedMessage { Persistent: var row }:
+                _rowsThisRead++;
+                if (_answered) break;
+                _rows++;
+                _next = row.SequenceNr + 1;
+                switch (row.Payload)
                 {
-                    var resident = page.Resident.ToDictionary(t => (t.From, t.Id));
-                    var items = _replay.History.Select(t => resident.GetValueOrDefault((t.From, t.Id)) ?? t).ToArray();
-                    page.ReplyTo.Tell(AccountActor.Page(items, page.Start));
+                    case AccountWrite write:
+                        foreach (var e in write.Events) _replay.Apply(e);
+                        break;
+                    case IAccountEvent e:
+                        _replay.Apply(e);
+                        break;
                 }
-                else Context.Parent.Tell(new ReadBackDone([.. _replay.Found], [.. _replay.NotFound]));
+                if (_replay.Done) Answer();
+                break;
+            case RecoverySuccess { HighestSequenceNr: var highest }:
+                if (!_answered && _rowsThisRead == RowsPerRead && _next <= highest) Read();
+                else
+                {
+                    if (!_answered) Answer();
+                    Context.Stop(Self);
+                }
+                break;
+            case ReplayMessagesFailure or ReceiveTimeout:
+                Context.GetLogger().Warning("Reading back {0} from the journal failed: {1}", _persistenceId,
+                    message is ReplayMessagesFailure f ? f.Cause.Message : "no answer in " + ReadTimeout);
+                if (!_answered) _replyTo.Tell(_failed);
                 Context.Stop(Self);
                 break;
         }
     }
 
-    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    /// <summary>Answers as soon as the replay has what was asked (the rest of the read in flight is passed over).</summary>
+    private void Answer()
     {
-        if (_page is { } page) page.ReplyTo.Tell(new Rejected(Codes.Unavailable));
-        else Context.Parent.Tell(new ReadBackFailed(_keys));
-        base.OnRecoveryFailure(reason, message);
+        _answered = true;
+        LedgerMetrics.ReadBack(_rows);
+        Context.System.EventStream.Publish(new JournalReadBack(_persistenceId, _rows));
+        _replyTo.Tell(_answer(_replay));
     }
-
-    protected override void OnCommand(object message) => Unhandled(message);
 }

@@ -138,7 +138,7 @@ public static class AccountContract
     {
         if (s.Holds.ContainsKey(saga)) return (Decision.None, -1, null);
         // Already decided and applied here: a late duplicate must not hold anything again.
-        if (s.Seen.Contains(saga.Hash)) return (Decision.None, -1, Codes.LockTimeout);
+        if (s.Seen.ContainsKey(saga.Hash)) return (Decision.None, -1, Codes.LockTimeout);
         if (ops.Length == 0) return (Decision.None, -1, Codes.InvalidRequest);
         if (!s.Exists) return (Decision.None, ops[0].Index, Codes.AccountNotFound);
         foreach (var (i, op) in ops)
@@ -171,7 +171,7 @@ public static class AccountContract
         OpFill[]? fills, long now)
     {
         if (s.Holds.ContainsKey(saga)) return [new SagaApplied(saga, commit, failedOp, code, ops, commit ? fills : null, now)];
-        if (s.Seen.Contains(saga.Hash)) return Decision.None;
+        if (s.Seen.ContainsKey(saga.Hash)) return Decision.None;
         if (commit) throw new InvalidOperationException($"account {s.Id}: saga {saga} committed without this account's vote");
         return s.Exists && ops.Any(o => o.Op.Account == s.Id) ? [new SagaApplied(saga, false, failedOp, code, ops, null, now)] : Decision.None;
     }
@@ -503,7 +503,7 @@ public static class AccountContract
                 s.MarkSettled(t);
             }
         }
-        s.Seen.Add(a.Saga.Hash);
+        s.Seen.TryAdd(a.Saga.Hash, s.JournalSeq);
     }
 
     /// <summary>The initiator's record of one saga operation: a transfer to its payee, or a swap (from and to itself).</summary>

@@ -6,23 +6,40 @@ namespace Ledger.Contracts.Accounts;
 /// <summary>
 /// The persisted form of <see cref="AccountState"/>; recovery starts from the latest one. It holds what the
 /// state holds in memory: open and recently settled records (<see cref="Resident"/>), the newest history
-/// entries, and the hash of every record ever made (<see cref="Seen"/>, 8 bytes each).
-/// Snapshots written before records were evicted have no <see cref="Seen"/>: their <see cref="History"/> is
-/// then the whole history and <see cref="Refused"/> the refused credits, and the hashes are rebuilt from them.
+/// entries, the hash of every record ever made (<see cref="Seen"/>, 8 bytes each) with the journal sequence number
+/// it was made at (<see cref="SeenAt"/>: each the difference from the one before, zigzag, 7 bits a byte — mostly one
+/// byte), and the record hash of every history position from <see cref="HistoryKeysFrom"/> (<see cref="HistoryKeys"/>).
+/// Older snapshots lack the last three (their records are then read back from the start of the journal, and their
+/// history positions by counting); snapshots written before records were evicted have no <see cref="Seen"/>: their
+/// <see cref="History"/> is then the whole history and <see cref="Refused"/> the refused credits, and the hashes
+/// are rebuilt from them.
 /// </summary>
 public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, SnapshotBalance[] Balances, AssetId[] IssuerOf,
     Transfer[] History, Transfer[] Refused, Transfer[]? Resident = null, long HistoryCount = 0, byte[]? Seen = null,
-    SagaHold[]? Holds = null)
+    SagaHold[]? Holds = null, byte[]? SeenAt = null, byte[]? HistoryKeys = null, long HistoryKeysFrom = 0)
 {
     public static AccountSnapshot Of(AccountState s)
     {
         var seen = new byte[s.Seen.Count * sizeof(ulong)];
-        var i = 0;
-        foreach (var h in s.Seen) BinaryPrimitives.WriteUInt64LittleEndian(seen.AsSpan(i++ * sizeof(ulong)), h);
+        var at = new MemoryStream(s.Seen.Count + 16);
+        using (var w = new BinaryWriter(at))
+        {
+            var i = 0;
+            var previous = 0L;
+            foreach (var (h, seq) in s.Seen)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(seen.AsSpan(i++ * sizeof(ulong)), h);
+                var delta = seq - previous;
+                w.Write7BitEncodedInt64((delta << 1) ^ (delta >> 63));
+                previous = seq;
+            }
+        }
+        var historyKeys = new byte[s.HistoryKeys.Count * sizeof(ulong)];
+        for (var i = 0; i < s.HistoryKeys.Count; i++) BinaryPrimitives.WriteUInt64LittleEndian(historyKeys.AsSpan(i * sizeof(ulong)), s.HistoryKeys[i]);
         return new(s.Exists, s.Owner, s.OpenedAt,
             s.Balances.Select(kv => new SnapshotBalance(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
             s.IssuerOf.ToArray(), s.RecentHistory.ToArray(), [], [.. s.Outgoing.Values, .. s.Incoming.Values], s.HistoryCount, seen,
-            s.Holds.Count > 0 ? [.. s.Holds.Values] : null);
+            s.Holds.Count > 0 ? [.. s.Holds.Values] : null, at.ToArray(), historyKeys, s.HistoryKeysFrom);
     }
 
     public AccountState Restore(AccountId id, int historyKeep)
@@ -32,6 +49,21 @@ public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, S
             s.Balances[b.Asset] = new Balance { Posted = b.Posted, PendingOut = b.PendingOut, PendingIn = b.PendingIn };
         foreach (var a in IssuerOf) s.IssuerOf.Add(a);
         var legacy = Seen is null;
+        // Hashes first, in the snapshot's order (so that the next snapshot writes them alike); records add none anew.
+        if (Seen is not null)
+        {
+            using var at = new BinaryReader(new MemoryStream(SeenAt ?? []));
+            var seq = 0L;
+            for (var i = 0; i < Seen.Length; i += sizeof(ulong))
+            {
+                if (SeenAt is not null)
+                {
+                    var zigzag = at.Read7BitEncodedInt64();
+                    seq += (long)((ulong)zigzag >> 1) ^ -(zigzag & 1);
+                }
+                s.Seen[BinaryPrimitives.ReadUInt64LittleEndian(Seen.AsSpan(i))] = seq;
+            }
+        }
         // History entries and resident records are the same objects in memory: restore them as such.
         var byKey = new Dictionary<(AccountId, TxId), Transfer>();
         foreach (var t in legacy ? History.Concat(Refused) : Resident ?? []) byKey[(t.From, t.Id)] = t;
@@ -48,8 +80,13 @@ public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, S
             else if (t.From == id && t.IsPending && t.Status is TransferStatus.InFlight or TransferStatus.Pending && t.ExpiresAt is { } e) s.Deadlines.Add((e, t.Id.Value));
         }
         foreach (var h in Holds ?? []) s.Holds[h.Key] = h;
-        if (Seen is not null)
-            for (var i = 0; i < Seen.Length; i += sizeof(ulong)) s.Seen.Add(BinaryPrimitives.ReadUInt64LittleEndian(Seen.AsSpan(i)));
+        if (HistoryKeys is null) s.HistoryKeysFrom = s.HistoryCount;
+        else
+        {
+            s.HistoryKeysFrom = HistoryKeysFrom;
+            s.HistoryKeys.Capacity = HistoryKeys.Length / sizeof(ulong);
+            for (var i = 0; i < HistoryKeys.Length; i += sizeof(ulong)) s.HistoryKeys.Add(BinaryPrimitives.ReadUInt64LittleEndian(HistoryKeys.AsSpan(i)));
+        }
         return s;
     }
 }

@@ -95,10 +95,12 @@ public enum Known
 /// records, by <see cref="Evict"/> and <see cref="Remember"/>.
 /// <para>
 /// What stays in memory is bounded: balances, open transfers (in flight, reserved, or still owing the payee a
-/// step), the most recently settled records, the newest <see cref="HistoryKeep"/> history entries, and one
-/// 64-bit hash per transaction ever recorded (<see cref="Seen"/>). A settled record is immutable, so once it is
-/// durable it may be evicted; a request that names it is answered after reading it back from the journal
-/// (<see cref="AccountReplay"/>). The hash set answers "never seen" for a new id without any look-up.
+/// step), the most recently settled records, the newest <see cref="HistoryKeep"/> history entries, and per
+/// transaction ever recorded a 64-bit hash with where in the journal it was made (<see cref="Seen"/>), and per
+/// history position that hash (<see cref="HistoryKeys"/>). A settled record is immutable, so once it is durable
+/// it may be evicted; a request that names it is answered after reading it back from the journal
+/// (<see cref="AccountReplay"/>) from where it was made, not from the start. The hashes answer "never seen" for a
+/// new id without any look-up.
 /// </para>
 /// </summary>
 public sealed class AccountState
@@ -113,8 +115,16 @@ public sealed class AccountState
     public Dictionary<TxId, Transfer> Outgoing { get; } = [];
     /// <summary>Transfers received, by (payer, id): open ones and recently settled ones.</summary>
     public Dictionary<(AccountId From, TxId Id), Transfer> Incoming { get; } = [];
-    /// <summary>Hash of (payer, id) of every transaction record this account ever made, either direction.</summary>
-    public HashSet<ulong> Seen { get; } = [];
+    /// <summary>
+    /// Hash of (payer, id) of every transaction record this account ever made, either direction, with the lowest
+    /// journal sequence number the event that made it can have been written at (0: unknown, read from the start).
+    /// </summary>
+    public Dictionary<ulong, long> Seen { get; } = [];
+    /// <summary>
+    /// The lowest journal sequence number events applied now can be written at; whoever applies events keeps it
+    /// (the actor: its next sequence number, or the one being replayed). Recorded in <see cref="Seen"/>.
+    /// </summary>
+    public long JournalSeq { get; set; }
     /// <summary>Ids confirmed free by a journal read although their hash is in <see cref="Seen"/> (a collision).</summary>
     public HashSet<(AccountId From, TxId Id)> Collisions { get; } = [];
     /// <summary>Settled records in the order they settled, with a running number: the eviction order.</summary>
@@ -124,6 +134,12 @@ public sealed class AccountState
     public long HistoryCount { get; set; }
     /// <summary>The newest entries of the transaction list, ending at position <see cref="HistoryCount"/> − 1.</summary>
     public List<Transfer> RecentHistory { get; } = [];
+    /// <summary>
+    /// The record hash at each history position from <see cref="HistoryKeysFrom"/> on (earlier positions come from
+    /// a snapshot older than this list and are found by counting from the start of the journal).
+    /// </summary>
+    public List<ulong> HistoryKeys { get; } = [];
+    public long HistoryKeysFrom { get; set; }
     /// <summary>How many history entries to keep in memory (at least; trimmed in steps).</summary>
     public int HistoryKeep { get; init; } = 128;
     /// <summary>Deadlines of this account's open reservations, earliest first (kept by <see cref="AccountContract.Apply"/>).</summary>
@@ -146,7 +162,19 @@ public sealed class AccountState
         Incoming.TryGetValue((from, id), out t) ? Known.Resident : Missing(from, id);
 
     private Known Missing(AccountId from, TxId id) =>
-        Seen.Contains(KeyHash(from, id)) && !Collisions.Contains((from, id)) ? Known.Evicted : Known.Absent;
+        Seen.ContainsKey(KeyHash(from, id)) && !Collisions.Contains((from, id)) ? Known.Evicted : Known.Absent;
+
+    /// <summary>Where a journal read for these records may start: the lowest sequence number any of them was made at.</summary>
+    public long ReadFrom(IEnumerable<ulong> hashes)
+    {
+        var from = long.MaxValue;
+        foreach (var h in hashes) from = Math.Min(from, Seen.GetValueOrDefault(h));
+        return from == long.MaxValue ? 0 : from;
+    }
+
+    /// <summary>The record hash at a history position, or null when the position predates <see cref="HistoryKeys"/>.</summary>
+    public ulong? HistoryKeyAt(long position) =>
+        position >= HistoryKeysFrom && position < HistoryCount ? HistoryKeys[(int)(position - HistoryKeysFrom)] : null;
 
     /// <summary>The history entry at <paramref name="position"/>, or null when it is no longer held in memory.</summary>
     public Transfer? HistoryAt(long position)
@@ -159,13 +187,14 @@ public sealed class AccountState
     internal void Record(Transfer t)
     {
         Hold(t);
-        Seen.Add(KeyHash(t.From, t.Id));
+        Seen.TryAdd(KeyHash(t.From, t.Id), JournalSeq);
         if (Collisions.Count > 0) Collisions.Remove((t.From, t.Id));
     }
 
     internal void AddHistory(Transfer t)
     {
         HistoryCount++;
+        HistoryKeys.Add(KeyHash(t.From, t.Id));
         RecentHistory.Add(t);
         if (RecentHistory.Count >= 2 * HistoryKeep) RecentHistory.RemoveRange(0, RecentHistory.Count - HistoryKeep);
     }

@@ -168,12 +168,13 @@ public static class Phases
 
     // ---- the sequential baseline: the same transfers through the contracts alone, one thread, in memory ---
 
-    private static readonly int KeepSettled = new AccountSettings().KeepSettled;
+    /// <summary>The actors' memory limits, which the baselines keep too.</summary>
+    private static readonly AccountSettings Limits = new();
 
     /// <summary>For the sequential baselines: <paramref name="accounts"/> open accounts in memory, each funded in every asset given.</summary>
     public static AccountState[] FundedStates(int accounts, params string[] assets)
     {
-        var states = Enumerable.Range(0, accounts).Select(i => new AccountState { Id = new(AccountId(i)) }).ToArray();
+        var states = Enumerable.Range(0, accounts).Select(i => new AccountState { Id = new(AccountId(i)), HistoryKeep = Limits.HistoryKeep }).ToArray();
         foreach (var s in states)
         {
             AccountContract.Apply(s, new AccountOpened("bench", 0));
@@ -204,8 +205,8 @@ public static class Phases
                 foreach (var e in credit) AccountContract.Apply(payee, e);
                 foreach (var e in AccountContract.Acknowledge(payer, result!, n)) AccountContract.Apply(payer, e);
                 // As the actors do once a write is durable: settled records leave memory.
-                payer.Evict(KeepSettled, long.MaxValue);
-                payee.Evict(KeepSettled, long.MaxValue);
+                payer.Evict(Limits.KeepSettled, long.MaxValue);
+                payee.Evict(Limits.KeepSettled, long.MaxValue);
             }
         }
         return n / clock.Elapsed.TotalSeconds;

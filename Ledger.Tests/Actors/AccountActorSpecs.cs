@@ -105,6 +105,25 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_read_back_reads_the_journal_from_where_the_records_were_made_also_after_a_restart()
+    {
+        for (var i = 0; i < 40; i++) Transfer("alice", "bob", 1, "t" + i);
+        // Recovered from a snapshot and the events after it: where each record was made comes from both.
+        _accounts.Tell(new EntityParent.Kill("alice"));
+        var reads = CreateTestProbe();
+        Sys.EventStream.Subscribe(reads.Ref, typeof(JournalReadBack));
+
+        _accounts.Tell(new GetTransaction(new("alice"), new("t36")));
+        Assert.Equal(TransferStatus.Committed, ExpectMsg<TransferOutcome>(Wait).Transaction!.Status);
+        // alice's journal has a row per transfer and more; t36 is in one of the last few (from the start: 37 or more).
+        Assert.InRange(reads.FishForMessage<JournalReadBack>(r => r.PersistenceId == "account-alice", Wait).Rows, 1, 4);
+
+        _accounts.Tell(new ListTransactions(new("alice"), 3, 10));
+        Assert.Equal(["t8", "t7", "t6"], ExpectMsg<TransactionPage>(Wait).Items.Select(v => v.Id.Value));
+        Assert.InRange(reads.FishForMessage<JournalReadBack>(r => r.PersistenceId == "account-alice", Wait).Rows, 1, 8);
+    }
+
+    [Fact]
     public void Transfer_to_unknown_account_is_compensated()
     {
         var outcome = Transfer("alice", "ghost", 300, "t1");

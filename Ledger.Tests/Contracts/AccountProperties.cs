@@ -12,7 +12,7 @@ namespace Ledger.Tests.Contracts;
 /// number is read as one step of a script, so FsCheck can shrink a failure to a short one. Scripts also
 /// repeat earlier requests (as retries, or with another body), and every script is run twice: with all
 /// records in memory, and with every settled record evicted at once and read back from the event log —
-/// and both runs must decide every step the same way and end in the same state.
+/// and both runs must decide every step the same way and end in the same state (records and every page of history).
 /// </summary>
 public class AccountProperties
 {
@@ -44,7 +44,30 @@ public class AccountProperties
         }
         all.DeliverAll();
         evicting.DeliverAll();
-        return Holds(all) && Settled(all) && Holds(evicting) && Settled(evicting) && SameRecords(all, evicting, requestsAll);
+        return Holds(all) && Settled(all) && Holds(evicting) && Settled(evicting) && SameRecords(all, evicting, requestsAll)
+            && SameHistory(all, evicting);
+    }
+
+    /// <summary>
+    /// Every page of every account's transaction list, read back from the journal where its records were made, is the
+    /// page the run that keeps everything in memory holds.
+    /// </summary>
+    private static bool SameHistory(ContractWorld all, ContractWorld evicting)
+    {
+        foreach (var (id, s) in all.Accounts)
+            for (var start = 0L; start < s.HistoryCount; start++)
+            {
+                var end = Math.Min(start + 3, s.HistoryCount);
+                var page = evicting.Page(id, start, end);
+                if (page.Count != end - start) return false;
+                for (var i = 0; i < page.Count; i++)
+                {
+                    var (x, y) = (s.HistoryAt(start + i)!, page[i]);
+                    if ((x.From, x.Id, x.Status, x.Code, x.PostedAmount, x.CompletedAt) != (y.From, y.Id, y.Status, y.Code, y.PostedAmount, y.CompletedAt))
+                        return false;
+                }
+            }
+        return true;
     }
 
     /// <summary>One step; returns how it was decided, to compare two runs.</summary>

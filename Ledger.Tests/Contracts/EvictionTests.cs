@@ -68,7 +68,7 @@ public class EvictionTests
     [Fact]
     public void A_hash_collision_is_found_out_by_the_read_and_the_id_is_used_as_new()
     {
-        AliceState.Seen.Add(AccountState.KeyHash(Alice, new("fresh")));
+        AliceState.Seen.Add(AccountState.KeyHash(Alice, new("fresh")), 0);
         var d = _w.Transfer("alice", "bob", "USD", 10, "fresh");
         Assert.Equal(1, _w.ReadBacks);
         Assert.IsType<TransferDebited>(Assert.Single(d.Events));
@@ -77,15 +77,34 @@ public class EvictionTests
     }
 
     [Fact]
-    public void Old_history_is_read_back_by_position()
+    public void Old_history_is_read_back_by_record_hash_and_by_position_alike()
     {
         for (var i = 0; i < 10; i++) _w.Transfer("alice", "bob", "USD", 1, "t" + i);
         _w.DeliverAll();
         var s = AliceState;
         Assert.Equal(11, s.HistoryCount); // the mint and ten transfers
-        var page = _w.Replay(Alice, [], 1, 4).History;
-        Assert.Equal(["t0", "t1", "t2"], page.Select(t => t.Id.Value));
-        Assert.All(page, t => Assert.Equal(TransferStatus.Committed, t.Status));
+        var byHash = _w.Page(Alice, 1, 4);
+        Assert.Equal(["t0", "t1", "t2"], byHash.Select(t => t.Id.Value));
+        Assert.All(byHash, t => Assert.Equal(TransferStatus.Committed, t.Status));
+        var byPosition = _w.Replay(Alice, new AccountReplay(Alice, [], null, 1, 4)).Positions;
+        Assert.Equivalent(byPosition, byHash, strict: true);
+    }
+
+    [Fact]
+    public void A_read_back_starts_where_the_record_was_made_and_stops_once_it_is_settled()
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            _w.Transfer("alice", "bob", "USD", 1, "t" + i);
+            _w.DeliverAll();
+        }
+        var rowsBefore = _w.RowsRead;
+        Assert.Equal(TransferStatus.Committed, _w.Record(Alice, Alice, new("t27"))!.Status);
+        // t27's debit and its acknowledgement: two rows of alice's 61 (a read from the start would take 57).
+        Assert.Equal(2, _w.RowsRead - rowsBefore);
+        rowsBefore = _w.RowsRead;
+        Assert.Equal(["t25", "t26", "t27"], _w.Page(Alice, 26, 29).Select(t => t.Id.Value));
+        Assert.Equal(6, _w.RowsRead - rowsBefore);
     }
 
     [Fact]
@@ -97,9 +116,26 @@ public class EvictionTests
         var snap = AccountSnapshot.Of(AliceState);
         var restored = snap.Restore(Alice, AliceState.HistoryKeep);
         Assert.Equivalent(snap, AccountSnapshot.Of(restored), strict: true);
-        Assert.Equal(AliceState.Seen.Order(), restored.Seen.Order());
+        Assert.Equal(AliceState.Seen.OrderBy(kv => kv.Key), restored.Seen.OrderBy(kv => kv.Key));
+        Assert.Equal(AliceState.HistoryKeys, restored.HistoryKeys);
+        Assert.Contains(restored.Seen.Values, seq => seq > 1);
         Assert.Equal(Known.Evicted, restored.FindOutgoing(new("t3"), out _));
         Assert.Equal(AliceState.NextExpiry(), restored.NextExpiry());
         Assert.Single(snap.Resident!);
+    }
+
+    [Fact]
+    public void A_snapshot_from_before_journal_positions_reads_its_records_from_the_start_and_its_history_by_counting()
+    {
+        for (var i = 0; i < 6; i++) _w.Transfer("alice", "bob", "USD", 1, "t" + i);
+        _w.DeliverAll();
+        var old = AccountSnapshot.Of(AliceState) with { SeenAt = null, HistoryKeys = null, HistoryKeysFrom = 0 };
+        var restored = old.Restore(Alice, AliceState.HistoryKeep);
+        Assert.All(restored.Seen.Values, seq => Assert.Equal(0, seq));
+        Assert.Equal(restored.HistoryCount, restored.HistoryKeysFrom);
+        Assert.Null(restored.HistoryKeyAt(2));
+        _w.Accounts[Alice] = restored;
+        Assert.Equal(["t1", "t2", "t3"], _w.Page(Alice, 2, 5).Select(t => t.Id.Value));
+        Assert.Equal(TransferStatus.Committed, _w.Record(Alice, Alice, new("t1"))!.Status);
     }
 }

@@ -148,6 +148,8 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
 
     private void Apply(AccountState s, IEnumerable<IAccountEvent> events)
     {
+        // Like the actor: one lower bound for everything applied at once (here each event is a row of its own).
+        s.JournalSeq = Journals[s.Id].Count + 1;
         foreach (var e in events)
         {
             AccountContract.Apply(s, e);
@@ -156,19 +158,37 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
         s.Evict(KeepSettled, s.SettledTotal);
     }
 
-    /// <summary>What the actor's reader does: replays the account's journal for one record.</summary>
+    /// <summary>What the actor's reader does: replays the account's journal for one record, from where it was made.</summary>
     private void ReadBack(AccountState s, (AccountId From, TxId Id) key)
     {
         ReadBacks++;
-        var replay = Replay(s.Id, [key]);
+        var replay = Replay(s.Id, new AccountReplay(s.Id, [key]), s.ReadFrom([AccountState.KeyHash(key.From, key.Id)]));
         s.Remember(replay.Found, replay.NotFound);
     }
 
-    public AccountReplay Replay(AccountId id, IEnumerable<(AccountId From, TxId Id)> keys, long historyFrom = 0, long historyTo = 0)
+    /// <summary>How many journal rows (here: events) read-backs have read.</summary>
+    public long RowsRead { get; private set; }
+
+    /// <summary>Folds the journal from sequence number <paramref name="from"/> (1: the first event) until the replay is done.</summary>
+    public AccountReplay Replay(AccountId id, AccountReplay replay, long from = 1)
     {
-        var replay = new AccountReplay(id, keys, historyFrom, historyTo);
-        foreach (var e in Journals[id]) replay.Apply(e);
+        foreach (var e in Journals[id].Skip((int)Math.Max(0, from - 1)))
+        {
+            RowsRead++;
+            replay.Apply(e);
+            if (replay.Done) break;
+        }
         return replay;
+    }
+
+    /// <summary>The history entries at positions [<paramref name="start"/>, <paramref name="end"/>), read back as the actor does.</summary>
+    public IReadOnlyList<Transfer> Page(AccountId id, long start, long end)
+    {
+        var s = State(id);
+        if (start < s.HistoryKeysFrom) return Replay(id, new AccountReplay(id, [], null, start, end)).Positions;
+        var hashes = Enumerable.Range(0, (int)(end - start)).Select(i => s.HistoryKeyAt(start + i)!.Value).ToArray();
+        var replay = Replay(id, new AccountReplay(id, [], hashes), s.ReadFrom(hashes));
+        return [.. hashes.Select(replay.HistoryEntry).OfType<Transfer>()];
     }
 
     /// <summary>A record as the account knows it, from memory or read back.</summary>
@@ -176,7 +196,9 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
     {
         var s = State(account);
         var known = from == account ? s.FindOutgoing(id, out var t) : s.FindIncoming(from, id, out t);
-        return known == Known.Evicted ? Replay(account, [(from, id)]).Found.SingleOrDefault() : t;
+        return known == Known.Evicted
+            ? Replay(account, new AccountReplay(account, [(from, id)]), s.ReadFrom([AccountState.KeyHash(from, id)])).Found.SingleOrDefault()
+            : t;
     }
 
     /// <summary>Payee side: has delivery <paramref name="step"/> of this payer's transfer been applied here?</summary>
