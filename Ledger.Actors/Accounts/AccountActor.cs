@@ -59,6 +59,9 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     /// </summary>
     private readonly List<IAccountEvent> _deferred = [];
     private bool _writeDeferredSoon;
+    /// <summary>Housekeeping ticks the deferred events have waited, and ticks in a row with nothing owed or deferred.</summary>
+    private int _deferredTicks;
+    private int _quietTicks;
     private bool _stopRequested;
     private long _eventsSinceSnapshot;
 
@@ -137,18 +140,14 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     {
         switch (message)
         {
-            case RedeliverTick:
-                SendOwed(force: false);
+            case HousekeepingTick:
+                Housekeeping();
                 break;
             case DeliveryAck ack:
                 Acknowledged(ack);
                 break;
             case PoolCallAnswer answer:
                 PoolAnswered(answer);
-                break;
-            case DeferredFlushTick:
-                _writeDeferredSoon = true;
-                WriteDeferredIfDue();
                 break;
             case Wake:
                 if (!_batch.Writing) Flush();
@@ -228,6 +227,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         {
             events.InsertRange(0, _deferred);
             _deferred.Clear();
+            _deferredTicks = 0;
         }
         _batch.Started();
         // Everything settled so far is in this write: once it is durable, it may leave memory.
@@ -289,8 +289,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         }
         if (urgent) _writeDeferredSoon = true;
         WriteDeferredIfDue();
-        if (_deferred.Count > 0 && !Timers.IsTimerActive(DeferredFlushTick.Instance))
-            Timers.StartSingleTimer(DeferredFlushTick.Instance, DeferredFlushTick.Instance, _settings.DeferredFlushAfter);
+        if (_deferred.Count > 0) EnsureHousekeeping();
         // A deadline that passed while the reservation was still unconfirmed is due now.
         if (_state.NextExpiry() <= now) Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
     }
@@ -308,8 +307,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         }
         _owed.Remove(answer.Id);
         Settle(answer.Id);
-        if (_deferred.Count > 0 && !Timers.IsTimerActive(DeferredFlushTick.Instance))
-            Timers.StartSingleTimer(DeferredFlushTick.Instance, DeferredFlushTick.Instance, _settings.DeferredFlushAfter);
+        if (_deferred.Count > 0) EnsureHousekeeping();
     }
 
     private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions or GetHoldings;
@@ -563,8 +561,32 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 foreach (var item in items) _owed[item.Id] = now;
                 _peers.Accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
             }
-        if (!Timers.IsTimerActive(RedeliverTick.Instance))
-            Timers.StartSingleTimer(RedeliverTick.Instance, RedeliverTick.Instance, _settings.RedeliverAfter);
+        EnsureHousekeeping();
+    }
+
+    /// <summary>
+    /// Redelivery and the lone write of deferred acknowledgements run on one repeating tick (every
+    /// <see cref="AccountSettings.RedeliverAfter"/>), started when something is owed or deferred and stopped after two
+    /// ticks with neither. A one-off timer armed per transfer instead made a scheduler registration that lived a
+    /// second or two — long enough to be copied by every young-generation collection (a quarter of what they copied).
+    /// </summary>
+    private void EnsureHousekeeping()
+    {
+        if (Timers.IsTimerActive(HousekeepingTick.Instance)) return;
+        _quietTicks = 0;
+        Timers.StartPeriodicTimer(HousekeepingTick.Instance, HousekeepingTick.Instance, _settings.RedeliverAfter);
+    }
+
+    private void Housekeeping()
+    {
+        SendOwed(force: false);
+        if (_deferred.Count > 0 && ++_deferredTicks * _settings.RedeliverAfter >= _settings.DeferredFlushAfter)
+        {
+            _writeDeferredSoon = true;
+            WriteDeferredIfDue();
+        }
+        if (_owed.Count > 0 || _deferred.Count > 0) _quietTicks = 0;
+        else if (++_quietTicks >= 2) Timers.Cancel(HousekeepingTick.Instance);
     }
 
     /// <summary>
@@ -689,14 +711,9 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         }
     }
 
-    private sealed class DeferredFlushTick : INoSerializationVerificationNeeded
+    private sealed class HousekeepingTick : INoSerializationVerificationNeeded
     {
-        public static readonly DeferredFlushTick Instance = new();
-    }
-
-    private sealed class RedeliverTick : INoSerializationVerificationNeeded
-    {
-        public static readonly RedeliverTick Instance = new();
+        public static readonly HousekeepingTick Instance = new();
     }
 
     private sealed class ReadBackTick : INoSerializationVerificationNeeded
