@@ -665,38 +665,48 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     {
         var end = Math.Clamp(list.Before ?? _state.HistoryCount, 0, _state.HistoryCount);
         var start = Math.Max(0, end - list.Limit);
-        var items = new Transfer?[end - start];
-        for (var i = 0; i < items.Length; i++) items[i] = _state.HistoryAt(start + i);
-        if (items.All(t => t is not null))
-        {
-            sender.Tell(Page(items!, start));
-            return;
-        }
-        var resident = new Dictionary<ulong, Transfer>();
-        foreach (var t in _state.Outgoing.Values.Concat(_state.Incoming.Values)) resident[AccountState.KeyHash(t.From, t.Id)] = t;
-        if (start < _state.HistoryKeysFrom)
-        {
-            Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, 0, new AccountReplay(_id, [], null, start, end), sender,
-                replay => Page([.. replay.Positions.Select(t => resident.GetValueOrDefault(AccountState.KeyHash(t.From, t.Id)) ?? t)], start),
-                new Rejected(Codes.Unavailable)));
-            return;
-        }
+        // Records in memory are answered as they are now (as views: the reader's answer runs on the reader, which must
+        // not touch this actor's state); the rest are read back from the journal.
+        var items = new TransferView?[end - start];
         var hashes = new ulong[items.Length];
+        Dictionary<ulong, TransferView>? resident = null;
         for (var i = 0; i < items.Length; i++)
         {
-            hashes[i] = _state.HistoryKeyAt(start + i)!.Value;
-            items[i] ??= resident.GetValueOrDefault(hashes[i]);
+            if (_state.HistoryAt(start + i) is { } held)
+            {
+                items[i] = TransferView.Of(held);
+                continue;
+            }
+            resident ??= ResidentViews();
+            if (_state.HistoryKeyAt(start + i) is not { } hash)
+            {
+                Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, 0, new AccountReplay(_id, [], null, start, end), sender,
+                    replay => Page([.. replay.Positions.Select(t => resident.GetValueOrDefault(AccountState.KeyHash(t.From, t.Id)) ?? TransferView.Of(t))], start),
+                    new Rejected(Codes.Unavailable)));
+                return;
+            }
+            hashes[i] = hash;
+            items[i] = resident.GetValueOrDefault(hash);
         }
         var wanted = hashes.Where((_, i) => items[i] is null).ToArray();
-        Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, _state.ReadFrom(wanted), new AccountReplay(_id, [], wanted), sender,
-            replay => Page([.. items.Select((t, i) => t ?? replay.HistoryEntry(hashes[i])).OfType<Transfer>()], start),
-            new Rejected(Codes.Unavailable)));
+        if (wanted.Length == 0) sender.Tell(Page(items!, start));
+        else
+            Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, _state.ReadFrom(wanted), new AccountReplay(_id, [], wanted), sender,
+                replay => Page([.. items.Select((v, i) => v ?? (replay.HistoryEntry(hashes[i]) is { } t ? TransferView.Of(t) : null)).OfType<TransferView>()], start),
+                new Rejected(Codes.Unavailable)));
+    }
+
+    private Dictionary<ulong, TransferView> ResidentViews()
+    {
+        var views = new Dictionary<ulong, TransferView>();
+        foreach (var t in _state.Outgoing.Values.Concat(_state.Incoming.Values)) views[AccountState.KeyHash(t.From, t.Id)] = TransferView.Of(t);
+        return views;
     }
 
     private IActorRef JournalRef => Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
 
-    internal static TransactionPage Page(IReadOnlyList<Transfer> oldestFirst, long start) =>
-        new([.. oldestFirst.Reverse().Select(TransferView.Of)], start > 0 ? (int)start : null);
+    private static TransactionPage Page(IReadOnlyList<TransferView> oldestFirst, long start) =>
+        new([.. oldestFirst.Reverse()], start > 0 ? (int)start : null);
 
     /// <summary>One client request: answered once every slot (one per operation) has its outcome.</summary>
     private sealed class Reply(IActorRef to, int slots, Func<TransferOutcome[], object> build)
