@@ -13,7 +13,8 @@ public sealed record MachineInfo(int Cores, double MemoryGb);
 public sealed record BenchResult(
     string Workload, int Accounts, int Pools, int Seconds, int InFlight, string Journal, string? Url, int Batch,
     long Committed, long Rejected, long Failed, double Tps, LatencyMs LatencyMs,
-    double SequentialBaselineTps, double? PlatformCeilingTps, double? RatioToCeiling, bool ConservationOk, double? JournalRowsPerTransfer,
+    double SequentialBaselineTps, double? PlatformCeilingTps, double? PlatformCeilingP99Ms, double? RatioToCeiling, bool ConservationOk,
+    double? JournalRowsPerTransfer,
     MachineInfo Machine, string Date);
 
 /// <summary>
@@ -74,7 +75,7 @@ public static class BenchCommand
         LoadResult load = new(0, 0, 0, 1, 0, 0, 0, 0);
         var conserved = true;
         long? rows = null;
-        double? ceiling = null;
+        LoadResult? ceiling = null;
         if (o.Url is not null)
         {
             (load, conserved) = await Phases.Http(o, workload);
@@ -87,7 +88,7 @@ public static class BenchCommand
             {
                 var regions = await Phases.Ready(system);
                 // The platform ceiling is measured for transfers (one tiny event per side); a pool call has no bare equivalent.
-                if (o.Only is null or "ceiling" && !swaps) ceiling = (await Phases.Ceiling(o, system, workload)).Tps;
+                if (o.Only is null or "ceiling" && !swaps) ceiling = await Phases.Ceiling(o, system, workload);
                 if (o.Only is null or "ledger")
                 {
                     if (o.Workload == "loans") (load, conserved) = await LoanPhases.Ledger(o, regions);
@@ -104,7 +105,8 @@ public static class BenchCommand
         return new BenchResult(o.Workload, o.Accounts, o.Pools, o.Seconds, o.InFlight, o.Journal, o.Url, o.Batch,
             load.Committed, load.Rejected, load.Failed, Math.Round(load.Tps),
             new LatencyMs(Math.Round(load.P50Ms, 2), Math.Round(load.P90Ms, 2), Math.Round(load.P99Ms, 2), Math.Round(load.MaxMs, 2)),
-            Math.Round(baseline), ceiling is { } c ? Math.Round(c) : null, ceiling is { } c2 && c2 > 0 ? Math.Round(load.Tps / c2, 3) : null,
+            Math.Round(baseline), ceiling is { } c ? Math.Round(c.Tps) : null, ceiling is { } cp ? Math.Round(cp.P99Ms, 2) : null,
+            ceiling is { Tps: > 0 } c2 ? Math.Round(load.Tps / c2.Tps, 3) : null,
             conserved, rows is { } r && load.AllCommitted > 0 ? Math.Round((double)r / load.AllCommitted, 2) : null, new MachineInfo(Environment.ProcessorCount, Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9, 1)),
             DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
     }
@@ -149,8 +151,8 @@ public static class BenchCommand
     private static void PrintSummary(List<BenchResult> results)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"workload",-16}{"accounts",10}{"pools",7}{"journal",9}{"in-flight",10}{"tx/s",10}{"p50 ms",9}{"p99 ms",9}{"max ms",9}{"ceiling",10}{"ratio",7}{"baseline",11}{"rows/tx",8}{"rejected",10}{"failed",8}  conservation");
+        Console.WriteLine($"{"workload",-16}{"accounts",10}{"pools",7}{"journal",9}{"in-flight",10}{"tx/s",10}{"p50 ms",9}{"p99 ms",9}{"max ms",9}{"ceiling",10}{"ceil p99",9}{"ratio",7}{"baseline",11}{"rows/tx",8}{"rejected",10}{"failed",8}  conservation");
         foreach (var r in results)
-            Console.WriteLine($"{r.Workload,-16}{r.Accounts,10:N0}{r.Pools,7:N0}{r.Journal,9}{r.InFlight,10:N0}{r.Tps,10:N0}{r.LatencyMs.P50,9:F1}{r.LatencyMs.P99,9:F1}{r.LatencyMs.Max,9:F1}{r.PlatformCeilingTps,10:N0}{r.RatioToCeiling,7:F2}{r.SequentialBaselineTps,11:N0}{r.JournalRowsPerTransfer,8:F2}{r.Rejected,10:N0}{r.Failed,8:N0}  {(r.ConservationOk ? "ok" : "VIOLATED")}");
+            Console.WriteLine($"{r.Workload,-16}{r.Accounts,10:N0}{r.Pools,7:N0}{r.Journal,9}{r.InFlight,10:N0}{r.Tps,10:N0}{r.LatencyMs.P50,9:F1}{r.LatencyMs.P99,9:F1}{r.LatencyMs.Max,9:F1}{r.PlatformCeilingTps,10:N0}{r.PlatformCeilingP99Ms,9:F1}{r.RatioToCeiling,7:F2}{r.SequentialBaselineTps,11:N0}{r.JournalRowsPerTransfer,8:F2}{r.Rejected,10:N0}{r.Failed,8:N0}  {(r.ConservationOk ? "ok" : "VIOLATED")}");
     }
 }

@@ -72,6 +72,7 @@ public class BenchSmokeTests
         Assert.True(r.GetProperty("conservation_ok").GetBoolean());
         Assert.True(r.GetProperty("committed").GetInt64() > 0);
         Assert.True(r.GetProperty("platform_ceiling_tps").GetDouble() > 0);
+        Assert.True(r.GetProperty("platform_ceiling_p99_ms").GetDouble() > 0);
         Assert.True(r.GetProperty("sequential_baseline_tps").GetDouble() > 0);
         foreach (var p99 in new[] { "p50", "p90", "p99", "max" }) Assert.True(r.GetProperty("latency_ms").TryGetProperty(p99, out _));
         Assert.True(r.GetProperty("machine").GetProperty("cores").GetInt32() > 0);
