@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Text;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Configuration;
@@ -13,6 +14,7 @@ using Akka.Util;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
+using SQLitePCL;
 
 namespace Ledger.Actors.Hosting;
 
@@ -231,38 +233,55 @@ public abstract class JournalAppender : IDisposable
     }
 }
 
-/// <summary>SQLite: one prepared INSERT, executed per row inside the transaction (in-process, so no round trips).</summary>
+/// <summary>
+/// SQLite: one prepared INSERT, executed per row inside the transaction (in-process, so no round trips). Rows are bound
+/// through SQLitePCL directly: Microsoft.Data.Sqlite's parameters allocate a binder per value and execution (4 % of all
+/// the node allocated in the transfers bench), on the thread every write waits for.
+/// </summary>
 public sealed class SqliteAppender(string connectionString, string table, JournalTableColumnNames c) : JournalAppender
 {
     /// <summary>WAL size, in 4 KiB pages (160 MiB), at which the appender checkpoints it into the database file.</summary>
     public const int WalPagesBeforeCheckpoint = 40_000;
 
-    private readonly string _insert =
-        $"INSERT INTO \"{table}\" {Columns(c)} VALUES (@created, 0, @pid, @seq, @payload, @manifest, @serializer)";
+    private readonly string _insert = $"INSERT INTO \"{table}\" {Columns(c)} VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)";
     private SqliteConnection? _connection;
-    private SqliteCommand? _command;
+    private sqlite3_stmt? _statement;
+    /// <summary>UTF-8 of the text values; SQLite copies what is bound, so one buffer serves them all.</summary>
+    private byte[] _utf8 = new byte[256];
 
     protected override void WriteTransaction(IEnumerable<Row> rows)
     {
-        var command = Command();
+        var insert = Statement();
         using var tx = _connection!.BeginTransaction();
-        command.Transaction = tx;
         foreach (var row in rows)
         {
-            command.Parameters[0].Value = row.Timestamp;
-            command.Parameters[1].Value = row.PersistenceId;
-            command.Parameters[2].Value = row.SequenceNr;
-            command.Parameters[3].Value = row.Payload;
-            command.Parameters[4].Value = row.Manifest;
-            command.Parameters[5].Value = row.SerializerId;
-            command.ExecuteNonQuery();
+            raw.sqlite3_bind_int64(insert, 1, row.Timestamp);
+            raw.sqlite3_bind_text(insert, 2, Utf8(row.PersistenceId));
+            raw.sqlite3_bind_int64(insert, 3, row.SequenceNr);
+            raw.sqlite3_bind_blob(insert, 4, row.Payload);
+            raw.sqlite3_bind_text(insert, 5, Utf8(row.Manifest));
+            raw.sqlite3_bind_int64(insert, 6, row.SerializerId);
+            var rc = raw.sqlite3_step(insert);
+            raw.sqlite3_reset(insert);
+            if (rc != raw.SQLITE_DONE) throw Failure(rc);
         }
         tx.Commit();
     }
 
-    private SqliteCommand Command()
+    private ReadOnlySpan<byte> Utf8(string text)
     {
-        if (_command is not null) return _command;
+        var most = Encoding.UTF8.GetMaxByteCount(text.Length);
+        if (most > _utf8.Length) _utf8 = new byte[most];
+        return _utf8.AsSpan(0, Encoding.UTF8.GetBytes(text, _utf8));
+    }
+
+    /// <summary>As Microsoft.Data.Sqlite reports it, so <see cref="IsConflict"/> reads it alike.</summary>
+    private SqliteException Failure(int rc) =>
+        new(raw.sqlite3_errmsg(_connection!.Handle).utf8_to_string(), rc & 0xFF, raw.sqlite3_extended_errcode(_connection.Handle));
+
+    private sqlite3_stmt Statement()
+    {
+        if (_statement is not null) return _statement;
         _connection = new SqliteConnection(connectionString);
         _connection.Open();
         using (var pragma = _connection.CreateCommand())
@@ -275,24 +294,21 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
             pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = {WalPagesBeforeCheckpoint};";
             pragma.ExecuteNonQuery();
         }
-        _command = _connection.CreateCommand();
-        _command.CommandText = _insert;
-        _command.Parameters.Add("@created", SqliteType.Integer);
-        _command.Parameters.Add("@pid", SqliteType.Text);
-        _command.Parameters.Add("@seq", SqliteType.Integer);
-        _command.Parameters.Add("@payload", SqliteType.Blob);
-        _command.Parameters.Add("@manifest", SqliteType.Text);
-        _command.Parameters.Add("@serializer", SqliteType.Integer);
-        _command.Prepare();
-        return _command;
+        var rc = raw.sqlite3_prepare_v2(_connection.Handle, _insert, out var statement);
+        if (rc != raw.SQLITE_OK)
+        {
+            statement.Dispose();
+            throw Failure(rc);
+        }
+        return _statement = statement;
     }
 
     protected override bool IsConflict(Exception e) => e is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
 
     protected override void Close()
     {
-        _command?.Dispose();
-        _command = null;
+        _statement?.Dispose();
+        _statement = null;
         _connection?.Dispose();
         _connection = null;
     }
