@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Npgsql;
 
 namespace Ledger.Actors.Hosting;
 
@@ -25,6 +26,18 @@ public sealed class ThrowawayPostgres : IDisposable
     public int Port { get; }
 
     public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=50";
+
+    /// <summary>Creates an empty database on this server; returns its connection string.</summary>
+    public async Task<string> CreateDatabase(string name)
+    {
+        await using (var connection = new NpgsqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
+    }
 
     public static bool Available => File.Exists(Path.Combine(BinDir, "initdb"));
 
