@@ -86,14 +86,23 @@ internal sealed class AccountReader : UntypedActor
                 if (_answered) break;
                 _rows++;
                 _next = row.SequenceNr + 1;
-                switch (row.Payload)
+                try
                 {
-                    case AccountWrite write:
-                        foreach (var e in write.Events) _replay.Apply(e);
-                        break;
-                    case IAccountEvent e:
-                        _replay.Apply(e);
-                        break;
+                    switch (row.Payload)
+                    {
+                        case AccountWrite write:
+                            foreach (var e in write.Events) _replay.Apply(e);
+                            break;
+                        case IAccountEvent e:
+                            _replay.Apply(e);
+                            break;
+                    }
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException or KeyNotFoundException or OverflowException)
+                {
+                    // Not restarted (it would fold the same row again, forever): the read fails, and the account asks again later.
+                    Fail($"row {row.SequenceNr} does not fold: {e.Message}");
+                    break;
                 }
                 if (_replay.Done) Answer();
                 break;
@@ -105,13 +114,24 @@ internal sealed class AccountReader : UntypedActor
                     Context.Stop(Self);
                 }
                 break;
-            case ReplayMessagesFailure or ReceiveTimeout:
-                Context.GetLogger().Warning("Reading back {0} from the journal failed: {1}", _persistenceId,
-                    message is ReplayMessagesFailure f ? f.Cause.Message : "no answer in " + ReadTimeout);
-                if (!_answered) _replyTo.Tell(_failed);
-                Context.Stop(Self);
+            case ReplayMessagesFailure f:
+                Fail(f.Cause.Message);
+                break;
+            case ReceiveTimeout:
+                Fail("no answer in " + ReadTimeout);
                 break;
         }
+    }
+
+    private void Fail(string why)
+    {
+        if (!_answered)
+        {
+            _answered = true;
+            Context.GetLogger().Warning("Reading back {0} from the journal failed: {1}", _persistenceId, why);
+            _replyTo.Tell(_failed);
+        }
+        Context.Stop(Self);
     }
 
     /// <summary>Answers as soon as the replay has what was asked (the rest of the read in flight is passed over).</summary>

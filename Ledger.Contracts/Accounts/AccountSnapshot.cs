@@ -10,7 +10,7 @@ namespace Ledger.Contracts.Accounts;
 /// it was made at (<see cref="SeenAt"/>: each the difference from the one before, zigzag, 7 bits a byte — mostly one
 /// byte), and which of those hashes are the history positions from <see cref="HistoryKeysFrom"/> on, in order
 /// (<see cref="HistoryMarks"/>, one bit per hash; or, should the two orders ever differ, <see cref="HistoryKeys"/>).
-/// Older snapshots lack the last three (their records are then read back from the start of the journal, and their
+/// Older snapshots lack these four (their records are then read back from the start of the journal, and their
 /// history positions by counting); snapshots written before records were evicted have no <see cref="Seen"/>: their
 /// <see cref="History"/> is then the whole history and <see cref="Refused"/> the refused credits, and the hashes
 /// are rebuilt from them.
