@@ -87,12 +87,12 @@ public static class BenchCommand
             // (22,000–23,000 transfers/s against 24,300–25,200 alone), which understated the ratio.
             // The platform ceiling is measured for transfers (one tiny event per side); a pool call has no bare equivalent.
             if (o.Only is null or "ceiling" && !swaps)
-                ceiling = await OnOwnNode(o, pg, "ceiling", (system, _, _) => Phases.Ceiling(o, system, workload));
+                ceiling = await OnOwnNode(o, pg, "ceiling", (node, system, _, _) => Phases.Ceiling(node, system, workload));
             if (o.Only is null or "ledger")
-                (load, conserved, rows) = await OnOwnNode(o, pg, "ledger", async (system, regions, dataDir) =>
-                    o.Workload == "loans" ? Without(await LoanPhases.Ledger(o, regions))
-                    : swaps ? Without(await SwapPhases.Ledger(o, regions, workload))
-                    : await Phases.Ledger(o, dataDir, regions, workload));
+                (load, conserved, rows) = await OnOwnNode(o, pg, "ledger", async (node, system, regions, dataDir) =>
+                    node.Workload == "loans" ? Without(await LoanPhases.Ledger(node, regions))
+                    : swaps ? Without(await SwapPhases.Ledger(node, regions, workload))
+                    : await Phases.Ledger(node, dataDir, regions, workload));
         }
         return new BenchResult(o.Workload, o.Accounts, o.Pools, o.Seconds, o.InFlight, o.Journal, o.Url, o.Batch,
             load.Committed, load.Rejected, load.Failed, Math.Round(load.Tps),
@@ -136,15 +136,17 @@ public static class BenchCommand
     /// <summary>
     /// Runs one phase on a node started for it, with a fresh data directory (SQLite) or, on a throwaway PostgreSQL
     /// (<c>--pg auto</c>), a fresh database; a given <c>--data</c> directory or connection string is used as it is.
+    /// The phase is handed the options that name its own journal.
     /// </summary>
-    private static async Task<T> OnOwnNode<T>(BenchOptions o, ThrowawayPostgres? pg, string phase, Func<ActorSystem, Ledger.Actors.Sharding.LedgerRegions, string, Task<T>> run)
+    private static async Task<T> OnOwnNode<T>(BenchOptions o, ThrowawayPostgres? pg, string phase,
+        Func<BenchOptions, ActorSystem, Ledger.Actors.Sharding.LedgerRegions, string, Task<T>> run)
     {
         var dataDir = o.DataDir ?? Path.Combine(Path.GetTempPath(), $"ledger-bench-{phase}-" + Guid.NewGuid().ToString("N")[..8]);
         if (pg is not null) o = o with { Pg = await pg.CreateDatabase($"bench_{phase}_{Guid.NewGuid():N}") };
         var system = StartNode(o, dataDir);
         try
         {
-            return await run(system, await Phases.Ready(system), dataDir);
+            return await run(o, system, await Phases.Ready(system), dataDir);
         }
         finally
         {
