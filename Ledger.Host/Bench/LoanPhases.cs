@@ -92,7 +92,6 @@ public static class LoanPhases
             return m;
         }).ToArray();
         var prices = new PriceReading(Wad(1_000), Wad(2_000), 1);
-        var keep = new Actors.Accounts.AccountSettings().KeepSettled;
         var random = new Random(1);
         var clock = Stopwatch.StartNew();
         var limit = TimeSpan.FromSeconds(Math.Min(o.Seconds, 5));
@@ -119,7 +118,7 @@ public static class LoanPhases
                 var decided = MarketContract.Decide(market, trader.Id, id, kind, call.In, Size, null, prices, n);
                 MarketContract.Apply(market, decided);
                 foreach (var e in AccountContract.Answered(trader, id, new PoolAnswer(decided.Out, decided.Code), n)) AccountContract.Apply(trader, e);
-                trader.Evict(keep, trader.SettledTotal);
+                trader.Evict(Phases.Limits.KeepSettled, trader.SettledTotal);
             }
         }
         return n / clock.Elapsed.TotalSeconds;

@@ -168,8 +168,8 @@ public static class Phases
 
     // ---- the sequential baseline: the same transfers through the contracts alone, one thread, in memory ---
 
-    /// <summary>The actors' memory limits, which the baselines keep too.</summary>
-    private static readonly AccountSettings Limits = new();
+    /// <summary>The actors' memory limits, which the sequential baselines keep too.</summary>
+    internal static readonly AccountSettings Limits = new();
 
     /// <summary>For the sequential baselines: <paramref name="accounts"/> open accounts in memory, each funded in every asset given.</summary>
     public static AccountState[] FundedStates(int accounts, params string[] assets)

@@ -100,7 +100,6 @@ public static class SwapPhases
                 [new Leg(new(Phases.Asset), PoolDepth), new Leg(new(AssetB), PoolDepth)]), 0));
             return p;
         }).ToArray();
-        var keep = new Actors.Accounts.AccountSettings().KeepSettled;
         var random = new Random(1);
         var clock = Stopwatch.StartNew();
         var limit = TimeSpan.FromSeconds(Math.Min(o.Seconds, 5));
@@ -120,11 +119,11 @@ public static class SwapPhases
                 {
                     var (from, to) = workload.Next(random);
                     TransferThroughContracts(accounts[from], accounts[to], id);
-                    accounts[to].Evict(keep, accounts[to].SettledTotal);
-                    accounts[from].Evict(keep, accounts[from].SettledTotal);
+                    accounts[to].Evict(Phases.Limits.KeepSettled, accounts[to].SettledTotal);
+                    accounts[from].Evict(Phases.Limits.KeepSettled, accounts[from].SettledTotal);
                 }
                 else SwapThroughContracts(trader, pools[random.Next(pools.Length)], id, random.Next(2) == 0);
-                trader.Evict(keep, trader.SettledTotal);
+                trader.Evict(Phases.Limits.KeepSettled, trader.SettledTotal);
             }
             foreach (var pool in pools) pool.Evict(pool.AnswersKeep);
         }
