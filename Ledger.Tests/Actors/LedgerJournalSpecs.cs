@@ -25,6 +25,9 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
 
     protected abstract DbConnection OpenDatabase();
 
+    /// <summary>Holds the event table's write lock until disposed: appends wait behind it.</summary>
+    protected abstract IDisposable LockEventTable();
+
     public virtual Task InitializeAsync()
     {
         _system = Start();
@@ -37,7 +40,13 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         Directory.Delete(DataDir, recursive: true);
     }
 
-    private ActorSystem Start() => LedgerNode.Start(Options() with { Port = Ports.Free(), ExtraHocon = "akka.loglevel = WARNING" });
+    private ActorSystem Start() => LedgerNode.Start(Options() with
+    {
+        Port = Ports.Free(),
+        ExtraHocon = $"akka.loglevel = WARNING\nakka.persistence.journal.sql.circuit-breaker.call-timeout = {CallTimeout.TotalSeconds}s",
+    });
+
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(2);
 
     [Fact]
     public async Task Events_written_by_many_entities_at_once_replay_in_order_after_a_restart()
@@ -65,11 +74,14 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         Assert.Equal(0, Count(db, $"SELECT count(*) FROM event_journal WHERE persistence_id LIKE 'recorder-%' AND ({columns.Identifier} IS NULL OR {columns.Created} = 0)"));
     }
 
+    /// <summary>The plugin creates the tables as the journal starts; one persisted event means it has.</summary>
+    protected async Task TablesCreated() =>
+        Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
+
     [Fact]
     public async Task A_write_that_collides_with_a_stored_row_fails_and_the_writes_beside_it_land()
     {
-        // The plugin creates the tables as the journal starts; one persisted event means it has.
-        Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
+        await TablesCreated();
         using var appender = JournalAppender.For(Config());
         static JournalAppender.Row Row(string pid, long seq) => new(pid, seq, 1, [1, 2, 3], "m", 4);
 
@@ -86,7 +98,48 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         Assert.Equal(2, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'y'"));
     }
 
-    private JournalConfig Config() =>
+    [Fact]
+    public async Task An_entity_hears_rejections_failures_and_deferred_handlers_as_from_the_plugin()
+    {
+        var probe = new Akka.TestKit.Xunit2.TestKit(_system);
+        var recorder = _system.ActorOf(Props.Create(() => new Recorder("told", probe.TestActor)));
+        // Three events in one write (one that cannot be serialized between two that can) and a deferred handler behind it:
+        // the unserializable event is rejected alone, the others land, and every handler runs in order.
+        recorder.Tell(new Recorder.Batch("a", new Unserializable(), "b"));
+        probe.ExpectMsg("a@1", Wait);
+        probe.ExpectMsg("rejected at 2", Wait);
+        probe.ExpectMsg("b@3", Wait);
+        probe.ExpectMsg("deferred", Wait);
+        Assert.Equal(["a", "b"], await recorder.Ask<string[]>(Recorder.Read.Instance, Wait));
+
+        // A write that collides with a row already there (another writer took the sequence number) fails the entity.
+        using var appender = JournalAppender.For(Config());
+        await appender.Append([new JournalAppender.Row("told", 4, 1, [1], "", 4)]);
+        probe.Watch(recorder);
+        recorder.Tell("c");
+        probe.ExpectMsg<string>(m => m.StartsWith("failed at 4", StringComparison.Ordinal), Wait);
+        probe.ExpectTerminated(recorder, Wait);
+    }
+
+    [Fact]
+    public async Task A_write_not_durable_within_the_call_timeout_fails_the_entity_and_its_next_incarnation_finds_it()
+    {
+        var probe = new Akka.TestKit.Xunit2.TestKit(_system);
+        var recorder = _system.ActorOf(Props.Create(() => new Recorder("stalled", probe.TestActor)));
+        Assert.Empty(await recorder.Ask<string[]>(Recorder.Read.Instance, Wait));
+        probe.Watch(recorder);
+        using (LockEventTable())
+        {
+            recorder.Tell("late");
+            probe.ExpectMsg<string>(m => m.StartsWith("failed at 1: journal write for stalled not durable", StringComparison.Ordinal), CallTimeout * 3);
+            probe.ExpectTerminated(recorder, Wait);
+        }
+        // The write was still queued: once the lock is gone it lands, and the next incarnation waits for it before it reads.
+        var again = _system.ActorOf(Props.Create(() => new Recorder("stalled", probe.TestActor)));
+        Assert.Equal(["late"], await again.Ask<string[]>(Recorder.Read.Instance, Wait));
+    }
+
+    protected JournalConfig Config() =>
         new(_system.Settings.Config.GetConfig("akka.persistence.journal.sql").WithFallback(SqlPersistence.DefaultJournalConfiguration));
 
     private static long Count(DbConnection db, string sql)
@@ -96,12 +149,24 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Persists every string it is sent and answers with its sequence number; <see cref="Read"/> answers what it holds.</summary>
-    private sealed class Recorder(string persistenceId) : UntypedPersistentActor
+    /// <summary>
+    /// Persists every string it is sent and answers with its sequence number; <see cref="Read"/> answers what it holds;
+    /// a <see cref="Batch"/>'s events are persisted in one write, each on its own, and then a deferred handler runs. What the journal tells it
+    /// (rejections, failures) goes to <paramref name="observer"/>.
+    /// </summary>
+    private sealed class Recorder(string persistenceId, IActorRef? observer = null) : UntypedPersistentActor
     {
         private readonly List<string> _seen = [];
 
         public override string PersistenceId => persistenceId;
+
+        protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) => observer?.Tell($"rejected at {sequenceNr}");
+
+        protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+        {
+            observer?.Tell($"failed at {sequenceNr}: {cause.Message}");
+            base.OnPersistFailure(cause, @event, sequenceNr);
+        }
 
         protected override void OnRecover(object message)
         {
@@ -122,13 +187,34 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
                 case Read:
                     Sender.Tell(_seen.ToArray());
                     break;
+                case Batch batch:
+                    // Three persists in one command: one write of three events, each its own (not all-or-nothing).
+                    Persist(batch.First, Recorded);
+                    Persist(batch.Middle, Recorded);
+                    Persist(batch.Last, Recorded);
+                    DeferAsync("deferred", d => observer?.Tell(d));
+                    break;
             }
         }
+
+        private void Recorded(object e)
+        {
+            _seen.Add((string)e);
+            observer?.Tell($"{e}@{LastSequenceNr}");
+        }
+
+        public sealed record Batch(object First, object Middle, object Last);
 
         public sealed class Read
         {
             public static readonly Read Instance = new();
         }
+    }
+
+    /// <summary>An event the journal cannot serialize.</summary>
+    private sealed class Unserializable
+    {
+        public string Value => throw new InvalidOperationException(GetType().Name + " cannot be serialized");
     }
 }
 
@@ -140,6 +226,15 @@ public sealed class SqliteJournalSpecs : LedgerJournalSpecs
     {
         var db = new SqliteConnection($"Data Source={Path.Combine(DataDir, "ledger.db")};Pooling=false");
         db.Open();
+        return db;
+    }
+
+    protected override IDisposable LockEventTable()
+    {
+        var db = (SqliteConnection)OpenDatabase();
+        using var begin = db.CreateCommand();
+        begin.CommandText = "BEGIN IMMEDIATE";
+        begin.ExecuteNonQuery();
         return db;
     }
 
@@ -161,6 +256,16 @@ public sealed class PostgresJournalSpecs : LedgerJournalSpecs
     {
         var db = new NpgsqlConnection(_pg.ConnectionString);
         db.Open();
+        return db;
+    }
+
+    protected override IDisposable LockEventTable()
+    {
+        var db = (NpgsqlConnection)OpenDatabase();
+        db.BeginTransaction(); // ends, and unlocks, when the connection is disposed
+        using var lockTable = db.CreateCommand();
+        lockTable.CommandText = "LOCK TABLE event_journal IN EXCLUSIVE MODE";
+        lockTable.ExecuteNonQuery();
         return db;
     }
 
