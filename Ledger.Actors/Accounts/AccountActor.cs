@@ -72,6 +72,8 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = [];
     /// <summary>Transfers that still owe the payee a step, and pool calls not yet answered, with when they were last sent.</summary>
     private readonly Dictionary<TxId, long> _owed = [];
+    /// <summary>The owed steps being sent, by payee (reused: one delivery per payee per round).</summary>
+    private readonly Dictionary<AccountId, List<DeliveryItem>> _byPayee = [];
     private ITimer? _expiryTimer;
     private long? _expiryDueAt;
     private ITimer? _holdTimer;
@@ -79,6 +81,9 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     /// <summary>Whether this account's waker is durably remembered (so a restart wakes it to expire on time).</summary>
     private bool _wakerArmed;
     private bool _arming;
+    /// <summary>The time a batch is decided at, and the decision step <see cref="GroupCommit{TEvent}"/> calls (made once, not per batch).</summary>
+    private long _decidingAt;
+    private readonly GroupCommit<IAccountEvent>.Decide _decide;
 
     public AccountActor(string entityId, Peers peers, TimeProvider time, AccountSettings settings)
     {
@@ -87,6 +92,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         _time = time;
         _settings = settings;
         _batch = new GroupCommit<IAccountEvent>(settings.GroupCommitMax);
+        _decide = (m, s, e, a) => Decide(m, s, _decidingAt, e, a);
         _state = new AccountState { Id = _id, HistoryKeep = settings.HistoryKeep };
     }
 
@@ -205,8 +211,8 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     {
         while (_batch.Ready)
         {
-            var now = Now;
-            var (events, after) = _batch.Take(IsQuery, (m, s, e, a) => Decide(m, s, now, e, a));
+            _decidingAt = Now;
+            var (events, after) = _batch.Take(IsQuery, _decide);
             if (events.Count == 0)
             {
                 foreach (var a in after) a();
@@ -273,10 +279,11 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         var urgent = false;
         foreach (var r in ack.Results)
         {
-            foreach (var e in AccountContract.Acknowledge(_state, r, now))
+            var acknowledged = AccountContract.Acknowledge(_state, r, now);
+            for (var i = 0; i < acknowledged.Count; i++)
             {
-                AccountContract.Apply(_state, e);
-                _deferred.Add(e);
+                AccountContract.Apply(_state, acknowledged[i]);
+                _deferred.Add(acknowledged[i]);
             }
             if (_state.Outgoing.TryGetValue(r.Id, out var t))
             {
@@ -332,8 +339,9 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
 
     private void Emit(IReadOnlyList<IAccountEvent> decided, List<IAccountEvent> events)
     {
-        foreach (var e in decided)
+        for (var i = 0; i < decided.Count; i++)
         {
+            var e = decided[i];
             AccountContract.Apply(_state, e);
             events.Add(e);
             switch (e)
@@ -348,18 +356,15 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         }
     }
 
+    // Each case that captures the sender in a closure has a method of its own: a closure over a parameter of this method
+    // would be allocated on every call, whichever case runs.
     private void Decide(object message, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
     {
         switch (message)
         {
             case OpenAccount open:
-                {
-                    var wasOpen = _state.Exists;
-                    var d = AccountContract.Open(_state, open.Owner, now);
-                    Emit(d.Events, events);
-                    after.Add(() => sender.Tell(d.Rejection is { } code ? new Rejected(code) : View(created: !wasOpen)));
-                    break;
-                }
+                Open(open, sender, now, events, after);
+                break;
             case GetAccount:
                 sender.Tell(_state.Exists ? View(created: false) : new Rejected(Codes.AccountNotFound));
                 break;
@@ -367,73 +372,45 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 sender.Tell(new Holdings(_state.Holdings()));
                 break;
             case GrantIssuer grant:
-                Emit(AccountContract.GrantIssuer(_state, grant.Asset, now), events);
-                after.Add(() => sender.Tell(new IssuerGrantedAck(_id, grant.Asset)));
+                Grant(grant, sender, now, events, after);
                 break;
             case SubmitTransfers submit:
                 {
                     var reply = new Reply(sender, submit.Items.Length, r => new TransferResults(r));
                     for (var i = 0; i < submit.Items.Length; i++)
-                    {
-                        var item = submit.Items[i];
-                        Track(t => AccountContract.StartTransfer(_state, item, t), now, reply, i, events, after);
-                    }
+                        Track(submit.Items[i], static (s, item, t) => AccountContract.StartTransfer(s, item, t), now, reply, i, events, after);
                     break;
                 }
             case PostPending post:
-                Track(t => AccountContract.Post(_state, post.Id, post.Amount, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
+                Track(post, static (s, p, t) => AccountContract.Post(s, p.Id, p.Amount, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case CallPool call:
-                Track(t => AccountContract.CallPool(_state, call.Id, call.Call, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
+                Track(call, static (s, c, t) => AccountContract.CallPool(s, c.Id, c.Call, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case CallVenue call:
-                Track(t => AccountContract.CallVenue(_state, call.Id, call.Call, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
+                Track(call, static (s, c, t) => AccountContract.CallVenue(s, c.Id, c.Call, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case VoidPending @void:
-                Track(t => AccountContract.Void(_state, @void.Id, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
+                Track(@void, static (s, v, t) => AccountContract.Void(s, v.Id, t), now, new Reply(sender, 1, r => r[0]), 0, events, after);
                 break;
             case GetTransaction get:
-                switch (_state.FindOutgoing(get.Id, out var found))
-                {
-                    case Known.Evicted:
-                        Park((_id, get.Id), (t, e, a) => Decide(get, sender, t, e, a));
-                        break;
-                    case Known.Resident when found!.Status == TransferStatus.InFlight:
-                        // Debited, credit not yet confirmed (just sent, or recovered after a crash before the payee's
-                        // acknowledgement was written): answer with the outcome, once delivery confirms it.
-                        Await(get.Id, new Reply(sender, 1, r => r[0]), 0);
-                        break;
-                    default:
-                        sender.Tell(found is null
-                            ? new TransferOutcome(null, _state.Exists ? Codes.TransactionNotFound : Codes.AccountNotFound)
-                            : new TransferOutcome(TransferView.Of(found), null));
-                        break;
-                }
+                Answer(get, sender);
                 break;
             case ListTransactions list:
                 if (!_state.Exists) sender.Tell(new Rejected(Codes.AccountNotFound));
                 else ListPage(list, sender);
                 break;
             case Deliver deliver:
-                {
-                    var results = new List<DeliveryResult>(deliver.Items.Length);
-                    foreach (var item in deliver.Items) Receive(deliver.From, item, sender, now, events, results);
-                    after.Add(() => sender.Tell(new DeliveryAck(_id, results.ToArray())));
-                    break;
-                }
+                Credit(deliver, sender, now, events, after);
+                break;
             case Retry retry:
                 retry.Run(now, events, after);
                 break;
             case PrepareSaga prepare:
-                {
-                    var (decided, failedOp, code) = AccountContract.PrepareSaga(_state, prepare.Saga, prepare.Ops, prepare.Legs, prepare.ExpiresAt, now);
-                    Emit(decided, events);
-                    after.Add(() => sender.Tell(new SagaVote(_id, prepare.Saga, failedOp, code)));
-                    break;
-                }
+                Prepare(prepare, sender, now, events, after);
+                break;
             case ResolveSaga resolve:
-                Emit(AccountContract.ResolveSaga(_state, resolve.Saga, resolve.Commit, resolve.FailedOp, resolve.Code, resolve.Ops, resolve.Fills, now), events);
-                after.Add(() => sender.Tell(new SagaResolvedAck(_id, resolve.Saga)));
+                Resolve(resolve, sender, now, events, after);
                 break;
             case ExpireTick:
                 {
@@ -448,6 +425,61 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 Unhandled(message);
                 break;
         }
+    }
+
+    private void Open(OpenAccount open, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
+    {
+        var wasOpen = _state.Exists;
+        var d = AccountContract.Open(_state, open.Owner, now);
+        Emit(d.Events, events);
+        after.Add(() => sender.Tell(d.Rejection is { } code ? new Rejected(code) : View(created: !wasOpen)));
+    }
+
+    private void Grant(GrantIssuer grant, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
+    {
+        Emit(AccountContract.GrantIssuer(_state, grant.Asset, now), events);
+        after.Add(() => sender.Tell(new IssuerGrantedAck(_id, grant.Asset)));
+    }
+
+    private void Answer(GetTransaction get, IActorRef sender)
+    {
+        switch (_state.FindOutgoing(get.Id, out var found))
+        {
+            case Known.Evicted:
+                Park((_id, get.Id), (t, e, a) => Decide(get, sender, t, e, a));
+                break;
+            case Known.Resident when found!.Status == TransferStatus.InFlight:
+                // Debited, credit not yet confirmed (just sent, or recovered after a crash before the payee's
+                // acknowledgement was written): answer with the outcome, once delivery confirms it.
+                Await(get.Id, new Reply(sender, 1, r => r[0]), 0);
+                break;
+            default:
+                sender.Tell(found is null
+                    ? new TransferOutcome(null, _state.Exists ? Codes.TransactionNotFound : Codes.AccountNotFound)
+                    : new TransferOutcome(TransferView.Of(found), null));
+                break;
+        }
+    }
+
+    /// <summary>Payee: decides a delivery's items; the payer hears of all those decided now in one acknowledgement once durable.</summary>
+    private void Credit(Deliver deliver, IActorRef payer, long now, List<IAccountEvent> events, List<Action> after)
+    {
+        var results = new List<DeliveryResult>(deliver.Items.Length);
+        foreach (var item in deliver.Items) Receive(deliver.From, item, payer, now, events, results);
+        after.Add(() => payer.Tell(new DeliveryAck(_id, results.ToArray())));
+    }
+
+    private void Resolve(ResolveSaga resolve, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
+    {
+        Emit(AccountContract.ResolveSaga(_state, resolve.Saga, resolve.Commit, resolve.FailedOp, resolve.Code, resolve.Ops, resolve.Fills, now), events);
+        after.Add(() => sender.Tell(new SagaResolvedAck(_id, resolve.Saga)));
+    }
+
+    private void Prepare(PrepareSaga prepare, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
+    {
+        var (decided, failedOp, code) = AccountContract.PrepareSaga(_state, prepare.Saga, prepare.Ops, prepare.Legs, prepare.ExpiresAt, now);
+        Emit(decided, events);
+        after.Add(() => sender.Tell(new SagaVote(_id, prepare.Saga, failedOp, code)));
     }
 
     /// <summary>Payee: decides one delivered item; one whose record must be read back is answered on its own later.</summary>
@@ -472,20 +504,20 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
             a.Add(() => payer.Tell(new DeliveryAck(_id, late.ToArray())));
         });
 
-    private void ParkTrack((AccountId, TxId) key, Func<long, Decision> decide, Reply reply, int slot) =>
-        Park(key, (t, e, a) => Track(decide, t, reply, slot, e, a));
+    private void ParkTrack<T>((AccountId, TxId) key, T request, Func<AccountState, T, long, Decision> decide, Reply reply, int slot) =>
+        Park(key, (t, e, a) => Track(request, decide, t, reply, slot, e, a));
 
     /// <summary>
     /// Registers the caller's interest in the transaction a decision is about, or answers a refusal. A
     /// decision that needs a settled record read back first is taken again once it is (it can only be a
     /// repeated request, answered from that record, so it changes no balance and its order does not matter).
     /// </summary>
-    private void Track(Func<long, Decision> decide, long now, Reply reply, int slot, List<IAccountEvent> events, List<Action> after)
+    private void Track<T>(T request, Func<AccountState, T, long, Decision> decide, long now, Reply reply, int slot, List<IAccountEvent> events, List<Action> after)
     {
-        var d = decide(now);
+        var d = decide(_state, request, now);
         if (d.Recall is { } key)
         {
-            ParkTrack(key, decide, reply, slot);
+            ParkTrack(key, request, decide, reply, slot);
             return;
         }
         Emit(d.Events, events);
@@ -524,7 +556,6 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         if (_owed.Count == 0) return;
         var now = Environment.TickCount64;
         var due = _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond;
-        Dictionary<AccountId, List<DeliveryItem>>? byPayee = null;
         List<(IActorRef To, object Message, TxId Id)>? calls = null;
         foreach (var (id, sentAt) in _owed)
         {
@@ -545,8 +576,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 });
                 continue;
             }
-            byPayee ??= [];
-            if (!byPayee.TryGetValue(t.To, out var items)) byPayee[t.To] = items = [];
+            if (!_byPayee.TryGetValue(t.To, out var items)) _byPayee[t.To] = items = [];
             items.Add(AccountContract.Owed(t));
         }
         if (calls is not null)
@@ -555,12 +585,12 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 _owed[id] = now;
                 to.Tell(message, Self);
             }
-        if (byPayee is not null)
-            foreach (var (payee, items) in byPayee)
-            {
-                foreach (var item in items) _owed[item.Id] = now;
-                _peers.Accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
-            }
+        foreach (var (payee, items) in _byPayee)
+        {
+            foreach (var item in items) _owed[item.Id] = now;
+            _peers.Accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
+        }
+        _byPayee.Clear();
         EnsureHousekeeping();
     }
 
