@@ -220,6 +220,33 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
 
 public sealed class SqliteJournalSpecs : LedgerJournalSpecs
 {
+    [Fact]
+    public async Task Appended_rows_reach_the_database_file_long_before_the_wal_is_full()
+    {
+        await TablesCreated();
+        var file = new FileInfo(Path.Combine(DataDir, "ledger.db"));
+        var before = file.Length;
+        using var appender = JournalAppender.For(Config());
+        // ~2 MB of rows: some 500 pages, far below the WAL size at which the appender checkpoints by itself.
+        await appender.Append(Enumerable.Range(1, 2_000).Select(i => new JournalAppender.Row("filler", i, 1, new byte[1_000], "", 4)));
+        // Only a checkpoint copies pages from the WAL into the database file: the checkpointer's, within a round or two.
+        await Until(() =>
+        {
+            file.Refresh();
+            return file.Length > before + 1_000_000;
+        });
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not within 10 s");
+            await Task.Delay(50);
+        }
+    }
+
     protected override LedgerNodeOptions Options() => new() { DataDir = DataDir, SystemName = "sqlite-journal" };
 
     protected override DbConnection OpenDatabase()
