@@ -72,8 +72,6 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = [];
     /// <summary>Transfers that still owe the payee a step, and pool calls not yet answered, with when they were last sent.</summary>
     private readonly Dictionary<TxId, long> _owed = [];
-    /// <summary>The owed steps being sent, by payee (reused: one delivery per payee per round).</summary>
-    private readonly Dictionary<AccountId, List<DeliveryItem>> _byPayee = [];
     private ITimer? _expiryTimer;
     private long? _expiryDueAt;
     private ITimer? _holdTimer;
@@ -556,6 +554,9 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         if (_owed.Count == 0) return;
         var now = Environment.TickCount64;
         var due = _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond;
+        // Fresh each round rather than kept: a long-lived dictionary holding this round's lists would be one more old
+        // object pointing at young ones, which every young collection must scan.
+        Dictionary<AccountId, List<DeliveryItem>>? byPayee = null;
         List<(IActorRef To, object Message, TxId Id)>? calls = null;
         foreach (var (id, sentAt) in _owed)
         {
@@ -576,7 +577,8 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 });
                 continue;
             }
-            if (!_byPayee.TryGetValue(t.To, out var items)) _byPayee[t.To] = items = [];
+            byPayee ??= [];
+            if (!byPayee.TryGetValue(t.To, out var items)) byPayee[t.To] = items = [];
             items.Add(AccountContract.Owed(t));
         }
         if (calls is not null)
@@ -585,12 +587,12 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 _owed[id] = now;
                 to.Tell(message, Self);
             }
-        foreach (var (payee, items) in _byPayee)
-        {
-            foreach (var item in items) _owed[item.Id] = now;
-            _peers.Accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
-        }
-        _byPayee.Clear();
+        if (byPayee is not null)
+            foreach (var (payee, items) in byPayee)
+            {
+                foreach (var item in items) _owed[item.Id] = now;
+                _peers.Accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
+            }
         EnsureHousekeeping();
     }
 

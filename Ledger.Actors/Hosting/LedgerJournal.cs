@@ -113,33 +113,32 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
         _appender.Append(write);
     }
 
+    /// <summary>The rows of one atomic write, all or none: if any event cannot be written, none of its rows is added.</summary>
     private void AddRows(AtomicWrite write, long now, List<JournalAppender.Row> rows)
     {
-        var events = (IImmutableList<IPersistentRepresentation>)write.Payload;
         var first = rows.Count;
-        foreach (var persistent in events)
+        try
         {
-            var e = AdaptToJournal(persistent);
-            if (e.Payload is Tagged) throw new NotSupportedException("LedgerJournal does not write tagged events");
-            var serializer = Context.System.Serialization.FindSerializerForType(e.Payload.GetType(), _defaultSerializer);
-            var manifest = serializer switch
+            foreach (var persistent in (IImmutableList<IPersistentRepresentation>)write.Payload)
             {
-                SerializerWithStringManifest named => named.Manifest(e.Payload),
-                { IncludeManifest: true } => e.Payload.GetType().TypeQualifiedName(),
-                _ => string.Empty,
-            };
-            // As the plugin does: actor references inside a payload serialize with this node's address.
-            byte[] bytes;
-            try
-            {
-                bytes = Akka.Serialization.Serialization.WithTransport((ExtendedActorSystem)Context.System, (serializer, e.Payload), static s => s.serializer.ToBinary(s.Payload));
+                var e = AdaptToJournal(persistent);
+                if (e.Payload is Tagged) throw new NotSupportedException("LedgerJournal does not write tagged events");
+                var serializer = Context.System.Serialization.FindSerializerForType(e.Payload.GetType(), _defaultSerializer);
+                var manifest = serializer switch
+                {
+                    SerializerWithStringManifest named => named.Manifest(e.Payload),
+                    { IncludeManifest: true } => e.Payload.GetType().TypeQualifiedName(),
+                    _ => string.Empty,
+                };
+                // As the plugin does: actor references inside a payload serialize with this node's address.
+                var bytes = Akka.Serialization.Serialization.WithTransport((ExtendedActorSystem)Context.System, (serializer, e.Payload), static s => s.serializer.ToBinary(s.Payload));
+                rows.Add(new JournalAppender.Row(e.PersistenceId, e.SequenceNr, e.Timestamp == 0 ? now : e.Timestamp, bytes, manifest, serializer.Identifier));
             }
-            catch
-            {
-                rows.RemoveRange(first, rows.Count - first);
-                throw;
-            }
-            rows.Add(new JournalAppender.Row(e.PersistenceId, e.SequenceNr, e.Timestamp == 0 ? now : e.Timestamp, bytes, manifest, serializer.Identifier));
+        }
+        catch
+        {
+            rows.RemoveRange(first, rows.Count - first);
+            throw;
         }
     }
 
@@ -376,7 +375,10 @@ public abstract class JournalAppender : IDisposable
 /// </summary>
 public sealed class SqliteAppender(string connectionString, string table, JournalTableColumnNames c) : JournalAppender
 {
-    /// <summary>WAL size, in 4 KiB pages (160 MiB), at which the appender checkpoints it into the database file.</summary>
+    /// <summary>
+    /// WAL size, in 4 KiB pages (160 MiB), at which the appender checkpoints what the checkpointer has not copied yet,
+    /// so that its next transaction starts the WAL again from its beginning.
+    /// </summary>
     public const int WalPagesBeforeCheckpoint = 40_000;
 
     /// <summary>How often the checkpointer copies the WAL into the database while it is less than half full.</summary>
@@ -429,11 +431,11 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
         _connection.Open();
         using (var pragma = _connection.CreateCommand())
         {
-            // Durable on commit: the WAL is fsynced before a write is acknowledged. The WAL is copied into the
-            // database (a checkpoint, run here after a commit) once it holds WalPagesBeforeCheckpoint pages: each
-            // commit rewrites the same hot index pages, and a checkpoint copies each page once however often it
-            // was rewritten, so a larger WAL means less copying per row (transfers bench, 60 s: 1,000 pages, the
-            // default, 13,700/s; 10,000, 15,500/s; 40,000, 18,000/s).
+            // Durable on commit: the WAL is fsynced before a write is acknowledged. Once it holds
+            // WalPagesBeforeCheckpoint pages, the appender checkpoints it here after a commit, which lets the WAL
+            // start again. The size was chosen when this checkpoint copied the whole WAL (transfers bench, 60 s: 1,000
+            // pages, the default, 13,700/s; 10,000, 15,500/s; 40,000, 18,000/s); with the checkpointer doing most of
+            // the copying, 10,000 and 160,000 pages were no better (docs/benchmarks.md, sixth session).
             pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = {WalPagesBeforeCheckpoint};";
             pragma.ExecuteNonQuery();
         }

@@ -112,12 +112,19 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         probe.ExpectMsg("deferred", Wait);
         Assert.Equal(["a", "b"], await recorder.Ask<string[]>(Recorder.Read.Instance, Wait));
 
+        // Two events persisted together are all or nothing: one that cannot be written rejects both, and no row lands.
+        recorder.Tell(new Recorder.Together("c", new Unserializable()));
+        probe.ExpectMsg("rejected at 4", Wait);
+        probe.ExpectMsg("rejected at 5", Wait);
+        await using (var db = OpenDatabase())
+            Assert.Equal(2, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'told'"));
+
         // A write that collides with a row already there (another writer took the sequence number) fails the entity.
         using var appender = JournalAppender.For(Config());
-        await appender.Append([new JournalAppender.Row("told", 4, 1, [1], "", 4)]);
+        await appender.Append([new JournalAppender.Row("told", 6, 1, [1], "", 4)]);
         probe.Watch(recorder);
-        recorder.Tell("c");
-        probe.ExpectMsg<string>(m => m.StartsWith("failed at 4", StringComparison.Ordinal), Wait);
+        recorder.Tell("d");
+        probe.ExpectMsg<string>(m => m.StartsWith("failed at 6", StringComparison.Ordinal), Wait);
         probe.ExpectTerminated(recorder, Wait);
     }
 
@@ -194,6 +201,9 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
                     Persist(batch.Last, Recorded);
                     DeferAsync("deferred", d => observer?.Tell(d));
                     break;
+                case Together together:
+                    PersistAll([together.First, together.Second], Recorded);
+                    break;
             }
         }
 
@@ -204,6 +214,9 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         }
 
         public sealed record Batch(object First, object Middle, object Last);
+
+        /// <summary>Two events persisted as one atomic write.</summary>
+        public sealed record Together(object First, object Second);
 
         public sealed class Read
         {
