@@ -87,13 +87,12 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
     {
         var now = DateTime.UtcNow.Ticks;
         var write = new EntityWrite(message, Self, _writing);
-        string? persistenceId = null;
         foreach (var envelope in message.Messages)
         {
             if (envelope is not AtomicWrite atomic) continue;
             try
             {
-                persistenceId ??= atomic.PersistenceId;
+                write.PersistenceId ??= atomic.PersistenceId;
                 AddRows(atomic, now, write.Rows);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
@@ -107,9 +106,8 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
             write.Completed(null);
             return;
         }
-        write.PersistenceId = persistenceId;
         write.QueuedAt = Environment.TickCount64;
-        _writing[persistenceId!] = write;
+        _writing[write.PersistenceId!] = write;
         _appender.Append(write);
     }
 

@@ -243,21 +243,11 @@ public sealed class SqliteJournalSpecs : LedgerJournalSpecs
         // ~2 MB of rows: some 500 pages, far below the WAL size at which the appender checkpoints by itself.
         await appender.Append(Enumerable.Range(1, 2_000).Select(i => new JournalAppender.Row("filler", i, 1, new byte[1_000], "", 4)));
         // Only a checkpoint copies pages from the WAL into the database file: the checkpointer's, within a round or two.
-        await Until(() =>
+        await TestCluster.Until(() =>
         {
             file.Refresh();
             return file.Length > before + 1_000_000;
-        });
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "not within 10 s");
-            await Task.Delay(50);
-        }
+        }, "the rows in the database file", seconds: 10);
     }
 
     protected override LedgerNodeOptions Options() => new() { DataDir = DataDir, SystemName = "sqlite-journal" };
