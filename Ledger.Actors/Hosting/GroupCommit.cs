@@ -14,31 +14,32 @@ public sealed class GroupCommit<TEvent>(int max)
     /// <summary>Decides one command: appends its events, and what to do once they are durable (the replies).</summary>
     public delegate void Decide(object message, IActorRef sender, List<TEvent> events, List<Action> after);
 
-    private readonly Queue<(object Message, IActorRef Sender)> _queue = new();
-    private readonly List<IActorRef> _inWrite = [];
+    /// <summary>
+    /// Commands in arrival order: the first <see cref="_taken"/> are in the batch being decided or written, the rest
+    /// wait. Taken commands stay in this one list until their write is durable (rather than moving to a second list):
+    /// every long-lived collection an entity writes a new object into is one more place the next young-generation
+    /// collection must scan.
+    /// </summary>
+    private readonly List<(object Message, IActorRef Sender)> _commands = [];
+    private int _taken;
 
     public bool Writing { get; private set; }
 
     /// <summary>Nothing waiting and nothing being written: the entity may stop.</summary>
-    public bool Idle => _queue.Count == 0 && !Writing;
+    public bool Idle => _commands.Count == 0 && !Writing;
 
     /// <summary>Whether the next batch can be taken now.</summary>
-    public bool Ready => _queue.Count > 0 && !Writing;
+    public bool Ready => _commands.Count > _taken && !Writing;
 
-    public IEnumerable<(object Message, IActorRef Sender)> Waiting => _queue;
+    public IEnumerable<(object Message, IActorRef Sender)> Waiting => _commands.Skip(_taken);
 
     /// <summary>Senders whose answer depends on the write in flight or on one to come.</summary>
-    public IEnumerable<IActorRef> Awaiting => _inWrite.Concat(_queue.Select(q => q.Sender));
+    public IEnumerable<IActorRef> Awaiting => _commands.Select(q => q.Sender);
 
-    public void Enqueue(object message, IActorRef sender) => _queue.Enqueue((message, sender));
+    public void Enqueue(object message, IActorRef sender) => _commands.Add((message, sender));
 
     /// <summary>Puts <paramref name="items"/> ahead of everything waiting, in their order.</summary>
-    public void PutFirst(IEnumerable<(object Message, IActorRef Sender)> items)
-    {
-        var rest = _queue.ToArray();
-        _queue.Clear();
-        foreach (var item in items.Concat(rest)) _queue.Enqueue(item);
-    }
+    public void PutFirst(IEnumerable<(object Message, IActorRef Sender)> items) => _commands.InsertRange(_taken, items);
 
     /// <summary>
     /// Takes and decides the next batch. With events, the caller writes them (<see cref="Started"/>, then
@@ -48,15 +49,14 @@ public sealed class GroupCommit<TEvent>(int max)
     {
         var events = new List<TEvent>();
         var after = new List<Action>();
-        while (_queue.Count > 0 && after.Count < max)
+        while (_commands.Count > _taken && after.Count < max)
         {
-            var (message, sender) = _queue.Peek();
+            var (message, sender) = _commands[_taken];
             if (isQuery(message) && events.Count > 0) break;
-            _queue.Dequeue();
-            _inWrite.Add(sender);
+            _taken++;
             decide(message, sender, events, after);
         }
-        if (events.Count == 0) _inWrite.Clear();
+        if (events.Count == 0) Release();
         return (events, after);
     }
 
@@ -65,6 +65,12 @@ public sealed class GroupCommit<TEvent>(int max)
     public void Done()
     {
         Writing = false;
-        _inWrite.Clear();
+        Release();
+    }
+
+    private void Release()
+    {
+        _commands.RemoveRange(0, _taken);
+        _taken = 0;
     }
 }

@@ -244,7 +244,7 @@ public abstract class JournalAppender : IDisposable
 
     protected JournalAppender()
     {
-        _thread = new Thread(Run) { IsBackground = true, Name = "ledger-journal-appender" };
+        _thread = new Thread(Run) { IsBackground = true, Name = "ledger-appender" };
         _thread.Start();
     }
 
@@ -439,7 +439,7 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
         }
         if (_checkpointer is null)
         {
-            _checkpointer = new Thread(CheckpointContinually) { IsBackground = true, Name = "ledger-journal-checkpointer" };
+            _checkpointer = new Thread(CheckpointContinually) { IsBackground = true, Name = "ledger-checkpointer" };
             _checkpointer.Start();
         }
         var rc = raw.sqlite3_prepare_v2(_connection.Handle, _insert, out var statement);

@@ -195,6 +195,9 @@ public sealed class AccountState
     {
         HistoryCount++;
         HistoryKeys.Add(KeyHash(t.From, t.Id));
+        // None kept (the default): not even for a moment — a long-lived list given a new record is one more old object
+        // pointing at a young one, which the next young-generation collection must scan.
+        if (HistoryKeep == 0) return;
         RecentHistory.Add(t);
         if (RecentHistory.Count >= 2 * HistoryKeep) RecentHistory.RemoveRange(0, RecentHistory.Count - HistoryKeep);
     }
