@@ -530,7 +530,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
 
     private void Await(TxId id, Reply reply, int slot)
     {
-        if (!_waiters.TryGetValue(id, out var list)) _waiters[id] = list = [];
+        if (!_waiters.TryGetValue(id, out var list)) _waiters[id] = list = new(1);
         list.Add((reply, slot));
         Settle(id);
     }
@@ -554,9 +554,9 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         if (_owed.Count == 0) return;
         var now = Environment.TickCount64;
         var due = _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond;
-        // Fresh each round rather than kept: a long-lived dictionary holding this round's lists would be one more old
-        // object pointing at young ones, which every young collection must scan.
-        Dictionary<AccountId, List<DeliveryItem>>? byPayee = null;
+        // Fresh each round rather than kept: a long-lived list holding this round's items would be one more old object
+        // pointing at young ones, which every young collection must scan.
+        List<(AccountId Payee, DeliveryItem Item)>? deliveries = null;
         List<(IActorRef To, object Message, TxId Id)>? calls = null;
         foreach (var (id, sentAt) in _owed)
         {
@@ -577,9 +577,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 });
                 continue;
             }
-            byPayee ??= [];
-            if (!byPayee.TryGetValue(t.To, out var items)) byPayee[t.To] = items = [];
-            items.Add(AccountContract.Owed(t));
+            (deliveries ??= new(1)).Add((t.To, AccountContract.Owed(t)));
         }
         if (calls is not null)
             foreach (var (to, message, id) in calls)
@@ -587,13 +585,18 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 _owed[id] = now;
                 to.Tell(message, Self);
             }
-        if (byPayee is not null)
-            foreach (var (payee, items) in byPayee)
-            {
-                foreach (var item in items) _owed[item.Id] = now;
-                _peers.Accounts.Tell(new Deliver(payee, _id, items.ToArray()), Self);
-            }
+        if (deliveries is not null) SendDeliveries(deliveries, now);
         EnsureHousekeeping();
+    }
+
+    /// <summary>One message per payee, in the order each was first owed; most rounds owe one step to one payee.</summary>
+    private void SendDeliveries(List<(AccountId Payee, DeliveryItem Item)> deliveries, long now)
+    {
+        foreach (var (_, item) in deliveries) _owed[item.Id] = now;
+        if (deliveries.Count == 1) _peers.Accounts.Tell(new Deliver(deliveries[0].Payee, _id, [deliveries[0].Item]), Self);
+        else
+            foreach (var toPayee in deliveries.GroupBy(d => d.Payee))
+                _peers.Accounts.Tell(new Deliver(toPayee.Key, _id, [.. toPayee.Select(d => d.Item)]), Self);
     }
 
     /// <summary>

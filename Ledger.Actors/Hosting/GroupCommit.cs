@@ -47,8 +47,9 @@ public sealed class GroupCommit<TEvent>(int max)
     /// </summary>
     public (List<TEvent> Events, List<Action> After) Take(Func<object, bool> isQuery, Decide decide)
     {
-        var events = new List<TEvent>();
-        var after = new List<Action>();
+        // Sized for one command, the usual batch when load is spread over many entities (a list starts at four).
+        var events = new List<TEvent>(1);
+        var after = new List<Action>(1);
         while (_commands.Count > _taken && after.Count < max)
         {
             var (message, sender) = _commands[_taken];

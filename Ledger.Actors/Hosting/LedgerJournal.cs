@@ -145,6 +145,9 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
     {
         private Dictionary<AtomicWrite, Exception>? _rejected;
         private int _answered;
+        /// <summary>Null while running; <see cref="Ended"/> once ended; or what a recovery waiting on it awaits (made only then: rare).</summary>
+        private object? _end;
+        private static readonly object Ended = new();
 
         public string? PersistenceId { get; set; }
         public long QueuedAt { get; set; }
@@ -156,7 +159,22 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
         {
             if (PersistenceId is not null) writing.TryRemove(KeyValuePair.Create(PersistenceId, this));
             Answer(failure);
-            SetResult();
+            (Interlocked.Exchange(ref _end, Ended) as TaskCompletionSource)?.SetResult();
+        }
+
+        /// <summary>Completes once the transaction holding this write has ended, however it ended.</summary>
+        public Task Finished
+        {
+            get
+            {
+                var waited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return Interlocked.CompareExchange(ref _end, waited, null) switch
+                {
+                    null => waited.Task,
+                    TaskCompletionSource other => other.Task,
+                    _ => Task.CompletedTask,
+                };
+            }
         }
 
         /// <summary>Tells the entity the outcome, once: the batch's first, then each event's, in order.</summary>
@@ -191,7 +209,7 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
     /// <summary>A recovering entity reads its highest sequence number only after its own writes in flight have finished.</summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
-        if (_writing.TryGetValue(persistenceId, out var inFlight)) await inFlight.Task.ConfigureAwait(false);
+        if (_writing.TryGetValue(persistenceId, out var inFlight)) await inFlight.Finished.ConfigureAwait(false);
         return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken).ConfigureAwait(false);
     }
 
@@ -223,19 +241,22 @@ public abstract class JournalAppender : IDisposable
     /// Rows that succeed or fail together, and what to do once their transaction has committed or failed
     /// (<see cref="Completed"/>, called once, on a pool thread: never on the appender's own).
     /// </summary>
-    public abstract class Write() : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    public abstract class Write
     {
-        public List<Row> Rows { get; } = [];
+        /// <summary>Sized for one row, the usual write of an entity (one event, or a group commit's events in one row); a list's default first size of four is most of the allocation of a write.</summary>
+        public List<Row> Rows { get; } = new(1);
 
         public abstract void Completed(Exception? failure);
     }
 
     private sealed class TaskWrite : Write
     {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public override void Completed(Exception? failure)
         {
-            if (failure is null) SetResult();
-            else SetException(failure);
+            if (failure is null) Done.SetResult();
+            else Done.SetException(failure);
         }
     }
 
@@ -265,7 +286,7 @@ public abstract class JournalAppender : IDisposable
         var write = new TaskWrite();
         write.Rows.AddRange(rows);
         Append(write);
-        return write.Task;
+        return write.Done.Task;
     }
 
     /// <summary>Queues the write; it is told its outcome once durable, in order with every other append.</summary>

@@ -40,27 +40,48 @@ public sealed class Transfer
     public required AssetId Asset { get; init; }
     public required Amount Amount { get; init; }
     public bool IsPending { get; init; }
-    public long? TimeoutMs { get; init; }
-    public long? ExpiresAt { get; init; }
+    public long? TimeoutMs { get => _rare?.TimeoutMs; init { if (value is not null) Rare.TimeoutMs = value; } }
+    public long? ExpiresAt { get => _rare?.ExpiresAt; init { if (value is not null) Rare.ExpiresAt = value; } }
     public ulong Fingerprint { get; init; }
     public TransferStatus Status { get; set; }
     public string? Code { get; set; }
-    public Amount? PostedAmount { get; set; }
+    public Amount? PostedAmount { get => _rare?.PostedAmount; set { if (value is not null || _rare is not null) Rare.PostedAmount = value; } }
     /// <summary>What the post asked for (null: all); a repeated post with the same request is a retry.</summary>
-    public Amount? PostRequested { get; set; }
+    public Amount? PostRequested { get => _rare?.PostRequested; set { if (value is not null || _rare is not null) Rare.PostRequested = value; } }
     public long CreatedAt { get; init; }
     public long? CompletedAt { get; set; }
     /// <summary>Payer only: delivery steps owed to the payee (1: the credit, 2: the resolution of a pending one).</summary>
     public int StepsOwed { get; set; }
     public int StepsAcked { get; set; }
-    public PoolCall? Call { get; init; }
+    public PoolCall? Call { get => _rare?.Call; init { if (value is not null) Rare.Call = value; } }
     /// <summary>A market or farm call (like <see cref="Call"/>, on another kind of venue).</summary>
-    public VenueCall? Venue { get; init; }
-    public Leg[]? Returned { get; set; }
+    public VenueCall? Venue { get => _rare?.Venue; init { if (value is not null) Rare.Venue = value; } }
+    public Leg[]? Returned { get => _rare?.Returned; set { if (value is not null || _rare is not null) Rare.Returned = value; } }
     /// <summary>An operation of a multi-party transaction (route, atomic batch): the saga deciding it, and what it did once committed.</summary>
-    public SagaKey? Saga { get; init; }
-    public SagaOp? Op { get; init; }
-    public OpFill? Fill { get; set; }
+    public SagaKey? Saga { get => _rare?.Saga; init { if (value is not null) Rare.Saga = value; } }
+    public SagaOp? Op { get => _rare?.Op; init { if (value is not null) Rare.Op = value; } }
+    public OpFill? Fill { get => _rare?.Fill; set { if (value is not null || _rare is not null) Rare.Fill = value; } }
+
+    /// <summary>
+    /// What only reservations, pool and venue calls and saga operations carry, apart: a plain transfer's record (two
+    /// per transfer, the payer's and the payee's, among the largest things the ledger allocates) is half the size.
+    /// </summary>
+    private RareTerms? _rare;
+    private RareTerms Rare => _rare ??= new();
+
+    private sealed class RareTerms
+    {
+        public long? TimeoutMs;
+        public long? ExpiresAt;
+        public Amount? PostedAmount;
+        public Amount? PostRequested;
+        public PoolCall? Call;
+        public VenueCall? Venue;
+        public Leg[]? Returned;
+        public SagaKey? Saga;
+        public SagaOp? Op;
+        public OpFill? Fill;
+    }
 
     public bool AwaitsDelivery => StepsAcked < StepsOwed;
 
