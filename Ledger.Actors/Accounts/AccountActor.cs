@@ -647,9 +647,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         _expiryTimer = null;
         _expiryDueAt = next;
         if (next is null) return;
-        var self = Self;
-        var delay = TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now));
-        _expiryTimer = _time.CreateTimer(_ => self.Tell(ExpireTick.Instance), null, delay, Timeout.InfiniteTimeSpan);
+        _expiryTimer = Tick(ExpireTick.Instance, TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now)), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>
@@ -665,9 +663,18 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         _holdTimer = null;
         _holdCheckDueAt = next;
         if (next is null) return;
+        _holdTimer = Tick(HoldTick.Instance, TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now)), _settings.RedeliverAfter);
+    }
+
+    /// <summary>
+    /// A timer of the account's <see cref="TimeProvider"/> telling this actor <paramref name="tick"/>. A method of its
+    /// own: the closure over the actor's reference would otherwise be allocated on every call of the method creating
+    /// the timer, timer or not (the expiry and hold checks run after every write).
+    /// </summary>
+    private ITimer Tick(object tick, TimeSpan due, TimeSpan period)
+    {
         var self = Self;
-        _holdTimer = _time.CreateTimer(_ => self.Tell(HoldTick.Instance), null, TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now)),
-            _settings.RedeliverAfter);
+        return _time.CreateTimer(_ => self.Tell(tick), null, due, period);
     }
 
     private void MaybeSnapshot()
