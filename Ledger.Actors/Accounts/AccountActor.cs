@@ -52,12 +52,16 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private AccountState _state;
 
     private readonly GroupCommit<IAccountEvent> _batch;
+
+    // Sized here, like the state's open records and the group commit's list, so that the arrays a transfer writes
+    // into are made together and lie side by side in memory: a young-generation collection scans each 256-byte
+    // stretch of old memory written with a new reference since the last one, and neighbours share stretches.
     /// <summary>
     /// Applied but not yet written: what a payee's acknowledgement decided (delivered, or compensated). These
     /// can always be derived again — the payee's side is durable and answers a redelivery the same way — so
     /// they need no write of their own and ride along with the next one.
     /// </summary>
-    private readonly List<IAccountEvent> _deferred = [];
+    private readonly List<IAccountEvent> _deferred = new(4);
     private bool _writeDeferredSoon;
     /// <summary>Housekeeping ticks the deferred events have waited, and ticks in a row with nothing owed or deferred.</summary>
     private int _deferredTicks;
@@ -69,9 +73,9 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private readonly Dictionary<(AccountId From, TxId Id), List<Action<long, List<IAccountEvent>, List<Action>>>> _parked = [];
     private readonly HashSet<(AccountId From, TxId Id)> _reading = [];
     /// <summary>Clients waiting for a transaction to settle, by transaction id.</summary>
-    private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = [];
+    private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = new(4);
     /// <summary>Transfers that still owe the payee a step, and pool calls not yet answered, with when they were last sent.</summary>
-    private readonly Dictionary<TxId, long> _owed = [];
+    private readonly Dictionary<TxId, long> _owed = new(4);
     private ITimer? _expiryTimer;
     private long? _expiryDueAt;
     private ITimer? _holdTimer;

@@ -20,7 +20,7 @@ public sealed class GroupCommit<TEvent>(int max)
     /// every long-lived collection an entity writes a new object into is one more place the next young-generation
     /// collection must scan.
     /// </summary>
-    private readonly List<(object Message, IActorRef Sender)> _commands = [];
+    private readonly List<(object Message, IActorRef Sender)> _commands = new(4);
     private int _taken;
 
     public bool Writing { get; private set; }

@@ -133,9 +133,9 @@ public sealed class AccountState
     public Dictionary<AssetId, Balance> Balances { get; } = [];
     public HashSet<AssetId> IssuerOf { get; } = [];
     /// <summary>Transfers this account initiated, by id: open ones and recently settled ones.</summary>
-    public Dictionary<TxId, Transfer> Outgoing { get; } = [];
+    public Dictionary<TxId, Transfer> Outgoing { get; } = new(4);
     /// <summary>Transfers received, by (payer, id): open ones and recently settled ones.</summary>
-    public Dictionary<(AccountId From, TxId Id), Transfer> Incoming { get; } = [];
+    public Dictionary<(AccountId From, TxId Id), Transfer> Incoming { get; } = new(4);
     /// <summary>
     /// Hash of (payer, id) of every transaction record this account ever made, either direction, with the lowest
     /// journal sequence number the event that made it can have been written at (0: unknown, read from the start).
@@ -149,7 +149,7 @@ public sealed class AccountState
     /// <summary>Ids confirmed free by a journal read although their hash is in <see cref="Seen"/> (a collision).</summary>
     public HashSet<(AccountId From, TxId Id)> Collisions { get; } = [];
     /// <summary>Settled records in the order they settled, with a running number: the eviction order.</summary>
-    public Queue<(long Seq, Transfer Transfer)> Settled { get; } = new();
+    public Queue<(long Seq, Transfer Transfer)> Settled { get; } = new(4);
     public long SettledTotal { get; set; }
     /// <summary>How many entries the transaction list has in all (its positions are 0 … count − 1, oldest first).</summary>
     public long HistoryCount { get; set; }
