@@ -18,7 +18,7 @@ public sealed class GroupCommit<TEvent>(int max)
     /// Commands in arrival order: the first <see cref="_taken"/> are in the batch being decided or written, the rest
     /// wait. Taken commands stay in this one list until their write is durable (rather than moving to a second list):
     /// every long-lived collection an entity writes a new object into is one more place the next young-generation
-    /// collection must scan.
+    /// collection must scan. Made with room for four beside the entity's other such collections, for the same reason.
     /// </summary>
     private readonly List<(object Message, IActorRef Sender)> _commands = new(4);
     private int _taken;

@@ -243,7 +243,10 @@ public abstract class JournalAppender : IDisposable
     /// </summary>
     public abstract class Write
     {
-        /// <summary>Sized for one row, the usual write of an entity (one event, or a group commit's events in one row); a list's default first size of four is most of the allocation of a write.</summary>
+        /// <summary>
+        /// Sized for one row, the usual write of an entity (one event, or a group commit's events in one row): a list's
+        /// first size of four was most of what a write allocated.
+        /// </summary>
         public List<Row> Rows { get; } = new(1);
 
         public abstract void Completed(Exception? failure);
