@@ -88,8 +88,22 @@ public sealed record BenchOptions
         if (o.Pools < 1 || o.SweepPools.Any(k => k < 1)) throw new ArgumentException("out of range: pools ≥ 1");
         if (o.Workload == "routes" && (o.SweepPools.Length > 0 ? o.SweepPools.Any(k => k < 2) : o.Pools < 2)) throw new ArgumentException("--workload routes needs pools ≥ 2 (a route crosses two)");
         if (o.SweepPools.Length > 0 && !o.UsesPools) throw new ArgumentException("--sweep pools applies to swaps, routes and mixed");
+        if (o.Only is not (null or "ledger" or "ceiling" or "baseline")) throw new ArgumentException($"--only takes ledger, ceiling or baseline, not '{o.Only}'");
         if (o.Accounts < 2 || o.InFlight < 1 || o.Seconds < 1 || o.Batch is < 1 or > 8_190) throw new ArgumentException("out of range: accounts ≥ 2, in-flight ≥ 1, seconds ≥ 1, batch 1–8190");
         return o;
+    }
+
+    /// <summary>
+    /// The command line for one run of these options (no sweep: a sweep is run one value at a time), as
+    /// <see cref="Parse"/> reads it; how the bench hands a phase to a process of its own.
+    /// </summary>
+    public IEnumerable<string> ToArgs()
+    {
+        string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        string[] always = ["--workload", Workload, "--accounts", I(Accounts), "--pools", I(Pools), "--seconds", I(Seconds),
+            "--warmup", I(WarmupSeconds), "--in-flight", I(InFlight), "--journal", Journal, "--batch", I(Batch), "--hot-events", I(HotEvents)];
+        (string Name, string? Value)[] optional = [("--pg", Pg), ("--url", Url), ("--key", Key), ("--json", Json), ("--chart", Chart), ("--data", DataDir), ("--only", Only)];
+        return always.Concat(optional.Where(p => p.Value is not null).SelectMany(p => new[] { p.Name, p.Value! }));
     }
 
     /// <summary>Whether the workload trades on pools (and so runs <see cref="SwapPhases"/>).</summary>

@@ -11,7 +11,10 @@ namespace Ledger.Tests.Bench;
 public class BenchSmokeTests
 {
     /// <summary>Runs the bench on the memory journal with tiny sizes; returns its JSON.</summary>
-    private static async Task<JsonElement> Bench(params string[] args)
+    private static async Task<JsonElement> Bench(params string[] args) => (await BenchWithProgress(args)).Json;
+
+    /// <summary>As <see cref="Bench"/>, and what it wrote to stderr (the progress of every phase).</summary>
+    private static async Task<(JsonElement Json, string Progress)> BenchWithProgress(params string[] args)
     {
         var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -25,7 +28,7 @@ public class BenchSmokeTests
         Assert.True(p.ExitCode == 0, await stderr + await stdout);
         var r = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.Clone();
         File.Delete(json);
-        return r;
+        return (r, await stderr);
     }
 
     [Fact]
@@ -76,7 +79,10 @@ public class BenchSmokeTests
     [Fact]
     public async Task Bench_runs_every_phase_and_writes_the_figures_with_conservation_checked()
     {
-        var r = await Bench("--workload", "transfers-zipf");
+        var (r, progress) = await BenchWithProgress("--workload", "transfers-zipf");
+        // Each phase ran in a process of its own (started as `bench --only PHASE`, which says so in its header).
+        Assert.Contains("the ceiling phase only", progress);
+        Assert.Contains("the ledger phase only", progress);
         foreach (var field in new[] { "workload", "accounts", "pools", "seconds", "in_flight", "journal", "committed", "rejected", "failed", "tps",
                      "latency_ms", "sequential_baseline_tps", "platform_ceiling_tps", "conservation_ok", "machine" })
             Assert.True(r.TryGetProperty(field, out _), $"missing {field}");
@@ -88,5 +94,19 @@ public class BenchSmokeTests
         Assert.True(r.GetProperty("sequential_baseline_tps").GetDouble() > 0);
         foreach (var p99 in new[] { "p50", "p90", "p99", "max" }) Assert.True(r.GetProperty("latency_ms").TryGetProperty(p99, out _));
         Assert.True(r.GetProperty("machine").GetProperty("cores").GetInt32() > 0);
+    }
+
+    [Fact]
+    public async Task An_unknown_phase_is_refused_with_the_usage_and_nothing_runs()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { HostProcess.HostDll(), "bench", "--journal", "memory", "--only", "everything" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(2, p.ExitCode);
+        Assert.Contains("--only takes ledger, ceiling or baseline", await stderr);
+        Assert.Equal("", stdout);
     }
 }
