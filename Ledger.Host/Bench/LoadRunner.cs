@@ -90,7 +90,7 @@ public static class LoadRunner
         var seconds = (clock.Elapsed - measuredStart).TotalSeconds;
         await progress;
         var gcPause = GC.GetTotalPauseDuration() - gcPauseBefore;
-        Console.Error.WriteLine($"  {label}: GC paused {gcPause.TotalMilliseconds:N0} ms in {clock.Elapsed.TotalSeconds:N0} s; gen0 {GC.CollectionCount(0) - gen0Before:N0}, gen1 {GC.CollectionCount(1) - gen1Before:N0}, gen2 {GC.CollectionCount(2) - gen2Before:N0} collections; heap {GC.GetTotalMemory(false) / 1e6:N0} MB; allocated {(GC.GetTotalAllocatedBytes() - allocatedBefore) / Math.Max(1, Interlocked.Read(ref allCommitted)):N0} bytes per committed operation");
+        Console.Error.WriteLine($"  {label}: GC paused {gcPause.TotalMilliseconds:N0} ms in {clock.Elapsed.TotalSeconds:N0} s; gen0 {GC.CollectionCount(0) - gen0Before:N0}, gen1 {GC.CollectionCount(1) - gen1Before:N0}, gen2 {GC.CollectionCount(2) - gen2Before:N0} collections; heap {GC.GetTotalMemory(false) / 1e6:N0} MB; the last young collection promoted {GC.GetGCMemoryInfo(GCKind.Ephemeral).PromotedBytes / 1e6:N1} MB; allocated {(GC.GetTotalAllocatedBytes() - allocatedBefore) / Math.Max(1, Interlocked.Read(ref allCommitted)):N0} bytes per committed operation");
         double Ms(double percentile) => histogram.TotalCount == 0 ? 0 : histogram.GetValueAtPercentile(percentile) / (double)TimeSpan.TicksPerMillisecond;
         return new LoadResult(committed, rejected, failed, seconds, Ms(50), Ms(90), Ms(99), histogram.TotalCount == 0 ? 0 : histogram.GetMaxValue() / (double)TimeSpan.TicksPerMillisecond, allCommitted);
     }
