@@ -17,11 +17,7 @@ public class BenchSmokeTests
     private static async Task<(JsonElement Json, string Progress)> BenchWithProgress(params string[] args)
     {
         var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { HostProcess.HostDll(), "bench", "--journal", "memory", "--accounts", "50",
-                     "--seconds", "1", "--warmup", "0", "--in-flight", "16", "--json", json }.Concat(args))
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        using var p = StartBench([.. new[] { "--journal", "memory", "--accounts", "50", "--seconds", "1", "--warmup", "0", "--in-flight", "16", "--json", json }.Concat(args)]);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
@@ -29,6 +25,13 @@ public class BenchSmokeTests
         var r = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.Clone();
         File.Delete(json);
         return (r, await stderr);
+    }
+
+    private static Process StartBench(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { HostProcess.HostDll(), "bench" }.Concat(args)) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
     }
 
     [Fact]
@@ -99,14 +102,13 @@ public class BenchSmokeTests
     [Fact]
     public async Task An_unknown_phase_is_refused_with_the_usage_and_nothing_runs()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { HostProcess.HostDll(), "bench", "--journal", "memory", "--only", "everything" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        using var p = StartBench("--journal", "memory", "--only", "everything");
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = await p.StandardOutput.ReadToEndAsync();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
         Assert.Equal(2, p.ExitCode);
         Assert.Contains("--only takes ledger, ceiling or baseline", await stderr);
+        Assert.Contains("usage: Ledger.Host bench", await stderr);
         Assert.Equal("", stdout);
     }
 }
