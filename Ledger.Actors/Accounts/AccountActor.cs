@@ -651,7 +651,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         _expiryTimer = null;
         _expiryDueAt = next;
         if (next is null) return;
-        _expiryTimer = Tick(ExpireTick.Instance, TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now)), Timeout.InfiniteTimeSpan);
+        _expiryTimer = Tick(ExpireTick.Instance, next.Value, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>
@@ -667,18 +667,19 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         _holdTimer = null;
         _holdCheckDueAt = next;
         if (next is null) return;
-        _holdTimer = Tick(HoldTick.Instance, TimeSpan.FromMilliseconds(Math.Max(0, next.Value - Now)), _settings.RedeliverAfter);
+        _holdTimer = Tick(HoldTick.Instance, next.Value, _settings.RedeliverAfter);
     }
 
     /// <summary>
-    /// A timer of the account's <see cref="TimeProvider"/> telling this actor <paramref name="tick"/>. A method of its
+    /// A timer of the account's <see cref="TimeProvider"/> telling this actor <paramref name="tick"/> at <paramref name="dueAt"/>
+    /// (Unix milliseconds; at once if past), then every <paramref name="period"/>. A method of its
     /// own: the closure over the actor's reference would otherwise be allocated on every call of the method creating
     /// the timer, timer or not (the expiry and hold checks run after every write).
     /// </summary>
-    private ITimer Tick(object tick, TimeSpan due, TimeSpan period)
+    private ITimer Tick(object tick, long dueAt, TimeSpan period)
     {
         var self = Self;
-        return _time.CreateTimer(_ => self.Tell(tick), null, due, period);
+        return _time.CreateTimer(_ => self.Tell(tick), null, TimeSpan.FromMilliseconds(Math.Max(0, dueAt - Now)), period);
     }
 
     private void MaybeSnapshot()

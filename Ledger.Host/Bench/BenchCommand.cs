@@ -126,7 +126,7 @@ public static class BenchCommand
     private static async Task<BenchResult> InOwnProcess(BenchOptions o, ThrowawayPostgres? pg, string phase)
     {
         var json = Path.Combine(Path.GetTempPath(), $"ledger-bench-{phase}-{Guid.NewGuid():N}.json");
-        if (pg is not null) o = o with { Pg = await pg.CreateDatabase($"bench_{phase}_{Guid.NewGuid():N}") };
+        if (pg is not null) o = o with { Pg = await PhaseDatabase(pg, phase) };
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("no path to this program");
         var psi = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(BenchCommand).Assembly.Location);
@@ -186,7 +186,7 @@ public static class BenchCommand
         Func<BenchOptions, ActorSystem, Ledger.Actors.Sharding.LedgerRegions, string, Task<T>> run)
     {
         var dataDir = o.DataDir ?? Path.Combine(Path.GetTempPath(), $"ledger-bench-{phase}-" + Guid.NewGuid().ToString("N")[..8]);
-        if (pg is not null) o = o with { Pg = await pg.CreateDatabase($"bench_{phase}_{Guid.NewGuid():N}") };
+        if (pg is not null) o = o with { Pg = await PhaseDatabase(pg, phase) };
         var system = StartNode(o, dataDir);
         try
         {
@@ -198,6 +198,9 @@ public static class BenchCommand
             if (o.DataDir is null) try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>A fresh database on the throwaway PostgreSQL for one phase, so that no phase finds another's rows.</summary>
+    private static Task<string> PhaseDatabase(ThrowawayPostgres pg, string phase) => pg.CreateDatabase($"bench_{phase}_{Guid.NewGuid():N}");
 
     private static ActorSystem StartNode(BenchOptions o, string dataDir) => LedgerNode.Start(new LedgerNodeOptions
     {
