@@ -198,6 +198,16 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
                         : rejected is not null ? new WriteMessageRejected(p, rejected, instance)
                         : new WriteMessageSuccess(p, instance), p.Sender);
             }
+            // Akka.Persistence hands its batch list over with the write and starts a new one for the next. A list made
+            // just after one write that outlives a young collection before the next is old when that write's events
+            // are added to it in a young array; once the list is dropped, the dead old list still keeps the array and
+            // every event and envelope in it alive through each young collection until the next gen-1 one (a heap dump
+            // under the bench: 7,100 such lists, most of what dead objects held alive). Nothing reads the list now.
+            if (message.Messages is List<IPersistentEnvelope> batch)
+            {
+                batch.Clear();
+                batch.Capacity = 0;
+            }
         }
     }
 

@@ -146,6 +146,26 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         Assert.Equal(["late"], await again.Ask<string[]>(Recorder.Read.Instance, Wait));
     }
 
+    [Fact]
+    public async Task The_batch_list_an_entity_hands_over_holds_nothing_once_the_entity_is_answered()
+    {
+        await TablesCreated();
+        var probe = new Akka.TestKit.Xunit2.TestKit(_system);
+        Persistent Event(string payload, long seq) => new(payload, seq, "handed-over", sender: probe.TestActor, writerGuid: "w");
+        // What Akka.Persistence sends: the list it has been adding to, which it then replaces with a new one.
+        var batch = new List<IPersistentEnvelope> { new AtomicWrite(Event("one", 1)), new AtomicWrite(Event("two", 2)) };
+        Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null).Tell(new WriteMessages(batch, probe.TestActor, 1));
+
+        probe.ExpectMsg<WriteMessagesSuccessful>(Wait);
+        Assert.Equal("one", probe.ExpectMsg<WriteMessageSuccess>(Wait).Persistent.Payload);
+        Assert.Equal("two", probe.ExpectMsg<WriteMessageSuccess>(Wait).Persistent.Payload);
+        // Emptied down to its array: a dead list that a young collection still scans no longer keeps the events alive.
+        Assert.Empty(batch);
+        Assert.Equal(0, batch.Capacity);
+        await using var db = OpenDatabase();
+        Assert.Equal(2, Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'handed-over'"));
+    }
+
     protected JournalConfig Config() =>
         new(_system.Settings.Config.GetConfig("akka.persistence.journal.sql").WithFallback(SqlPersistence.DefaultJournalConfiguration));
 
