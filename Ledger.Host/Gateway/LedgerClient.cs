@@ -19,21 +19,21 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
     private readonly ConcurrentDictionary<AssetId, AssetView> _assets = new();
     private readonly ConcurrentDictionary<PoolId, PoolView> _pools = new();
 
-    public async Task<object> AskAccount(IAccountMessage message) => await Ask(regions.Accounts, message);
+    public Task<object> AskAccount(IAccountMessage message) => Ask(regions.Accounts, message);
 
-    public async Task<object> AskAsset(IAssetMessage message) => await Ask(regions.Assets, message);
+    public Task<object> AskAsset(IAssetMessage message) => Ask(regions.Assets, message);
 
-    public async Task<object> AskPool(IPoolMessage message) => await Ask(regions.Pools, message);
+    public Task<object> AskPool(IPoolMessage message) => Ask(regions.Pools, message);
 
-    public async Task<object> AskSaga(ISagaMessage message) => await Ask(regions.Sagas, message);
+    public Task<object> AskSaga(ISagaMessage message) => Ask(regions.Sagas, message);
 
-    public async Task<object> AskMarket(IMarketMessage message) => await Ask(regions.Markets, message);
+    public Task<object> AskMarket(IMarketMessage message) => Ask(regions.Markets, message);
 
-    public async Task<object> AskFarm(IFarmMessage message) => await Ask(regions.Farms, message);
+    public Task<object> AskFarm(IFarmMessage message) => Ask(regions.Farms, message);
 
-    public async Task<object> AskOracle(IOracleMessage message) => await Ask(regions.Oracle, message);
+    public Task<object> AskOracle(IOracleMessage message) => Ask(regions.Oracle, message);
 
-    public async Task<object> AskKeys(IKeyMessage message) => await Ask(regions.Keys, message);
+    public Task<object> AskKeys(IKeyMessage message) => Ask(regions.Keys, message);
 
     /// <summary>A pool's definition (assets, fee) never changes once created; its reserves are read fresh by <c>GET</c>.</summary>
     public async Task<PoolView?> FindPool(PoolId id)
