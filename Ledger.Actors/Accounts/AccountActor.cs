@@ -26,6 +26,8 @@ public sealed record AccountSettings
     /// <summary>How long acknowledgements may wait for another write to ride along before they are written alone.</summary>
     public TimeSpan DeferredFlushAfter { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>Most requests held while a recovered account settles what it had in flight; beyond it they are answered 503.</summary>
+    public int RecoveryHoldMax { get; init; } = 10_000;
     /// <summary>
     /// Settled transaction records kept in memory once durable; older ones are read back from the journal, from where
     /// each was made (a couple of rows). None by default: a record kept for seconds outlives young-generation
@@ -68,6 +70,15 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private int _quietTicks;
     private bool _stopRequested;
     private long _eventsSinceSnapshot;
+
+    /// <summary>
+    /// After recovery, the transfers and calls the journal shows in flight, until each payee or venue has answered again.
+    /// Their outcome may already have been answered to a client before the crash (the payer's record of it is deferred),
+    /// so until they settle the account's balances may not be what that client was told.
+    /// </summary>
+    private HashSet<TxId>? _unsettled;
+    /// <summary>Requests that read or spend this account's balances, held (in arrival order) while <see cref="_unsettled"/> is not empty.</summary>
+    private List<(object Message, IActorRef Sender)>? _held;
 
     /// <summary>Decisions waiting for a settled record to be read back from the journal, by the record's key.</summary>
     private readonly Dictionary<(AccountId From, TxId Id), List<Action<long, List<IAccountEvent>, List<Action>>>> _parked = [];
@@ -133,7 +144,11 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
             case RecoveryCompleted:
                 _state.Evict(_settings.KeepSettled, long.MaxValue);
                 foreach (var t in _state.Outgoing.Values)
+                {
                     if (t.AwaitsDelivery || (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight) _owed[t.Id] = long.MinValue;
+                    if (t.Status == TransferStatus.InFlight) (_unsettled ??= []).Add(t.Id);
+                }
+                if (_unsettled is not null) _held = [];
                 SendOwed(force: true);
                 // Whatever fell due while this account was not running expires before any command is decided.
                 _batch.Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
@@ -188,7 +203,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 break;
             case ReceiveTimeout:
                 if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _batch.Idle && _deferred.Count == 0 && _state.NextExpiry() is null
-                    && _state.Holds.Count == 0)
+                    && _state.Holds.Count == 0 && _held is null)
                     Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
@@ -197,9 +212,36 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 StopIfIdle();
                 break;
             default:
-                Enqueue(message, Sender);
+                if (_held is not null && ReadsBalances(message)) Hold(message, Sender);
+                else Enqueue(message, Sender);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Whatever reads or spends the balances waits for a recovery's settling; what only adds to them or applies a decision
+    /// taken elsewhere (a credit, a saga's outcome) does not, so two recovering accounts that owe each other never wait on
+    /// each other. A saga's prepare waits too: it can only wait until that saga's locks expire.
+    /// </summary>
+    private static bool ReadsBalances(object m) => m is not (Deliver or ResolveSaga or Retry or ExpireTick);
+
+    private void Hold(object message, IActorRef sender)
+    {
+        if (_held!.Count < _settings.RecoveryHoldMax) _held.Add((message, sender));
+        else if (sender != ActorRefs.Nobody) sender.Tell(new JournalUnavailable(PersistenceId));
+    }
+
+    /// <summary>Once nothing recovered is in flight any more, the account is as its answers said: the held requests go on, in order.</summary>
+    private void SettleRecovery()
+    {
+        if (_unsettled is null) return;
+        _unsettled.RemoveWhere(id => !_state.Outgoing.TryGetValue(id, out var t) || t.Status != TransferStatus.InFlight);
+        if (_unsettled.Count > 0) return;
+        var held = _held!;
+        _unsettled = null;
+        _held = null;
+        foreach (var (message, sender) in held) _batch.Enqueue(message, sender);
+        if (!_batch.Writing) Flush();
     }
 
     private void Enqueue(object message, IActorRef sender)
@@ -301,6 +343,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         if (_deferred.Count > 0) EnsureHousekeeping();
         // A deadline that passed while the reservation was still unconfirmed is due now.
         if (_state.NextExpiry() <= now) Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
+        SettleRecovery();
     }
 
     /// <summary>
@@ -317,6 +360,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         _owed.Remove(answer.Id);
         Settle(answer.Id);
         if (_deferred.Count > 0) EnsureHousekeeping();
+        SettleRecovery();
     }
 
     private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions or GetHoldings;

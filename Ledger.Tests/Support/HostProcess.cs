@@ -125,6 +125,15 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary><c>GET /v1/audit/supply</c>: every asset sums to zero with nothing left in flight.</summary>
+    public async Task AssertBalanced()
+    {
+        var (status, body) = await Get("/v1/audit/supply");
+        Assert.Equal(200, status);
+        foreach (var asset in body.GetProperty("assets").EnumerateObject())
+            Assert.Equal((asset.Name, "0", "0"), (asset.Name, asset.Value.GetProperty("sum").GetString(), asset.Value.GetProperty("in_flight").GetString()));
+    }
+
     /// <summary><c>Ledger.Host verify --data DIR</c>: the offline audit of a stopped node's journal.</summary>
     public static async Task<(int Exit, string Output)> Verify(string dataDir)
     {
