@@ -45,7 +45,9 @@ var regions = LedgerSharding.Start(system, options.Shards, TimeProvider.System, 
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(system);
-var ledgerClient = new LedgerClient(regions, requestTimeout);
+var journalHealth = JournalHealth.Watch(options);
+builder.Services.AddSingleton(journalHealth);
+var ledgerClient = new LedgerClient(regions, requestTimeout, journalHealth);
 builder.Services.AddSingleton(ledgerClient);
 builder.Services.AddSingleton(new Auth(Auth.AdminKey(ledger["AdminKey"], options.DataDir), ledgerClient));
 builder.Services.AddProblemDetails();

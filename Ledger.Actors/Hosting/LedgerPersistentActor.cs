@@ -19,6 +19,8 @@ public abstract class LedgerPersistentActor : UntypedPersistentActor
 {
     private ICancelable? _idleClock;
     private bool _activeSinceCheck;
+    /// <summary>Askers whose requests Akka stashed while this entity was being read back from the journal.</summary>
+    private List<IActorRef>? _askedWhileRecovering;
 
     /// <summary>
     /// From now on the entity is handed <see cref="ReceiveTimeout"/> once it has received nothing for between
@@ -39,6 +41,8 @@ public abstract class LedgerPersistentActor : UntypedPersistentActor
         if (message is not IdleCheck)
         {
             _activeSinceCheck = true;
+            if (IsRecovering && IsAsker(Sender)) (_askedWhileRecovering ??= []).Add(Sender);
+            else if (_askedWhileRecovering is not null && !IsRecovering) _askedWhileRecovering = null;
             return base.AroundReceive(receive, message);
         }
         var quiet = !_activeSinceCheck;
@@ -69,6 +73,18 @@ public abstract class LedgerPersistentActor : UntypedPersistentActor
 
     /// <summary>Senders whose answer depends on the write in flight: its commands' and those queued behind it.</summary>
     protected virtual IEnumerable<IActorRef> AwaitingWrite => [];
+
+    /// <summary>
+    /// The journal could not be read (it is down): Akka stops the entity and drops what it stashed meanwhile. Whoever
+    /// asked is told at once, as for a failed write; messages from other entities are sent again by their senders.
+    /// </summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        var failed = new JournalUnavailable(PersistenceId);
+        foreach (var asker in _askedWhileRecovering?.Distinct() ?? []) asker.Tell(failed);
+        _askedWhileRecovering = null;
+        base.OnRecoveryFailure(reason, message);
+    }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {

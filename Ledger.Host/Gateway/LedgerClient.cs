@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
+using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
@@ -9,9 +10,16 @@ namespace Ledger.Host.Gateway;
 /// <summary>The cluster asked for longer than the request timeout: the outcome is unknown (503, retry same id).</summary>
 public sealed class LedgerUnavailableException(string detail) : Exception(detail);
 
-/// <summary>The gateway's typed handle on the shard regions: one ask per entity, with the request timeout.</summary>
-public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
+/// <summary>
+/// The gateway's typed handle on the shard regions: one ask per entity, with the request timeout — or, while the
+/// journal is down (<see cref="JournalHealth"/>), with <see cref="OutageTimeout"/>, so that a request for an entity
+/// that would first have to be read back from the journal is answered 503 at once. What such a request left with the
+/// entity is not lost: it is decided once the journal is back, and the client's retry with the same id finds it.
+/// </summary>
+public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, JournalHealth health)
 {
+    public static readonly TimeSpan OutageTimeout = TimeSpan.FromMilliseconds(500);
+
     public LedgerRegions Regions => regions;
     public TimeSpan Timeout => timeout;
 
@@ -62,16 +70,17 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout)
 
     private async Task<object> Ask(IActorRef region, object message)
     {
+        var wait = health.Down && OutageTimeout < timeout ? OutageTimeout : timeout;
         try
         {
-            var reply = await region.Ask<object>(message, timeout);
+            var reply = await region.Ask<object>(message, wait);
             return reply is JournalUnavailable failed
                 ? throw new LedgerUnavailableException($"{failed.Entity} could not write to its journal; the outcome is unknown, retry with the same id")
                 : reply;
         }
         catch (AskTimeoutException)
         {
-            throw new LedgerUnavailableException($"no answer from the ledger within {timeout.TotalMilliseconds:0} ms; retry with the same id");
+            throw new LedgerUnavailableException($"{(wait < timeout ? "the journal is unreachable; " : "")}no answer from the ledger within {wait.TotalMilliseconds:0} ms; retry with the same id");
         }
     }
 }
