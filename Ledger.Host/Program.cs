@@ -40,7 +40,11 @@ var options = new LedgerNodeOptions
 var requestTimeout = TimeSpan.FromMilliseconds(ledger.GetValue("RequestTimeoutMs", 10_000));
 
 var system = LedgerNode.Start(options);
-var regions = LedgerSharding.Start(system, options.Shards, TimeProvider.System, new AccountSettings());
+// Ledger:DeferredFlushAfterMs: how long an account's record of an outcome may wait for another write to ride along.
+var accountSettings = new AccountSettings { DeferredFlushAfter = TimeSpan.FromMilliseconds(ledger.GetValue("DeferredFlushAfterMs", 2_000)) };
+var regions = LedgerSharding.Start(system, options.Shards, TimeProvider.System, accountSettings);
+if (Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(LedgerSharding.LedgerRole))
+    system.ActorOf(OwingResumer.Props(options, regions.Accounts), "owing-resumer");
 
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(TimeProvider.System);

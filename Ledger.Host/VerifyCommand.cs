@@ -24,12 +24,17 @@ namespace Ledger.Host;
 /// entity has sent and the other has durably received, but whose acknowledgement the sender had not yet written when
 /// it stopped, is counted once. Exit status 1 on any violation. Sagas between their decision and their last
 /// participant are not reconciled: run it on a journal whose nodes have stopped after finishing their work.
+/// With <c>--settled</c>, value still on its way is a violation too: a transfer not landed at its payee (or refused there
+/// and not yet given back), a venue call whose answer the trader has not recorded — what a node must finish by itself
+/// after a crash.
 /// </summary>
 public static class VerifyCommand
 {
     public static async Task<int> Run(string[] args)
     {
         string? dataDir = null, pg = null;
+        var settled = args.Contains("--settled");
+        args = [.. args.Where(a => a != "--settled")];
         for (var i = 0; i + 1 < args.Length; i += 2)
             (dataDir, pg) = args[i] switch
             {
@@ -39,7 +44,7 @@ public static class VerifyCommand
             };
         if (dataDir is null == (pg is null))
         {
-            await Console.Error.WriteLineAsync("usage: Ledger.Host verify --data DIR | --pg CONNSTRING");
+            await Console.Error.WriteLineAsync("usage: Ledger.Host verify --data DIR | --pg CONNSTRING [--settled]");
             return 2;
         }
         var options = new LedgerNodeOptions
@@ -65,7 +70,7 @@ public static class VerifyCommand
             foreach (var envelope in await journal.CurrentEventsByPersistenceId(pid, 0, long.MaxValue).RunWith(Sink.Seq<EventEnvelope>(), materializer))
                 world.Apply(pid, envelope.Event);
         }
-        var violations = world.Check(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var violations = world.Check(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), settled);
         Console.WriteLine($"verify: {world.Accounts.Count:N0} accounts, {world.Pools.Count:N0} pools, {world.Markets.Count:N0} markets, {world.Farms.Count:N0} farms replayed");
         foreach (var (asset, sum) in world.Sums.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal))
             Console.WriteLine($"  {asset.Value}: sum {sum}");
@@ -122,7 +127,7 @@ public static class VerifyCommand
 
         private void Add(AssetId asset, BigInteger amount) => Sums[asset] = Sums.GetValueOrDefault(asset) + amount;
 
-        public List<string> Check(long now)
+        public List<string> Check(long now, bool settled)
         {
             var violations = new List<string>();
             foreach (var a in Accounts.Values)
@@ -139,10 +144,17 @@ public static class VerifyCommand
                 foreach (var hold in a.Holds.Values)
                     if (hold.ExpiresAt < now) violations.Add($"account {a.Id}: saga {hold.Key} still held past its expiry");
                 foreach (var (t, step, asset, amount) in a.Unconfirmed())
-                    if (t.Call is null && t.Venue is null && !Landed(a, t, step)) Add(asset, amount.Value);
+                    if (t.Call is null && t.Venue is null && !Landed(a, t, step))
+                    {
+                        Add(asset, amount.Value);
+                        if (settled) violations.Add($"account {a.Id}: transfer {t.Id} step {step} still on its way to {t.To}");
+                    }
                 foreach (var t in a.Outgoing.Values.Where(t => (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight))
+                {
                     // Decided by the venue: it has the inputs and owes the answer's legs; undecided: the inputs are on their way.
                     foreach (var leg in AnswerOf(a.Id, t)?.Out ?? t.Call?.In ?? t.Venue!.In) Add(leg.Asset, leg.Amount.Value);
+                    if (settled) violations.Add($"account {a.Id}: call {t.Id} not yet answered on the account");
+                }
             }
             foreach (var p in Pools.Values)
                 foreach (var h in PoolContract.Holdings(p)) Add(h.Asset, (BigInteger)h.Held);

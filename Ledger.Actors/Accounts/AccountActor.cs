@@ -91,6 +91,11 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     private long? _expiryDueAt;
     private ITimer? _holdTimer;
     private long? _holdCheckDueAt;
+    /// <summary>
+    /// Whether the journal's <see cref="OwingIndex"/> may list this account: marked before the first write that leaves it
+    /// owing a step, cleared once nothing is owed. After a crash the listed accounts are started by the node itself.
+    /// </summary>
+    private bool _markedOwing;
     /// <summary>Whether this account's waker is durably remembered (so a restart wakes it to expire on time).</summary>
     private bool _wakerArmed;
     private bool _arming;
@@ -149,6 +154,9 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                     if (t.Status == TransferStatus.InFlight) (_unsettled ??= []).Add(t.Id);
                 }
                 if (_unsettled is not null) _held = [];
+                // Listed or not, a recovered account may have been marked owing by an incarnation that died before clearing it.
+                _markedOwing = true;
+                ClearOwingIfSettled();
                 SendOwed(force: true);
                 // Whatever fell due while this account was not running expires before any command is decided.
                 _batch.Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
@@ -279,6 +287,11 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
             _deferred.Clear();
             _deferredTicks = 0;
         }
+        if (_owed.Count > 0 && !_markedOwing)
+        {
+            JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr + 1, true));
+            _markedOwing = true;
+        }
         _batch.Started();
         // Everything settled so far is in this write: once it is durable, it may leave memory.
         var durableBefore = _state.SettledTotal;
@@ -293,6 +306,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
             SendOwed(force: false);
             ScheduleExpiry();
             MaybeSnapshot();
+            ClearOwingIfSettled();
             Flush();
             WriteDeferredIfDue();
             StopIfIdle();
@@ -343,6 +357,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         if (_deferred.Count > 0) EnsureHousekeeping();
         // A deadline that passed while the reservation was still unconfirmed is due now.
         if (_state.NextExpiry() <= now) Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
+        ClearOwingIfSettled();
         SettleRecovery();
     }
 
@@ -360,7 +375,22 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         _owed.Remove(answer.Id);
         Settle(answer.Id);
         if (_deferred.Count > 0) EnsureHousekeeping();
+        ClearOwingIfSettled();
         SettleRecovery();
+    }
+
+    /// <summary>
+    /// Cleared once nothing is owed and every deferred record that moves a balance (a refund, a venue's answer) is durable:
+    /// until then a crash would leave the account's journal showing value still on its way. A deferred acknowledgement of
+    /// a credit may stay: the payee has that value durably, and the payer reads its own record again on its next start.
+    /// </summary>
+    private void ClearOwingIfSettled()
+    {
+        if (!_markedOwing || _owed.Count > 0) return;
+        foreach (var e in _deferred)
+            if (e is not DeliveryAcknowledged) return;
+        JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr, false));
+        _markedOwing = false;
     }
 
     private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions or GetHoldings;

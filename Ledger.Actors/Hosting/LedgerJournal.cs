@@ -70,6 +70,9 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
             case WriteMessages write:
                 Append(write);
                 return true;
+            case OwingMark mark:
+                _appender.Append(mark);
+                return true;
             case CheckOverdue:
                 var late = Environment.TickCount64 - (long)_callTimeout.TotalMilliseconds;
                 foreach (var w in _writing.Values)
@@ -259,8 +262,21 @@ public abstract class JournalAppender : IDisposable
         /// </summary>
         public List<Row> Rows { get; } = new(1);
 
+        /// <summary>An entity's change to the <see cref="OwingIndex"/>, made in the same transaction as the rows.</summary>
+        public OwingMark? Mark { get; init; }
+
         public abstract void Completed(Exception? failure);
     }
+
+    /// <summary>A mark alone: nobody waits for it (a lost clear only starts an entity once more after a crash).</summary>
+    private sealed class MarkWrite : Write
+    {
+        public override void Completed(Exception? failure)
+        {
+        }
+    }
+
+    public void Append(OwingMark mark) => Append(new MarkWrite { Mark = mark });
 
     private sealed class TaskWrite : Write
     {
@@ -421,7 +437,7 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
 
     private readonly string _insert = $"INSERT INTO \"{table}\" {Columns(c)} VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)";
     private SqliteConnection? _connection;
-    private sqlite3_stmt? _statement;
+    private sqlite3_stmt? _statement, _mark, _clear;
     /// <summary>UTF-8 of the text values; SQLite copies what is bound, so one buffer serves them all.</summary>
     private byte[] _utf8 = new byte[256];
 
@@ -438,11 +454,24 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
                 raw.sqlite3_bind_blob(insert, 4, row.Payload);
                 raw.sqlite3_bind_text(insert, 5, Utf8(row.Manifest));
                 raw.sqlite3_bind_int64(insert, 6, row.SerializerId);
-                var rc = raw.sqlite3_step(insert);
-                raw.sqlite3_reset(insert);
-                if (rc != raw.SQLITE_DONE) throw Failure(rc);
+                Step(insert);
+            }
+        if (OwingIndex.Net(writes) is { } marks)
+            foreach (var m in marks.Values)
+            {
+                var statement = m.Owes ? _mark! : _clear!;
+                raw.sqlite3_bind_text(statement, 1, Utf8(m.PersistenceId));
+                raw.sqlite3_bind_int64(statement, 2, m.SequenceNr);
+                Step(statement);
             }
         tx.Commit();
+    }
+
+    private void Step(sqlite3_stmt statement)
+    {
+        var rc = raw.sqlite3_step(statement);
+        raw.sqlite3_reset(statement);
+        if (rc != raw.SQLITE_DONE) throw Failure(rc);
     }
 
     private ReadOnlySpan<byte> Utf8(string text)
@@ -468,7 +497,7 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
             // start again. The size was chosen when this checkpoint copied the whole WAL (transfers bench, 60 s: 1,000
             // pages, the default, 13,700/s; 10,000, 15,500/s; 40,000, 18,000/s); with the checkpointer doing most of
             // the copying, 10,000 and 160,000 pages were no better (docs/benchmarks.md, sixth session).
-            pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = {WalPagesBeforeCheckpoint};";
+            pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = {WalPagesBeforeCheckpoint}; {OwingIndex.Create};";
             pragma.ExecuteNonQuery();
         }
         if (_checkpointer is null)
@@ -476,13 +505,17 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
             _checkpointer = new Thread(CheckpointContinually) { IsBackground = true, Name = "ledger-checkpointer" };
             _checkpointer.Start();
         }
-        var rc = raw.sqlite3_prepare_v2(_connection.Handle, _insert, out var statement);
-        if (rc != raw.SQLITE_OK)
-        {
-            statement.Dispose();
-            throw Failure(rc);
-        }
-        return _statement = statement;
+        _mark = Prepare(OwingIndex.SqliteMark);
+        _clear = Prepare(OwingIndex.SqliteClear);
+        return _statement = Prepare(_insert);
+    }
+
+    private sqlite3_stmt Prepare(string sql)
+    {
+        var rc = raw.sqlite3_prepare_v2(_connection!.Handle, sql, out var statement);
+        if (rc == raw.SQLITE_OK) return statement;
+        statement.Dispose();
+        throw Failure(rc);
     }
 
     protected override bool IsConflict(Exception e) => e is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
@@ -526,6 +559,9 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
 
     protected override void Close()
     {
+        _mark?.Dispose();
+        _clear?.Dispose();
+        _mark = _clear = null;
         _statement?.Dispose();
         _statement = null;
         _connection?.Dispose();
@@ -546,6 +582,8 @@ public sealed class PostgresAppender(string connectionString, string? schema, st
         {
             _connection = new NpgsqlConnection(connectionString);
             _connection.Open();
+            using var create = new NpgsqlCommand(OwingIndex.Create, _connection);
+            create.ExecuteNonQuery();
         }
         using var tx = _connection.BeginTransaction();
         using (var copy = _connection.BeginBinaryImport(_copy))
@@ -562,6 +600,16 @@ public sealed class PostgresAppender(string connectionString, string? schema, st
                 copy.Write(row.SerializerId, NpgsqlDbType.Integer);
             }
             copy.Complete();
+        }
+        if (OwingIndex.Net(writes) is { } marks)
+        {
+            using var command = new NpgsqlCommand(OwingIndex.PostgresMarkAndClear, _connection, tx);
+            var (owes, settled) = (marks.Values.Where(m => m.Owes).ToList(), marks.Values.Where(m => !m.Owes).ToList());
+            command.Parameters.AddWithValue("mp", owes.Select(m => m.PersistenceId).ToArray());
+            command.Parameters.AddWithValue("ms", owes.Select(m => m.SequenceNr).ToArray());
+            command.Parameters.AddWithValue("cp", settled.Select(m => m.PersistenceId).ToArray());
+            command.Parameters.AddWithValue("cs", settled.Select(m => m.SequenceNr).ToArray());
+            command.ExecuteNonQuery();
         }
         tx.Commit();
     }

@@ -68,4 +68,57 @@ public class CrashTests
         }
         Assert.Equal("expired", S((await second.Get("/v1/accounts/payer/transactions/p1")).Body, "status"));
     }
+
+    [Fact]
+    public async Task Transfers_cut_short_by_kill_minus_9_finish_by_themselves_after_the_restart()
+    {
+        await using var first = new HostProcess();
+        // Payers' own records of outcomes wait for a later write for as long as they may, so that the refused transfer
+        // below is certain to be still on its way in the payer's journal when the node dies.
+        await first.Start("--Ledger:DeferredFlushAfterMs=600000");
+        var accounts = Enumerable.Range(0, 100).Select(i => "w" + i).ToArray();
+        await first.Seed("USD", "bank", [.. accounts.Select(a => (a, "100000")), ("quiet", "100")]);
+        using var stop = new CancellationTokenSource();
+        var committed = 0;
+        // Transfers keep coming from 32 clients until the kill, so some may be cut short between the payer's and the payee's write.
+        var clients = Enumerable.Range(0, 32).Select(c => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var transfer = new { id = $"c{c}-{i}", from = accounts[(c * 31 + i) % 100], to = accounts[(c * 17 + i * 7 + 1) % 100], asset = "USD", amount = "1" };
+                try
+                {
+                    if ((await first.Post("/v1/transfers", transfer)).Status == 200) Interlocked.Increment(ref committed);
+                }
+                catch (HttpRequestException)
+                {
+                    return; // the node is gone
+                }
+            }
+        })).ToArray();
+        var loaded = DateTime.UtcNow.AddSeconds(60);
+        while (Volatile.Read(ref committed) < 500)
+        {
+            Assert.True(DateTime.UtcNow < loaded, "the transfers did not get going");
+            await Task.Delay(20);
+        }
+        var refused = await first.Post("/v1/transfers", new { id = "lost", from = "quiet", to = "nobody", asset = "USD", amount = "10" });
+        Assert.Equal(422, refused.Status);
+        first.Kill();
+        await stop.CancelAsync();
+        await Task.WhenAll(clients);
+
+        await using var second = new HostProcess(first.DataDir);
+        await second.Start();
+        // No client touches an account: the node itself starts those its journal lists as owing a step.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!second.Output.Contains("every account woken has finished", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the accounts cut short did not finish by themselves:\n" + second.Output);
+            await Task.Delay(100);
+        }
+        await second.Stop();
+        var (exit, report) = await HostProcess.Verify(first.DataDir, "--settled");
+        Assert.True(exit == 0, report);
+    }
 }

@@ -135,10 +135,10 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
     /// <summary><c>Ledger.Host verify --data DIR</c>: the offline audit of a stopped node's journal.</summary>
-    public static async Task<(int Exit, string Output)> Verify(string dataDir)
+    public static async Task<(int Exit, string Output)> Verify(string dataDir, params string[] options)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { HostDll(), "verify", "--data", dataDir }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { HostDll(), "verify", "--data", dataDir }.Concat(options)) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEndAsync();
         var error = p.StandardError.ReadToEndAsync();

@@ -1,0 +1,90 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Actors.Hosting;
+
+/// <summary>
+/// After this node comes up, and after any member leaves or is removed (its entities now live elsewhere), starts every
+/// account the <see cref="OwingIndex"/> lists: each resends what it had in flight, and what a crash cut short finishes
+/// without any client touching it. Waking an account that is already running, or owes nothing, is harmless. Then
+/// watches the index until every account it woke has cleared itself, and logs how long that took.
+/// </summary>
+public sealed class OwingResumer : ReceiveActor, IWithTimers
+{
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public const string AccountPrefix = "account-";
+    public static readonly TimeSpan WatchFor = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(100);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public OwingResumer(LedgerNodeOptions options, IActorRef accounts)
+    {
+        var running = false;
+        Receive<Run>(_ =>
+        {
+            if (running) return;
+            running = true;
+            Resume(options, accounts).PipeTo(Self, success: () => Finished.Instance, failure: e => new Failed(e));
+        });
+        Receive<ClusterEvent.MemberRemoved>(_ => Self.Tell(Run.Instance));
+        Receive<ClusterEvent.CurrentClusterState>(_ => { });
+        Receive<Finished>(_ => { running = false; });
+        Receive<Failed>(f =>
+        {
+            running = false;
+            _log.Warning("could not read the owing index ({0}); trying again in 1 s", f.Cause.Message);
+            Timers.StartSingleTimer(Run.Instance, Run.Instance, TimeSpan.FromSeconds(1));
+        });
+    }
+
+    public static Props Props(LedgerNodeOptions options, IActorRef accounts) => Akka.Actor.Props.Create(() => new OwingResumer(options, accounts));
+
+    protected override void PreStart()
+    {
+        var cluster = Cluster.Get(Context.System);
+        var self = Self;
+        cluster.RegisterOnMemberUp(() => self.Tell(Run.Instance));
+        cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.MemberRemoved));
+    }
+
+    protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+
+    private async Task Resume(LedgerNodeOptions options, IActorRef accounts)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var owing = (await OwingIndex.Read(options, CancellationToken.None)).Where(p => p.StartsWith(AccountPrefix, StringComparison.Ordinal)).ToHashSet();
+        if (owing.Count == 0)
+        {
+            _log.Info("no account owed a step when its node stopped");
+            return;
+        }
+        foreach (var pid in owing) accounts.Tell(new WakeUp(new AccountId(pid[AccountPrefix.Length..])));
+        _log.Info("woke {0} accounts that owed a step when their node stopped", owing.Count);
+        while (clock.Elapsed < WatchFor)
+        {
+            await Task.Delay(PollEvery);
+            owing.IntersectWith(await OwingIndex.Read(options, CancellationToken.None));
+            if (owing.Count > 0) continue;
+            _log.Info("every account woken has finished what it had in flight, {0} ms after waking them", clock.ElapsedMilliseconds);
+            return;
+        }
+        _log.Warning("{0} accounts woken still owe a step after {1} s (a payee or venue not answering)", owing.Count, WatchFor.TotalSeconds);
+    }
+
+    private sealed class Run
+    {
+        public static readonly Run Instance = new();
+    }
+
+    private sealed class Finished
+    {
+        public static readonly Finished Instance = new();
+    }
+
+    private sealed record Failed(Exception Cause);
+}
