@@ -43,7 +43,11 @@ public sealed class KeyCache : IDisposable
         {
             if (_time.GetTimestamp() < _trustedUntil && _owners.TryGetValue(hash, out var cached)) return cached;
         }
-        if (await ask(new FindKey(hash)) is not KeyOwner { Owner: { } owner, Version: var version }) return null;
+        if (await ask(new FindKey(hash)) is not KeyOwner { Owner: { } owner, Version: var version })
+        {
+            lock (_gate) _owners.Remove(hash);
+            return null;
+        }
         lock (_gate)
         {
             // An answer older than the revocations applied already might name a key revoked since: not cached.
