@@ -53,7 +53,7 @@ var journalHealth = JournalHealth.Watch(options);
 builder.Services.AddSingleton(journalHealth);
 var ledgerClient = new LedgerClient(regions, requestTimeout, journalHealth);
 builder.Services.AddSingleton(ledgerClient);
-builder.Services.AddSingleton(new Auth(Auth.AdminKey(ledger["AdminKey"], options.DataDir), ledgerClient));
+builder.Services.AddSingleton(new Auth(Auth.AdminKey(ledger["AdminKey"], options.DataDir), ledgerClient, TimeProvider.System));
 builder.Services.AddProblemDetails();
 // Hostile input: a body above Ledger:MaxRequestBytes is 413; more than Ledger:RateLimitPerSecond requests a second
 // from one key (a token bucket, bursts up to a second's worth) are 429 with Retry-After.

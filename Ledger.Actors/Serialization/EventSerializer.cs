@@ -70,6 +70,8 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(MarketSnapshot)] = "MarketSnapshot.v1",
         [typeof(KeyIssued)] = "KeyIssued.v1",
         [typeof(FarmSnapshot)] = "FarmSnapshot.v1",
+        [typeof(KeyCreated)] = "KeyCreated.v1",
+        [typeof(KeyRevoked)] = "KeyRevoked.v1",
     };
 
     private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
@@ -186,4 +188,6 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(MarketSnapshot))]
 [JsonSerializable(typeof(KeyIssued))]
 [JsonSerializable(typeof(FarmSnapshot))]
+[JsonSerializable(typeof(KeyCreated))]
+[JsonSerializable(typeof(KeyRevoked))]
 internal sealed partial class EventJson : JsonSerializerContext;

@@ -45,4 +45,6 @@ public static class Codes
     public const string NothingToRepay = "nothing_to_repay";
     public const string FarmNotFound = "farm_not_found";
     public const string FarmExists = "farm_exists";
+    /// <summary>No key with that id, or it is revoked already.</summary>
+    public const string KeyNotFound = "key_not_found";
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Ledger.Actors.Security;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
 
@@ -18,13 +19,15 @@ public sealed class ForbiddenException(string detail) : Exception(detail);
 /// <summary>
 /// <c>Authorization: Bearer &lt;key&gt;</c> on every <c>/v1</c> request (api.md). The admin key comes from
 /// <c>Ledger:AdminKey</c>, or is created once in the data directory; other keys are issued by <c>POST /v1/keys</c> and
-/// stored only as SHA-256 hashes (a key is 32 random bytes, so a fast hash is enough). A key may act only on accounts
-/// whose owner is its owner; reads of assets, pools, markets and farms are open to any key; the rest is the admin's.
+/// stored only as SHA-256 hashes (a key is 32 random bytes, so a fast hash is enough), and revoked by
+/// <c>DELETE /v1/keys/{key_id}</c>: the node's <see cref="KeyCache"/> drops a revoked key within a second. A key may act
+/// only on accounts whose owner is its owner; reads of assets, pools, markets and farms are open to any key; the rest
+/// is the admin's.
 /// </summary>
-public sealed class Auth(string adminKey, LedgerClient ledger)
+public sealed class Auth(string adminKey, LedgerClient ledger, TimeProvider time) : IDisposable
 {
     private readonly byte[] _admin = Encoding.UTF8.GetBytes(adminKey);
-    private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
+    private readonly KeyCache _keys = new(ledger.Regions.Keys, time);
     private readonly ConcurrentDictionary<AccountId, string> _accountOwners = new();
 
     public const string AdminKeyFile = "admin.key";
@@ -45,6 +48,9 @@ public sealed class Auth(string adminKey, LedgerClient ledger)
 
     public static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>A key's public name: random, so it says nothing about the key.</summary>
+    public static string NewKeyId() => "key_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
+
     public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
     /// <summary>The caller of a <c>/v1</c> request, from its bearer key.</summary>
@@ -55,10 +61,9 @@ public sealed class Auth(string adminKey, LedgerClient ledger)
             throw new UnauthorizedException("send 'Authorization: Bearer <key>'");
         var key = header[7..].Trim();
         if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), _admin)) return new Caller(true, null);
-        var hash = Hash(key);
-        if (_owners.TryGetValue(hash, out var owner)) return new Caller(false, owner);
-        if (await ledger.AskKeys(new FindKey(hash)) is KeyOwner { Owner: { } found }) return new Caller(false, _owners.GetOrAdd(hash, found));
-        throw new UnauthorizedException("unknown key");
+        return await _keys.Owner(Hash(key), find => ledger.AskKeys(find)) is { } owner
+            ? new Caller(false, owner)
+            : throw new UnauthorizedException("unknown or revoked key");
     }
 
     public static Caller Of(HttpContext context) => context.Items[typeof(Caller)] as Caller ?? throw new UnauthorizedException("no caller");
@@ -86,21 +91,6 @@ public sealed class Auth(string adminKey, LedgerClient ledger)
     {
         foreach (var account in accounts.Distinct()) await RequireAccount(context, account);
     }
-}
 
-public static class KeysApi
-{
-    public static void MapKeys(this IEndpointRouteBuilder v1)
-    {
-        v1.MapPost("/keys", async (HttpContext context, LedgerClient ledger) =>
-        {
-            Auth.RequireAdmin(context);
-            var body = (await RequestBody.ReadAsync(context.Request)).Allow("owner");
-            var owner = body.Id("owner");
-            var key = Auth.NewKey();
-            return await ledger.AskKeys(new IssueKey(Auth.Hash(key), owner)) is KeyOwner
-                ? Results.Json(new { key, owner }, statusCode: StatusCodes.Status201Created)
-                : Problems.Unavailable("the key store did not answer");
-        });
-    }
+    public void Dispose() => _keys.Dispose();
 }

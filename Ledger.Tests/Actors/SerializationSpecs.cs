@@ -31,6 +31,9 @@ public class SerializationSpecs() : Akka.TestKit.Xunit2.TestKit(SpecConfig.Local
         new PendingResolved(Alice, Tx, TransferStatus.Committed, new Amount(2), 10),
         new AssetCreated(18, Alice, 11),
         new IssuerLinked(),
+        new Ledger.Actors.Security.KeyIssued("ab12", "alice", 12),
+        new Ledger.Actors.Security.KeyCreated("key_0123", "ab12", "alice", 13),
+        new Ledger.Actors.Security.KeyRevoked("key_0123", 14),
     ];
 
     [Theory]
@@ -62,6 +65,9 @@ public class SerializationSpecs() : Akka.TestKit.Xunit2.TestKit(SpecConfig.Local
         const string stored = """{"Id":"tx-1","To":"alice","Asset":"USD","Amount":"10","Pending":true,"TimeoutMs":5,"ExpiresAt":7,"Fingerprint":42,"At":2}""";
         var e = Sys.Serialization.Deserialize(System.Text.Encoding.UTF8.GetBytes(stored), EventSerializer.Id, "TransferDebited.v1");
         Assert.Equal(new TransferDebited(Tx, Alice, Usd, new Amount(10), true, 5, 7, 42, 2), e);
+        const string key = """{"Hash":"ab12","Owner":"alice","At":12}""";
+        Assert.Equal(new Ledger.Actors.Security.KeyIssued("ab12", "alice", 12),
+            Sys.Serialization.Deserialize(System.Text.Encoding.UTF8.GetBytes(key), EventSerializer.Id, "KeyIssued.v1"));
     }
 
     public static TheoryData<object> Messages() =>
@@ -72,6 +78,14 @@ public class SerializationSpecs() : Akka.TestKit.Xunit2.TestKit(SpecConfig.Local
         new TransferOutcome(new TransferView(Tx, Alice, new("bob"), Usd, new Amount(1), false, TransferStatus.Committed, null, null, null, 1, 2), null),
         new AccountView(Alice, "alice", [new BalanceView(Usd, Int128.MinValue + 1, Amount.MaxValue, Amount.Zero)], true),
         new Rejected(Codes.AccountExists),
+        new IssueKey("ab12", "alice", "key_0123"),
+        new KeyIssueResult(new KeyEntry("key_0123", "alice", 13)),
+        new ListKeys(),
+        new KeyList([new KeyEntry("key_0123", "alice", 13)]),
+        new RevokeKey("key_0123"),
+        new KeyRevocation(true, 1),
+        new WatchKeys(0),
+        new KeyChanges(1, ["ab12"], false),
     ];
 
     [Theory]

@@ -65,4 +65,75 @@ public class AuthTests(HostFixture fixture) : IClassFixture<HostFixture>
         Assert.DoesNotContain(files, content => content.Contains(key, StringComparison.Ordinal));
         Assert.DoesNotContain(key, _host.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_revoked_key_is_refused_within_a_second_and_the_list_never_shows_a_key()
+    {
+        await _host.Seed(_p + "USD", _p + "bank", (_p + "carol", "10"));
+        var issued = await _host.Post("/v1/keys", new { owner = _p + "carol" });
+        Assert.Equal(201, issued.Status);
+        var key = issued.Body.GetProperty("key").GetString()!;
+        var keyId = issued.Body.GetProperty("key_id").GetString()!;
+        Assert.True(Ledger.Contracts.Primitives.Id.IsValid(keyId));
+        Assert.DoesNotContain(keyId, key, StringComparison.Ordinal);
+        Assert.Equal(200, (await Send(key, HttpMethod.Get, $"/v1/accounts/{_p}carol")).Status);
+
+        var (status, list) = await _host.Get("/v1/keys");
+        Assert.Equal(200, status);
+        var mine = Assert.Single(list.GetProperty("items").EnumerateArray(), k => k.GetProperty("key_id").GetString() == keyId);
+        Assert.Equal(_p + "carol", mine.GetProperty("owner").GetString());
+        Assert.True(DateTimeOffset.TryParse(mine.GetProperty("created_at").GetString(), System.Globalization.CultureInfo.InvariantCulture, out _));
+        Assert.Equal(["created_at", "key_id", "owner"], mine.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        var listed = list.GetRawText();
+        Assert.DoesNotContain(key, listed, StringComparison.Ordinal);
+        Assert.DoesNotContain(Hash(key), listed, StringComparison.Ordinal);
+
+        // Only the admin lists and revokes; a refusal revokes nothing.
+        Assert.Equal((403, "forbidden"), await Send(key, HttpMethod.Get, "/v1/keys"));
+        Assert.Equal((403, "forbidden"), await Send(key, HttpMethod.Delete, "/v1/keys/" + keyId));
+        Assert.Equal((401, "unauthorized"), await Send(null, HttpMethod.Delete, "/v1/keys/" + keyId));
+        Assert.Equal((404, "key_not_found"), await Send(HostProcess.AdminKey, HttpMethod.Delete, "/v1/keys/key_0000000000000000000"));
+        Assert.Equal((400, "invalid_id"), await Send(HostProcess.AdminKey, HttpMethod.Delete, "/v1/keys/" + new string('k', 65)));
+        Assert.Equal(200, (await Send(key, HttpMethod.Get, $"/v1/accounts/{_p}carol")).Status);
+
+        Assert.Equal((204, null), await Send(HostProcess.AdminKey, HttpMethod.Delete, "/v1/keys/" + keyId));
+        var revokedAt = System.Diagnostics.Stopwatch.StartNew();
+        while ((await Send(key, HttpMethod.Get, $"/v1/accounts/{_p}carol")).Status != 401)
+        {
+            Assert.True(revokedAt.Elapsed < TimeSpan.FromSeconds(10), "the revoked key still works after 10 s");
+            await Task.Delay(50);
+        }
+        Assert.True(revokedAt.Elapsed <= TimeSpan.FromSeconds(1), $"the revoked key worked for {revokedAt.ElapsedMilliseconds} ms");
+        Assert.Equal((401, "unauthorized"), await Send(key, HttpMethod.Get, $"/v1/assets/{_p}USD"));
+        Assert.Equal((404, "key_not_found"), await Send(HostProcess.AdminKey, HttpMethod.Delete, "/v1/keys/" + keyId));
+        Assert.DoesNotContain((await _host.Get("/v1/keys")).Body.GetProperty("items").EnumerateArray(), k => k.GetProperty("key_id").GetString() == keyId);
+    }
+
+    [Fact]
+    public async Task A_revoked_key_stays_revoked_after_a_restart_and_the_others_keep_working()
+    {
+        await using var host = new HostProcess();
+        await host.Start();
+        Assert.Equal(201, (await host.Post("/v1/accounts", new { id = "dave", owner = "dave" })).Status);
+        var kept = await host.Post("/v1/keys", new { owner = "dave" });
+        var revoked = await host.Post("/v1/keys", new { owner = "dave" });
+        Assert.Equal(204, (await host.Send(HttpMethod.Delete, "/v1/keys/" + revoked.Body.GetProperty("key_id").GetString())).Status);
+        await host.Stop();
+        await host.Start();
+
+        using var client = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        async Task<int> Status(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/accounts/dave");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await client.SendAsync(request);
+            return (int)response.StatusCode;
+        }
+        Assert.Equal(401, await Status(revoked.Body.GetProperty("key").GetString()!));
+        Assert.Equal(200, await Status(kept.Body.GetProperty("key").GetString()!));
+        var items = (await host.Get("/v1/keys")).Body.GetProperty("items").EnumerateArray().Select(k => k.GetProperty("key_id").GetString()).ToList();
+        Assert.Equal([kept.Body.GetProperty("key_id").GetString()], items);
+    }
+
+    private static string Hash(string key) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
 }

@@ -21,9 +21,10 @@ public class HostileInputTests(HostFixture fixture) : IClassFixture<HostFixture>
         "POST /v1/assets", "POST /v1/accounts", "POST /v1/transfers", "POST /v1/transfers/{id}/post", "POST /v1/transfers/{id}/void",
         "POST /v1/batches", "POST /v1/pools", "POST /v1/pools/{id}/deposits", "POST /v1/pools/{id}/withdrawals", "POST /v1/swaps",
         "PUT /v1/oracle/prices/{id}", "POST /v1/markets", "POST /v1/markets/{id}/supply", "POST /v1/markets/{id}/borrow",
-        "POST /v1/markets/{id}/liquidate", "POST /v1/farms", "POST /v1/farms/{id}/stake", "POST /v1/farms/{id}/claim", "POST /v1/keys",
+        "POST /v1/markets/{id}/liquidate", "POST /v1/farms", "POST /v1/farms/{id}/stake", "POST /v1/farms/{id}/claim", "POST /v1/keys", "DELETE /v1/keys/{id}",
         "GET /v1/accounts/{id}", "GET /v1/accounts/{id}/transactions", "GET /v1/accounts/{id}/transactions/{id}", "GET /v1/assets/{id}",
         "GET /v1/pools/{id}", "GET /v1/pools/{id}/quote", "GET /v1/markets/{id}", "GET /v1/markets/{id}/positions/{id}", "GET /v1/farms/{id}",
+        "GET /v1/keys",
     ];
 
     private static readonly string[] Fields =
@@ -77,10 +78,10 @@ public class HostileInputTests(HostFixture fixture) : IClassFixture<HostFixture>
         Assert.Equal(before, await Snapshot());
     }
 
-    /// <summary>What hostile requests must not change: the seeded balances, and per asset the audit's sums and supplies.</summary>
+    /// <summary>What hostile requests must not change: the seeded balances, per asset the audit's sums and supplies, and the keys.</summary>
     private async Task<string> Snapshot()
     {
-        var a = (await _host.Get("/v1/accounts/hx-a")).Body.GetRawText();
+        var a = (await _host.Get("/v1/accounts/hx-a")).Body.GetRawText() + (await _host.Get("/v1/keys")).Body.GetRawText();
         var audit = (await _host.Get("/v1/audit/supply")).Body.GetProperty("assets");
         return a + string.Join(";", audit.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal)
             .Select(p => $"{p.Name}={p.Value.GetProperty("sum").GetString()}/{p.Value.GetProperty("supply").GetString()}"));

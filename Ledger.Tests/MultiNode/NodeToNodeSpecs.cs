@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Event;
 using Ledger.Actors.Hosting;
 using Ledger.Tests.Support;
 
@@ -7,8 +10,8 @@ namespace Ledger.Tests.MultiNode;
 
 /// <summary>
 /// What one node accepts from another. Node-to-node TLS (<see cref="LedgerNodeOptions.TlsCertificate"/>): nodes
-/// holding the cluster's certificate form a cluster over mutual TLS; a node with another certificate, or with none,
-/// cannot join it. And a peer cannot make a node build a type that is not on the wire's allow-lists.
+/// holding the cluster's certificate form a cluster over mutual TLS; the cluster refuses a node with another
+/// certificate, or with none. And a peer cannot make a node build a type that is not on the wire's allow-lists.
 /// </summary>
 public sealed class NodeToNodeSpecs : IDisposable
 {
@@ -17,7 +20,9 @@ public sealed class NodeToNodeSpecs : IDisposable
 
     private string Certificate(string name) => Certificates.SelfSigned(_dir, name);
 
-    private ActorSystem Node(int port, int seed, string? certificate)
+    private static string Thumbprint(string certificate) => X509CertificateLoader.LoadPkcs12FromFile(certificate, Certificates.Password).Thumbprint;
+
+    private ActorSystem Node(int port, int seed, string? certificate, IReadOnlyList<string>? peers = null)
     {
         var system = LedgerNode.Start(new LedgerNodeOptions
         {
@@ -26,6 +31,7 @@ public sealed class NodeToNodeSpecs : IDisposable
             Seeds = port == seed ? [] : [$"127.0.0.1:{seed}"],
             TlsCertificate = certificate,
             TlsPassword = certificate is null ? null : Certificates.Password,
+            TlsPeers = peers ?? [],
             ExtraHocon = "akka.loglevel = ERROR\nakka.cluster.seed-node-timeout = 1s",
         });
         _systems.Add(system);
@@ -35,22 +41,39 @@ public sealed class NodeToNodeSpecs : IDisposable
     private static int Up(ActorSystem system) => Cluster.Get(system).State.Members.Count(m => m.Status == MemberStatus.Up);
 
     [Fact]
-    public async Task Nodes_with_the_cluster_certificate_join_over_tls_and_a_node_without_it_cannot()
+    public async Task Nodes_with_the_cluster_certificate_join_over_tls_and_the_cluster_refuses_a_node_without_it()
     {
         var clusterCert = Certificate("ledger-cluster");
         var (seedPort, memberPort, strangerPort, plainPort) = (Ports.Free(), Ports.Free(), Ports.Free(), Ports.Free());
         var seed = Node(seedPort, seedPort, clusterCert);
         var member = Node(memberPort, seedPort, clusterCert);
         await TestCluster.Until(() => Up(seed) == 2 && Up(member) == 2, "the node with the cluster certificate joined");
+        var refusals = SeedErrors(seed);
 
-        var stranger = Node(strangerPort, seedPort, Certificate("someone-else"));
+        // The stranger trusts the cluster's certificate as well as its own, so only the seed's check can keep it out.
+        var strangerCert = Certificate("someone-else");
+        var stranger = Node(strangerPort, seedPort, strangerCert, peers: [Thumbprint(clusterCert), Thumbprint(strangerCert)]);
         var plain = Node(plainPort, seedPort, null);
-        // Each keeps asking the seed to let it in (every second); give them ten tries.
-        await Task.Delay(TimeSpan.FromSeconds(10));
+
+        // The seed saw the stranger's certificate and refused it, and did so again when the stranger tried again.
+        var strangers = Thumbprint(strangerCert);
+        int Refused() => refusals.Count(e => e.Contains("Certificate pinning failed", StringComparison.Ordinal) && e.Contains(strangers, StringComparison.Ordinal));
+        await TestCluster.Until(() => Refused() >= 2, "the seed refused the stranger's certificate twice", seconds: 60);
         Assert.Equal(2, Up(seed));
+        Assert.Equal(2, Cluster.Get(seed).State.Members.Count);
         Assert.DoesNotContain(Cluster.Get(seed).State.Members, m => m.Address.Port == strangerPort || m.Address.Port == plainPort);
         Assert.Equal(0, Up(stranger));
         Assert.Equal(0, Up(plain));
+        Assert.Equal(2, Up(member));
+    }
+
+    /// <summary>What the seed logs at error level from now on: its transport logs each certificate it refuses, with the thumbprint.</summary>
+    private static ConcurrentQueue<string> SeedErrors(ActorSystem seed)
+    {
+        var errors = new ConcurrentQueue<string>();
+        var listener = seed.ActorOf(Props.Create(() => new ErrorCollector(errors)));
+        seed.EventStream.Subscribe(listener, typeof(Error));
+        return errors;
     }
 
     [Fact]
@@ -59,7 +82,7 @@ public sealed class NodeToNodeSpecs : IDisposable
         var (portA, portB) = (Ports.Free(), Ports.Free());
         var a = Node(portA, portA, null);
         var b = Node(portB, portA, null);
-        var arrived = new System.Collections.Concurrent.ConcurrentQueue<object>();
+        var arrived = new ConcurrentQueue<object>();
         b.ActorOf(Props.Create(() => new Collector(arrived)), "collector");
         var collector = a.ActorSelection($"akka.tcp://ledger@127.0.0.1:{portB}/user/collector");
 
@@ -78,7 +101,12 @@ public sealed class NodeToNodeSpecs : IDisposable
 
     private sealed class Collector : ReceiveActor
     {
-        public Collector(System.Collections.Concurrent.ConcurrentQueue<object> arrived) => ReceiveAny(arrived.Enqueue);
+        public Collector(ConcurrentQueue<object> arrived) => ReceiveAny(arrived.Enqueue);
+    }
+
+    private sealed class ErrorCollector : ReceiveActor
+    {
+        public ErrorCollector(ConcurrentQueue<string> errors) => Receive<Error>(e => errors.Enqueue(e.Message?.ToString() ?? ""));
     }
 
     public void Dispose()

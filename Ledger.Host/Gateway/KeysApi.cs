@@ -1,0 +1,49 @@
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>API keys (api.md, Conventions → Auth; 1.1 → Keys): issue, list and revoke; all the admin's.</summary>
+public static class KeysApi
+{
+    /// <summary>Tries at issuing before giving up: a fresh key or id is taken only by a (vanishingly rare) collision.</summary>
+    private const int IssueAttemptsMax = 3;
+
+    public static void MapKeys(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/keys", async (HttpContext context, LedgerClient ledger) =>
+        {
+            Auth.RequireAdmin(context);
+            var body = (await RequestBody.ReadAsync(context.Request)).Allow("owner");
+            var owner = body.Id("owner");
+            for (var attempt = 0; attempt < IssueAttemptsMax; attempt++)
+            {
+                var key = Auth.NewKey();
+                if (await ledger.AskKeys(new IssueKey(Auth.Hash(key), owner, Auth.NewKeyId())) is KeyIssueResult { Key: { } issued })
+                    return Results.Json(new { key, key_id = issued.KeyId, owner, created_at = Views.Time(issued.CreatedAt) }, statusCode: StatusCodes.Status201Created);
+            }
+            return Problems.Unavailable("the key store did not take a new key");
+        });
+
+        v1.MapGet("/keys", async (HttpContext context, LedgerClient ledger) =>
+        {
+            Auth.RequireAdmin(context);
+            return await ledger.AskKeys(new ListKeys()) is KeyList list
+                ? Results.Json(new { items = list.Items.Select(k => new { key_id = k.KeyId, owner = k.Owner, created_at = Views.Time(k.CreatedAt) }) })
+                : Problems.Unavailable("the key store did not answer");
+        });
+
+        // Revoked for good (Stripe's DELETE of an API key): a second DELETE, like one of an id never issued, is 404.
+        v1.MapDelete("/keys/{key_id}", async (string key_id, HttpContext context, LedgerClient ledger) =>
+        {
+            Auth.RequireAdmin(context);
+            var id = RequestBody.PathId(key_id, "key");
+            return await ledger.AskKeys(new RevokeKey(id)) switch
+            {
+                KeyRevocation { Revoked: true } => Results.NoContent(),
+                KeyRevocation => Problems.NotFound(Codes.KeyNotFound),
+                _ => Problems.Unavailable("the key store did not answer"),
+            };
+        });
+    }
+}

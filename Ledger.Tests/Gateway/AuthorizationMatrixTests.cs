@@ -1,0 +1,154 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ledger.Tests.Support;
+
+namespace Ledger.Tests.Gateway;
+
+/// <summary>
+/// Every <c>/v1</c> route × every kind of caller, on a real host: the admin key, the key of the account's owner, the
+/// key of another owner, and no key. Each route says who may call it; the test asserts the class of every answer
+/// (a business answer — 2xx or 4xx — versus <c>401</c> versus <c>403</c>). The table must name exactly the routes
+/// the host's OpenAPI document lists, so a route added without a row here fails the test.
+/// </summary>
+public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostFixture>
+{
+    private readonly HostProcess _host = fixture.Host;
+    private readonly string _p = Guid.NewGuid().ToString("N")[..6] + "-";
+
+    /// <summary>Who may call a route: only the admin, the admin and the owner of the account it names, or any key.</summary>
+    public enum Access { Admin, Owner, AnyKey }
+
+    private enum Caller { Admin, Owner, OtherOwner, None }
+
+    /// <summary>One request of a route: its pattern as the OpenAPI document names it, and a concrete path and body naming the owner's account.</summary>
+    private sealed record Row(string Method, string Pattern, Access Access, string Path, object? Body = null);
+
+    private string Alice => _p + "alice-acc";
+    private string Bob => _p + "bob-acc";
+    private string Usd => _p + "USD";
+    private string Eur => _p + "EUR";
+
+    private Row[] Table() =>
+    [
+        new("POST", "/v1/assets", Access.Admin, "/v1/assets", new { id = _p + "GBP", decimals = 2, issuer = _p + "bank" }),
+        new("GET", "/v1/assets/{id}", Access.AnyKey, $"/v1/assets/{Usd}"),
+        new("POST", "/v1/accounts", Access.Owner, "/v1/accounts", new { id = _p + "alice-2", owner = _p + "alice" }),
+        new("GET", "/v1/accounts/{id}", Access.Owner, $"/v1/accounts/{Alice}"),
+        new("GET", "/v1/accounts/{id}/transactions", Access.Owner, $"/v1/accounts/{Alice}/transactions"),
+        new("GET", "/v1/accounts/{account}/transactions/{id}", Access.Owner, $"/v1/accounts/{Alice}/transactions/t-1"),
+        new("POST", "/v1/transfers", Access.Owner, "/v1/transfers", new { id = "t-1", from = Alice, to = Bob, asset = Usd, amount = "1" }),
+        new("POST", "/v1/transfers/{id}/post", Access.Owner, "/v1/transfers/t-none/post", new { from = Alice }),
+        new("POST", "/v1/transfers/{id}/void", Access.Owner, "/v1/transfers/t-none/void", new { from = Alice }),
+        new("POST", "/v1/batches", Access.Owner, "/v1/batches",
+            new { operations = new object[] { new { type = "transfer", id = "b-1", from = Alice, to = Bob, asset = Usd, amount = "1" } } }),
+        new("POST", "/v1/pools", Access.Admin, "/v1/pools", new { id = _p + "pool", asset_a = Usd, asset_b = Eur, fee_bps = 30 }),
+        new("GET", "/v1/pools/{id}", Access.AnyKey, $"/v1/pools/{_p}pool"),
+        new("GET", "/v1/pools/{id}/quote", Access.AnyKey, $"/v1/pools/{_p}pool/quote?asset_in={Usd}&amount_in=10"),
+        new("POST", "/v1/pools/{id}/deposits", Access.Owner, $"/v1/pools/{_p}pool/deposits",
+            new { id = "d-1", account = Alice, amount_a_desired = "10", amount_b_desired = "10", amount_a_min = "0", amount_b_min = "0" }),
+        new("POST", "/v1/pools/{id}/withdrawals", Access.Owner, $"/v1/pools/{_p}pool/withdrawals",
+            new { id = "w-1", account = Alice, shares = "1", amount_a_min = "0", amount_b_min = "0" }),
+        new("POST", "/v1/swaps", Access.Owner, "/v1/swaps",
+            new { id = "s-1", account = Alice, route = new[] { _p + "pool" }, asset_in = Usd, amount_in = "1", min_amount_out = "0" }),
+        new("PUT", "/v1/oracle/prices/{asset}", Access.Admin, $"/v1/oracle/prices/{Usd}", new { price = "1" }),
+        new("POST", "/v1/markets", Access.Admin, "/v1/markets",
+            new
+            {
+                id = _p + "market", loan_asset = Usd, collateral_asset = Eur, lltv_bps = 8000,
+                rate = new { base_bps = 0, slope1_bps = 400, slope2_bps = 30000, kink_bps = 8000 }, reserve_factor_bps = 1000, liquidation_bonus_bps = 500,
+            }),
+        new("GET", "/v1/markets/{id}", Access.AnyKey, $"/v1/markets/{_p}market"),
+        new("GET", "/v1/markets/{id}/positions/{account}", Access.Owner, $"/v1/markets/{_p}market/positions/{Alice}"),
+        new("POST", "/v1/markets/{id}/{operation}", Access.Owner, $"/v1/markets/{_p}market/supply", new { id = "m-1", account = Alice, amount = "1" }),
+        new("POST", "/v1/markets/{id}/{operation}", Access.Owner, $"/v1/markets/{_p}market/liquidate",
+            new { id = "m-2", liquidator = Alice, borrower = Bob, repay_amount = "1" }),
+        new("POST", "/v1/farms", Access.Admin, "/v1/farms", new { id = _p + "farm", stake_asset = Usd, reward_asset = Eur, duration_s = 3600 }),
+        new("GET", "/v1/farms/{id}", Access.AnyKey, $"/v1/farms/{_p}farm"),
+        new("GET", "/v1/farms/{id}/positions/{account}", Access.Owner, $"/v1/farms/{_p}farm/positions/{Alice}"),
+        new("POST", "/v1/farms/{id}/{operation}", Access.Owner, $"/v1/farms/{_p}farm/stake", new { id = "f-1", account = Alice, amount = "1" }),
+        new("POST", "/v1/farms/{id}/{operation}", Access.Owner, $"/v1/farms/{_p}farm/claim", new { id = "f-2", account = Alice }),
+        new("GET", "/v1/cluster", Access.Admin, "/v1/cluster"),
+        new("POST", "/v1/keys", Access.Admin, "/v1/keys", new { owner = _p + "carol" }),
+        new("GET", "/v1/keys", Access.Admin, "/v1/keys"),
+        new("DELETE", "/v1/keys/{key_id}", Access.Admin, "/v1/keys/key_never_issued"),
+        new("GET", "/v1/audit/supply", Access.Admin, "/v1/audit/supply"),
+    ];
+
+    private static string Expected(Access access, Caller caller) => (access, caller) switch
+    {
+        (_, Caller.None) => "401",
+        (_, Caller.Admin) or (Access.AnyKey, _) or (Access.Owner, Caller.Owner) => "answer",
+        _ => "403",
+    };
+
+    /// <summary>A business answer is anything but 401, 403, a server error, or the unknown-route 404 (a row with a wrong path).</summary>
+    private static string Class(int status, string? code) => status switch
+    {
+        401 => "401",
+        403 => "403",
+        _ when status < 500 && code != "not_found" => "answer",
+        _ => $"{status} {code}",
+    };
+
+    [Fact]
+    public async Task Every_route_answers_each_kind_of_caller_as_the_table_says()
+    {
+        foreach (var asset in new[] { Usd, Eur }) Assert.Equal(201, (await _host.Post("/v1/assets", new { id = asset, decimals = 2, issuer = _p + "bank" })).Status);
+        Assert.Equal(201, (await _host.Post("/v1/accounts", new { id = Alice, owner = _p + "alice" })).Status);
+        Assert.Equal(201, (await _host.Post("/v1/accounts", new { id = Bob, owner = _p + "bob" })).Status);
+        Assert.Equal(200, (await _host.Post("/v1/transfers", new { id = "mint", from = _p + "bank", to = Alice, asset = Usd, amount = "1000" })).Status);
+        var keys = new Dictionary<Caller, string?>
+        {
+            [Caller.Admin] = HostProcess.AdminKey,
+            [Caller.Owner] = await Issue(_p + "alice"),
+            [Caller.OtherOwner] = await Issue(_p + "bob"),
+            [Caller.None] = null,
+        };
+
+        var wrong = new List<string>();
+        foreach (var row in Table())
+            foreach (var caller in new[] { Caller.Admin, Caller.Owner, Caller.OtherOwner, Caller.None })
+            {
+                var (status, code) = await Send(keys[caller], row);
+                var (expected, actual) = (Expected(row.Access, caller), Class(status, code));
+                if (expected != actual) wrong.Add($"{row.Method} {row.Path} as {caller}: expected {expected}, got {status} {code}");
+            }
+        Assert.True(wrong.Count == 0, string.Join('\n', wrong));
+    }
+
+    [Fact]
+    public async Task The_table_names_exactly_the_routes_the_host_serves()
+    {
+        using var response = await _host.Http.GetAsync("/openapi/v1.json");
+        response.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var served = doc.RootElement.GetProperty("paths").EnumerateObject()
+            .Where(p => p.Name.StartsWith("/v1/", StringComparison.Ordinal) || p.Name == "/v1")
+            .SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name}"))
+            .ToHashSet(StringComparer.Ordinal);
+        var table = Table().Select(r => $"{r.Method} {r.Pattern}").ToHashSet(StringComparer.Ordinal);
+        Assert.True(served.Count > 20, "the OpenAPI document lists the /v1 routes");
+        Assert.True(served.SetEquals(table),
+            $"served but not in the table: {string.Join(", ", served.Except(table))}; in the table but not served: {string.Join(", ", table.Except(served))}");
+    }
+
+    private async Task<string> Issue(string owner)
+    {
+        var (status, body) = await _host.Post("/v1/keys", new { owner });
+        Assert.Equal(201, status);
+        return body.GetProperty("key").GetString()!;
+    }
+
+    private async Task<(int Status, string? Code)> Send(string? key, Row row)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(row.Method), row.Path);
+        if (row.Body is not null) request.Content = JsonContent.Create(row.Body);
+        request.Headers.Authorization = key is null ? null : new AuthenticationHeaderValue("Bearer", key);
+        using var client = new HttpClient { BaseAddress = _host.Http.BaseAddress };
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var code = text.StartsWith('{') && JsonDocument.Parse(text).RootElement.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        return ((int)response.StatusCode, code);
+    }
+}
