@@ -38,12 +38,12 @@ public class SagaProperties(ITestOutputHelper output)
         from ops in Gens.Script(
             from kind in Gen.Choose(0, 2)
             from account in Gen.Choose(0, 2)
-            // 0 is the account itself (same_account), now and then.
+                // 0 is the account itself (same_account), now and then.
             from to in Gen.Frequency((1, Gen.Constant(0)), (15, Gen.Choose(1, 2)))
             from assetX in Gen.Elements(true, false)
             from amount in Gen.Frequency((1, Gen.Constant(0)), (30, Gen.Choose(1, 300)))
             from route in Gen.Choose(0, 3)
-            // A minimum out now and then, often above what the pools give.
+                // A minimum out now and then, often above what the pools give.
             from minOut in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, 300)))
             from amountOut in Gen.Choose(1, 100)
             select new OpSpec(kind, account, to, assetX, (ulong)amount, route, (ulong)minOut, (ulong)amountOut), 1, 6)
