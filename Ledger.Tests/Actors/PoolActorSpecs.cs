@@ -104,7 +104,7 @@ public class PoolActorSpecs : Akka.TestKit.Xunit2.TestKit
         var retry = Ask<TransferOutcome>(_accounts, new CallPool(new("alice"), new("s1"), Swap(1_000)));
         Assert.Equal(TransferStatus.Committed, retry.Transaction!.Status);
         if (await Task.WhenAny(swap, Task.Delay(TimeSpan.FromSeconds(2))) == swap) Assert.Equal(retry.Transaction.Returned, (await swap).Transaction!.Returned);
-        var y = PoolMath.AmountOut(1_000, 1_000_000, 1_000_000, 30);
+        var y = new Amount((UInt128)UniswapV2.AmountOut(1_000, 1_000_000, 1_000_000));
         var alice = Ask<AccountView>(_accounts, new GetAccount(new("alice")));
         Assert.Equal((Int128)y.Value, alice.Balances.Single(b => b.Asset == Y).Posted);
         Assert.Equal(0, alice.Balances.Single(b => b.Asset == X).Posted);

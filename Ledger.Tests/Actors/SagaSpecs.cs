@@ -88,8 +88,9 @@ public class SagaSpecs() : SagaWorld(new SagaSettings { RetryAfter = TimeSpan.Fr
         Mint(X, "alice", 10_000);
         var outcome = Run(Route("alice", "r1", 10_000));
 
-        var y = PoolMath.AmountOut(10_000, 1_000_000, 1_000_000, 30);
-        var z = PoolMath.AmountOut(y, 1_000_000, 1_000_000, 30);
+        // From UniswapV2Library.getAmountOut written in the test, not PoolMath: 10,000 in gives 9,871 out.
+        var y = new Amount((UInt128)UniswapV2.AmountOut(10_000, 1_000_000, 1_000_000));
+        var z = new Amount((UInt128)UniswapV2.AmountOut(y.Value, 1_000_000, 1_000_000));
         Assert.True(outcome.Committed);
         Assert.Equal([10_000, y, z], outcome.Results.Single().Fill!.Amounts!);
         Assert.Equal(0, Posted("alice", X));
@@ -124,7 +125,7 @@ public class SagaSpecs() : SagaWorld(new SagaSettings { RetryAfter = TimeSpan.Fr
         Assert.Equal(Codes.SlippageExceeded, Ask<TransferOutcome>(Accounts, new GetTransaction(new("alice"), new("r1"))).Transaction!.Code);
         // Both locks are released: a single-pool swap goes through at the untouched price.
         var swap = Ask<TransferOutcome>(Accounts, new CallPool(new("alice"), new("s1"), new PoolCall(P1, PoolCallKind.SwapExactIn, [new Leg(X, 1_000)], Y)));
-        Assert.Equal(PoolMath.AmountOut(1_000, 1_000_000, 1_000_000, 30), swap.Transaction!.Returned!.Single().Amount);
+        Assert.Equal(new Amount((UInt128)UniswapV2.AmountOut(1_000, 1_000_000, 1_000_000)), swap.Transaction!.Returned!.Single().Amount);
         AssertConserved("alice");
     }
 
@@ -165,7 +166,7 @@ public class SagaSpecs() : SagaWorld(new SagaSettings { RetryAfter = TimeSpan.Fr
             new TransferOp(new("o3"), new("bob"), new("carol"), Y, 900));
 
         Assert.True(outcome.Committed, string.Join(",", outcome.Results.Select(r => r.Code)));
-        var y = PoolMath.AmountOut(1_000, 1_000_000, 1_000_000, 30);
+        var y = new Amount((UInt128)UniswapV2.AmountOut(1_000, 1_000_000, 1_000_000));
         Assert.Equal((Int128)y.Value - 900, Posted("alice", Y));
         Assert.Equal(0, Posted("bob", Y));
         Assert.Equal(900, Posted("carol", Y));

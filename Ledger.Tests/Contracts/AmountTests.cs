@@ -1,9 +1,13 @@
-using FsCheck.Xunit;
+using System.Numerics;
+using FsCheck;
+using FsCheck.Fluent;
 using Ledger.Contracts.Primitives;
+using Ledger.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Ledger.Tests.Contracts;
 
-public class AmountTests
+public class AmountTests(ITestOutputHelper output)
 {
     private const string TwoTo128 = "340282366920938463463374607431768211456";
     private const string TwoTo128MinusOne = "340282366920938463463374607431768211455";
@@ -62,27 +66,95 @@ public class AmountTests
         Assert.False(SignedAmount.TryToSigned(new Amount((UInt128)Int128.MaxValue + 1), out _));
     }
 
-    [Property(MaxTest = 500)]
-    public bool Format_then_parse_is_identity(ulong high, ulong low)
+    /// <summary>
+    /// Amounts of every bit length up to 128, and values within a few units of 2^64, 2^127 and 2^128 where the checked
+    /// arithmetic and the signed conversion change branch.
+    /// </summary>
+    private static readonly Gen<UInt128> Amounts = Gen.OneOf(
+        Gens.Magnitude(128),
+        from edge in Gen.Elements(UInt128.One << 64, UInt128.One << 127)
+        from delta in Gen.Choose(0, 6)
+        select edge + (UInt128)delta - 3,
+        from below in Gen.Choose(0, 3)
+        select UInt128.MaxValue - (UInt128)below);
+
+    [Fact]
+    public void Format_then_parse_is_identity()
     {
-        var a = new Amount(new UInt128(high, low));
-        return Amount.TryParse(a.ToString(), out var back) && back == a;
+        var seen = new Coverage();
+        PropertyRun.Check(Amounts, v =>
+        {
+            var a = new Amount(v);
+            seen.Add("39 digits", a.ToString().Length == Amount.MaxDigits);
+            seen.Add("at most 20 digits", a.ToString().Length <= 20);
+            return Amount.TryParse(a.ToString(), out var back) && back == a;
+        }, maxTest: 500, seed: 20_07_05);
+        seen.AssertFloors(output, ("39 digits", 50), ("at most 20 digits", 50));
     }
 
-    [Property(MaxTest = 500)]
-    public bool Checked_sum_matches_big_integer_arithmetic(ulong ah, ulong al, ulong bh, ulong bl)
+    /// <summary>Checked addition against BigInteger: the sum when it is below 2^128, OverflowException when it is not.</summary>
+    [Fact]
+    public void Checked_sum_matches_big_integer_arithmetic()
     {
-        var a = new Amount(new UInt128(ah, al));
-        var b = new Amount(new UInt128(bh, bl));
-        var exact = (System.Numerics.BigInteger)a.Value + b.Value;
-        try
+        var seen = new Coverage();
+        PropertyRun.Check(Gen.Zip(Amounts, Amounts), pair =>
         {
-            return (System.Numerics.BigInteger)(a + b).Value == exact;
-        }
-        catch (OverflowException)
+            var (a, b) = (new Amount(pair.Item1), new Amount(pair.Item2));
+            var exact = (BigInteger)a.Value + b.Value;
+            try
+            {
+                var sum = (a + b).Value;
+                seen.Add("sum at or above 2^127", exact >= BigInteger.Pow(2, 127));
+                seen.Add("sum", true);
+                return sum == exact;
+            }
+            catch (OverflowException)
+            {
+                seen.Add("overflow");
+                seen.Add("overflow by at most 3", exact - BigInteger.Pow(2, 128) < 3);
+                return exact >= BigInteger.Pow(2, 128);
+            }
+        }, maxTest: 500, seed: 20_07_05);
+        seen.AssertFloors(output, ("sum", 150), ("sum at or above 2^127", 30), ("overflow", 100), ("overflow by at most 3", 5));
+    }
+
+    /// <summary>Checked subtraction against BigInteger: the difference when it is not negative, OverflowException when it is.</summary>
+    [Fact]
+    public void Checked_difference_matches_big_integer_arithmetic()
+    {
+        var seen = new Coverage();
+        PropertyRun.Check(Gen.Zip(Amounts, Amounts), pair =>
         {
-            return exact > (System.Numerics.BigInteger)UInt128.MaxValue;
-        }
+            var (a, b) = (new Amount(pair.Item1), new Amount(pair.Item2));
+            var exact = (BigInteger)a.Value - b.Value;
+            try
+            {
+                var difference = (a - b).Value;
+                seen.Add("difference");
+                return difference == exact;
+            }
+            catch (OverflowException)
+            {
+                seen.Add("below zero");
+                return exact < 0;
+            }
+        }, maxTest: 500, seed: 20_07_05);
+        seen.AssertFloors(output, ("difference", 150), ("below zero", 150));
+    }
+
+    /// <summary>A balance holds an amount exactly when it is at most 2^127 − 1.</summary>
+    [Fact]
+    public void An_amount_fits_a_signed_balance_exactly_when_it_is_below_2_to_the_127()
+    {
+        var seen = new Coverage();
+        PropertyRun.Check(Amounts, v =>
+        {
+            var fits = SignedAmount.TryToSigned(new Amount(v), out var signed);
+            seen.Add(fits ? "fits" : "too large");
+            seen.Add("2^127 − 1 or 2^127", v == (UInt128)Int128.MaxValue || v == (UInt128)Int128.MaxValue + 1);
+            return fits ? (BigInteger)signed == v : (BigInteger)v > (BigInteger)Int128.MaxValue && signed == 0;
+        }, maxTest: 500, seed: 20_07_05);
+        seen.AssertFloors(output, ("fits", 150), ("too large", 100), ("2^127 − 1 or 2^127", 5));
     }
 }
 

@@ -1,13 +1,16 @@
 using System.Numerics;
-using FsCheck.Xunit;
+using FsCheck;
+using FsCheck.Fluent;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
+using Ledger.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Ledger.Tests.Contracts;
 
 /// <summary>The pool's arithmetic against Uniswap v2's published vectors, and its rules one by one.</summary>
-public class PoolContractTests
+public class PoolContractTests(ITestOutputHelper output)
 {
     private const long Now = 1_700_000_000_000;
     private static readonly BigInteger E18 = BigInteger.Pow(10, 18);
@@ -126,7 +129,8 @@ public class PoolContractTests
         var s = NewPool();
         Run(s, Deposit(E(5 * E18), E(10 * E18)));
         var want = Amount.Parse("1662497915624478906");
-        var cost = PoolMath.AmountIn(want, s.ReserveA, s.ReserveB, 30);
+        // UniswapV2Library.getAmountIn, written in the test: 5e18·want·1000 / ((10e18 − want)·997) + 1.
+        var cost = E(5 * E18 * (BigInteger)want.Value * 1_000 / ((10 * E18 - want.Value) * 997) + 1);
         var call = new PoolCall(Id, PoolCallKind.SwapExactOut, [new Leg(A, E(2 * E18))], B, AmountOut: want);
         var d = Run(s, call, id: "x");
         Assert.Equal([new Leg(B, want), new Leg(A, E(2 * E18) - cost)], d.Out);
@@ -159,44 +163,196 @@ public class PoolContractTests
         Assert.Equal(Known.Evicted, back.Find(Lp, new TxId("d"), out _));
     }
 
+    private sealed record PoolStep(int Kind, UInt128 X, UInt128 Y, int PerMille, int Variant);
+
+    private sealed record PoolScript(int FeeBps, PoolStep[] Steps);
+
     /// <summary>
-    /// Any sequence of deposits, swaps both ways (exact in and out) and withdrawals: a swap never lowers the
-    /// product of the reserves; no operation lowers the reserves per share (k / T² never falls — rounding favours
-    /// the pool, shares never mint from nothing); and the reserves are exactly what came in minus what went out.
+    /// Deposits, swaps both ways (exact in and exact out) and withdrawals, in equal shares. Absolute amounts take any
+    /// bit length up to 100 and the first deposit up to 120, so reserves range from a few thousand units to 2^121;
+    /// most swap and withdrawal sizes are a fraction of what the pool holds, so that they succeed at every scale;
+    /// <see cref="PoolStep.Variant"/> 3 asks for the exact boundary (the minimum out, the input allowed) or one past it.
     /// </summary>
-    [Property(MaxTest = 300)]
-    public bool Reserves_per_share_never_fall_and_the_books_balance(ulong[] script)
+    private static readonly Gen<PoolScript> PoolScripts =
+        from fee in Gen.Elements(0, 1, 5, 30, 100, 1_000)
+        from first in Gens.Magnitude(120)
+        from second in Gens.Magnitude(120)
+        from rest in Gens.Script(
+            from kind in Gen.Choose(0, 5)
+            from x in Gens.Magnitude(100)
+            from y in Gens.Magnitude(100)
+            from perMille in Gen.Choose(0, 1_000)
+            from variant in Gen.Choose(0, 3)
+            select new PoolStep(kind, x, y, perMille, variant), 0, 40)
+        select new PoolScript(fee, [new PoolStep(0, first, second, 0, 0), .. rest]);
+
+    /// <summary>No reserve goes past 2^126: supply is below 2^127 per asset, so no account could send more.</summary>
+    private static readonly BigInteger ReserveCap = BigInteger.Pow(2, 126);
+
+    private static readonly BigInteger Max128 = (BigInteger)UInt128.MaxValue;
+
+    /// <summary>
+    /// Any sequence of deposits, swaps both ways (exact in and out) and withdrawals: every answer — its refusal code or
+    /// every leg it pays — is what Uniswap v2's formulas (<see cref="UniswapV2"/>, written in the test) give for the
+    /// reserves a model of the pool holds; a swap never lowers the product of the reserves; no operation lowers the
+    /// reserves per share (k / T² never falls — rounding favours the pool, shares never mint from nothing); and the
+    /// reserves are exactly what came in minus what went out. Over all runs, every kind of operation must have
+    /// succeeded often, and the boundaries (a minimum out met exactly, an exact input with no change) been reached.
+    /// </summary>
+    [Fact]
+    public void Reserves_per_share_never_fall_and_the_books_balance()
     {
-        var s = NewPool(script.Length > 0 ? (int)(script[0] % 100) : 30);
+        var seen = new Coverage();
+        PropertyRun.Check(PoolScripts, script => Holds(script, seen), maxTest: 300, seed: 20_07,
+            shrink: p => PropertyRun.ShrinkScript(p.Steps).Select(steps => p with { Steps = steps }));
+        seen.AssertFloors(output,
+            ("first deposit", 250), ("deposit", 100), ("deposit returning A", 100), ("deposit returning B", 100),
+            ("swap exact in A→B", 300), ("swap exact in B→A", 300), ("swap exact in at its minimum", 20),
+            ("swap exact out", 300), ("swap exact out with no change", 20), ("withdraw", 300),
+            ("refused slippage_exceeded", 50), ("refused insufficient_liquidity", 20), ("refused zero_amount", 20),
+            ("reserve above 2^100", 100));
+    }
+
+    private static bool Holds(PoolScript script, Coverage seen)
+    {
+        var s = NewPool(script.FeeBps);
+        var fee = script.FeeBps;
+        // The model: reserves, all shares (the locked minimum included), the locked minimum.
+        BigInteger ra = 0, rb = 0, total = 0, locked = 0;
         BigInteger inA = 0, inB = 0, sharesOut = 0;
         var n = 0;
-        foreach (var step in script)
+        foreach (var step in script.Steps)
         {
-            var amount = new Amount((step >> 8) % 10_000_000_000 + 1);
-            PoolCall call = (step % 5) switch
+            var (call, label, expectedCode, expectedOut) = Interpret(step);
+            if (call is null)
             {
-                0 => Deposit(amount, new Amount((step >> 20) % 10_000_000_000 + 1)),
-                1 => Swap(A, amount),
-                2 => Swap(B, amount),
-                3 => new PoolCall(Id, PoolCallKind.SwapExactOut, [new Leg(A, E(BigInteger.Pow(10, 30)))], B, AmountOut: new Amount(amount.Value % (s.ReserveB.Value + 1))),
-                _ => new PoolCall(Id, PoolCallKind.Withdraw, [new Leg(Id.ShareAsset, new Amount(amount.Value % (s.SharesOutstanding.Value + 1)))]),
-            };
-            var (k, t) = (PoolMath.Product(s.ReserveA, s.ReserveB), (BigInteger)s.TotalShares.Value);
+                seen.Add("skipped (past the reserve cap or 2^128)");
+                continue;
+            }
+            var (k, t) = (ra * rb, total);
             var d = Run(s, call, id: (n++).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (d.Code is not null) continue;
+            if (d.Code != expectedCode) return false;
+            if (d.Code is not null)
+            {
+                seen.Add("refused " + d.Code);
+                if (!d.Out.SequenceEqual(d.In)) return false;
+                continue;
+            }
+            if (!d.Out.SequenceEqual(expectedOut!)) return false;
+            seen.Add(label);
             foreach (var leg in d.In) Count(leg, +1);
             foreach (var leg in d.Out) Count(leg, -1);
-            var (k2, t2) = (PoolMath.Product(s.ReserveA, s.ReserveB), (BigInteger)s.TotalShares.Value);
-            if (call.Kind is PoolCallKind.SwapExactIn or PoolCallKind.SwapExactOut && k2 < k) return false;
-            if (t > 0 && k2 * t * t < k * t2 * t2) return false;
+            total += d.Locked.Value;
+            locked += d.Locked.Value;
+            if ((ra, rb, total, locked) != (s.ReserveA.Value, s.ReserveB.Value, s.TotalShares.Value, s.LockedShares.Value)) return false;
+            seen.Add("reserve above 2^100", BigInteger.Max(ra, rb) > BigInteger.Pow(2, 100));
+            if (call.Kind is PoolCallKind.SwapExactIn or PoolCallKind.SwapExactOut && ra * rb < k) return false;
+            if (t > 0 && ra * rb * t * t < k * total * total) return false;
         }
         return inA == s.ReserveA.Value && inB == s.ReserveB.Value && sharesOut + s.LockedShares.Value == s.TotalShares.Value;
 
         void Count(Leg leg, int sign)
         {
-            if (leg.Asset == A) inA += sign * (BigInteger)leg.Amount.Value;
-            else if (leg.Asset == B) inB += sign * (BigInteger)leg.Amount.Value;
-            else sharesOut -= sign * (BigInteger)leg.Amount.Value;
+            var v = (BigInteger)leg.Amount.Value;
+            if (leg.Asset == A) { inA += sign * v; ra += sign * v; }
+            else if (leg.Asset == B) { inB += sign * v; rb += sign * v; }
+            else { sharesOut -= sign * v; total -= sign * v; }
         }
+
+        // The call a step makes against the model's reserves, and the answer Uniswap v2 gives it (null code: success).
+        (PoolCall? Call, string Label, string? Code, Leg[]? Out) Interpret(PoolStep step)
+        {
+            var (x, y) = ((BigInteger)step.X, (BigInteger)step.Y);
+            var tight = step.Variant == 3;
+            switch (step.Kind)
+            {
+                case 0:
+                    {
+                        // At the pool's ratio give or take a unit (both router branches), or at any ratio.
+                        var (da, db) = ra > 0 && step.Variant != 0 ? (x, BigInteger.Max(1, x * rb / ra + step.PerMille % 3 - 1)) : (x, y);
+                        if (ra + da > ReserveCap || rb + db > ReserveCap) return (null, "", null, null);
+                        var call = Deposit(E(da), E(db));
+                        BigInteger a = da, b = db;
+                        if (ra > 0 || rb > 0)
+                        {
+                            var optimalB = da * rb / ra;
+                            (a, b) = optimalB <= db ? (da, optimalB) : (db * ra / rb, db);
+                            // Kept below 2^128 until PoolMath stops narrowing first (A_deposit_far_from_the_pool_ratio_is_decided_not_thrown).
+                            if (optimalB > Max128 || a * total / ra > Max128 || b * total / rb > Max128) return (null, "", null, null);
+                        }
+                        BigInteger shares;
+                        var first = total == 0;
+                        if (first)
+                        {
+                            var root = Root(a * b);
+                            if (root <= 1_000) return (call, "", Codes.InsufficientLiquidity, null);
+                            shares = root - 1_000;
+                        }
+                        else
+                        {
+                            shares = BigInteger.Min(a * total / ra, b * total / rb);
+                            if (shares == 0) return (call, "", Codes.InsufficientLiquidity, null);
+                        }
+                        Leg[] @out = [new Leg(Id.ShareAsset, E(shares)), .. da > a ? [new Leg(A, E(da - a))] : Array.Empty<Leg>(), .. db > b ? [new Leg(B, E(db - b))] : Array.Empty<Leg>()];
+                        return (call, first ? "first deposit" : da > a ? "deposit returning A" : db > b ? "deposit returning B" : "deposit", null, @out);
+                    }
+                case 1 or 2:
+                    {
+                        var (assetIn, rIn, rOut) = step.Kind == 1 ? (A, ra, rb) : (B, rb, ra);
+                        var amountIn = step.Variant == 0 ? x : rIn * step.PerMille / 1_000;
+                        if (rIn + amountIn > ReserveCap) return (null, "", null, null);
+                        var quoted = rIn > 0 && rOut > 0 ? UniswapV2.AmountOut(amountIn, rIn, rOut, fee) : 0;
+                        var minOut = tight ? quoted + step.PerMille % 2 : 0;
+                        var call = Swap(assetIn, E(amountIn), minOut: E(minOut));
+                        if (amountIn == 0) return (call, "", Codes.ZeroAmount, null);
+                        if (rIn == 0 || rOut == 0) return (call, "", Codes.InsufficientLiquidity, null);
+                        if (quoted == 0) return (call, "", Codes.InsufficientOutputAmount, null);
+                        if (quoted < minOut) return (call, "", Codes.SlippageExceeded, null);
+                        return (call, tight ? "swap exact in at its minimum" : step.Kind == 1 ? "swap exact in A→B" : "swap exact in B→A", null, [new Leg(step.Kind == 1 ? B : A, E(quoted))]);
+                    }
+                case 3 or 4:
+                    {
+                        var (assetIn, assetOut, rIn, rOut) = step.Kind == 3 ? (A, B, ra, rb) : (B, A, rb, ra);
+                        // At most 90 % of the reserve, so that the input needed stays within ten times the other reserve.
+                        var amountOut = rOut * Math.Min(step.PerMille, 900) / 1_000;
+                        var needed = rIn > 0 && amountOut > 0 && amountOut < rOut ? UniswapV2.AmountIn(amountOut, rIn, rOut, fee) : 0;
+                        // The exact input needed or one unit less, or that plus change.
+                        var maxIn = needed == 0 ? x : tight ? needed - step.PerMille % 2 : needed + (x >> 40);
+                        if (rIn + maxIn > ReserveCap) return (null, "", null, null);
+                        var call = new PoolCall(Id, PoolCallKind.SwapExactOut, [new Leg(assetIn, E(maxIn))], assetOut, AmountOut: E(amountOut));
+                        if (amountOut == 0) return (call, "", Codes.ZeroAmount, null);
+                        if (rIn == 0 || amountOut >= rOut) return (call, "", Codes.InsufficientLiquidity, null);
+                        if (needed > maxIn) return (call, "", Codes.SlippageExceeded, null);
+                        return maxIn == needed
+                            ? (call, "swap exact out with no change", null, [new Leg(assetOut, E(amountOut))])
+                            : (call, "swap exact out", null, [new Leg(assetOut, E(amountOut)), new Leg(assetIn, E(maxIn - needed))]);
+                    }
+                default:
+                    {
+                        var outstanding = total - locked;
+                        // A share of what is outstanding, or one share more than is (which no account can hold).
+                        var shares = tight ? outstanding + 1 : outstanding * step.PerMille / 1_000;
+                        var call = new PoolCall(Id, PoolCallKind.Withdraw, [new Leg(Id.ShareAsset, E(shares))]);
+                        if (shares == 0) return (call, "", Codes.ZeroAmount, null);
+                        if (shares > outstanding) return (call, "", Codes.InsufficientLiquidity, null);
+                        var (a, b) = (shares * ra / total, shares * rb / total);
+                        if (a == 0 || b == 0) return (call, "", Codes.InsufficientLiquidity, null);
+                        return (call, "withdraw", null, [new Leg(A, E(a)), new Leg(B, E(b))]);
+                    }
+            }
+        }
+    }
+
+    /// <summary>floor(sqrt(n)) by bisection: not the production's Newton iteration.</summary>
+    private static BigInteger Root(BigInteger n)
+    {
+        BigInteger lo = 0, hi = BigInteger.One << (int)(n.GetBitLength() / 2 + 1);
+        while (lo < hi)
+        {
+            var mid = (lo + hi + 1) / 2;
+            if (mid * mid <= n) lo = mid;
+            else hi = mid - 1;
+        }
+        return lo;
     }
 }

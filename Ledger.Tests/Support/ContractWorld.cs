@@ -52,11 +52,10 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
 
     public void Issue(string issuer, string asset) => Apply(State(new(issuer)), AccountContract.GrantIssuer(State(new(issuer)), new(asset), Now));
 
-    public Decision Transfer(string from, string to, string asset, ulong amount, string id, bool pending = false, long? timeoutMs = null) =>
+    public Decision Transfer(string from, string to, string asset, Amount amount, string id, bool pending = false, long? timeoutMs = null) =>
         Run(from, s => AccountContract.StartTransfer(s, new TransferRequest(new(id), new(to), new(asset), amount, pending, timeoutMs), Now));
 
-    public Decision Post(string from, string id, ulong? amount = null) =>
-        Run(from, s => AccountContract.Post(s, new(id), amount is { } a ? new Amount(a) : null, Now));
+    public Decision Post(string from, string id, Amount? amount = null) => Run(from, s => AccountContract.Post(s, new(id), amount, Now));
 
     public Decision Void(string from, string id) => Run(from, s => AccountContract.Void(s, new(id), Now));
 
