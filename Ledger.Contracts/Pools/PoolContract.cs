@@ -141,8 +141,7 @@ public static class PoolContract
                     if (!Sides(s, assetIn, out var rIn, out var rOut) || Other(s, assetIn) != assetOut) return (Refuse(Codes.AssetNotInPool), default);
                     if (amountOut.IsZero) return (Refuse(Codes.ZeroAmount), default);
                     if (rIn.IsZero || amountOut >= rOut) return (Refuse(Codes.InsufficientLiquidity), default);
-                    var amountIn = PoolMath.AmountIn(amountOut, rIn, rOut, s.FeeBps);
-                    if (amountIn > maxIn) return (Refuse(Codes.SlippageExceeded), default);
+                    if (PoolMath.AmountIn(amountOut, rIn, rOut, s.FeeBps) is not { } amountIn || amountIn > maxIn) return (Refuse(Codes.SlippageExceeded), default);
                     var change = maxIn - amountIn;
                     return (new PoolAnswer(change.IsZero ? [new Leg(assetOut, amountOut)] : [new Leg(assetOut, amountOut), new Leg(assetIn, change)], null), default);
                 }
@@ -154,14 +153,15 @@ public static class PoolContract
                     // Router02.addLiquidity: the pair of amounts that keeps the current ratio, within the client's minimums.
                     Amount a, b;
                     if (s.ReserveA.IsZero && s.ReserveB.IsZero) (a, b) = (desiredA, desiredB);
-                    else if (PoolMath.Quote(desiredA, s.ReserveA, s.ReserveB) is var optimalB && optimalB <= desiredB)
+                    else if (PoolMath.Quote(desiredA, s.ReserveA, s.ReserveB) is { } optimalB && optimalB <= desiredB)
                     {
                         if (optimalB < call.MinB) return (Refuse(Codes.SlippageExceeded), default);
                         (a, b) = (desiredA, optimalB);
                     }
                     else
                     {
-                        var optimalA = PoolMath.Quote(desiredB, s.ReserveB, s.ReserveA);
+                        // Below desiredA here (B's quote of it was above desiredB), so it always fits.
+                        var optimalA = PoolMath.Quote(desiredB, s.ReserveB, s.ReserveA)!.Value;
                         if (optimalA < call.MinA) return (Refuse(Codes.SlippageExceeded), default);
                         (a, b) = (optimalA, desiredB);
                     }

@@ -23,17 +23,23 @@ public static class PoolMath
         return Narrow(inWithFee * Big(reserveOut) / (Big(reserveIn) * BpsDenominator + inWithFee));
     }
 
-    /// <summary>Input for an exact output: <c>R_in·out·10000 / ((R_out−out)·(10000−fee)) + 1</c>. Requires out &lt; R_out.</summary>
-    public static Amount AmountIn(Amount amountOut, Amount reserveIn, Amount reserveOut, int feeBps)
+    /// <summary>
+    /// Input for an exact output: <c>R_in·out·10000 / ((R_out−out)·(10000−fee)) + 1</c>. Requires out &lt; R_out. Null when
+    /// it is 2^128 or more: more than any amount, so no maximum a client can send covers it.
+    /// </summary>
+    public static Amount? AmountIn(Amount amountOut, Amount reserveIn, Amount reserveOut, int feeBps)
     {
         if (amountOut >= reserveOut) throw new ArgumentOutOfRangeException(nameof(amountOut), "output must be below the reserve");
         var numerator = Big(reserveIn) * Big(amountOut) * BpsDenominator;
         var denominator = (Big(reserveOut) - Big(amountOut)) * (BpsDenominator - feeBps);
-        return Narrow(numerator / denominator + 1);
+        return NarrowOrNull(numerator / denominator + 1);
     }
 
-    /// <summary>The router's <c>quote</c>: the amount of B worth <paramref name="amountA"/> at the current ratio, rounded down.</summary>
-    public static Amount Quote(Amount amountA, Amount reserveA, Amount reserveB) => Narrow(Big(amountA) * Big(reserveB) / Big(reserveA));
+    /// <summary>
+    /// The router's <c>quote</c>: the amount of B worth <paramref name="amountA"/> at the current ratio, rounded down; null
+    /// when it is 2^128 or more (far from the pool's ratio, more than any desired amount).
+    /// </summary>
+    public static Amount? Quote(Amount amountA, Amount reserveA, Amount reserveB) => NarrowOrNull(Big(amountA) * Big(reserveB) / Big(reserveA));
 
     /// <summary><c>a·b/c</c> rounded down, without overflow.</summary>
     public static Amount MulDiv(Amount a, Amount b, Amount c) => Narrow(Big(a) * Big(b) / Big(c));
@@ -62,4 +68,6 @@ public static class PoolMath
     private static BigInteger Big(Amount a) => a.Value;
 
     private static Amount Narrow(BigInteger v) => new((UInt128)v);
+
+    private static Amount? NarrowOrNull(BigInteger v) => v <= UInt128.MaxValue ? new Amount((UInt128)v) : null;
 }

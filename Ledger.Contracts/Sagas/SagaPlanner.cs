@@ -67,7 +67,8 @@ public static class SagaPlanner
             {
                 var (rIn, rOut, fee) = Sides(reserves[op.Route[j]], path[j]);
                 if (rIn.IsZero || amounts[j + 1] >= rOut) return (null, Codes.InsufficientLiquidity);
-                amounts[j] = PoolMath.AmountIn(amounts[j + 1], rIn, rOut, fee);
+                if (PoolMath.AmountIn(amounts[j + 1], rIn, rOut, fee) is not { } amountIn) return (null, Codes.SlippageExceeded);
+                amounts[j] = amountIn;
             }
             if (amounts[0] > op.AmountIn) return (null, Codes.SlippageExceeded);
         }

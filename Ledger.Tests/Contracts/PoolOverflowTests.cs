@@ -26,11 +26,10 @@ public class PoolOverflowTests
 
     private static PoolCall Deposit(Amount a, Amount b) => new(Id, PoolCallKind.Deposit, [new Leg(A, a), new Leg(B, b)]);
 
-    // Found by PoolContractTests.Reserves_per_share_never_fall_and_the_books_balance (issue 20, item 7) and left failing on purpose: production code is not this change's
-    // to fix. PoolMath narrows its BigInteger results to UInt128 before the contract compares them, so a quote or a
-    // needed input above 2^128 throws OverflowException out of PoolContract.Decide instead of being refused. Both
-    // calls are ones an account can fund (every amount is below 2^127); in the actor the exception fails the batch,
-    // and the trader's resend every second makes it fail again.
+    // Found by the pool property (issue 20, item 7): PoolMath narrowed its results to UInt128 before the contract compared
+    // them, so a quote or a needed input of 2^128 or more threw out of PoolContract.Decide instead of being refused — for
+    // calls an account can fund (every amount below 2^127). In the actor that failed the pool's whole batch, again on
+    // each of the trader's resends.
     [Fact]
     public void A_deposit_far_from_the_pool_ratio_is_decided_not_thrown()
     {
