@@ -1,4 +1,5 @@
 using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Tests.Support;
@@ -9,6 +10,14 @@ namespace Ledger.Tests.Support;
 /// actors' protocol with the actors taken out, so every interleaving can be explored.
 /// Like the actors, every account keeps only <see cref="KeepSettled"/> settled records in memory (every event
 /// counts as durable at once) and reads evicted ones back from its event log through <see cref="AccountReplay"/>.
+/// <para>
+/// Beside that log (<see cref="Journals"/>: everything applied), each account's journal is also kept as the actor writes
+/// it (<see cref="Written"/>): the records the actor defers — a payee's acknowledgement (<see cref="DeliveryAcknowledged"/>,
+/// <see cref="TransferCompensated"/>) and a pool's answer (<see cref="PoolCallAnswered"/>) — wait in <see cref="Deferred"/>
+/// and are written at the front of the account's next write, or alone by <see cref="WriteDeferred"/> (the actor's 2 s
+/// flush; at once, <see cref="UrgentWrites"/>, for a reservation's). Pools (<see cref="Pools"/>) decide with
+/// <see cref="PoolContract"/> and keep their answer per (account, id), as the pool actor does.
+/// </para>
 /// </summary>
 public sealed class ContractWorld(int keepSettled = int.MaxValue)
 {
@@ -16,6 +25,13 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
     public Dictionary<AccountId, AccountState> Accounts { get; } = [];
     /// <summary>Every event each account applied, in order: its journal.</summary>
     public Dictionary<AccountId, List<IAccountEvent>> Journals { get; } = [];
+    /// <summary>Each account's journal as the actor writes it: <see cref="Journals"/> less what is still <see cref="Deferred"/>.</summary>
+    public Dictionary<AccountId, List<IAccountEvent>> Written { get; } = [];
+    /// <summary>Each account's deferred records: applied, not yet written (lost if it crashed now).</summary>
+    public Dictionary<AccountId, List<IAccountEvent>> Deferred { get; } = [];
+    /// <summary>Accounts holding a reservation's deferred acknowledgement, which the actor writes at once (see <see cref="WriteUrgent"/>).</summary>
+    public HashSet<AccountId> UrgentWrites { get; } = [];
+    public Dictionary<PoolId, PoolState> Pools { get; } = [];
     /// <summary>How many times a decision had to read a record back.</summary>
     public int ReadBacks { get; private set; }
     /// <summary>Owed deliveries (payer → payee) and acknowledgements (payee → payer) not yet handled.</summary>
@@ -25,6 +41,8 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
     public abstract record Message;
     public sealed record DeliveryMessage(AccountId Payer, AccountId Payee, DeliveryItem Item) : Message;
     public sealed record AckMessage(AccountId Payer, DeliveryResult Result) : Message;
+    public sealed record PoolCallMessage(AccountId Account, TxId Id, PoolCall Call) : Message;
+    public sealed record PoolAnswerMessage(AccountId Account, TxId Id, PoolAnswer Answer) : Message;
 
     /// <summary>alice and bob open, bank the issuer of USD, alice holding 1,000 USD minted by bank.</summary>
     public static ContractWorld AliceBobAndBank(int keepSettled = int.MaxValue)
@@ -44,6 +62,8 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
         {
             Accounts[id] = s = new AccountState { Id = id, HistoryKeep = Math.Min(KeepSettled, 1_000) + 1 };
             Journals[id] = [];
+            Written[id] = [];
+            Deferred[id] = [];
         }
         return s;
     }
@@ -58,6 +78,20 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
     public Decision Post(string from, string id, Amount? amount = null) => Run(from, s => AccountContract.Post(s, new(id), amount, Now));
 
     public Decision Void(string from, string id) => Run(from, s => AccountContract.Void(s, new(id), Now));
+
+    public PoolState Pool(PoolId id)
+    {
+        if (!Pools.TryGetValue(id, out var p)) Pools[id] = p = new PoolState { Id = id };
+        return p;
+    }
+
+    public void CreatePool(string id, string assetA, string assetB, int feeBps = 30)
+    {
+        var p = Pool(new(id));
+        foreach (var e in PoolContract.Create(p, new(assetA), new(assetB), feeBps, Now).Events) PoolContract.Apply(p, e);
+    }
+
+    public Decision CallPool(string account, string id, PoolCall call) => Run(account, s => AccountContract.CallPool(s, new(id), call, Now));
 
     public void Expire(string account)
     {
@@ -93,6 +127,7 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
                 PendingExpired x => x.Id,
                 _ => null,
             };
+            if (e is PoolCallSent c) Network.Add(new PoolCallMessage(payer.Id, c.Id, c.Call));
             if (id is { } tx)
             {
                 var t = payer.Outgoing[tx];
@@ -127,10 +162,31 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
             case AckMessage a:
                 {
                     var payer = State(a.Payer);
-                    Apply(payer, AccountContract.Acknowledge(payer, a.Result, Now));
+                    var acknowledged = AccountContract.Acknowledge(payer, a.Result, Now);
+                    Apply(payer, acknowledged, deferred: true);
                     // Like the actor's redelivery: what is still owed is sent again.
                     if (payer.Outgoing.TryGetValue(a.Result.Id, out var t) && t.AwaitsDelivery && a.Result.Step < t.StepsOwed)
                         Network.Add(new DeliveryMessage(payer.Id, t.To, AccountContract.Owed(t)));
+                    if (acknowledged.Count > 0 && t is { IsPending: true }) UrgentWrites.Add(payer.Id);
+                    break;
+                }
+            case PoolCallMessage c:
+                {
+                    // The pool decides a key once and answers it the same way ever after.
+                    var pool = Pool(c.Call.Pool);
+                    if (pool.Find(c.Account, c.Id, out var answer) != Known.Resident)
+                    {
+                        var decided = PoolContract.Decide(pool, c.Account, c.Id, c.Call, Now);
+                        PoolContract.Apply(pool, decided);
+                        answer = new PoolAnswer(decided.Out, decided.Code);
+                    }
+                    Network.Add(new PoolAnswerMessage(c.Account, c.Id, answer!));
+                    break;
+                }
+            case PoolAnswerMessage a:
+                {
+                    var account = State(a.Account);
+                    Apply(account, AccountContract.Answered(account, a.Id, a.Answer, Now), deferred: true);
                     break;
                 }
         }
@@ -145,7 +201,7 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
         }
     }
 
-    private void Apply(AccountState s, IEnumerable<IAccountEvent> events)
+    private void Apply(AccountState s, IReadOnlyList<IAccountEvent> events, bool deferred = false)
     {
         // Like the actor: one lower bound for everything applied at once (here each event is a row of its own).
         s.JournalSeq = Journals[s.Id].Count + 1;
@@ -154,7 +210,28 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
             AccountContract.Apply(s, e);
             Journals[s.Id].Add(e);
         }
+        if (deferred) Deferred[s.Id].AddRange(events);
+        else if (events.Count > 0)
+        {
+            // One write: what was deferred first (journal order is the order applied), then these.
+            WriteDeferred(s.Id);
+            Written[s.Id].AddRange(events);
+        }
         s.Evict(KeepSettled, s.SettledTotal);
+    }
+
+    /// <summary>Writes an account's deferred records on their own (the actor's flush after <c>DeferredFlushAfter</c>).</summary>
+    public void WriteDeferred(AccountId id)
+    {
+        Written[id].AddRange(Deferred[id]);
+        Deferred[id].Clear();
+        UrgentWrites.Remove(id);
+    }
+
+    /// <summary>Writes every reservation's deferred acknowledgement: the actor does so at once, though after answering.</summary>
+    public void WriteUrgent()
+    {
+        foreach (var id in UrgentWrites.ToList()) WriteDeferred(id);
     }
 
     /// <summary>What the actor's reader does: replays the account's journal for one record, from where it was made.</summary>
