@@ -14,7 +14,7 @@ public class KeyStoreSpecs() : Akka.TestKit.Xunit2.TestKit(SpecConfig.Local())
 {
     private IActorRef Store() => Sys.ActorOf(KeyStoreActor.Props(TimeProvider.System));
 
-    private static T Ask<T>(IActorRef store, object message) => store.Ask<T>(message, TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+    private static T Ask<T>(IActorRef store, object message) => store.Ask<T>(message, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
 
     private void Restart(ref IActorRef store)
     {

@@ -21,7 +21,7 @@ namespace Ledger.Tests.Actors;
 /// </summary>
 public class MarketActorSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private static readonly AssetId Usd = new("USD"), Eth = new("ETH");
     private static readonly MarketId M = new("m");
     private static readonly string[] Holders = ["bank", "supplier", "borrower", "liquidator"];

@@ -14,7 +14,9 @@ namespace Ledger.Tests.Actors;
 /// <summary>Accounts and a pool as entities: swaps under concurrency, with the pool and traders stopped mid-way.</summary>
 public class PoolActorSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    /// <summary>For a thousand swaps asked at once: the last is answered only once the pool has decided all before it.</summary>
+    private static readonly TimeSpan WaitForAll = TimeSpan.FromSeconds(120);
     private static readonly PoolId Pool = new("p");
     private static readonly AssetId X = new("X"), Y = new("Y");
     private readonly IActorRef _accounts;
@@ -66,7 +68,7 @@ public class PoolActorSpecs : Akka.TestKit.Xunit2.TestKit
         // Every trader swaps at once; a third ask for more than the pool can give them and are refused; the pool
         // is stopped twice while the swaps are in flight and recovers from its journal.
         var swaps = traders.Select((t, i) => _accounts.Ask<TransferOutcome>(
-            new CallPool(new(t), new("s"), Swap(10_000, minOut: i % 3 == 0 ? 10_000UL : 1UL)), Wait)).ToArray();
+            new CallPool(new(t), new("s"), Swap(10_000, minOut: i % 3 == 0 ? 10_000UL : 1UL)), WaitForAll)).ToArray();
         _pools.Tell(new EntityParent.Kill(Pool.Value));
         await Task.Delay(50);
         _pools.Tell(new EntityParent.Kill(Pool.Value));

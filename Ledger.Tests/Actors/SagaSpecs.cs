@@ -14,7 +14,9 @@ namespace Ledger.Tests.Actors;
 /// <summary>Accounts, two pools (p1 = X/Y, p2 = Y/Z) and sagas as entities, with the helpers the saga specs share.</summary>
 public abstract class SagaWorld : Akka.TestKit.Xunit2.TestKit
 {
-    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    /// <summary>For many sagas and swaps asked at once, each answered only after those queued before it on the same pools.</summary>
+    protected static readonly TimeSpan WaitForAll = TimeSpan.FromSeconds(120);
     protected static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
     protected static readonly PoolId P1 = new("p1"), P2 = new("p2");
     protected static readonly AssetId X = new("X"), Y = new("Y"), Z = new("Z");
@@ -187,9 +189,9 @@ public class SagaSpecs() : SagaWorld(new SagaSettings { RetryAfter = TimeSpan.Fr
         }
         // Half go X→Y→Z through p1 then p2, half Z→Y→X through p2 then p1, all at once, with single-pool swaps between.
         var routes = traders.Select((t, i) => Sagas.Ask<SagaOutcome>(new StartSaga(new(new(t), new("r")),
-            [i % 2 == 0 ? Route(t, "r", 1_000) : new SwapOp(new("r"), new(t), [P2, P1], Z, 1_000)]), Wait)).ToArray();
+            [i % 2 == 0 ? Route(t, "r", 1_000) : new SwapOp(new("r"), new(t), [P2, P1], Z, 1_000)]), WaitForAll)).ToArray();
         var singles = traders.Select(t => Accounts.Ask<TransferOutcome>(
-            new CallPool(new(t), new("s"), new PoolCall(P1, PoolCallKind.SwapExactIn, [new Leg(X, 1)], Y)), Wait)).ToArray();
+            new CallPool(new(t), new("s"), new PoolCall(P1, PoolCallKind.SwapExactIn, [new Leg(X, 1)], Y)), WaitForAll)).ToArray();
         var outcomes = await Task.WhenAll(routes);
         await Task.WhenAll(singles);
 
@@ -245,7 +247,9 @@ public class SagaCoordinatorCrashSpecs() : SagaWorld(new SagaSettings
 public class SagaCrashSpecs() : SagaWorld(new SagaSettings
 {
     RetryAfter = TimeSpan.FromMilliseconds(200),
-    LockTimeout = TimeSpan.FromSeconds(10),
+    // The locks must outlast the pause and the participants' recovery, or a lock expiring first would abort the
+    // saga: 30 s is far beyond both on a loaded machine, and nothing here waits for it to pass.
+    LockTimeout = TimeSpan.FromSeconds(30),
     PauseBeforeDecision = TimeSpan.FromSeconds(1.5),
 })
 {

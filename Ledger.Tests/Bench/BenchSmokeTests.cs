@@ -20,7 +20,7 @@ public class BenchSmokeTests
         using var p = StartBench([.. new[] { "--journal", "memory", "--accounts", "50", "--seconds", "1", "--warmup", "0", "--in-flight", "16", "--json", json }.Concat(args)]);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
         Assert.True(p.ExitCode == 0, await stderr + await stdout);
         var r = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.Clone();
         File.Delete(json);
@@ -105,7 +105,7 @@ public class BenchSmokeTests
         using var p = StartBench("--journal", "memory", "--only", "everything");
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = await p.StandardOutput.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
         Assert.Equal(2, p.ExitCode);
         Assert.Contains("--only takes ledger, ceiling or baseline", await stderr);
         Assert.Contains("usage: Ledger.Host bench", await stderr);

@@ -60,7 +60,7 @@ public class CrashTests
         await using var second = new HostProcess(first.DataDir);
         await second.Start();
         // Only the payee is read: the payer must be woken by the ledger itself to expire the reservation.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (S(await second.Balance("payee", "USD"), "pending_in") != "0")
         {
             Assert.True(DateTime.UtcNow < deadline, "the reservation was not released after the restart");
@@ -96,7 +96,7 @@ public class CrashTests
                 }
             }
         })).ToArray();
-        var loaded = DateTime.UtcNow.AddSeconds(60);
+        var loaded = DateTime.UtcNow.AddSeconds(120);
         while (Volatile.Read(ref committed) < 500)
         {
             Assert.True(DateTime.UtcNow < loaded, "the transfers did not get going");
@@ -111,7 +111,7 @@ public class CrashTests
         await using var second = new HostProcess(first.DataDir);
         await second.Start();
         // No client touches an account: the node itself starts those its journal lists as owing a step.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         while (!second.Output.Contains("every account woken has finished", StringComparison.Ordinal))
         {
             Assert.True(DateTime.UtcNow < deadline, "the accounts cut short did not finish by themselves:\n" + second.Output);

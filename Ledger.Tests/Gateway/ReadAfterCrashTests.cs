@@ -106,7 +106,7 @@ public class ReadAfterCrashTests
         var reserved = await first.Post("/v1/transfers", new { id = "p2", from = "payer", to = "payee", asset = "USD", amount = "30", pending = true });
         Assert.Equal("pending", S(reserved.Body, "status"));
         // The first one expires by itself; its outcome is read back before the kill.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (S((await first.Get("/v1/accounts/payer/transactions/p1")).Body, "status") != "expired")
         {
             Assert.True(DateTime.UtcNow < deadline, "the reservation did not expire");

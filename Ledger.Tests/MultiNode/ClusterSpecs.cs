@@ -71,7 +71,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
 
     private async Task HostedOnEveryNode()
     {
-        var stats = (ClusterShardingStats)await Nodes[0].Regions.Accounts.Ask(new GetClusterShardingStats(TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(10));
+        var stats = (ClusterShardingStats)await Nodes[0].Regions.Accounts.Ask(new GetClusterShardingStats(TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(60));
         Assert.Equal(3, stats.Regions.Count(r => r.Value.Stats.Count > 0));
     }
 
@@ -119,5 +119,5 @@ public sealed class ClusterSpecs : IAsyncLifetime
 
     private static Task<object> Ask(IActorRef region, object message) => TestCluster.Ask(region, message);
 
-    private static Task Until(Func<bool> condition, string what, int seconds = 30) => TestCluster.Until(condition, what, seconds);
+    private static Task Until(Func<bool> condition, string what, int seconds = 60) => TestCluster.Until(condition, what, seconds);
 }

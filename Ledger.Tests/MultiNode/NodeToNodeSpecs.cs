@@ -47,7 +47,7 @@ public sealed class NodeToNodeSpecs : IDisposable
         var (seedPort, memberPort, strangerPort, plainPort) = (Ports.Free(), Ports.Free(), Ports.Free(), Ports.Free());
         var seed = Node(seedPort, seedPort, clusterCert);
         var member = Node(memberPort, seedPort, clusterCert);
-        await TestCluster.Until(() => Up(seed) == 2 && Up(member) == 2, "the node with the cluster certificate joined");
+        await TestCluster.Until(() => Up(seed) == 2 && Up(member) == 2, "the node with the cluster certificate joined", seconds: 90);
         var refusals = SeedErrors(seed);
 
         // The stranger trusts the cluster's certificate as well as its own, so only the seed's check can keep it out.
@@ -58,7 +58,7 @@ public sealed class NodeToNodeSpecs : IDisposable
         // The seed saw the stranger's certificate and refused it, and did so again when the stranger tried again.
         var strangers = Thumbprint(strangerCert);
         int Refused() => refusals.Count(e => e.Contains("Certificate pinning failed", StringComparison.Ordinal) && e.Contains(strangers, StringComparison.Ordinal));
-        await TestCluster.Until(() => Refused() >= 2, "the seed refused the stranger's certificate twice", seconds: 60);
+        await TestCluster.Until(() => Refused() >= 2, "the seed refused the stranger's certificate twice", seconds: 90);
         Assert.Equal(2, Up(seed));
         Assert.Equal(2, Cluster.Get(seed).State.Members.Count);
         Assert.DoesNotContain(Cluster.Get(seed).State.Members, m => m.Address.Port == strangerPort || m.Address.Port == plainPort);
@@ -111,7 +111,7 @@ public sealed class NodeToNodeSpecs : IDisposable
 
     public void Dispose()
     {
-        Task.WhenAll(_systems.Select(s => s.Terminate())).Wait(TimeSpan.FromSeconds(20));
+        Task.WhenAll(_systems.Select(s => s.Terminate())).Wait(TimeSpan.FromSeconds(60));
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 }

@@ -73,7 +73,7 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
     {
         // Every trader routes X→Y→Z through both pools, asked on the three nodes in turn; none answers yet.
         for (var i = 0; i < Traders; i++) Nodes[i % 3].Regions.Sagas.Tell(new StartSaga(new(new($"t{i}"), new("r")), RouteOf(i)));
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (await HeldCount() < Pairs / 2)
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException("no trader holds its input for a saga");
@@ -104,7 +104,7 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
         Assert.Equal(Pairs * 1_000_000 - z, pools.Where(p => p.AssetB == Z).Aggregate((Int128)0, (sum, p) => sum + (Int128)p.ReserveB.Value));
         // A payer recovered on a survivor may report a credit as in flight until its redelivery is acknowledged
         // again (its acknowledgement was not yet written when its node stopped): the sums are exact once it is.
-        var settleBy = DateTime.UtcNow.AddSeconds(20);
+        var settleBy = DateTime.UtcNow.AddSeconds(60);
         while (await Imbalance() is { Count: > 0 } imbalance)
             if (DateTime.UtcNow > settleBy) Assert.Fail("assets do not sum to zero: " + string.Join(", ", imbalance.Select(kv => $"{kv.Key}={kv.Value}")));
             else await Task.Delay(200);
@@ -126,7 +126,14 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
     {
         var held = 0;
         for (var i = 0; i < Traders; i++)
-            if (await Nodes[0].Regions.Accounts.Ask<object>(new GetAccount(new($"t{i}")), TestCluster.AskTimeout) is AccountView v && v.Balances.Any(b => !b.PendingOut.IsZero)) held++;
+            try
+            {
+                if (await Nodes[0].Regions.Accounts.Ask<object>(new GetAccount(new($"t{i}")), TestCluster.AskTimeout) is AccountView v && v.Balances.Any(b => !b.PendingOut.IsZero)) held++;
+            }
+            catch (AskTimeoutException)
+            {
+                // Not answered yet (a busy machine): not counted as holding, asked again on the next poll.
+            }
         return held;
     }
 

@@ -40,7 +40,7 @@ public sealed class EntityWorld
     /// <summary>Opens <paramref name="account"/> and mints <paramref name="amount"/> of <paramref name="asset"/> to it from "bank".</summary>
     public void Mint(AssetId asset, string account, ulong amount)
     {
-        var wait = TimeSpan.FromSeconds(20);
+        var wait = TimeSpan.FromSeconds(30);
         Accounts.Ask<IssuerGrantedAck>(new GrantIssuer(new("bank"), asset), wait).GetAwaiter().GetResult();
         Accounts.Ask<AccountView>(new OpenAccount(new(account), account), wait).GetAwaiter().GetResult();
         var mint = new SubmitTransfers(new("bank"), [new TransferRequest(new($"mint-{asset}-{account}-{amount}"), new(account), asset, amount, false, null)]);

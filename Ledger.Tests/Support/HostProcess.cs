@@ -17,9 +17,18 @@ public sealed class HostProcess : IAsyncDisposable
     {
         DataDir = dataDir ?? Ports.TempDir("ledger-host");
         Port = Ports.Free();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(30) };
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = RequestTimeout };
         Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
     }
+
+    /// <summary>
+    /// How long a request may take before the client gives up: beyond the host's own longest answer (the audit's two
+    /// minutes, <c>AuditApi.AuditTimeout</c>), so a slow answer on a loaded machine is heard rather than cut off.
+    /// </summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromMinutes(3);
+
+    /// <summary>How long a host may take to start, or to stop when asked to, on a loaded machine.</summary>
+    private static readonly TimeSpan StartOrStop = TimeSpan.FromSeconds(120);
 
     /// <summary>The operator's key every test host starts with; <see cref="Http"/> sends it unless a request says otherwise.</summary>
     public const string AdminKey = "test-admin-key-0123456789";
@@ -55,7 +64,7 @@ public sealed class HostProcess : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow + StartOrStop;
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited) throw new InvalidOperationException("host exited at start:\n" + Output);
@@ -68,7 +77,7 @@ public sealed class HostProcess : IAsyncDisposable
             await Task.Delay(200);
         }
         Kill();
-        throw new TimeoutException("host not ready within 60 s:\n" + Output);
+        throw new TimeoutException($"host not ready within {StartOrStop.TotalSeconds} s:\n" + Output);
     }
 
     /// <summary>kill -9.</summary>
@@ -83,7 +92,7 @@ public sealed class HostProcess : IAsyncDisposable
     {
         if (_process is null || _process.HasExited) return;
         using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        using var cts = new CancellationTokenSource(StartOrStop);
         await _process.WaitForExitAsync(cts.Token);
     }
 
@@ -106,10 +115,25 @@ public sealed class HostProcess : IAsyncDisposable
 
     public Task<(int Status, JsonElement Body)> Put(string path, object body) => Send(HttpMethod.Put, path, body);
 
+    /// <summary>
+    /// A GET asked again while it is answered 503 ("not known yet, retry": a read held while an account recovers, or
+    /// an audit that did not finish within the host's timeout), as a client would, for up to a minute.
+    /// </summary>
+    public async Task<(int Status, JsonElement Body)> GetUntilKnown(string path)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var answer = await Get(path);
+            if (answer.Status != 503 || DateTime.UtcNow > deadline) return answer;
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary>An account's balance of one asset (<c>posted</c>, <c>pending_out</c>, …), or default if never touched.</summary>
     public async Task<JsonElement> Balance(string account, string asset)
     {
-        var (status, body) = await Get("/v1/accounts/" + account);
+        var (status, body) = await GetUntilKnown("/v1/accounts/" + account);
         if (status != 200) throw new InvalidOperationException($"GET account {account}: {status}");
         return body.GetProperty("balances").TryGetProperty(asset, out var b) ? b : default;
     }
@@ -128,7 +152,7 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary><c>GET /v1/audit/supply</c>: every asset sums to zero with nothing left in flight.</summary>
     public async Task AssertBalanced()
     {
-        var (status, body) = await Get("/v1/audit/supply");
+        var (status, body) = await GetUntilKnown("/v1/audit/supply");
         Assert.Equal(200, status);
         foreach (var asset in body.GetProperty("assets").EnumerateObject())
             Assert.Equal((asset.Name, "0", "0"), (asset.Name, asset.Value.GetProperty("sum").GetString(), asset.Value.GetProperty("in_flight").GetString()));
@@ -142,7 +166,7 @@ public sealed class HostProcess : IAsyncDisposable
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEndAsync();
         var error = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
         return (p.ExitCode, await output + await error);
     }
 

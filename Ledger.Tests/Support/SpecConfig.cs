@@ -33,6 +33,11 @@ public static class SpecConfig
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.local"
         akka.persistence.snapshot-store.local.dir = "{{SNAPDIR}}"
         akka.loglevel = WARNING
+        # Every ExpectMsg, ExpectTerminated or AwaitCondition without a timeout of its own waits this long (TestKit's
+        # defaults are 3 s and 5 s): enough for a 2-core machine running the whole suite. Nothing waits longer than it
+        # takes for what it waits on to arrive, so this only costs time in a test that fails anyway.
+        akka.test.single-expect-default = 30s
+        akka.test.default-timeout = 30s
         """.Replace("{{SNAPDIR}}", Path.Combine(Root, Guid.NewGuid().ToString("N")).Replace('\\', '/'), StringComparison.Ordinal))
         .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, LedgerNode.HoconFile))));
 }
