@@ -287,17 +287,14 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
             _deferred.Clear();
             _deferredTicks = 0;
         }
-        if (_owed.Count > 0 && !_markedOwing)
-        {
-            JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr + 1, true));
-            _markedOwing = true;
-        }
+        var marks = _owed.Count > 0 && !_markedOwing;
+        _markedOwing |= marks;
         _batch.Started();
         // Everything settled so far is in this write: once it is durable, it may leave memory.
         var durableBefore = _state.SettledTotal;
         _eventsSinceSnapshot += events.Count;
         var started = LedgerMetrics.Start();
-        PersistAsync(new AccountWrite([.. events]), _ =>
+        PersistAsync(new AccountWrite([.. events]) { MarksOwing = marks }, _ =>
         {
             LedgerMetrics.Written("account", started, events.Count);
             _batch.Done();
@@ -875,4 +872,8 @@ internal sealed class Wake : INoSerializationVerificationNeeded
 /// What an account persists: the events of one write (group commit), as one journal row. The events inside
 /// are the contract's; this is only how many of them share a row.
 /// </summary>
-public sealed record AccountWrite(IAccountEvent[] Events);
+public sealed record AccountWrite(IAccountEvent[] Events) : IMarksOwing
+{
+    /// <summary>The write leaves the account owing a step it did not owe before (not persisted: the journal keeps it in its index).</summary>
+    public bool MarksOwing { get; init; }
+}

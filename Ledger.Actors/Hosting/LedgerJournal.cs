@@ -97,6 +97,8 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
             {
                 write.PersistenceId ??= atomic.PersistenceId;
                 AddRows(atomic, now, write.Rows);
+                foreach (var p in (IImmutableList<IPersistentRepresentation>)atomic.Payload)
+                    if (p.Payload is IMarksOwing { MarksOwing: true }) write.Mark = new OwingMark(p.PersistenceId, p.SequenceNr, true);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -263,7 +265,7 @@ public abstract class JournalAppender : IDisposable
         public List<Row> Rows { get; } = new(1);
 
         /// <summary>An entity's change to the <see cref="OwingIndex"/>, made in the same transaction as the rows.</summary>
-        public OwingMark? Mark { get; init; }
+        public OwingMark? Mark { get; set; }
 
         public abstract void Completed(Exception? failure);
     }
@@ -457,14 +459,19 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
                 Step(insert);
             }
         if (OwingIndex.Net(writes) is { } marks)
-            foreach (var m in marks.Values)
+            foreach (var (pid, (clear, mark)) in marks)
             {
-                var statement = m.Owes ? _mark! : _clear!;
-                raw.sqlite3_bind_text(statement, 1, Utf8(m.PersistenceId));
-                raw.sqlite3_bind_int64(statement, 2, m.SequenceNr);
-                Step(statement);
+                if (clear is { } c) Step(_clear!, pid, c);
+                if (mark is { } m) Step(_mark!, pid, m);
             }
         tx.Commit();
+    }
+
+    private void Step(sqlite3_stmt statement, string persistenceId, long sequenceNr)
+    {
+        raw.sqlite3_bind_text(statement, 1, Utf8(persistenceId));
+        raw.sqlite3_bind_int64(statement, 2, sequenceNr);
+        Step(statement);
     }
 
     private void Step(sqlite3_stmt statement)
@@ -497,7 +504,7 @@ public sealed class SqliteAppender(string connectionString, string table, Journa
             // start again. The size was chosen when this checkpoint copied the whole WAL (transfers bench, 60 s: 1,000
             // pages, the default, 13,700/s; 10,000, 15,500/s; 40,000, 18,000/s); with the checkpointer doing most of
             // the copying, 10,000 and 160,000 pages were no better (docs/benchmarks.md, sixth session).
-            pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = {WalPagesBeforeCheckpoint}; {OwingIndex.Create};";
+            pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = {WalPagesBeforeCheckpoint}; {OwingIndex.SqliteCreate};";
             pragma.ExecuteNonQuery();
         }
         if (_checkpointer is null)
@@ -603,12 +610,12 @@ public sealed class PostgresAppender(string connectionString, string? schema, st
         }
         if (OwingIndex.Net(writes) is { } marks)
         {
-            using var command = new NpgsqlCommand(OwingIndex.PostgresMarkAndClear, _connection, tx);
-            var (owes, settled) = (marks.Values.Where(m => m.Owes).ToList(), marks.Values.Where(m => !m.Owes).ToList());
-            command.Parameters.AddWithValue("mp", owes.Select(m => m.PersistenceId).ToArray());
-            command.Parameters.AddWithValue("ms", owes.Select(m => m.SequenceNr).ToArray());
-            command.Parameters.AddWithValue("cp", settled.Select(m => m.PersistenceId).ToArray());
-            command.Parameters.AddWithValue("cs", settled.Select(m => m.SequenceNr).ToArray());
+            using var command = new NpgsqlCommand(OwingIndex.PostgresClearAndMark, _connection, tx);
+            var (clears, owes) = (marks.Where(m => m.Value.Clear is not null).ToList(), marks.Where(m => m.Value.Mark is not null).ToList());
+            command.Parameters.AddWithValue("cp", clears.Select(m => m.Key).ToArray());
+            command.Parameters.AddWithValue("cs", clears.Select(m => m.Value.Clear!.Value).ToArray());
+            command.Parameters.AddWithValue("mp", owes.Select(m => m.Key).ToArray());
+            command.Parameters.AddWithValue("ms", owes.Select(m => m.Value.Mark!.Value).ToArray());
             command.ExecuteNonQuery();
         }
         tx.Commit();

@@ -79,6 +79,26 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
 
     [Fact]
+    public async Task The_owing_index_keeps_each_entitys_newest_mark_and_a_clear_removes_only_marks_up_to_its_own()
+    {
+        await TablesCreated();
+        using var appender = JournalAppender.For(Config());
+        appender.Append(new OwingMark("a", 5, true));
+        appender.Append(new OwingMark("b", 3, true));
+        // A late clear from an earlier incarnation (its last write was 2) leaves the newer mark.
+        appender.Append(new OwingMark("b", 2, false));
+        appender.Append(new OwingMark("c", 1, true));
+        appender.Append(new OwingMark("c", 4, false));
+        appender.Append(new OwingMark("d", 7, true));
+        appender.Append(new OwingMark("d", 6, true));
+        // Appends are durable in order: once this row is, so is every mark before it.
+        await appender.Append([new JournalAppender.Row("z", 1, 1, [1], "", 4)]);
+        Assert.Equal(["a", "b", "d"], (await OwingIndex.Read(Options(), CancellationToken.None)).Order(StringComparer.Ordinal));
+        await using var db = OpenDatabase();
+        Assert.Equal(7, Count(db, $"SELECT sequence_nr FROM {OwingIndex.Table} WHERE persistence_id = 'd'"));
+    }
+
+    [Fact]
     public async Task A_write_that_collides_with_a_stored_row_fails_and_the_writes_beside_it_land()
     {
         await TablesCreated();
