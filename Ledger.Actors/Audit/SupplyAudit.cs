@@ -19,10 +19,10 @@ public sealed record AssetAudit(Int128 Sum, Amount Supply, Amount InFlight);
 /// but the entities are read one after another, not at one instant: while value is moving, a transfer read on
 /// the payer after it was acknowledged and on the payee before it landed would be missed. The audit is exact
 /// whenever nothing is moving (after a batch of work has been answered, after a restart).
-/// After a crash, a payer may still count as in flight a credit its payee has (the payee's acknowledgement was not
-/// yet durable at the payer); nothing resolves that until the payer runs again. Being asked starts it, and on
-/// starting it sends again whatever it has in flight; so while a pass finds anything in flight the audit is taken
-/// again, <see cref="PassPause"/> later, up to <see cref="Passes"/> times, and the last pass is the answer.
+/// After a crash, an account answers only once what its journal showed in flight has been answered again (the
+/// recovery hold), so it never counts a credit its payee already has; value still really on its way (or a saga decided
+/// but not yet applied everywhere) is, so while a pass finds anything in flight the audit is taken again,
+/// <see cref="PassPause"/> later, up to <see cref="Passes"/> times, and the last pass is the answer.
 /// </summary>
 public static class SupplyAudit
 {

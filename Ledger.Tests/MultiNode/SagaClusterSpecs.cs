@@ -102,8 +102,8 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
         var pools = (await Task.WhenAll(AllPools.Select(p => Ask(Nodes[1].Regions.Pools, new GetPool(p))))).Cast<PoolView>().ToArray();
         Assert.Equal(Pairs * 1_000_000 + Traders * 1_000 - x, pools.Where(p => p.AssetA == X).Aggregate((Int128)0, (sum, p) => sum + (Int128)p.ReserveA.Value));
         Assert.Equal(Pairs * 1_000_000 - z, pools.Where(p => p.AssetB == Z).Aggregate((Int128)0, (sum, p) => sum + (Int128)p.ReserveB.Value));
-        // A payer recovered on a survivor may report a credit as in flight until its redelivery is acknowledged
-        // again (its acknowledgement was not yet written when its node stopped): the sums are exact once it is.
+        // An account recovered on a survivor answers its holdings only once what it had in flight is answered again (the
+        // recovery hold); until every participant of a decided saga has applied it, the sums may still differ.
         var settleBy = DateTime.UtcNow.AddSeconds(60);
         while (await Imbalance() is { Count: > 0 } imbalance)
             if (DateTime.UtcNow > settleBy) Assert.Fail("assets do not sum to zero: " + string.Join(", ", imbalance.Select(kv => $"{kv.Key}={kv.Value}")));
