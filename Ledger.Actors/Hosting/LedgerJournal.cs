@@ -38,6 +38,7 @@ namespace Ledger.Actors.Hosting;
 public sealed class LedgerJournal : SqlWriteJournal, IDisposable
 {
     private readonly JournalAppender _appender;
+    private readonly JournalReader _reader;
     private readonly string _defaultSerializer;
     /// <summary>The write in flight of each entity (at most one: an entity sends its next only once told the outcome).</summary>
     private readonly ConcurrentDictionary<string, EntityWrite> _writing = new();
@@ -53,6 +54,7 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
         _defaultSerializer = config.DefaultSerializer;
         _callTimeout = journalConfig.GetTimeSpan("circuit-breaker.call-timeout", TimeSpan.FromSeconds(10));
         _appender = JournalAppender.For(config);
+        _reader = JournalReader.For(config);
     }
 
     protected override void PreStart()
@@ -225,7 +227,22 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
         if (_writing.TryGetValue(persistenceId, out var inFlight)) await inFlight.Finished.ConfigureAwait(false);
-        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken).ConfigureAwait(false);
+        return await _reader.HighestSequenceNr(persistenceId, fromSequenceNr, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Recovery reads the rows itself (<see cref="JournalReader"/>) and rebuilds what the plugin would hand over.</summary>
+    public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
+        Action<IPersistentRepresentation> recoveryCallback)
+    {
+        var serialization = context.System.Serialization;
+        return _reader.Replay(persistenceId, fromSequenceNr, toSequenceNr, max, row =>
+        {
+            var payload = row.SerializerId is { } id
+                ? serialization.Deserialize(row.Payload, id, row.Manifest)
+                : serialization.FindSerializerForType(Type.GetType(row.Manifest, throwOnError: true)!, _defaultSerializer)
+                    .FromBinary(row.Payload, Type.GetType(row.Manifest, throwOnError: true)!);
+            recoveryCallback(new Persistent(payload, row.SequenceNr, persistenceId, row.Manifest, false, ActorRefs.NoSender, null, row.Timestamp));
+        }, CancellationToken.None);
     }
 
     protected override void PostStop()

@@ -93,7 +93,7 @@ public static class LedgerNode
         return $$"""
             akka.persistence.journal.sql { {{Common(connectionString)}}, {{journal}} }
             akka.persistence.query.journal.sql { {{Common(connectionString)}} }
-            akka.persistence.snapshot-store.sql { {{Common(snapshotConnectionString ?? connectionString)}} }
+            akka.persistence.snapshot-store.sql { {{Common(snapshotConnectionString ?? connectionString)}}, class = "{{typeof(LedgerSnapshotStore).AssemblyQualifiedName}}" }
             """;
     }
 

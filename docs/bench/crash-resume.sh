@@ -18,7 +18,7 @@ start first; ready
 dotnet "$HOST" bench --url "http://127.0.0.1:$PORT" --key bench --batch "$BATCH" --in-flight "$INFLIGHT" --accounts "$ACCOUNTS" \
   --seconds $((LOAD + 60)) > "$DATA/bench.log" 2>&1 &
 BENCH=$!
-until grep -q measuring "$DATA/bench.log"; do sleep 0.1; done
+until grep -qs measuring "$DATA/bench.log"; do sleep 0.1; done
 sleep "$LOAD"
 kill -9 "$(cat "$DATA/pid")"; kill "$BENCH" 2>/dev/null || true; wait "$BENCH" 2>/dev/null || true
 
