@@ -19,9 +19,9 @@ using SQLitePCL;
 namespace Ledger.Actors.Hosting;
 
 /// <summary>
-/// The node's journal: Akka.Persistence.Sql for everything (schema, recovery, queries, deletes) except appending
-/// events, which goes through a <see cref="JournalAppender"/> (SQLite or PostgreSQL). The plugin builds each
-/// multi-row INSERT as SQL text with every payload inlined, through linq2db; profiled under load, that — not the
+/// The node's journal: Akka.Persistence.Sql for the schema, queries and deletes; appending events goes through a
+/// <see cref="JournalAppender"/> (SQLite or PostgreSQL), and recovery's reads through a <see cref="JournalReader"/>.
+/// The plugin builds each multi-row INSERT as SQL text with every payload inlined, through linq2db; profiled under load, that — not the
 /// database — capped the journal at ~25,000–33,000 rows/s on this machine. Rows written here are the plugin's rows,
 /// column for column (same serializer, manifest and timestamp rules), so the plugin reads them back unchanged.
 /// Only what Ledger uses is supported: the tag-table mode without tags, no writer-uuid or event-manifest columns.
