@@ -70,6 +70,7 @@ app.Lifetime.ApplicationStopping.Register(() =>
 
 app.Use(async (context, next) =>
 {
+    LedgerClient.BeginRequest();
     try
     {
         await next(context);

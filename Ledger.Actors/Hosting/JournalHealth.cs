@@ -4,9 +4,9 @@ namespace Ledger.Actors.Hosting;
 
 /// <summary>
 /// Whether this node's journal database answered its last probe: <see cref="JournalProbe"/> every <see cref="Every"/>,
-/// down when a probe fails or takes longer than <see cref="ProbeTimeout"/>. While it is down, the gateway waits for an
-/// entity no longer than <c>LedgerClient.OutageTimeout</c>: an entity that must first be read back from the journal
-/// cannot answer, and the client is better told 503 at once than at the request timeout.
+/// down when a probe fails or takes longer than <see cref="ProbeTimeout"/>. While it is down, a request's asks together
+/// wait no longer than <c>LedgerClient.OutageBudget</c>: an entity that must first be read back from the journal cannot
+/// answer, and the client is better told 503 at once than at the request timeout.
 /// </summary>
 public sealed class JournalHealth : IDisposable
 {

@@ -12,13 +12,19 @@ public sealed class LedgerUnavailableException(string detail) : Exception(detail
 
 /// <summary>
 /// The gateway's typed handle on the shard regions: one ask per entity, with the request timeout — or, while the
-/// journal is down (<see cref="JournalHealth"/>), with <see cref="OutageTimeout"/>, so that a request for an entity
-/// that would first have to be read back from the journal is answered 503 at once. What such a request left with the
-/// entity is not lost: it is decided once the journal is back, and the client's retry with the same id finds it.
+/// journal is down (<see cref="JournalHealth"/>), within <see cref="OutageBudget"/> of the request's start for all its
+/// asks together, so that a request for entities that would first have to be read back from the journal is answered
+/// 503 at once. What such a request left with an entity is not lost: it is decided once the journal is back, and the
+/// client's retry with the same id finds it.
 /// </summary>
 public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, JournalHealth health)
 {
-    public static readonly TimeSpan OutageTimeout = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan OutageBudget = TimeSpan.FromMilliseconds(600);
+
+    /// <summary>When the HTTP request being served started (<see cref="BeginRequest"/>), flowing with it through its awaits.</summary>
+    private static readonly AsyncLocal<long> RequestStarted = new();
+
+    public static void BeginRequest() => RequestStarted.Value = System.Diagnostics.Stopwatch.GetTimestamp();
 
     public LedgerRegions Regions => regions;
     public TimeSpan Timeout => timeout;
@@ -70,7 +76,13 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
 
     private async Task<object> Ask(IActorRef region, object message)
     {
-        var wait = health.Down && OutageTimeout < timeout ? OutageTimeout : timeout;
+        var wait = timeout;
+        if (health.Down)
+        {
+            var left = RequestStarted.Value == 0 ? OutageBudget : OutageBudget - System.Diagnostics.Stopwatch.GetElapsedTime(RequestStarted.Value);
+            if (left <= TimeSpan.Zero) throw new LedgerUnavailableException("the journal is unreachable; retry with the same id");
+            if (left < wait) wait = left;
+        }
         try
         {
             var reply = await region.Ask<object>(message, wait);
