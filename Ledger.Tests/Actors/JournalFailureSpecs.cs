@@ -58,7 +58,13 @@ public class JournalFailureSpecs : Akka.TestKit.Xunit2.TestKit
         // Without an answer the asker would wait for its own timeout: Akka drops what it stashed during the recovery.
         Assert.Equal(new JournalUnavailable("account-carol"), await _world.Accounts.Ask<object>(new GetAccount(new("carol")), Wait));
         await _journal.OnRecovery.Pass();
-        Assert.Equal(10, Posted("carol", Usd));
+        // The failed incarnation stops itself; a message that reaches it before its parent has seen it go is lost, as
+        // it would be in a shard, so the read is asked again until the new incarnation answers.
+        var deadline = DateTime.UtcNow + Wait;
+        object? answer = null;
+        while (answer is not AccountView && DateTime.UtcNow < deadline)
+            answer = await _world.Accounts.Ask<object>(new GetAccount(new("carol")), TimeSpan.FromSeconds(1)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null);
+        Assert.Equal(10, Assert.IsType<AccountView>(answer).Balances.Single(b => b.Asset == Usd).Posted);
     }
 
     [Fact]
