@@ -231,7 +231,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     /// taken elsewhere (a credit, a saga's outcome) does not, so two recovering accounts that owe each other never wait on
     /// each other. A saga's prepare waits too: it can only wait until that saga's locks expire.
     /// </summary>
-    private static bool ReadsBalances(object m) => m is not (Deliver or ResolveSaga or Retry or ExpireTick);
+    private static bool ReadsBalances(object m) => m is not (Deliver or ResolveSaga or ExpireTick);
 
     private void Hold(object message, IActorRef sender)
     {

@@ -32,6 +32,17 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
                 (schema is null ? "" : $"\"{schema}\".") + $"\"{table.Name}\"", table.ColumnNames);
     }
 
+    /// <summary>
+    /// A stored payload as the plugin reads it back: by its serializer id and manifest, or — for rows written without an
+    /// id — by the type the manifest names.
+    /// </summary>
+    public static object Deserialize(Akka.Serialization.Serialization serialization, byte[] bytes, int? serializerId, string manifest, string defaultSerializer)
+    {
+        if (serializerId is { } id) return serialization.Deserialize(bytes, id, manifest);
+        var type = Type.GetType(manifest, throwOnError: true)!;
+        return serialization.FindSerializerForType(type, defaultSerializer).FromBinary(bytes, type);
+    }
+
     public readonly record struct Row(long SequenceNr, byte[] Payload, string Manifest, int? SerializerId, long Timestamp);
 
     /// <summary>The entity's rows not deleted from <paramref name="from"/> to <paramref name="to"/>, at most <paramref name="max"/>, in order.</summary>

@@ -237,10 +237,7 @@ public sealed class LedgerJournal : SqlWriteJournal, IDisposable
         var serialization = context.System.Serialization;
         return _reader.Replay(persistenceId, fromSequenceNr, toSequenceNr, max, row =>
         {
-            var payload = row.SerializerId is { } id
-                ? serialization.Deserialize(row.Payload, id, row.Manifest)
-                : serialization.FindSerializerForType(Type.GetType(row.Manifest, throwOnError: true)!, _defaultSerializer)
-                    .FromBinary(row.Payload, Type.GetType(row.Manifest, throwOnError: true)!);
+            var payload = JournalReader.Deserialize(serialization, row.Payload, row.SerializerId, row.Manifest, _defaultSerializer);
             recoveryCallback(new Persistent(payload, row.SequenceNr, persistenceId, row.Manifest, false, ActorRefs.NoSender, null, row.Timestamp));
         }, CancellationToken.None);
     }

@@ -18,11 +18,13 @@ public sealed class LedgerSnapshotStore : SqlSnapshotStore
     private readonly Func<System.Data.Common.DbConnection> _connect;
     private readonly string _latest;
     private readonly Akka.Serialization.Serialization _serialization;
+    private readonly string _defaultSerializer;
 
     public LedgerSnapshotStore(Config snapshotConfig) : base(snapshotConfig)
     {
         _serialization = Context.System.Serialization;
         var config = new SnapshotConfig(snapshotConfig.WithFallback(SqlPersistence.DefaultSnapshotConfiguration));
+        _defaultSerializer = config.DefaultSerializer;
         var table = config.TableConfig.SnapshotTable;
         var c = table.ColumnNames;
         var cs = config.ConnectionString;
@@ -59,9 +61,7 @@ public sealed class LedgerSnapshotStore : SqlSnapshotStore
         };
         var (bytes, manifest) = ((byte[])reader.GetValue(2), reader.GetString(3));
         // Read off the store's thread: only what was captured at construction is used here.
-        var snapshot = reader.IsDBNull(4)
-            ? _serialization.FindSerializerForType(Type.GetType(manifest, throwOnError: true)!).FromBinary(bytes, Type.GetType(manifest, throwOnError: true)!)
-            : _serialization.Deserialize(bytes, reader.GetInt32(4), manifest);
+        var snapshot = JournalReader.Deserialize(_serialization, bytes, reader.IsDBNull(4) ? null : reader.GetInt32(4), manifest, _defaultSerializer);
         return new SelectedSnapshot(new SnapshotMetadata(persistenceId, reader.GetInt64(0), created), snapshot);
     }
 }

@@ -16,8 +16,9 @@ public class ReadAfterCrashTests
     private static readonly string[] Xy = ["xy"];
     private static readonly string[] XyThenYz = ["xy", "yz"];
 
-    /// <summary>Every account's balances and the named transactions, as raw JSON, in a fixed order.</summary>
-    private static async Task<List<string>> ReadAll(HostProcess host, IEnumerable<string> accounts, IEnumerable<(string Account, string Tx)> transactions)
+    /// <summary>Every account's balances, the named transactions and the other resources' bodies, in a fixed order.</summary>
+    private static async Task<List<string>> ReadAll(HostProcess host, IEnumerable<string> accounts, IEnumerable<(string Account, string Tx)> transactions,
+        IEnumerable<string>? resources = null)
     {
         var reads = new List<string>();
         foreach (var a in accounts)
@@ -32,15 +33,22 @@ public class ReadAfterCrashTests
             Assert.Equal(200, status);
             reads.Add($"{account}/{tx} {S(body, "status")} {(body.TryGetProperty("code", out var c) ? c.GetString() : "")}");
         }
+        foreach (var path in resources ?? [])
+        {
+            var (status, body) = await host.Get(path);
+            Assert.Equal(200, status);
+            reads.Add(path + " " + body.GetRawText());
+        }
         return reads;
     }
 
-    private static async Task<List<string>> AfterKill(HostProcess first, IReadOnlyList<string> accounts, IReadOnlyList<(string, string)> transactions)
+    private static async Task<List<string>> AfterKill(HostProcess first, IReadOnlyList<string> accounts, IReadOnlyList<(string, string)> transactions,
+        IReadOnlyList<string>? resources = null)
     {
         first.Kill();
         await using var second = new HostProcess(first.DataDir);
         await second.Start();
-        var after = await ReadAll(second, accounts, transactions);
+        var after = await ReadAll(second, accounts, transactions, resources);
         await second.AssertBalanced();
         return after;
     }
@@ -84,15 +92,10 @@ public class ReadAfterCrashTests
         Assert.Equal((422, "slippage_exceeded"), (refused.Status, S(refused.Body, "code")));
         string[] accounts = ["trader", "lp"];
         var transactions = new List<(string, string)> { ("trader", "s1"), ("trader", "s2"), ("trader", "r1") };
-        var before = await ReadAll(first, accounts, transactions);
-        var pools = (await first.Get("/v1/pools/xy")).Body.GetRawText() + (await first.Get("/v1/pools/yz")).Body.GetRawText();
+        string[] pools = ["/v1/pools/xy", "/v1/pools/yz"];
+        var before = await ReadAll(first, accounts, transactions, pools);
 
-        first.Kill();
-        await using var second = new HostProcess(first.DataDir);
-        await second.Start();
-        Assert.Equal(before, await ReadAll(second, accounts, transactions));
-        Assert.Equal(pools, (await second.Get("/v1/pools/xy")).Body.GetRawText() + (await second.Get("/v1/pools/yz")).Body.GetRawText());
-        await second.AssertBalanced();
+        Assert.Equal(before, await AfterKill(first, accounts, transactions, pools));
     }
 
     [Fact]
