@@ -12,7 +12,7 @@ using Ledger.Contracts.Sagas;
 namespace Ledger.Actors.Accounts;
 
 /// <summary>Limits and timings of an account entity (names carry their units).</summary>
-public sealed record AccountSettings
+public sealed record AccountSettings : IEntitySettings
 {
     /// <summary>Most operations decided together and persisted as one write (group commit).</summary>
     public int GroupCommitMax { get; init; } = 1_000;
@@ -45,72 +45,21 @@ public sealed record AccountSettings
 /// delivers the credit to the payee until the payee acknowledges it durably; the client hears the outcome
 /// only then. Deliveries are retried and de-duplicated by (payer, transaction, step).
 /// </summary>
-public sealed class AccountActor : LedgerPersistentActor, IWithTimers
+public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimers
 {
     private readonly AccountId _id;
     private readonly Peers _peers;
-    private readonly TimeProvider _time;
     private readonly AccountSettings _settings;
     private AccountState _state;
 
-    private readonly GroupCommit<IAccountEvent> _batch;
-
-    // Sized here, like the state's open records and the group commit's list, so that the arrays a transfer writes
-    // into are made together and lie side by side in memory: a young-generation collection scans each 256-byte
-    // stretch of old memory written with a new reference since the last one, and neighbours share stretches.
-    /// <summary>
-    /// Applied but not yet written: what a payee's acknowledgement decided (delivered, or compensated). These
-    /// can always be derived again — the payee's side is durable and answers a redelivery the same way — so
-    /// they need no write of their own and ride along with the next one.
-    /// </summary>
-    private readonly List<IAccountEvent> _deferred = new(4);
-    private bool _writeDeferredSoon;
-    /// <summary>Housekeeping ticks the deferred events have waited, and ticks in a row with nothing owed or deferred.</summary>
-    private int _deferredTicks;
-    private int _quietTicks;
-    private bool _stopRequested;
-    private long _eventsSinceSnapshot;
-
-    /// <summary>
-    /// After recovery, the transfers and calls the journal shows in flight, until each payee or venue has answered again.
-    /// Their outcome may already have been answered to a client before the crash (the payer's record of it is deferred),
-    /// so until they settle the account's balances may not be what that client was told.
-    /// </summary>
-    private HashSet<TxId>? _unsettled;
-    /// <summary>Requests that read or spend this account's balances, held (in arrival order) while <see cref="_unsettled"/> is not empty.</summary>
-    private List<(object Message, IActorRef Sender)>? _held;
-
-    /// <summary>Decisions waiting for a settled record to be read back from the journal, by the record's key.</summary>
-    private readonly Dictionary<(AccountId From, TxId Id), List<Action<long, List<IAccountEvent>, List<Action>>>> _parked = [];
-    private readonly HashSet<(AccountId From, TxId Id)> _reading = [];
     /// <summary>Clients waiting for a transaction to settle, by transaction id.</summary>
     private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = new(4);
-    /// <summary>Transfers that still owe the payee a step, and pool calls not yet answered, with when they were last sent.</summary>
-    private readonly Dictionary<TxId, long> _owed = new(4);
-    private ITimer? _expiryTimer;
-    private long? _expiryDueAt;
-    private ITimer? _holdTimer;
-    private long? _holdCheckDueAt;
-    /// <summary>
-    /// Whether the journal's <see cref="OwingIndex"/> may list this account: marked before the first write that leaves it
-    /// owing a step, cleared once nothing is owed. After a crash the listed accounts are started by the node itself.
-    /// </summary>
-    private bool _markedOwing;
-    /// <summary>Whether this account's waker is durably remembered (so a restart wakes it to expire on time).</summary>
-    private bool _wakerArmed;
-    private bool _arming;
-    /// <summary>The time a batch is decided at, and the decision step <see cref="GroupCommit{TEvent}"/> calls (made once, not per batch).</summary>
-    private long _decidingAt;
-    private readonly GroupCommit<IAccountEvent>.Decide _decide;
 
-    public AccountActor(string entityId, Peers peers, TimeProvider time, AccountSettings settings)
+    public AccountActor(string entityId, Peers peers, TimeProvider time, AccountSettings settings) : base(settings, time, "account")
     {
         _id = new AccountId(entityId);
         _peers = peers;
-        _time = time;
         _settings = settings;
-        _batch = new GroupCommit<IAccountEvent>(settings.GroupCommitMax);
-        _decide = (m, s, e, a) => Decide(m, s, _decidingAt, e, a);
         _state = new AccountState { Id = _id, HistoryKeep = settings.HistoryKeep };
     }
 
@@ -121,8 +70,6 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
 
     public override string PersistenceId => "account-" + _id.Value;
 
-    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
-
     /// <summary>Events applied while handling this message are written at the next sequence number or later (see <see cref="AccountState.JournalSeq"/>).</summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
@@ -130,44 +77,39 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         return base.AroundReceive(receive, message);
     }
 
-    protected override void OnRecover(object message)
+    protected override void Apply(IAccountEvent e) => AccountContract.Apply(_state, e);
+
+    protected override IReadOnlyList<IAccountEvent> Recovered(object persisted) => persisted switch
     {
-        switch (message)
+        AccountWrite w => w.Events,
+        IAccountEvent e => [e],
+        _ => [],
+    };
+
+    protected override object Snapshot() => AccountSnapshot.Of(_state);
+
+    protected override void Restore(object snapshot) => _state = ((AccountSnapshot)snapshot).Restore(_id, _settings.HistoryKeep);
+
+    protected override void OnRecovered()
+    {
+        _state.Evict(_settings.KeepSettled, long.MaxValue);
+        foreach (var t in _state.Outgoing.Values)
         {
-            case SnapshotOffer { Snapshot: AccountSnapshot snap } offer:
-                _state = snap.Restore(_id, _settings.HistoryKeep);
-                _eventsSinceSnapshot = 0;
-                break;
-            case AccountWrite write:
-                foreach (var e in write.Events) AccountContract.Apply(_state, e);
-                _eventsSinceSnapshot += write.Events.Length;
-                break;
-            case IAccountEvent e:
-                AccountContract.Apply(_state, e);
-                _eventsSinceSnapshot++;
-                break;
-            case RecoveryCompleted:
-                _state.Evict(_settings.KeepSettled, long.MaxValue);
-                foreach (var t in _state.Outgoing.Values)
-                {
-                    if (t.AwaitsDelivery || (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight) _owed[t.Id] = long.MinValue;
-                    if (t.Status == TransferStatus.InFlight) (_unsettled ??= []).Add(t.Id);
-                }
-                if (_unsettled is not null) _held = [];
-                // Listed or not, a recovered account may have been marked owing by an incarnation that died before clearing it.
-                _markedOwing = true;
-                ClearOwingIfSettled();
-                SendOwed(force: true);
-                // Whatever fell due while this account was not running expires before any command is decided.
-                _batch.Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
-                Self.Tell(Wake.Instance);
-                ScheduleExpiry();
-                PassivateWhenIdle(_settings.IdleAfter);
-                break;
+            if (t.AwaitsDelivery || (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight) _owed[t.Id] = long.MinValue;
+            if (t.Status == TransferStatus.InFlight) (_unsettled ??= []).Add(t.Id);
         }
+        if (_unsettled is not null) _held = [];
+        // Listed or not, a recovered account may have been marked owing by an incarnation that died before clearing it.
+        _markedOwing = true;
+        ClearOwingIfSettled();
+        SendOwed(force: true);
+        // Whatever fell due while this account was not running expires before any command is decided.
+        Queue(ExpireTick.Instance, ActorRefs.Nobody);
+        Self.Tell(Wake.Instance);
+        ScheduleExpiry();
     }
 
-    protected override void OnCommand(object message)
+    protected override void OnMessage(object message)
     {
         switch (message)
         {
@@ -181,7 +123,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 PoolAnswered(answer);
                 break;
             case Wake:
-                if (!_batch.Writing) Flush();
+                if (!Writing) Flush();
                 break;
             case WakeUp:
                 break;
@@ -209,16 +151,6 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
                 _wakerArmed = true;
                 foreach (var id in _waiters.Keys.ToList()) Settle(id);
                 break;
-            case ReceiveTimeout:
-                if (_waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _batch.Idle && _deferred.Count == 0 && _state.NextExpiry() is null
-                    && _state.Holds.Count == 0 && _held is null)
-                    Context.Parent.Tell(new Passivate(StopEntity.Instance));
-                break;
-            case StopEntity:
-                // The shard holds this entity's messages until it stops; a write in flight finishes first.
-                _stopRequested = true;
-                StopIfIdle();
-                break;
             default:
                 if (_held is not null && ReadsBalances(message)) Hold(message, Sender);
                 else Enqueue(message, Sender);
@@ -226,60 +158,17 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         }
     }
 
-    /// <summary>
-    /// Whatever reads or spends the balances waits for a recovery's settling; what only adds to them or applies a decision
-    /// taken elsewhere (a credit, a saga's outcome) does not, so two recovering accounts that owe each other never wait on
-    /// each other. A saga's prepare waits too: it can only wait until that saga's locks expire.
-    /// </summary>
-    private static bool ReadsBalances(object m) => m is not (Deliver or ResolveSaga or ExpireTick);
+    protected override bool CanPassivate => _waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _deferred.Count == 0
+        && _state.NextExpiry() is null && _state.Holds.Count == 0 && _held is null;
 
-    private void Hold(object message, IActorRef sender)
-    {
-        if (_held!.Count < _settings.RecoveryHoldMax) _held.Add((message, sender));
-        else if (sender != ActorRefs.Nobody) sender.Tell(new JournalUnavailable(PersistenceId));
-    }
-
-    /// <summary>Once nothing recovered is in flight any more, the account is as its answers said: the held requests go on, in order.</summary>
-    private void SettleRecovery()
-    {
-        if (_unsettled is null) return;
-        _unsettled.RemoveWhere(id => !_state.Outgoing.TryGetValue(id, out var t) || t.Status != TransferStatus.InFlight);
-        if (_unsettled.Count > 0) return;
-        var held = _held!;
-        _unsettled = null;
-        _held = null;
-        foreach (var (message, sender) in held) _batch.Enqueue(message, sender);
-        if (!_batch.Writing) Flush();
-    }
-
-    private void Enqueue(object message, IActorRef sender)
-    {
-        _batch.Enqueue(message, sender);
-        if (!_batch.Writing) Flush();
-    }
-
-    /// <summary>Takes batches (<see cref="GroupCommit{TEvent}"/>) while no write is in flight.</summary>
-    private void Flush()
-    {
-        while (_batch.Ready)
-        {
-            _decidingAt = Now;
-            var (events, after) = _batch.Take(IsQuery, _decide);
-            if (events.Count == 0)
-            {
-                foreach (var a in after) a();
-                continue;
-            }
-            Write(events, after);
-        }
-        ReadBackParked();
-    }
+    /// <summary>Everything settled before this write is in it: once it is durable, that may leave memory.</summary>
+    private long _durableBefore;
 
     /// <summary>
-    /// One write: the deferred events first (journal order = the order they were applied), then the batch,
-    /// as a single journal row. Replies and deliveries go out only once it is durable.
+    /// One write: the deferred events first (journal order = the order they were applied), then the batch, as a single
+    /// journal row, marking the account owing in the journal's index if it now owes a step it did not.
     /// </summary>
-    private void Write(List<IAccountEvent> events, List<Action> after)
+    protected override object Persisted(List<IAccountEvent> events)
     {
         if (_deferred.Count > 0)
         {
@@ -289,126 +178,28 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         }
         var marks = _owed.Count > 0 && !_markedOwing;
         _markedOwing |= marks;
-        _batch.Started();
-        // Everything settled so far is in this write: once it is durable, it may leave memory.
-        var durableBefore = _state.SettledTotal;
-        _eventsSinceSnapshot += events.Count;
-        var started = LedgerMetrics.Start();
-        PersistAsync(new AccountWrite([.. events]) { MarksOwing = marks }, _ =>
-        {
-            LedgerMetrics.Written("account", started, events.Count);
-            _batch.Done();
-            foreach (var a in after) a();
-            _state.Evict(_settings.KeepSettled, durableBefore);
-            SendOwed(force: false);
-            ScheduleExpiry();
-            MaybeSnapshot();
-            ClearOwingIfSettled();
-            Flush();
-            WriteDeferredIfDue();
-            StopIfIdle();
-        });
+        _durableBefore = _state.SettledTotal;
+        return new AccountWrite([.. events]) { MarksOwing = marks };
     }
 
-    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting;
-
-    private void StopIfIdle()
+    protected override void OnDurable()
     {
-        if (_stopRequested && _batch.Idle) Context.Stop(Self);
+        _state.Evict(_settings.KeepSettled, _durableBefore);
+        SendOwed(force: false);
+        ScheduleExpiry();
+        ClearOwingIfSettled();
     }
 
-    private void WriteDeferredIfDue()
+    protected override void AfterFlush()
     {
-        if (!_writeDeferredSoon || _batch.Writing) return;
-        _writeDeferredSoon = false;
-        if (_deferred.Count > 0) Write([], []);
-    }
-
-    /// <summary>
-    /// The payee made steps durable: the outcome is decided, so waiting clients hear it now; the payer's
-    /// record of it is deferred to the next write.
-    /// </summary>
-    private void Acknowledged(DeliveryAck ack)
-    {
-        var now = Now;
-        var urgent = false;
-        foreach (var r in ack.Results)
-        {
-            var acknowledged = AccountContract.Acknowledge(_state, r, now);
-            for (var i = 0; i < acknowledged.Count; i++)
-            {
-                AccountContract.Apply(_state, acknowledged[i]);
-                _deferred.Add(acknowledged[i]);
-            }
-            if (_state.Outgoing.TryGetValue(r.Id, out var t))
-            {
-                if (!t.AwaitsDelivery) _owed.Remove(r.Id);
-                // A confirmed reservation is written at once, so that after a restart it expires on its deadline
-                // without waiting for a redelivery round trip.
-                urgent |= t.IsPending;
-            }
-            Settle(r.Id);
-        }
-        if (urgent) _writeDeferredSoon = true;
+        ReadBackParked();
         WriteDeferredIfDue();
-        if (_deferred.Count > 0) EnsureHousekeeping();
-        // A deadline that passed while the reservation was still unconfirmed is due now.
-        if (_state.NextExpiry() <= now) Enqueue(ExpireTick.Instance, ActorRefs.Nobody);
-        ClearOwingIfSettled();
-        SettleRecovery();
     }
 
-    /// <summary>
-    /// The pool made its answer durable: the outcome is decided, so waiting clients hear it now, and the
-    /// account's record of it rides along with the next write (a redelivery after a crash gets the same answer).
-    /// </summary>
-    private void PoolAnswered(PoolCallAnswer answer)
-    {
-        foreach (var e in AccountContract.Answered(_state, answer.Id, answer.Answer, Now))
-        {
-            AccountContract.Apply(_state, e);
-            _deferred.Add(e);
-        }
-        _owed.Remove(answer.Id);
-        Settle(answer.Id);
-        if (_deferred.Count > 0) EnsureHousekeeping();
-        ClearOwingIfSettled();
-        SettleRecovery();
-    }
+    // None while deferred events are not yet in the journal: the snapshot would be ahead of it.
+    protected override bool SnapshotDue => EventsSinceSnapshot >= Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 16) && _deferred.Count == 0;
 
-    /// <summary>
-    /// Cleared once nothing is owed and every deferred record that moves a balance (a refund, a venue's answer) is durable:
-    /// until then a crash would leave the account's journal showing value still on its way. A deferred acknowledgement of
-    /// a credit may stay: the payee has that value durably, and the payer reads its own record again on its next start.
-    /// </summary>
-    private void ClearOwingIfSettled()
-    {
-        if (!_markedOwing || _owed.Count > 0) return;
-        foreach (var e in _deferred)
-            if (e is not DeliveryAcknowledged) return;
-        JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr, false));
-        _markedOwing = false;
-    }
-
-    private static bool IsQuery(object m) => m is GetAccount or GetTransaction or ListTransactions or GetHoldings;
-
-    /// <summary>Decides again, once the record it names is back in memory.</summary>
-    private void Park((AccountId From, TxId Id) key, Action<long, List<IAccountEvent>, List<Action>> retry)
-    {
-        if (!_parked.TryGetValue(key, out var list)) _parked[key] = list = [];
-        list.Add(retry);
-    }
-
-    /// <summary>Starts one journal read for every parked key not yet being read.</summary>
-    private void ReadBackParked()
-    {
-        if (_parked.Count == 0) return;
-        var keys = _parked.Keys.Where(_reading.Add).ToArray();
-        if (keys.Length == 0) return;
-        var from = _state.ReadFrom(keys.Select(k => AccountState.KeyHash(k.From, k.Id)));
-        Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, from, new AccountReplay(_id, keys), Self,
-            replay => new ReadBackDone([.. replay.Found], [.. replay.NotFound]), new ReadBackFailed(keys)));
-    }
+    protected override bool IsQuery(object message) => message is GetAccount or GetTransaction or ListTransactions or GetHoldings;
 
     private void Emit(IReadOnlyList<IAccountEvent> decided, List<IAccountEvent> events)
     {
@@ -431,7 +222,7 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
 
     // Each case that captures the sender in a closure has a method of its own: a closure over a parameter of this method
     // would be allocated on every call, whichever case runs.
-    private void Decide(object message, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
+    protected override void Decide(object message, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
     {
         switch (message)
         {
@@ -624,207 +415,12 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
     }
 
     /// <summary>Sends every owed step not sent within the redelivery interval, one message per payee.</summary>
-    private void SendOwed(bool force)
-    {
-        if (_owed.Count == 0) return;
-        var now = Environment.TickCount64;
-        var due = _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond;
-        // Fresh each round rather than kept: a long-lived list holding this round's items would be one more old object
-        // pointing at young ones, which every young collection must scan.
-        List<(AccountId Payee, DeliveryItem Item)>? deliveries = null;
-        List<(IActorRef To, object Message, TxId Id)>? calls = null;
-        foreach (var (id, sentAt) in _owed)
-        {
-            if (!force && sentAt != long.MinValue && now - sentAt < due) continue;
-            var t = _state.Outgoing[id];
-            if (t.Call is { } call)
-            {
-                (calls ??= []).Add((_peers.Pools, new ExecutePoolCall(call.Pool, _id, id, call), id));
-                continue;
-            }
-            if (t.Venue is { } venue)
-            {
-                (calls ??= []).Add(venue switch
-                {
-                    MarketCall m => (_peers.Markets, new ExecuteMarketCall(m.Market, _id, id, m), id),
-                    FarmCall f => (_peers.Farms, (object)new ExecuteFarmCall(f.Farm, _id, id, f), id),
-                    _ => throw new InvalidOperationException($"unknown venue call {venue.GetType().Name}"),
-                });
-                continue;
-            }
-            (deliveries ??= new(1)).Add((t.To, AccountContract.Owed(t)));
-        }
-        if (calls is not null)
-            foreach (var (to, message, id) in calls)
-            {
-                _owed[id] = now;
-                to.Tell(message, Self);
-            }
-        if (deliveries is not null) SendDeliveries(deliveries, now);
-        EnsureHousekeeping();
-    }
-
-    /// <summary>One message per payee, in the order each was first owed; most rounds owe one step to one payee.</summary>
-    private void SendDeliveries(List<(AccountId Payee, DeliveryItem Item)> deliveries, long now)
-    {
-        foreach (var (_, item) in deliveries) _owed[item.Id] = now;
-        if (deliveries.Count == 1) _peers.Accounts.Tell(new Deliver(deliveries[0].Payee, _id, [deliveries[0].Item]), Self);
-        else
-            foreach (var toPayee in deliveries.GroupBy(d => d.Payee))
-                _peers.Accounts.Tell(new Deliver(toPayee.Key, _id, [.. toPayee.Select(d => d.Item)]), Self);
-    }
-
-    /// <summary>
-    /// Redelivery and the lone write of deferred acknowledgements run on one repeating tick (every
-    /// <see cref="AccountSettings.RedeliverAfter"/>), started when something is owed or deferred and stopped after two
-    /// ticks with neither. A one-off timer armed per transfer instead made a scheduler registration that lived a
-    /// second or two — long enough to be copied by every young-generation collection (a quarter of what they copied).
-    /// </summary>
-    private void EnsureHousekeeping()
-    {
-        if (Timers.IsTimerActive(HousekeepingTick.Instance)) return;
-        _quietTicks = 0;
-        Timers.StartPeriodicTimer(HousekeepingTick.Instance, HousekeepingTick.Instance, _settings.RedeliverAfter);
-    }
-
-    private void Housekeeping()
-    {
-        SendOwed(force: false);
-        if (_deferred.Count > 0 && ++_deferredTicks * _settings.RedeliverAfter >= _settings.DeferredFlushAfter)
-        {
-            _writeDeferredSoon = true;
-            WriteDeferredIfDue();
-        }
-        if (_owed.Count > 0 || _deferred.Count > 0) _quietTicks = 0;
-        else if (++_quietTicks >= 2) Timers.Cancel(HousekeepingTick.Instance);
-    }
-
-    /// <summary>
-    /// Keeps the expiry timer on the earliest deadline, and the waker armed while any deadline exists: the
-    /// timer fires while this actor lives, the waker restarts it after a crash or a restart of the cluster.
-    /// </summary>
-    private void ScheduleExpiry()
-    {
-        ScheduleHoldCheck();
-        var next = _state.NextExpiry();
-        if (next is not null && !_wakerArmed && !_arming)
-        {
-            _arming = true;
-            _peers.Wakers.Tell(new ArmWaker(_id), Self);
-        }
-        else if (next is null && _wakerArmed)
-        {
-            _wakerArmed = false;
-            _peers.Wakers.Tell(new DisarmWaker(_id), Self);
-        }
-        if (next == _expiryDueAt) return;
-        _expiryTimer?.Dispose();
-        _expiryTimer = null;
-        _expiryDueAt = next;
-        if (next is null) return;
-        _expiryTimer = Tick(ExpireTick.Instance, next.Value, Timeout.InfiniteTimeSpan);
-    }
-
-    /// <summary>
-    /// While a saga hold exists, a timer (on the account's <see cref="TimeProvider"/>) fires from its expiry on,
-    /// every redelivery interval, and asks each overdue saga for its decision until it arrives. (After a restart
-    /// the saga itself, a remembered entity, tells the account.)
-    /// </summary>
-    private void ScheduleHoldCheck()
-    {
-        var next = _state.NextHoldExpiry();
-        if (next == _holdCheckDueAt) return;
-        _holdTimer?.Dispose();
-        _holdTimer = null;
-        _holdCheckDueAt = next;
-        if (next is null) return;
-        _holdTimer = Tick(HoldTick.Instance, next.Value, _settings.RedeliverAfter);
-    }
-
-    /// <summary>
-    /// A timer of the account's <see cref="TimeProvider"/> telling this actor <paramref name="tick"/> at <paramref name="dueAt"/>
-    /// (Unix milliseconds; at once if past), then every <paramref name="period"/>. A method of its
-    /// own: the closure over the actor's reference would otherwise be allocated on every call of the method creating
-    /// the timer, timer or not (the expiry and hold checks run after every write).
-    /// </summary>
-    private ITimer Tick(object tick, long dueAt, TimeSpan period)
-    {
-        var self = Self;
-        return _time.CreateTimer(_ => self.Tell(tick), null, TimeSpan.FromMilliseconds(Math.Max(0, dueAt - Now)), period);
-    }
-
-    private void MaybeSnapshot()
-    {
-        // None while deferred events are not yet in the journal: the snapshot would be ahead of it.
-        if (_eventsSinceSnapshot < Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 16) || _deferred.Count > 0) return;
-        _eventsSinceSnapshot = 0;
-        SaveSnapshot(AccountSnapshot.Of(_state));
-    }
-
-    protected override void PostStop()
-    {
-        _expiryTimer?.Dispose();
-        _holdTimer?.Dispose();
-        base.PostStop();
-    }
 
     private AccountView View(bool created) => new(_id, _state.Owner,
         _state.Balances.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal)
             .Select(kv => new BalanceView(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
         created);
 
-    /// <summary>
-    /// One page of the transaction list, newest first, from memory when it holds the page, else read back from
-    /// the journal (records still open are taken from memory: they may have changed since they were written).
-    /// The read starts where the page's oldest evicted record was made; positions older than the account's list of
-    /// history hashes (a snapshot written before it) are found by counting from the start of the journal.
-    /// </summary>
-    private void ListPage(ListTransactions list, IActorRef sender)
-    {
-        var end = Math.Clamp(list.Before ?? _state.HistoryCount, 0, _state.HistoryCount);
-        var start = Math.Max(0, end - list.Limit);
-        // Records in memory are answered as they are now (as views: the reader's answer runs on the reader, which must
-        // not touch this actor's state); the rest are read back from the journal.
-        var items = new TransferView?[end - start];
-        var hashes = new ulong[items.Length];
-        Dictionary<ulong, TransferView>? resident = null;
-        for (var i = 0; i < items.Length; i++)
-        {
-            if (_state.HistoryAt(start + i) is { } held)
-            {
-                items[i] = TransferView.Of(held);
-                continue;
-            }
-            resident ??= ResidentViews();
-            if (_state.HistoryKeyAt(start + i) is not { } hash)
-            {
-                Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, 0, new AccountReplay(_id, [], null, start, end), sender,
-                    replay => Page([.. replay.Positions.Select(t => resident.GetValueOrDefault(AccountState.KeyHash(t.From, t.Id)) ?? TransferView.Of(t))], start),
-                    new Rejected(Codes.Unavailable)));
-                return;
-            }
-            hashes[i] = hash;
-            items[i] = resident.GetValueOrDefault(hash);
-        }
-        var wanted = hashes.Where((_, i) => items[i] is null).ToArray();
-        if (wanted.Length == 0) sender.Tell(Page(items!, start));
-        else
-            Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, _state.ReadFrom(wanted), new AccountReplay(_id, [], wanted), sender,
-                replay => Page([.. items.Select((v, i) => v ?? (replay.HistoryEntry(hashes[i]) is { } t ? TransferView.Of(t) : null)).OfType<TransferView>()], start),
-                new Rejected(Codes.Unavailable)));
-    }
-
-    private Dictionary<ulong, TransferView> ResidentViews()
-    {
-        var views = new Dictionary<ulong, TransferView>();
-        foreach (var t in _state.Outgoing.Values.Concat(_state.Incoming.Values)) views[AccountState.KeyHash(t.From, t.Id)] = TransferView.Of(t);
-        return views;
-    }
-
-    private IActorRef JournalRef => Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
-
-    private static TransactionPage Page(IReadOnlyList<TransferView> oldestFirst, long start) =>
-        new([.. oldestFirst.Reverse()], start > 0 ? (int)start : null);
 
     /// <summary>One client request: answered once every slot (one per operation) has its outcome.</summary>
     private sealed class Reply(IActorRef to, int slots, Func<TransferOutcome[], object> build)
@@ -839,15 +435,6 @@ public sealed class AccountActor : LedgerPersistentActor, IWithTimers
         }
     }
 
-    private sealed class HousekeepingTick : INoSerializationVerificationNeeded
-    {
-        public static readonly HousekeepingTick Instance = new();
-    }
-
-    private sealed class ReadBackTick : INoSerializationVerificationNeeded
-    {
-        public static readonly ReadBackTick Instance = new();
-    }
 }
 
 /// <summary>Expiry is due (a timer of the account's <see cref="TimeProvider"/>, or recovery).</summary>

@@ -12,7 +12,7 @@ using Ledger.Contracts.Sagas;
 namespace Ledger.Actors.Pools;
 
 /// <summary>Limits and timings of a pool entity.</summary>
-public sealed record PoolSettings
+public sealed record PoolSettings : IEntitySettings
 {
     /// <summary>Most calls decided together and persisted as one write (group commit).</summary>
     public int GroupCommitMax { get; init; } = 1_000;
@@ -38,28 +38,22 @@ public sealed record PoolSettings
 /// and the committed hops are applied in one step with the unlock. That is what a route costs a hot pool.
 /// </para>
 /// </summary>
-public sealed class PoolActor : LedgerPersistentActor
+public sealed class PoolActor : EntityHost<IPoolEvent>
 {
     private readonly PoolSettings _settings;
-    private readonly TimeProvider _time;
     private readonly IActorRef _sagas;
     /// <summary>Commands that arrived while a saga held the lock, in arrival order.</summary>
     private readonly Queue<(object Message, IActorRef Sender)> _blocked = new();
     private ITimer? _lockTimer;
     private SagaKey? _lockTimerFor;
     private PoolState _state;
-    private readonly GroupCommit<IPoolEvent> _batch;
     /// <summary>Redelivered calls whose answer left memory, waiting for a journal read, by key.</summary>
     private readonly Dictionary<(AccountId, TxId), List<(ExecutePoolCall Call, IActorRef Sender)>> _parked = [];
     private readonly HashSet<(AccountId, TxId)> _reading = [];
-    private bool _stopRequested;
-    private long _eventsSinceSnapshot;
 
-    public PoolActor(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings)
+    public PoolActor(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings) : base(settings, time, "pool")
     {
         _settings = settings;
-        _batch = new GroupCommit<IPoolEvent>(settings.GroupCommitMax);
-        _time = time;
         _sagas = sagas;
         _state = NewState(new PoolId(entityId));
     }
@@ -71,26 +65,25 @@ public sealed class PoolActor : LedgerPersistentActor
 
     private PoolState NewState(PoolId id) => new() { Id = id, AnswersKeep = _settings.AnswersKeep };
 
-    protected override void OnRecover(object message)
+    protected override void Apply(IPoolEvent e) => PoolContract.Apply(_state, e);
+
+    protected override object Persisted(List<IPoolEvent> events) => new PoolWrite([.. events]);
+
+    protected override IReadOnlyList<IPoolEvent> Recovered(object persisted) => persisted is PoolWrite w ? w.Events : [];
+
+    protected override object Snapshot() => PoolSnapshot.Of(_state);
+
+    protected override void Restore(object snapshot) => _state = ((PoolSnapshot)snapshot).Restore(NewState(_state.Id));
+
+    protected override void OnRecovered()
     {
-        switch (message)
-        {
-            case SnapshotOffer { Snapshot: PoolSnapshot snap }:
-                _state = snap.Restore(NewState(_state.Id));
-                break;
-            case PoolWrite write:
-                foreach (var e in write.Events) PoolContract.Apply(_state, e);
-                _eventsSinceSnapshot += write.Events.Length;
-                _state.Evict(_settings.AnswersKeep);
-                break;
-            case RecoveryCompleted:
-                PassivateWhenIdle(_settings.IdleAfter);
-                WatchLock();
-                break;
-        }
+        _state.Evict(_settings.AnswersKeep);
+        WatchLock();
     }
 
-    protected override void OnCommand(object message)
+    protected override bool IsQuery(object message) => message is GetPool or QuoteSwap or GetPoolHoldings;
+
+    protected override void OnMessage(object message)
     {
         switch (message)
         {
@@ -118,16 +111,8 @@ public sealed class PoolActor : LedgerPersistentActor
                 }
                 break;
             case LockTick:
-                if (_state.LockedBy is { } saga && _time.GetUtcNow().ToUnixTimeMilliseconds() >= _state.LockExpiresAt)
+                if (_state.LockedBy is { } saga && Now >= _state.LockExpiresAt)
                     _sagas.Tell(new QuerySaga(saga, null, _state.Id));
-                break;
-            case ReceiveTimeout:
-                if (_batch.Idle && _parked.Count == 0 && _state.LockedBy is null && _blocked.Count == 0)
-                    Context.Parent.Tell(new Passivate(StopEntity.Instance));
-                break;
-            case StopEntity:
-                _stopRequested = true;
-                StopIfIdle();
                 break;
             default:
                 Enqueue(message, Sender);
@@ -135,49 +120,20 @@ public sealed class PoolActor : LedgerPersistentActor
         }
     }
 
-    private void Enqueue(object message, IActorRef sender)
+    protected override bool CanPassivate => _parked.Count == 0 && _state.LockedBy is null && _blocked.Count == 0;
+
+    /// <summary>Answers leave memory only once durable.</summary>
+    protected override void OnDurable()
     {
-        _batch.Enqueue(message, sender);
-        if (!_batch.Writing) Flush();
+        _state.Evict(_settings.AnswersKeep);
+        WatchLock();
     }
 
-    /// <summary>Takes batches (<see cref="GroupCommit{TEvent}"/>) while no write is in flight.</summary>
-    private void Flush()
-    {
-        while (_batch.Ready)
-        {
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var (events, after) = _batch.Take(m => m is GetPool or QuoteSwap or GetPoolHoldings, (m, s, e, a) => Decide(m, s, now, e, a));
-            if (events.Count == 0)
-            {
-                foreach (var a in after) a();
-                continue;
-            }
-            Write(events, after);
-        }
-        ReadBackParked();
-    }
+    protected override void AfterFlush() => ReadBackParked();
 
-    /// <summary>One write as one journal row; answers go out once it is durable, and only then may answers leave memory.</summary>
-    private void Write(List<IPoolEvent> events, List<Action> after)
-    {
-        _batch.Started();
-        _eventsSinceSnapshot += events.Count;
-        var started = LedgerMetrics.Start();
-        PersistAsync(new PoolWrite([.. events]), _ =>
-        {
-            LedgerMetrics.Written("pool", started, events.Count);
-            _batch.Done();
-            foreach (var a in after) a();
-            _state.Evict(_settings.AnswersKeep);
-            WatchLock();
-            MaybeSnapshot();
-            Flush();
-            StopIfIdle();
-        });
-    }
+    protected override bool SnapshotDue => EventsSinceSnapshot >= Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 8);
 
-    private void Decide(object message, IActorRef sender, long now, List<IPoolEvent> events, List<Action> after)
+    protected override void Decide(object message, IActorRef sender, long now, List<IPoolEvent> events, List<Action> after)
     {
         switch (message)
         {
@@ -237,7 +193,7 @@ public sealed class PoolActor : LedgerPersistentActor
                     // What waited for the lock goes first, in the order it arrived.
                     if (_state.LockedBy is null && _blocked.Count > 0)
                     {
-                        _batch.PutFirst([.. _blocked]);
+                        PutFirst([.. _blocked]);
                         _blocked.Clear();
                     }
                     break;
@@ -283,8 +239,8 @@ public sealed class PoolActor : LedgerPersistentActor
         _lockTimerFor = _state.LockedBy;
         if (_state.LockedBy is null) return;
         var self = Self;
-        var due = TimeSpan.FromMilliseconds(Math.Max(0, _state.LockExpiresAt - _time.GetUtcNow().ToUnixTimeMilliseconds()));
-        _lockTimer = _time.CreateTimer(_ => self.Tell(LockTick.Instance), null, due, _settings.AskSagaEvery);
+        var due = TimeSpan.FromMilliseconds(Math.Max(0, _state.LockExpiresAt - Now));
+        _lockTimer = Time.CreateTimer(_ => self.Tell(LockTick.Instance), null, due, _settings.AskSagaEvery);
     }
 
     protected override void PostStop()
@@ -303,19 +259,7 @@ public sealed class PoolActor : LedgerPersistentActor
     private PoolView View(bool created) =>
         new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.LockedShares, _state.FeeBps, created);
 
-    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting.Concat(_blocked.Select(q => q.Sender));
-
-    private void StopIfIdle()
-    {
-        if (_stopRequested && _batch.Idle) Context.Stop(Self);
-    }
-
-    private void MaybeSnapshot()
-    {
-        if (_eventsSinceSnapshot < Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 8)) return;
-        _eventsSinceSnapshot = 0;
-        SaveSnapshot(PoolSnapshot.Of(_state));
-    }
+    protected override IEnumerable<IActorRef> AwaitingWrite => base.AwaitingWrite.Concat(_blocked.Select(q => q.Sender));
 }
 
 internal sealed class LockTick : INoSerializationVerificationNeeded

@@ -9,7 +9,7 @@ namespace Ledger.Actors.Venues;
 
 /// <summary>One staking farm (<see cref="FarmContract"/>) as a sharded, event-sourced entity.</summary>
 public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings)
-    : VenueActor<IFarmEvent>(time, oracle, settings)
+    : VenueActor<IFarmEvent>("farm", time, oracle, settings)
 {
     private FarmState _state = new() { Id = new FarmId(entityId) };
 
@@ -20,17 +20,15 @@ public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider ti
 
     protected override string VenueId => _state.Id.Value;
 
-    protected override string MetricName => "farm";
-
     protected override AssetId[]? PricesFor(object message) => null;
 
     protected override bool IsQuery(object message) => message is GetFarm or GetFarmPosition or GetFarmHoldings;
 
     protected override void Apply(IFarmEvent e) => FarmContract.Apply(_state, e);
 
-    protected override object Write(IFarmEvent[] events) => new FarmWrite(events);
+    protected override object Persisted(List<IFarmEvent> events) => new FarmWrite([.. events]);
 
-    protected override IEnumerable<IFarmEvent> Events(object persisted) => persisted is FarmWrite w ? w.Events : [];
+    protected override IReadOnlyList<IFarmEvent> Recovered(object persisted) => persisted is FarmWrite w ? w.Events : [];
 
     protected override object Snapshot() => FarmSnapshot.Of(_state);
 

@@ -9,7 +9,7 @@ namespace Ledger.Actors.Venues;
 
 /// <summary>One lending market (<see cref="MarketContract"/>) as a sharded, event-sourced entity.</summary>
 public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings)
-    : VenueActor<IMarketEvent>(time, oracle, settings)
+    : VenueActor<IMarketEvent>("market", time, oracle, settings)
 {
     private MarketState _state = new() { Id = new MarketId(entityId) };
 
@@ -19,8 +19,6 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
     public override string PersistenceId => "market-" + _state.Id.Value;
 
     protected override string VenueId => _state.Id.Value;
-
-    protected override string MetricName => "market";
 
     protected override AssetId[]? PricesFor(object message) => message switch
     {
@@ -33,9 +31,9 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
 
     protected override void Apply(IMarketEvent e) => MarketContract.Apply(_state, e);
 
-    protected override object Write(IMarketEvent[] events) => new MarketWrite(events);
+    protected override object Persisted(List<IMarketEvent> events) => new MarketWrite([.. events]);
 
-    protected override IEnumerable<IMarketEvent> Events(object persisted) => persisted is MarketWrite w ? w.Events : [];
+    protected override IReadOnlyList<IMarketEvent> Recovered(object persisted) => persisted is MarketWrite w ? w.Events : [];
 
     protected override object Snapshot() => MarketSnapshot.Of(_state);
 

@@ -11,7 +11,7 @@ using Ledger.Contracts.Protocol;
 namespace Ledger.Actors.Venues;
 
 /// <summary>Limits and timings of a market or farm entity.</summary>
-public sealed record VenueSettings
+public sealed record VenueSettings : IEntitySettings
 {
     public int GroupCommitMax { get; init; } = 1_000;
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
@@ -26,66 +26,30 @@ public sealed record VenueSettings
 /// once durable; a call delivered twice is answered from the record. A batch that holds a call needing prices is
 /// decided against one oracle reading, asked for first and recorded in every decision that used it.
 /// </summary>
-public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, VenueSettings settings) : LedgerPersistentActor, IWithTimers
+public abstract class VenueActor<TEvent>(string kind, TimeProvider time, IActorRef oracle, VenueSettings settings)
+    : EntityHost<TEvent>(settings, time, kind), IWithTimers
     where TEvent : class
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private readonly GroupCommit<TEvent> _batch = new(settings.GroupCommitMax);
     private bool _readingPrices;
-    private bool _stopRequested;
+    /// <summary>The oracle's reading for the next batch, and the one the batch being decided uses.</summary>
     private PricesRead? _prices;
-
-    protected long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+    private PricesRead? _batchPrices;
 
     /// <summary>The assets whose prices this message needs, or null.</summary>
     protected abstract AssetId[]? PricesFor(object message);
 
-    protected abstract bool IsQuery(object message);
-
     /// <summary>This venue's id, as answers name it.</summary>
     protected abstract string VenueId { get; }
 
-    /// <summary>The entity kind in metrics (<c>market</c>, <c>farm</c>).</summary>
-    protected abstract string MetricName { get; }
-
-    protected abstract void Apply(TEvent e);
-
-    protected abstract object Write(TEvent[] events);
-
-    protected abstract IEnumerable<TEvent> Events(object persisted);
-
-    /// <summary>The state's persisted form, and its restoration (recovery starts from the latest).</summary>
-    protected abstract object Snapshot();
-
-    protected abstract void Restore(object snapshot);
-
-    private long _eventsSinceSnapshot;
-
-    /// <summary>Decides one command: events to persist (applied here already) and replies to send once they are durable.</summary>
+    /// <summary>Decides one command against the batch's oracle reading (null if it needed none).</summary>
     protected abstract void Decide(object message, IActorRef sender, long now, PricesRead? prices, List<TEvent> events, List<Action> after);
 
-    protected override void OnRecover(object message)
-    {
-        switch (message)
-        {
-            case SnapshotOffer offer:
-                Restore(offer.Snapshot);
-                break;
-            case RecoveryCompleted:
-                PassivateWhenIdle(settings.IdleAfter);
-                break;
-            default:
-                foreach (var e in Events(message))
-                {
-                    Apply(e);
-                    _eventsSinceSnapshot++;
-                }
-                break;
-        }
-    }
+    protected sealed override void Decide(object message, IActorRef sender, long now, List<TEvent> events, List<Action> after) =>
+        Decide(message, sender, now, _batchPrices, events, after);
 
-    protected override void OnCommand(object message)
+    protected override void OnMessage(object message)
     {
         switch (message)
         {
@@ -102,70 +66,28 @@ public abstract class VenueActor<TEvent>(TimeProvider time, IActorRef oracle, Ve
             case RetryFlush:
                 Flush();
                 break;
-            case ReceiveTimeout:
-                if (_batch.Idle && !_readingPrices) Context.Parent.Tell(new Passivate(StopEntity.Instance));
-                break;
-            case StopEntity:
-                _stopRequested = true;
-                StopIfIdle();
-                break;
             default:
-                _batch.Enqueue(message, Sender);
-                Flush();
+                Enqueue(message, Sender);
                 break;
         }
     }
 
-    private void Flush()
+    /// <summary>A batch that holds a call needing prices waits for one oracle reading, asked for first.</summary>
+    protected override bool ReadyForBatch()
     {
-        while (_batch.Ready && !_readingPrices)
+        if (_readingPrices) return false;
+        if (_prices is null && Waiting.Take(settings.GroupCommitMax).Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null) is { } assets)
         {
-            if (_prices is null && _batch.Waiting.Take(settings.GroupCommitMax).Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null) is { } assets)
-            {
-                _readingPrices = true;
-                oracle.Ask<PricesRead>(new ReadPrices(assets), settings.OracleTimeout).PipeTo(Self);
-                return;
-            }
-            var now = Now;
-            var prices = _prices;
-            var (events, after) = _batch.Take(IsQuery, (m, s, e, a) => Decide(m, s, now, prices, e, a));
-            _prices = null;
-            if (events.Count == 0)
-            {
-                foreach (var a in after) a();
-                continue;
-            }
-            WriteBatch(events, after);
+            _readingPrices = true;
+            oracle.Ask<PricesRead>(new ReadPrices(assets), settings.OracleTimeout).PipeTo(Self);
+            return false;
         }
+        _batchPrices = _prices;
+        _prices = null;
+        return true;
     }
 
-    /// <summary>One write as one journal row; replies go out once it is durable.</summary>
-    private void WriteBatch(List<TEvent> events, List<Action> after)
-    {
-        _batch.Started();
-        _eventsSinceSnapshot += events.Count;
-        var started = LedgerMetrics.Start();
-        PersistAsync(Write([.. events]), _ =>
-        {
-            LedgerMetrics.Written(MetricName, started, events.Count);
-            _batch.Done();
-            foreach (var a in after) a();
-            if (_eventsSinceSnapshot >= settings.SnapshotEveryEvents)
-            {
-                _eventsSinceSnapshot = 0;
-                SaveSnapshot(Snapshot());
-            }
-            Flush();
-            StopIfIdle();
-        });
-    }
-
-    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting;
-
-    private void StopIfIdle()
-    {
-        if (_stopRequested && _batch.Idle) Context.Stop(Self);
-    }
+    protected override bool CanPassivate => !_readingPrices;
 
     /// <summary>
     /// A call of (<paramref name="account"/>, <paramref name="id"/>): answered from its record when decided before,

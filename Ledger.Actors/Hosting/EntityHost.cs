@@ -1,0 +1,207 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Persistence;
+using Ledger.Actors.Sharding;
+
+namespace Ledger.Actors.Hosting;
+
+/// <summary>The limits every entity on <see cref="EntityHost{TEvent}"/> names.</summary>
+public interface IEntitySettings
+{
+    /// <summary>Most commands decided together and persisted as one write (group commit).</summary>
+    int GroupCommitMax { get; }
+    /// <summary>Events between snapshots, so that recovery replays at most about this many.</summary>
+    int SnapshotEveryEvents { get; }
+    /// <summary>How long an entity may receive nothing before it asks to passivate.</summary>
+    TimeSpan IdleAfter { get; }
+}
+
+/// <summary>
+/// The one host every ledger entity runs on (accounts, pools, markets, farms): recover → apply; command → decide →
+/// persist → reply. Commands queue in a <see cref="GroupCommit{TEvent}"/>; while no write is in flight the next batch
+/// is decided against the entity's state and persisted as one journal row, and its replies go out once that row is
+/// durable. The host also snapshots every <see cref="IEntitySettings.SnapshotEveryEvents"/> events, passivates when
+/// idle, and on a stop request finishes the write in flight first.
+/// <para>
+/// A kind supplies its contract (<see cref="Decide"/>, <see cref="Apply"/>), its persisted forms (<see cref="Persisted"/>,
+/// <see cref="Recovered"/>, <see cref="Snapshot"/>, <see cref="Restore"/>) and, where it differs, the hooks:
+/// <see cref="ReadyForBatch"/> (a read a batch needs first, such as the oracle's), <see cref="OnDurable"/> (effects
+/// once a write is durable), <see cref="AfterFlush"/>, <see cref="SnapshotDue"/> and <see cref="CanPassivate"/>.
+/// Messages the host does not recognise go to <see cref="OnMessage"/>, whose default queues them as commands.
+/// </para>
+/// </summary>
+public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : class
+{
+    private readonly IEntitySettings _settings;
+    private readonly string _metricName;
+    private readonly GroupCommit<TEvent> _batch;
+    private readonly GroupCommit<TEvent>.Decide _decide;
+    private readonly Func<object, bool> _isQuery;
+    /// <summary>The time the batch being decided is decided at (one reading per batch).</summary>
+    private long _decidingAt;
+    private bool _stopRequested;
+
+    /// <param name="metricName">The entity kind in metrics (<c>account</c>, <c>pool</c>, …).</param>
+    protected EntityHost(IEntitySettings settings, TimeProvider time, string metricName)
+    {
+        _settings = settings;
+        _metricName = metricName;
+        Time = time;
+        _batch = new GroupCommit<TEvent>(settings.GroupCommitMax);
+        // Made once, not per batch: a delegate over an instance method is an allocation each time it is formed.
+        _decide = (m, s, e, a) => Decide(m, s, _decidingAt, e, a);
+        _isQuery = IsQuery;
+    }
+
+    protected TimeProvider Time { get; }
+
+    protected long Now => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Events persisted (or replayed) since the last snapshot.</summary>
+    protected long EventsSinceSnapshot { get; private set; }
+
+    /// <summary>A write is in flight.</summary>
+    protected bool Writing => _batch.Writing;
+
+    /// <summary>Nothing queued and nothing being written.</summary>
+    protected bool BatchIdle => _batch.Idle;
+
+    /// <summary>Commands queued behind the batch in flight, in arrival order.</summary>
+    protected IEnumerable<(object Message, IActorRef Sender)> Waiting => _batch.Waiting;
+
+    /// <summary>Decides one command: appends its events (applied already) and what to do once they are durable.</summary>
+    protected abstract void Decide(object message, IActorRef sender, long now, List<TEvent> events, List<Action> after);
+
+    /// <summary>A read: it ends a batch that already holds events, so that it sees nothing not yet durable.</summary>
+    protected abstract bool IsQuery(object message);
+
+    protected abstract void Apply(TEvent e);
+
+    /// <summary>The journal row for one write's events (a kind may add to <paramref name="events"/> first).</summary>
+    protected abstract object Persisted(List<TEvent> events);
+
+    /// <summary>The events a replayed journal row holds.</summary>
+    protected abstract IReadOnlyList<TEvent> Recovered(object persisted);
+
+    protected abstract object Snapshot();
+
+    protected abstract void Restore(object snapshot);
+
+    /// <summary>Whether a batch may be taken now; false while the kind waits for something the batch needs.</summary>
+    protected virtual bool ReadyForBatch() => true;
+
+    /// <summary>Once a write is durable, after its replies and before the next batch.</summary>
+    protected virtual void OnDurable() { }
+
+    /// <summary>After every round of taking batches (the kind may start reads for what it parked).</summary>
+    protected virtual void AfterFlush() { }
+
+    protected virtual bool SnapshotDue => EventsSinceSnapshot >= _settings.SnapshotEveryEvents;
+
+    /// <summary>Whether the kind holds nothing that would be lost or left waiting if the entity stopped now.</summary>
+    protected virtual bool CanPassivate => true;
+
+    /// <summary>Once replay is over, before the first command.</summary>
+    protected virtual void OnRecovered() { }
+
+    /// <summary>A message the host does not handle itself; by default a command for the next batch.</summary>
+    protected virtual void OnMessage(object message) => Enqueue(message, Sender);
+
+    protected sealed override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer offer:
+                Restore(offer.Snapshot);
+                EventsSinceSnapshot = 0;
+                break;
+            case RecoveryCompleted:
+                OnRecovered();
+                PassivateWhenIdle(_settings.IdleAfter);
+                break;
+            default:
+                var events = Recovered(message);
+                for (var i = 0; i < events.Count; i++) Apply(events[i]);
+                EventsSinceSnapshot += events.Count;
+                break;
+        }
+    }
+
+    protected sealed override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case ReceiveTimeout:
+                if (_batch.Idle && CanPassivate) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                break;
+            case StopEntity:
+                // The shard holds this entity's messages until it stops; a write in flight finishes first.
+                _stopRequested = true;
+                StopIfIdle();
+                break;
+            default:
+                OnMessage(message);
+                break;
+        }
+    }
+
+    /// <summary>Queues a command; it is decided at once unless a write is in flight.</summary>
+    protected void Enqueue(object message, IActorRef sender)
+    {
+        _batch.Enqueue(message, sender);
+        if (!_batch.Writing) Flush();
+    }
+
+    /// <summary>Queues a command to be decided with the next batch, without starting one.</summary>
+    protected void Queue(object message, IActorRef sender) => _batch.Enqueue(message, sender);
+
+    /// <summary>Puts commands ahead of everything waiting, in their order (what waited for a lock goes first).</summary>
+    protected void PutFirst(IEnumerable<(object Message, IActorRef Sender)> items) => _batch.PutFirst(items);
+
+    /// <summary>Takes and decides batches while no write is in flight; each with events becomes one write.</summary>
+    protected void Flush()
+    {
+        while (_batch.Ready && ReadyForBatch())
+        {
+            _decidingAt = Now;
+            var (events, after) = _batch.Take(_isQuery, _decide);
+            if (events.Count == 0)
+            {
+                foreach (var a in after) a();
+                continue;
+            }
+            Write(events, after);
+        }
+        AfterFlush();
+    }
+
+    /// <summary>One write as one journal row; replies go out once it is durable. <paramref name="events"/> may be empty if the kind adds to it.</summary>
+    protected void Write(List<TEvent> events, List<Action> after)
+    {
+        var persisted = Persisted(events);
+        _batch.Started();
+        EventsSinceSnapshot += events.Count;
+        var started = LedgerMetrics.Start();
+        PersistAsync(persisted, _ =>
+        {
+            LedgerMetrics.Written(_metricName, started, events.Count);
+            _batch.Done();
+            foreach (var a in after) a();
+            OnDurable();
+            if (SnapshotDue)
+            {
+                EventsSinceSnapshot = 0;
+                SaveSnapshot(Snapshot());
+            }
+            Flush();
+            StopIfIdle();
+        });
+    }
+
+    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting;
+
+    private void StopIfIdle()
+    {
+        if (_stopRequested && _batch.Idle) Context.Stop(Self);
+    }
+}
