@@ -115,7 +115,7 @@ public static class VerifyCommand
         }
 
         private AccountState Account(string id) => Get(Accounts, new AccountId(id), k => new AccountState { Id = k, HistoryKeep = 1 });
-        private PoolState Pool(string id) => Get(Pools, new PoolId(id), k => new PoolState { Id = k, AnswersKeep = int.MaxValue });
+        private PoolState Pool(string id) => Get(Pools, new PoolId(id), k => new PoolState { Id = k });
         private MarketState Market(string id) => Get(Markets, new MarketId(id), k => new MarketState { Id = k });
         private FarmState Farm(string id) => Get(Farms, new FarmId(id), k => new FarmState { Id = k });
 

@@ -34,8 +34,9 @@ public sealed partial class AccountActor
         var keys = _parked.Keys.Where(_reading.Add).ToArray();
         if (keys.Length == 0) return;
         var from = _state.ReadFrom(keys.Select(k => AccountState.KeyHash(k.From, k.Id)));
-        Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, from, new AccountReplay(_id, keys), Self,
-            replay => new ReadBackDone([.. replay.Found], [.. replay.NotFound]), new ReadBackFailed(keys)));
+        var replay = new AccountReplay(_id, keys);
+        Context.ActorOf(EntityReader.Props(JournalRef, PersistenceId, from, new AccountFold(replay), Self,
+            () => new ReadBackDone([.. replay.Found], [.. replay.NotFound]), new ReadBackFailed(keys)));
     }
 
     /// <summary>
@@ -63,8 +64,9 @@ public sealed partial class AccountActor
             resident ??= ResidentViews();
             if (_state.HistoryKeyAt(start + i) is not { } hash)
             {
-                Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, 0, new AccountReplay(_id, [], null, start, end), sender,
-                    replay => Page([.. replay.Positions.Select(t => resident.GetValueOrDefault(AccountState.KeyHash(t.From, t.Id)) ?? TransferView.Of(t))], start),
+                var positions = new AccountReplay(_id, [], null, start, end);
+                Context.ActorOf(EntityReader.Props(JournalRef, PersistenceId, 0, new AccountFold(positions), sender,
+                    () => Page([.. positions.Positions.Select(t => resident.GetValueOrDefault(AccountState.KeyHash(t.From, t.Id)) ?? TransferView.Of(t))], start),
                     new Rejected(Codes.Unavailable)));
                 return;
             }
@@ -74,9 +76,12 @@ public sealed partial class AccountActor
         var wanted = hashes.Where((_, i) => items[i] is null).ToArray();
         if (wanted.Length == 0) sender.Tell(Page(items!, start));
         else
-            Context.ActorOf(AccountReader.Props(JournalRef, PersistenceId, _state.ReadFrom(wanted), new AccountReplay(_id, [], wanted), sender,
-                replay => Page([.. items.Select((v, i) => v ?? (replay.HistoryEntry(hashes[i]) is { } t ? TransferView.Of(t) : null)).OfType<TransferView>()], start),
+        {
+            var replay = new AccountReplay(_id, [], wanted);
+            Context.ActorOf(EntityReader.Props(JournalRef, PersistenceId, _state.ReadFrom(wanted), new AccountFold(replay), sender,
+                () => Page([.. items.Select((v, i) => v ?? (replay.HistoryEntry(hashes[i]) is { } t ? TransferView.Of(t) : null)).OfType<TransferView>()], start),
                 new Rejected(Codes.Unavailable)));
+        }
     }
 
     private Dictionary<ulong, TransferView> ResidentViews()
@@ -85,8 +90,6 @@ public sealed partial class AccountActor
         foreach (var t in _state.Outgoing.Values.Concat(_state.Incoming.Values)) views[AccountState.KeyHash(t.From, t.Id)] = TransferView.Of(t);
         return views;
     }
-
-    private IActorRef JournalRef => Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
 
     private static TransactionPage Page(IReadOnlyList<TransferView> oldestFirst, long start) =>
         new([.. oldestFirst.Reverse()], start > 0 ? (int)start : null);

@@ -101,6 +101,14 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     /// <summary>Whether the kind holds nothing that would be lost or left waiting if the entity stopped now.</summary>
     protected virtual bool CanPassivate => true;
 
+    /// <summary>
+    /// Work in progress whose answer comes to this entity directly, not through its shard (a journal read-back, an
+    /// oracle reading): an entity asked to stop finishes it first. A request may reach the entity after it asked to
+    /// passivate and before the stop message; without this it would be dropped unanswered. Answers that come through
+    /// the shard must not count here: the shard holds them until the entity has stopped.
+    /// </summary>
+    protected virtual bool Busy => false;
+
     /// <summary>Once replay is over, before the first command.</summary>
     protected virtual void OnRecovered() { }
 
@@ -141,6 +149,7 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
                 break;
             default:
                 OnMessage(message);
+                if (_stopRequested) StopIfIdle();
                 break;
         }
     }
@@ -200,8 +209,11 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
 
     protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting;
 
+    /// <summary>This entity's journal plugin, for read-backs and the owing index.</summary>
+    protected IActorRef JournalRef => Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
+
     private void StopIfIdle()
     {
-        if (_stopRequested && _batch.Idle) Context.Stop(Self);
+        if (_stopRequested && _batch.Idle && !Busy) Context.Stop(Self);
     }
 }

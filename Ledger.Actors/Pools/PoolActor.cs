@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
+using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
@@ -12,7 +13,7 @@ using Ledger.Contracts.Sagas;
 namespace Ledger.Actors.Pools;
 
 /// <summary>Limits and timings of a pool entity.</summary>
-public sealed record PoolSettings : IEntitySettings
+public sealed record PoolSettings : IVenueSettings
 {
     /// <summary>Most calls decided together and persisted as one write (group commit).</summary>
     public int GroupCommitMax { get; init; } = 1_000;
@@ -38,7 +39,7 @@ public sealed record PoolSettings : IEntitySettings
 /// and the committed hops are applied in one step with the unlock. That is what a route costs a hot pool.
 /// </para>
 /// </summary>
-public sealed class PoolActor : EntityHost<IPoolEvent>
+public sealed class PoolActor : VenueActor<IPoolEvent>
 {
     private readonly PoolSettings _settings;
     private readonly IActorRef _sagas;
@@ -47,11 +48,8 @@ public sealed class PoolActor : EntityHost<IPoolEvent>
     private ITimer? _lockTimer;
     private SagaKey? _lockTimerFor;
     private PoolState _state;
-    /// <summary>Redelivered calls whose answer left memory, waiting for a journal read, by key.</summary>
-    private readonly Dictionary<(AccountId, TxId), List<(ExecutePoolCall Call, IActorRef Sender)>> _parked = [];
-    private readonly HashSet<(AccountId, TxId)> _reading = [];
 
-    public PoolActor(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings) : base(settings, time, "pool")
+    public PoolActor(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings) : base("pool", time, settings)
     {
         _settings = settings;
         _sagas = sagas;
@@ -63,7 +61,14 @@ public sealed class PoolActor : EntityHost<IPoolEvent>
 
     public override string PersistenceId => "pool-" + _state.Id.Value;
 
-    private PoolState NewState(PoolId id) => new() { Id = id, AnswersKeep = _settings.AnswersKeep };
+    private static PoolState NewState(PoolId id) => new() { Id = id };
+
+    protected override PoolId VenueId => _state.Id;
+
+    protected override AnswerStore Answers => _state.Answers;
+
+    protected override Func<IPoolEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> AnswerOf { get; } =
+        static e => e is PoolCallDecided d ? ((d.Account, d.Id), new PoolAnswer(d.Out, d.Code)) : null;
 
     protected override void Apply(IPoolEvent e) => PoolContract.Apply(_state, e);
 
@@ -77,7 +82,7 @@ public sealed class PoolActor : EntityHost<IPoolEvent>
 
     protected override void OnRecovered()
     {
-        _state.Evict(_settings.AnswersKeep);
+        base.OnRecovered();
         WatchLock();
     }
 
@@ -87,53 +92,27 @@ public sealed class PoolActor : EntityHost<IPoolEvent>
     {
         switch (message)
         {
-            case PoolReadBackDone done:
-                foreach (var (key, answer) in done.Found)
-                {
-                    _reading.Remove(key);
-                    if (_parked.Remove(key, out var waiting))
-                        foreach (var (call, sender) in waiting) sender.Tell(new PoolCallAnswer(_state.Id, call.Id, answer));
-                }
-                foreach (var key in done.NotFound)
-                {
-                    _reading.Remove(key);
-                    _state.Collisions.Add(key);
-                    if (_parked.Remove(key, out var waiting))
-                        foreach (var (call, sender) in waiting) Enqueue(call, sender);
-                }
-                break;
-            case PoolReadBackFailed failed:
-                // The accounts redeliver; their next delivery starts a new read.
-                foreach (var key in failed.Keys)
-                {
-                    _reading.Remove(key);
-                    _parked.Remove(key);
-                }
-                break;
             case LockTick:
                 if (_state.LockedBy is { } saga && Now >= _state.LockExpiresAt)
                     _sagas.Tell(new QuerySaga(saga, null, _state.Id));
                 break;
             default:
-                Enqueue(message, Sender);
+                base.OnMessage(message);
                 break;
         }
     }
 
-    protected override bool CanPassivate => _parked.Count == 0 && _state.LockedBy is null && _blocked.Count == 0;
+    protected override bool CanPassivate => base.CanPassivate && _state.LockedBy is null && _blocked.Count == 0;
 
-    /// <summary>Answers leave memory only once durable.</summary>
     protected override void OnDurable()
     {
-        _state.Evict(_settings.AnswersKeep);
+        base.OnDurable();
         WatchLock();
     }
 
-    protected override void AfterFlush() => ReadBackParked();
+    protected override bool SnapshotDue => EventsSinceSnapshot >= Math.Max(_settings.SnapshotEveryEvents, _state.Answers.Count / 8);
 
-    protected override bool SnapshotDue => EventsSinceSnapshot >= Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 8);
-
-    protected override void Decide(object message, IActorRef sender, long now, List<IPoolEvent> events, List<Action> after)
+    protected override void Decide(object message, IActorRef sender, long now, PricesRead? prices, List<IPoolEvent> events, List<Action> after)
     {
         switch (message)
         {
@@ -199,24 +178,11 @@ public sealed class PoolActor : EntityHost<IPoolEvent>
                     break;
                 }
             case ExecutePoolCall call:
-                switch (_state.Find(call.Account, call.Id, out var known))
+                Execute(call, call.Account, call.Id, sender, () =>
                 {
-                    case Known.Resident:
-                        after.Add(() => sender.Tell(new PoolCallAnswer(_state.Id, call.Id, known!)));
-                        break;
-                    case Known.Evicted:
-                        var key = (call.Account, call.Id);
-                        if (!_parked.TryGetValue(key, out var waiting)) _parked[key] = waiting = [];
-                        waiting.Add((call, sender));
-                        break;
-                    default:
-                        var decided = PoolContract.Decide(_state, call.Account, call.Id, call.Call, now);
-                        PoolContract.Apply(_state, decided);
-                        events.Add(decided);
-                        var answer = new PoolCallAnswer(_state.Id, call.Id, new PoolAnswer(decided.Out, decided.Code));
-                        after.Add(() => sender.Tell(answer));
-                        break;
-                }
+                    var decided = PoolContract.Decide(_state, call.Account, call.Id, call.Call, now);
+                    return (decided, decided.Out, decided.Code);
+                }, events, after);
                 break;
             default:
                 Unhandled(message);
@@ -249,13 +215,6 @@ public sealed class PoolActor : EntityHost<IPoolEvent>
         base.PostStop();
     }
 
-    private void ReadBackParked()
-    {
-        if (_parked.Count == 0) return;
-        var keys = _parked.Keys.Where(_reading.Add).ToArray();
-        if (keys.Length > 0) Context.ActorOf(PoolReader.Props(PersistenceId, keys));
-    }
-
     private PoolView View(bool created) =>
         new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.LockedShares, _state.FeeBps, created);
 
@@ -269,54 +228,3 @@ internal sealed class LockTick : INoSerializationVerificationNeeded
 
 /// <summary>What a pool persists: the events of one write (group commit), as one journal row.</summary>
 public sealed record PoolWrite(IPoolEvent[] Events);
-
-internal sealed record PoolReadBackDone(((AccountId, TxId) Key, PoolAnswer Answer)[] Found, (AccountId, TxId)[] NotFound)
-    : INoSerializationVerificationNeeded;
-
-internal sealed record PoolReadBackFailed((AccountId, TxId)[] Keys) : INoSerializationVerificationNeeded;
-
-/// <summary>
-/// Reads old answers back for a pool: replays its journal from the start (no snapshot), keeps the answers asked
-/// for, tells the pool, and stops. Runs only for calls redelivered after their answer left memory.
-/// </summary>
-internal sealed class PoolReader : UntypedPersistentActor
-{
-    private readonly HashSet<(AccountId, TxId)> _wanted;
-    private readonly Dictionary<(AccountId, TxId), PoolAnswer> _found = [];
-
-    public PoolReader(string persistenceId, (AccountId, TxId)[] keys)
-    {
-        PersistenceId = persistenceId;
-        _wanted = [.. keys];
-    }
-
-    public static Props Props(string persistenceId, (AccountId, TxId)[] keys) =>
-        Akka.Actor.Props.Create(() => new PoolReader(persistenceId, keys));
-
-    public override string PersistenceId { get; }
-
-    public override Recovery Recovery => new(SnapshotSelectionCriteria.None);
-
-    protected override void OnRecover(object message)
-    {
-        switch (message)
-        {
-            case PoolWrite write:
-                foreach (var e in write.Events)
-                    if (e is PoolCallDecided d && _wanted.Contains((d.Account, d.Id))) _found[(d.Account, d.Id)] = new PoolAnswer(d.Out, d.Code);
-                break;
-            case RecoveryCompleted:
-                Context.Parent.Tell(new PoolReadBackDone([.. _found.Select(kv => (kv.Key, kv.Value))], [.. _wanted.Where(k => !_found.ContainsKey(k))]));
-                Context.Stop(Self);
-                break;
-        }
-    }
-
-    protected override void OnRecoveryFailure(Exception reason, object? message = null)
-    {
-        Context.Parent.Tell(new PoolReadBackFailed([.. _wanted]));
-        base.OnRecoveryFailure(reason, message);
-    }
-
-    protected override void OnCommand(object message) => Unhandled(message);
-}

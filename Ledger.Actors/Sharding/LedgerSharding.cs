@@ -61,7 +61,7 @@ public static class LedgerSharding
         peers.Accounts = sharding.Start(AccountType, id => AccountActor.Props(id, peers, time, accountSettings), settings, extractor);
         peers.Oracle = sharding.Start(OracleType, _ => OracleActor.Props(time), settings, extractor);
         peers.Markets = sharding.Start(MarketType, id => MarketActor.Props(id, peers.Oracle, time, venueSettings), settings, extractor);
-        peers.Farms = sharding.Start(FarmType, id => FarmActor.Props(id, peers.Oracle, time, venueSettings), settings, extractor);
+        peers.Farms = sharding.Start(FarmType, id => FarmActor.Props(id, time, venueSettings), settings, extractor);
         // Wakers and sagas are the regions whose entities must restart by themselves after a crash or a move.
         peers.Wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, peers.Accounts), settings.WithRememberEntities(true), extractor);
         peers.Sagas = sharding.Start(SagaType, id => SagaActor.Props(id, peers.Accounts, peers.Pools, time, sagaSettings ?? new SagaSettings()),

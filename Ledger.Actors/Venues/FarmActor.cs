@@ -8,19 +8,22 @@ using Ledger.Contracts.Protocol;
 namespace Ledger.Actors.Venues;
 
 /// <summary>One staking farm (<see cref="FarmContract"/>) as a sharded, event-sourced entity.</summary>
-public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings)
-    : VenueActor<IFarmEvent>("farm", time, oracle, settings)
+public sealed class FarmActor(string entityId, TimeProvider time, VenueSettings settings)
+    : VenueActor<IFarmEvent>("farm", time, settings)
 {
     private FarmState _state = new() { Id = new FarmId(entityId) };
 
-    public static Props Props(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings) =>
-        Akka.Actor.Props.Create(() => new FarmActor(entityId, oracle, time, settings));
+    public static Props Props(string entityId, TimeProvider time, VenueSettings settings) =>
+        Akka.Actor.Props.Create(() => new FarmActor(entityId, time, settings));
 
     public override string PersistenceId => "farm-" + _state.Id.Value;
 
-    protected override string VenueId => _state.Id.Value;
+    protected override PoolId VenueId => new(_state.Id.Value);
 
-    protected override AssetId[]? PricesFor(object message) => null;
+    protected override AnswerStore Answers => _state.Answers;
+
+    protected override Func<IFarmEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> AnswerOf { get; } =
+        static e => e is FarmCallDecided d ? ((d.Account, d.Id), new PoolAnswer(d.Out, d.Code)) : null;
 
     protected override bool IsQuery(object message) => message is GetFarm or GetFarmPosition or GetFarmHoldings;
 
@@ -59,7 +62,7 @@ public sealed class FarmActor(string entityId, IActorRef oracle, TimeProvider ti
                     : []));
                 break;
             case ExecuteFarmCall call:
-                Execute(_state.Answers, call.Account, call.Id, sender, () =>
+                Execute(call, call.Account, call.Id, sender, () =>
                 {
                     var d = FarmContract.Decide(_state, call.Account, call.Id, call.Call.Kind, call.Call.In, call.Call.Amount, now);
                     return (d, d.Out, d.Code);

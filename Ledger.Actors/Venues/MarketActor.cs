@@ -9,7 +9,7 @@ namespace Ledger.Actors.Venues;
 
 /// <summary>One lending market (<see cref="MarketContract"/>) as a sharded, event-sourced entity.</summary>
 public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider time, VenueSettings settings)
-    : VenueActor<IMarketEvent>("market", time, oracle, settings)
+    : VenueActor<IMarketEvent>("market", time, settings, oracle, settings.OracleTimeout)
 {
     private MarketState _state = new() { Id = new MarketId(entityId) };
 
@@ -18,7 +18,12 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
 
     public override string PersistenceId => "market-" + _state.Id.Value;
 
-    protected override string VenueId => _state.Id.Value;
+    protected override PoolId VenueId => new(_state.Id.Value);
+
+    protected override AnswerStore Answers => _state.Answers;
+
+    protected override Func<IMarketEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> AnswerOf { get; } =
+        static e => e is MarketCallDecided d ? ((d.Account, d.Id), new PoolAnswer(d.Out, d.Code)) : null;
 
     protected override AssetId[]? PricesFor(object message) => message switch
     {
@@ -74,7 +79,7 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
                     : []));
                 break;
             case ExecuteMarketCall call:
-                Execute(_state.Answers, call.Account, call.Id, sender, () =>
+                Execute(call, call.Account, call.Id, sender, () =>
                 {
                     var c = call.Call;
                     var d = MarketContract.Decide(_state, call.Account, call.Id, c.Kind, c.In, c.Amount, c.Borrower,

@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
+using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
@@ -10,38 +11,66 @@ using Ledger.Contracts.Protocol;
 
 namespace Ledger.Actors.Venues;
 
+/// <summary>What every venue (pool, market, farm) names besides the host's limits.</summary>
+public interface IVenueSettings : IEntitySettings
+{
+    /// <summary>Answers kept in memory for redelivered calls; older ones are read back from the journal.</summary>
+    int AnswersKeep { get; }
+}
+
 /// <summary>Limits and timings of a market or farm entity.</summary>
-public sealed record VenueSettings : IEntitySettings
+public sealed record VenueSettings : IVenueSettings
 {
     public int GroupCommitMax { get; init; } = 1_000;
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
     public TimeSpan OracleTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>Events between snapshots, so that recovery replays at most this many.</summary>
     public int SnapshotEveryEvents { get; init; } = 10_000;
+    public int AnswersKeep { get; init; } = 65_536;
 }
 
 /// <summary>
-/// Hosts a venue's contract (a lending market, a staking farm) the way a pool is hosted: calls arrive with their
-/// inputs already debited by the account, are decided in order and group-committed as one write, and are answered
-/// once durable; a call delivered twice is answered from the record. A batch that holds a call needing prices is
-/// decided against one oracle reading, asked for first and recorded in every decision that used it.
+/// Hosts a venue's contract (a pool, a lending market, a staking farm): calls arrive with their inputs already debited
+/// by the account, are decided in order and group-committed as one write, and are answered once durable. A call
+/// delivered twice is answered from the venue's <see cref="AnswerStore"/>; one whose answer has left memory waits while
+/// the answer is read back from the journal, from where it was written. With an oracle, a batch that holds a call
+/// needing prices is decided against one oracle reading, asked for first and recorded in every decision that used it.
 /// </summary>
-public abstract class VenueActor<TEvent>(string kind, TimeProvider time, IActorRef oracle, VenueSettings settings)
-    : EntityHost<TEvent>(settings, time, kind), IWithTimers
+public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
     where TEvent : class
 {
-    public ITimerScheduler Timers { get; set; } = null!;
-
+    private readonly IVenueSettings _settings;
+    private readonly IActorRef? _oracle;
+    private readonly TimeSpan _oracleTimeout;
     private bool _readingPrices;
     /// <summary>The oracle's reading for the next batch, and the one the batch being decided uses.</summary>
     private PricesRead? _prices;
     private PricesRead? _batchPrices;
+    /// <summary>Redelivered calls whose answer left memory, waiting for a journal read, by key.</summary>
+    private readonly Dictionary<(AccountId, TxId), List<(object Call, TxId Id, IActorRef Sender)>> _parked = [];
+    private readonly HashSet<(AccountId, TxId)> _reading = [];
 
-    /// <summary>The assets whose prices this message needs, or null.</summary>
-    protected abstract AssetId[]? PricesFor(object message);
+    /// <param name="kind">The entity kind in metrics (<c>pool</c>, <c>market</c>, <c>farm</c>).</param>
+    /// <param name="oracle">The price oracle, for venues whose calls need prices.</param>
+    protected VenueActor(string kind, TimeProvider time, IVenueSettings settings, IActorRef? oracle = null, TimeSpan oracleTimeout = default)
+        : base(settings, time, kind)
+    {
+        _settings = settings;
+        _oracle = oracle;
+        _oracleTimeout = oracleTimeout;
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>This venue's id, as answers name it.</summary>
-    protected abstract string VenueId { get; }
+    protected abstract PoolId VenueId { get; }
+
+    protected abstract AnswerStore Answers { get; }
+
+    /// <summary>The answer a journaled event records, if any (pure: it runs on the reader).</summary>
+    protected abstract Func<TEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> AnswerOf { get; }
+
+    /// <summary>The assets whose prices this message needs, or null.</summary>
+    protected virtual AssetId[]? PricesFor(object message) => null;
 
     /// <summary>Decides one command against the batch's oracle reading (null if it needed none).</summary>
     protected abstract void Decide(object message, IActorRef sender, long now, PricesRead? prices, List<TEvent> events, List<Action> after);
@@ -49,10 +78,40 @@ public abstract class VenueActor<TEvent>(string kind, TimeProvider time, IActorR
     protected sealed override void Decide(object message, IActorRef sender, long now, List<TEvent> events, List<Action> after) =>
         Decide(message, sender, now, _batchPrices, events, after);
 
+    /// <summary>Answers sent for this entity's next journal row are recorded at its sequence number.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        Answers.JournalSeq = LastSequenceNr + 1;
+        return base.AroundReceive(receive, message);
+    }
+
     protected override void OnMessage(object message)
     {
         switch (message)
         {
+            case AnswersReadBack done:
+                foreach (var (key, answer) in done.Found)
+                {
+                    _reading.Remove(key);
+                    if (_parked.Remove(key, out var waiting))
+                        foreach (var (_, id, sender) in waiting) sender.Tell(new PoolCallAnswer(VenueId, id, answer));
+                }
+                foreach (var key in done.NotFound)
+                {
+                    _reading.Remove(key);
+                    Answers.Collided(key.Item1, key.Item2);
+                    if (_parked.Remove(key, out var waiting))
+                        foreach (var (call, _, sender) in waiting) Enqueue(call, sender);
+                }
+                break;
+            case AnswersReadBackFailed failed:
+                // The accounts redeliver; their next delivery starts a new read.
+                foreach (var key in failed.Keys)
+                {
+                    _reading.Remove(key);
+                    _parked.Remove(key);
+                }
+                break;
             case PricesRead read when _readingPrices:
                 _readingPrices = false;
                 _prices = read;
@@ -76,10 +135,11 @@ public abstract class VenueActor<TEvent>(string kind, TimeProvider time, IActorR
     protected override bool ReadyForBatch()
     {
         if (_readingPrices) return false;
-        if (_prices is null && Waiting.Take(settings.GroupCommitMax).Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null) is { } assets)
+        if (_oracle is not null && _prices is null
+            && Waiting.Take(_settings.GroupCommitMax).Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null) is { } assets)
         {
             _readingPrices = true;
-            oracle.Ask<PricesRead>(new ReadPrices(assets), settings.OracleTimeout).PipeTo(Self);
+            _oracle.Ask<PricesRead>(new ReadPrices(assets), _oracleTimeout).PipeTo(Self);
             return false;
         }
         _batchPrices = _prices;
@@ -87,25 +147,49 @@ public abstract class VenueActor<TEvent>(string kind, TimeProvider time, IActorR
         return true;
     }
 
-    protected override bool CanPassivate => !_readingPrices;
+    protected override bool CanPassivate => !Busy;
+
+    protected override bool Busy => _readingPrices || _parked.Count > 0;
+
+    /// <summary>Answers leave memory only once durable.</summary>
+    protected override void OnDurable() => Answers.Evict(_settings.AnswersKeep);
+
+    protected override void OnRecovered() => Answers.Evict(_settings.AnswersKeep);
+
+    /// <summary>Starts one journal read for every parked key not yet being read.</summary>
+    protected override void AfterFlush()
+    {
+        if (_parked.Count == 0) return;
+        var keys = _parked.Keys.Where(_reading.Add).ToArray();
+        if (keys.Length == 0) return;
+        var fold = new AnswerFold(keys, Recovered, AnswerOf);
+        Context.ActorOf(EntityReader.Props(JournalRef, PersistenceId, Answers.ReadFrom(keys), fold, Self,
+            () => new AnswersReadBack([.. fold.Found.Select(kv => (kv.Key, kv.Value))], [.. keys.Where(k => !fold.Found.ContainsKey(k))]),
+            new AnswersReadBackFailed(keys)));
+    }
 
     /// <summary>
-    /// A call of (<paramref name="account"/>, <paramref name="id"/>): answered from its record when decided before,
-    /// else decided by <paramref name="decide"/> (applied, persisted with the batch) and answered once durable.
+    /// A call of (<paramref name="account"/>, <paramref name="id"/>): answered from its record when decided before (read
+    /// back first if it left memory), else decided by <paramref name="decide"/> (applied, persisted with the batch) and
+    /// answered once durable.
     /// </summary>
-    protected void Execute(IReadOnlyDictionary<(AccountId, TxId), PoolAnswer> answers, AccountId account, TxId id, IActorRef sender,
+    protected void Execute(object call, AccountId account, TxId id, IActorRef sender,
         Func<(TEvent Event, Leg[] Out, string? Code)> decide, List<TEvent> events, List<Action> after)
     {
-        var venue = new PoolId(VenueId);
-        if (answers.TryGetValue((account, id), out var known))
+        switch (Answers.Find(account, id, out var known))
         {
-            after.Add(() => sender.Tell(new PoolCallAnswer(venue, id, known)));
-            return;
+            case Known.Resident:
+                after.Add(() => sender.Tell(new PoolCallAnswer(VenueId, id, known!)));
+                return;
+            case Known.Evicted:
+                if (!_parked.TryGetValue((account, id), out var waiting)) _parked[(account, id)] = waiting = [];
+                waiting.Add((call, id, sender));
+                return;
         }
         var (decided, @out, code) = decide();
         Apply(decided);
         events.Add(decided);
-        var answer = new PoolCallAnswer(venue, id, new PoolAnswer(@out, code));
+        var answer = new PoolCallAnswer(VenueId, id, new PoolAnswer(@out, code));
         after.Add(() => sender.Tell(answer));
     }
 
@@ -127,4 +211,26 @@ public abstract class VenueActor<TEvent>(string kind, TimeProvider time, IActorR
     {
         public static readonly RetryFlush Instance = new();
     }
+
+    /// <summary>Folds a venue's journal rows into the answers asked for.</summary>
+    private sealed class AnswerFold((AccountId, TxId)[] keys, Func<object, IReadOnlyList<TEvent>> events,
+        Func<TEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> answerOf) : IJournalFold
+    {
+        private readonly HashSet<(AccountId, TxId)> _wanted = [.. keys];
+
+        public Dictionary<(AccountId, TxId), PoolAnswer> Found { get; } = [];
+
+        public bool Done => Found.Count == _wanted.Count;
+
+        public void Fold(object payload)
+        {
+            foreach (var e in events(payload))
+                if (answerOf(e) is { } a && _wanted.Contains(a.Key)) Found[a.Key] = a.Answer;
+        }
+    }
 }
+
+internal sealed record AnswersReadBack(((AccountId, TxId) Key, PoolAnswer Answer)[] Found, (AccountId, TxId)[] NotFound)
+    : INoSerializationVerificationNeeded;
+
+internal sealed record AnswersReadBackFailed((AccountId, TxId)[] Keys) : INoSerializationVerificationNeeded;

@@ -58,7 +58,7 @@ public sealed class FarmState
     /// <summary>The reward asset the farm holds (funded, not yet claimed).</summary>
     public Amount RewardHeld { get; set; }
     public Dictionary<AccountId, Stake> Stakes { get; } = [];
-    public Dictionary<(AccountId Account, TxId Id), PoolAnswer> Answers { get; } = [];
+    public AnswerStore Answers { get; } = new();
 
     public Stake StakeOf(AccountId account)
     {
@@ -139,7 +139,7 @@ public static class FarmContract
                 s.CreatedAt = s.LastUpdate = s.PeriodFinish = c.At;
                 break;
             case FarmCallDecided d:
-                s.Answers[(d.Account, d.Id)] = new PoolAnswer(d.Out, d.Code);
+                s.Answers.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
                 if (d.Code is not null) break;
                 // updateReward(account): bring the accumulator and this stake up to date before anything changes.
                 s.RewardPerTokenStored = RewardPerToken(s, d.At);

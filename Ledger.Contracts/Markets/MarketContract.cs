@@ -86,7 +86,7 @@ public sealed class MarketState
     /// <summary>All interest ever charged to borrowers.</summary>
     public BigInteger InterestCharged { get; set; }
     public Dictionary<AccountId, Position> Positions { get; } = [];
-    public Dictionary<(AccountId Account, TxId Id), PoolAnswer> Answers { get; } = [];
+    public AnswerStore Answers { get; } = new();
 
     public Position PositionOf(AccountId account)
     {
@@ -282,7 +282,7 @@ public static class MarketContract
                 break;
             case MarketCallDecided d:
                 Accrue(s, d.At);
-                s.Answers[(d.Account, d.Id)] = new PoolAnswer(d.Out, d.Code);
+                s.Answers.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
                 if (d.Code is not null) break;
                 foreach (var leg in d.In) Move(s, leg, +1);
                 foreach (var leg in d.Out) Move(s, leg, -1);

@@ -26,10 +26,8 @@ public sealed record PoolLocked(SagaKey Saga, long ExpiresAt, long At) : IPoolEv
 public sealed record PoolUnlocked(SagaKey Saga, bool Commit, PoolHop[] Hops, long At) : IPoolEvent;
 
 /// <summary>
-/// One pool: its reserves, its share supply, and the answers it gave, so that a call delivered twice is
-/// answered the same way and executed once. Answers are kept for the newest <see cref="AnswersKeep"/> calls;
-/// <see cref="Seen"/> holds a 64-bit hash of every call ever decided, so an older key is recognised and its
-/// answer read back from the journal (the pool actor's reader).
+/// One pool: its reserves, its share supply, and the answers it gave (<see cref="AnswerStore"/>), so that a call
+/// delivered twice is answered the same way and executed once.
 /// </summary>
 public sealed class PoolState
 {
@@ -49,34 +47,13 @@ public sealed class PoolState
     public SagaKey? LockedBy { get; set; }
     public long LockExpiresAt { get; set; }
 
-    public Dictionary<(AccountId Account, TxId Id), PoolAnswer> Answers { get; } = [];
-    public Queue<(AccountId Account, TxId Id)> AnswerOrder { get; } = new();
-    public HashSet<ulong> Seen { get; } = [];
-    /// <summary>Keys read back and found absent although their hash is in <see cref="Seen"/>.</summary>
-    public HashSet<(AccountId Account, TxId Id)> Collisions { get; } = [];
-    public int AnswersKeep { get; init; } = 65_536;
+    public AnswerStore Answers { get; } = new();
 
     public AssetId ShareAsset => Id.ShareAsset;
 
     /// <summary>Shares held by accounts (the locked minimum belongs to no one).</summary>
     public Amount SharesOutstanding => TotalShares - LockedShares;
 
-    public Known Find(AccountId account, TxId id, out PoolAnswer? answer)
-    {
-        if (Answers.TryGetValue((account, id), out answer)) return Known.Resident;
-        return Seen.Contains(AccountState.KeyHash(account, id)) && !Collisions.Contains((account, id)) ? Known.Evicted : Known.Absent;
-    }
-
-    /// <summary>Holds an answer; the oldest beyond <see cref="AnswersKeep"/> leave memory (only after they are durable: see the actor).</summary>
-    public void Remember(AccountId account, TxId id, PoolAnswer answer)
-    {
-        if (Answers.TryAdd((account, id), answer)) AnswerOrder.Enqueue((account, id));
-    }
-
-    public void Evict(int keep)
-    {
-        while (AnswerOrder.Count > keep) Answers.Remove(AnswerOrder.Dequeue());
-    }
 }
 
 /// <summary>
@@ -106,7 +83,7 @@ public static class PoolContract
 
     /// <summary>
     /// Decides one call. The account has already debited <c>call.In</c>; the answer says what goes back. A key
-    /// decided before is answered as it was (the caller checks <see cref="PoolState.Find"/> first).
+    /// decided before is answered as it was (the caller checks <see cref="AnswerStore.Find"/> first).
     /// </summary>
     public static PoolCallDecided Decide(PoolState s, AccountId account, TxId id, PoolCall call, long now)
     {
@@ -208,7 +185,7 @@ public static class PoolContract
     {
         if (s.LockedBy == saga) return (null, false, null);
         // This saga's outcome already reached the pool: a late request must not lock it again.
-        if (s.Find(saga.Account, saga.Id, out _) != Known.Absent) return (null, false, Codes.LockTimeout);
+        if (s.Answers.Find(saga.Account, saga.Id, out _) != Known.Absent) return (null, false, Codes.LockTimeout);
         if (!s.Exists) return (null, false, Codes.PoolNotFound);
         if (s.LockedBy is not null) return (null, true, null);
         return (new PoolLocked(saga, expiresAt, now), false, null);
@@ -218,7 +195,7 @@ public static class PoolContract
     public static PoolUnlocked? Unlock(PoolState s, SagaKey saga, bool commit, PoolHop[] hops, long now)
     {
         if (s.LockedBy == saga) return new PoolUnlocked(saga, commit, commit ? hops : [], now);
-        if (s.Find(saga.Account, saga.Id, out _) != Known.Absent) return null;
+        if (s.Answers.Find(saga.Account, saga.Id, out _) != Known.Absent) return null;
         if (commit) throw new InvalidOperationException($"pool {s.Id}: saga {saga} committed without holding the lock");
         return new PoolUnlocked(saga, false, [], now);
     }
@@ -254,9 +231,7 @@ public static class PoolContract
                     s.LockedShares += d.Locked;
                 }
                 s.CallCount++;
-                s.Seen.Add(AccountState.KeyHash(d.Account, d.Id));
-                s.Collisions.Remove((d.Account, d.Id));
-                s.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
+                s.Answers.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
                 break;
             case PoolLocked l:
                 s.LockedBy = l.Saga;
@@ -273,9 +248,7 @@ public static class PoolContract
                         @out.Add(new Leg(hop.AssetOut, hop.AmountOut));
                     }
                     s.CallCount += u.Hops.Length;
-                    s.Seen.Add(AccountState.KeyHash(u.Saga.Account, u.Saga.Id));
-                    s.Collisions.Remove((u.Saga.Account, u.Saga.Id));
-                    s.Remember(u.Saga.Account, u.Saga.Id, new PoolAnswer([.. @out], u.Commit ? null : Codes.LinkedOperationFailed));
+                    s.Answers.Remember(u.Saga.Account, u.Saga.Id, new PoolAnswer([.. @out], u.Commit ? null : Codes.LinkedOperationFailed));
                     break;
                 }
             default:

@@ -1,22 +1,21 @@
-using System.Buffers.Binary;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Sagas;
 
 namespace Ledger.Contracts.Pools;
 
-/// <summary>The persisted form of <see cref="PoolState"/>: reserves, shares, the answers held in memory (oldest first) and every call's hash.</summary>
+/// <summary>
+/// The persisted form of <see cref="PoolState"/>: reserves, shares, and its <see cref="AnswerStore"/> (the answers held in
+/// memory, oldest first; every call's hash, and in <see cref="SeenAt"/> where its answer was written — absent in older snapshots).
+/// </summary>
 public sealed record PoolSnapshot(bool Exists, AssetId AssetA, AssetId AssetB, int FeeBps, Amount ReserveA, Amount ReserveB,
     Amount TotalShares, Amount LockedShares, long CreatedAt, long CallCount, PoolAnswerEntry[] Answers, byte[] Seen,
-    SagaKey? LockedBy = null, long LockExpiresAt = 0)
+    SagaKey? LockedBy = null, long LockExpiresAt = 0, byte[]? SeenAt = null)
 {
     public static PoolSnapshot Of(PoolState s)
     {
-        var seen = new byte[s.Seen.Count * sizeof(ulong)];
-        var i = 0;
-        foreach (var h in s.Seen) BinaryPrimitives.WriteUInt64LittleEndian(seen.AsSpan(i++ * sizeof(ulong)), h);
-        var answers = s.AnswerOrder.Select(k => new PoolAnswerEntry(k.Account, k.Id, s.Answers[k].Out, s.Answers[k].Code)).ToArray();
+        var (answers, seen, seenAt) = s.Answers.ToSnapshot();
         return new(s.Exists, s.AssetA, s.AssetB, s.FeeBps, s.ReserveA, s.ReserveB, s.TotalShares, s.LockedShares, s.CreatedAt, s.CallCount,
-            answers, seen, s.LockedBy, s.LockExpiresAt);
+            answers, seen, s.LockedBy, s.LockExpiresAt, seenAt);
     }
 
     /// <summary>Fills <paramref name="s"/> (new, empty) from this snapshot.</summary>
@@ -34,8 +33,7 @@ public sealed record PoolSnapshot(bool Exists, AssetId AssetA, AssetId AssetB, i
         s.CallCount = CallCount;
         s.LockedBy = LockedBy;
         s.LockExpiresAt = LockExpiresAt;
-        foreach (var a in Answers) s.Remember(a.Account, a.Id, new PoolAnswer(a.Out, a.Code));
-        for (var i = 0; i < Seen.Length; i += sizeof(ulong)) s.Seen.Add(BinaryPrimitives.ReadUInt64LittleEndian(Seen.AsSpan(i)));
+        s.Answers.Restore(Answers, Seen, SeenAt);
         return s;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Ledger.Actors.Pools;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
@@ -23,6 +24,7 @@ public static class SwapPhases
     public const ulong PoolDepth = 1_000_000_000_000_000;
     public const ulong SwapAmount = 1_000;
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    private static readonly PoolSettings PoolLimits = new();
 
     public static PoolId PoolOf(int k) => new("bench-pool-" + k.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -125,7 +127,7 @@ public static class SwapPhases
                 else SwapThroughContracts(trader, pools[random.Next(pools.Length)], id, random.Next(2) == 0);
                 trader.Evict(Phases.Limits.KeepSettled, trader.SettledTotal);
             }
-            foreach (var pool in pools) pool.Evict(pool.AnswersKeep);
+            foreach (var pool in pools) pool.Answers.Evict(PoolLimits.AnswersKeep);
         }
         return n / clock.Elapsed.TotalSeconds;
     }

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence;
 using Ledger.Actors.Accounts;
+using Ledger.Actors.Hosting;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
@@ -121,6 +122,19 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         _accounts.Tell(new ListTransactions(new("alice"), 3, 10));
         Assert.Equal(["t8", "t7", "t6"], ExpectMsg<TransactionPage>(Wait).Items.Select(v => v.Id.Value));
         Assert.InRange(reads.FishForMessage<JournalReadBack>(r => r.PersistenceId == "account-alice", Wait).Rows, 1, 8);
+    }
+
+    [Fact]
+    public async Task A_request_that_reaches_an_account_after_it_asked_to_passivate_is_still_answered()
+    {
+        Transfer("alice", "bob", 1, "t0");
+        Transfer("alice", "bob", 1, "t1");
+        // As a shard may: a request already in the account's mailbox when the stop message arrives. t0 has left
+        // memory, so answering it takes a journal read, which must finish before the account stops.
+        var alice = await Sys.ActorSelection(_accounts.Path / "alice").ResolveOne(Wait);
+        alice.Tell(new GetTransaction(new("alice"), new("t0")));
+        alice.Tell(StopEntity.Instance);
+        Assert.Equal(TransferStatus.Committed, ExpectMsg<TransferOutcome>(Wait).Transaction!.Status);
     }
 
     [Fact]

@@ -143,11 +143,11 @@ public class PoolContractTests(ITestOutputHelper output)
     {
         var s = NewPool();
         Run(s, Deposit(1_000_000, 1_000_000), id: "d");
-        Assert.Equal(Known.Resident, s.Find(Lp, new TxId("d"), out var answer));
+        Assert.Equal(Known.Resident, s.Answers.Find(Lp, new TxId("d"), out var answer));
         Assert.Single(answer!.Out);
-        s.Evict(0);
-        Assert.Equal(Known.Evicted, s.Find(Lp, new TxId("d"), out _));
-        Assert.Equal(Known.Absent, s.Find(Trader, new TxId("d"), out _));
+        s.Answers.Evict(0);
+        Assert.Equal(Known.Evicted, s.Answers.Find(Lp, new TxId("d"), out _));
+        Assert.Equal(Known.Absent, s.Answers.Find(Trader, new TxId("d"), out _));
     }
 
     [Fact]
@@ -156,11 +156,11 @@ public class PoolContractTests(ITestOutputHelper output)
         var s = NewPool();
         Run(s, Deposit(1_000_000, 2_000_000), id: "d");
         Run(s, Swap(A, 1_000), id: "s", account: Trader);
-        s.Evict(1);
+        s.Answers.Evict(1);
         var back = PoolSnapshot.Of(s).Restore(new PoolState { Id = Id });
         Assert.Equal((s.ReserveA, s.ReserveB, s.TotalShares, s.LockedShares, s.FeeBps), (back.ReserveA, back.ReserveB, back.TotalShares, back.LockedShares, back.FeeBps));
-        Assert.Equal(Known.Resident, back.Find(Trader, new TxId("s"), out _));
-        Assert.Equal(Known.Evicted, back.Find(Lp, new TxId("d"), out _));
+        Assert.Equal(Known.Resident, back.Answers.Find(Trader, new TxId("s"), out _));
+        Assert.Equal(Known.Evicted, back.Answers.Find(Lp, new TxId("d"), out _));
     }
 
     private sealed record PoolStep(int Kind, UInt128 X, UInt128 Y, int PerMille, int Variant);

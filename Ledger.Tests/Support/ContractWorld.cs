@@ -174,7 +174,7 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
                 {
                     // The pool decides a key once and answers it the same way ever after.
                     var pool = Pool(c.Call.Pool);
-                    if (pool.Find(c.Account, c.Id, out var answer) != Known.Resident)
+                    if (pool.Answers.Find(c.Account, c.Id, out var answer) != Known.Resident)
                     {
                         var decided = PoolContract.Decide(pool, c.Account, c.Id, c.Call, Now);
                         PoolContract.Apply(pool, decided);

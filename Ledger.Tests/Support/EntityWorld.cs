@@ -34,7 +34,7 @@ public sealed class EntityWorld
         peers.Wakers = Parent("wakers", id => AccountWaker.Props(id, peers.Accounts));
         peers.Oracle = Parent("oracle", _ => OracleActor.Props(time));
         peers.Markets = Parent("markets", id => MarketActor.Props(id, peers.Oracle, time, venues));
-        peers.Farms = Parent("farms", id => FarmActor.Props(id, peers.Oracle, time, venues));
+        peers.Farms = Parent("farms", id => FarmActor.Props(id, time, venues));
     }
 
     /// <summary>Opens <paramref name="account"/> and mints <paramref name="amount"/> of <paramref name="asset"/> to it from "bank".</summary>

@@ -138,14 +138,36 @@ public sealed class HostProcess : IAsyncDisposable
         return body.GetProperty("balances").TryGetProperty(asset, out var b) ? b : default;
     }
 
-    /// <summary>Creates an asset and accounts, and mints to each account its amount (a transfer from the issuer).</summary>
+    /// <summary>
+    /// Creates an asset and accounts, and mints to each account its amount (a transfer from the issuer). Each request is
+    /// asked again with the same id while the node answers 503 (a loaded machine can exceed a short request timeout), and
+    /// must then succeed: a load that starts on an account whose funding is still unknown would fail for the wrong reason.
+    /// </summary>
     public async Task Seed(string asset, string issuer, params (string Account, string Amount)[] holdings)
     {
-        await Post("/v1/assets", new { id = asset, decimals = 2, issuer });
+        await PostUntilKnown("/v1/assets", new { id = asset, decimals = 2, issuer });
         foreach (var (account, amount) in holdings)
         {
-            await Post("/v1/accounts", new { id = account, owner = account });
-            if (amount != "0") await Post("/v1/transfers", new { id = "mint-" + account, from = issuer, to = account, asset, amount });
+            await PostUntilKnown("/v1/accounts", new { id = account, owner = account });
+            if (amount == "0") continue;
+            var (_, mint) = await PostUntilKnown("/v1/transfers", new { id = "mint-" + account, from = issuer, to = account, asset, amount });
+            Assert.Equal("committed", mint.GetProperty("status").GetString());
+        }
+    }
+
+    /// <summary>A POST asked again with the same body while it is answered 503, for up to a minute; it must then succeed.</summary>
+    public async Task<(int Status, JsonElement Body)> PostUntilKnown(string path, object body)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var answer = await Post(path, body);
+            if (answer.Status != 503 || DateTime.UtcNow > deadline)
+            {
+                Assert.True(answer.Status is >= 200 and < 300, $"POST {path}: {answer.Status} {answer.Body}");
+                return answer;
+            }
+            await Task.Delay(250);
         }
     }
 
