@@ -1,0 +1,33 @@
+using Ledger.Contracts.Primitives;
+
+namespace Ledger.Contracts.Protocol;
+
+/// <summary>Root of everything that travels between nodes; the wire serializer binds to it.</summary>
+public interface ILedgerMessage;
+
+/// <summary>A message for one sharded entity; the extractor routes on <see cref="EntityId"/>.</summary>
+public interface IEntityMessage : ILedgerMessage
+{
+    string EntityId { get; }
+}
+
+// ---- replies any entity may give ------------------------------------------------------------------------
+
+/// <summary>A refusal that changed nothing (not found, id conflict, exists…).</summary>
+public sealed record Rejected(string Code) : ILedgerMessage;
+
+/// <summary>
+/// The entity's write to the journal failed: the outcome of the request is unknown (the write may have landed) and
+/// the entity restarts from the journal; retry with the same id.
+/// </summary>
+public sealed record JournalUnavailable(string Entity) : ILedgerMessage;
+
+// ---- the supply audit: accounts, pools, markets and farms answer their Get…Holdings with Holdings ------------
+
+/// <summary>
+/// One entity's part of the supply audit, per asset: its net holding (negative for an issuer), the value it
+/// has sent that is still in flight, and the supply it has issued.
+/// </summary>
+public sealed record Holding(AssetId Asset, Int128 Held, Amount InFlight, Amount Issued);
+
+public sealed record Holdings(Holding[] Items) : ILedgerMessage;
