@@ -13,21 +13,21 @@ public interface IAccountMessage : IEntityMessage
 
 // ---- accounts -------------------------------------------------------------------------------------------
 
-public sealed record OpenAccount(AccountId Account, string Owner) : IAccountMessage;
+public sealed record OpenAccount(AccountId Account, string Owner) : IAccountMessage, IRejectableAsk<AccountView>;
 
-public sealed record GetAccount(AccountId Account) : IAccountMessage;
+public sealed record GetAccount(AccountId Account) : IAccountMessage, IRejectableAsk<AccountView>;
 
 /// <summary>Transfers initiated by one payer, decided together and persisted in one write (the batch path).</summary>
-public sealed record SubmitTransfers(AccountId Account, TransferRequest[] Items) : IAccountMessage;
+public sealed record SubmitTransfers(AccountId Account, TransferRequest[] Items) : IAccountMessage, IAsk<TransferResults>;
 
-public sealed record PostPending(AccountId Account, TxId Id, Amount? Amount) : IAccountMessage;
+public sealed record PostPending(AccountId Account, TxId Id, Amount? Amount) : IAccountMessage, IAsk<TransferOutcome>;
 
-public sealed record VoidPending(AccountId Account, TxId Id) : IAccountMessage;
+public sealed record VoidPending(AccountId Account, TxId Id) : IAccountMessage, IAsk<TransferOutcome>;
 
-public sealed record GetTransaction(AccountId Account, TxId Id) : IAccountMessage;
+public sealed record GetTransaction(AccountId Account, TxId Id) : IAccountMessage, IAsk<TransferOutcome>;
 
 /// <summary>Newest first; <see cref="Before"/> is the cursor of a previous page.</summary>
-public sealed record ListTransactions(AccountId Account, int Limit, int? Before) : IAccountMessage;
+public sealed record ListTransactions(AccountId Account, int Limit, int? Before) : IAccountMessage, IRejectableAsk<TransactionPage>;
 
 public sealed record GrantIssuer(AccountId Account, AssetId Asset) : IAccountMessage;
 
@@ -43,13 +43,13 @@ public sealed record DeliveryAck(AccountId Payee, DeliveryResult[] Results) : IL
 public sealed record WakeUp(AccountId Account) : IAccountMessage;
 
 /// <summary>A swap, deposit or withdrawal of <see cref="Account"/> on a pool; answered with a <see cref="TransferOutcome"/>.</summary>
-public sealed record CallPool(AccountId Account, TxId Id, PoolCall Call) : IAccountMessage;
+public sealed record CallPool(AccountId Account, TxId Id, PoolCall Call) : IAccountMessage, IAsk<TransferOutcome>;
 
 /// <summary>What this account holds, for the supply audit; answered with <see cref="Holdings"/>.</summary>
-public sealed record GetHoldings(AccountId Account) : IAccountMessage;
+public sealed record GetHoldings(AccountId Account) : IAccountMessage, IAsk<Holdings>;
 
 /// <summary>A market or farm operation of <see cref="Account"/>; answered with a <see cref="TransferOutcome"/>.</summary>
-public sealed record CallVenue(AccountId Account, TxId Id, VenueCall Call) : IAccountMessage;
+public sealed record CallVenue(AccountId Account, TxId Id, VenueCall Call) : IAccountMessage, IAsk<TransferOutcome>;
 
 // ---- account replies ------------------------------------------------------------------------------------
 

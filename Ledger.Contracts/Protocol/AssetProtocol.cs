@@ -8,8 +8,8 @@ public interface IAssetMessage : IEntityMessage
     string IEntityMessage.EntityId => Asset.Value;
 }
 
-public sealed record CreateAsset(AssetId Asset, int Decimals, AccountId Issuer) : IAssetMessage;
+public sealed record CreateAsset(AssetId Asset, int Decimals, AccountId Issuer) : IAssetMessage, IRejectableAsk<AssetView>;
 
-public sealed record GetAsset(AssetId Asset) : IAssetMessage;
+public sealed record GetAsset(AssetId Asset) : IAssetMessage, IRejectableAsk<AssetView>;
 
 public sealed record AssetView(AssetId Id, int Decimals, AccountId Issuer, bool Created) : ILedgerMessage;

@@ -11,6 +11,17 @@ public interface IEntityMessage : ILedgerMessage
     string EntityId { get; }
 }
 
+// ---- requests paired with their replies: any of them may also be answered JournalUnavailable ----------------
+
+/// <summary>A request to one entity that is always answered with <typeparamref name="TReply"/> (a refusal, if any, is part of it).</summary>
+public interface IAsk<TReply> : IEntityMessage where TReply : ILedgerMessage;
+
+/// <summary>
+/// A request to one entity answered with <typeparamref name="TReply"/>, or with <see cref="Rejected"/> when it changed
+/// nothing (not found, exists with another definition…): the asker must handle both.
+/// </summary>
+public interface IRejectableAsk<TReply> : IEntityMessage where TReply : ILedgerMessage;
+
 // ---- replies any entity may give ------------------------------------------------------------------------
 
 /// <summary>A refusal that changed nothing (not found, id conflict, exists…).</summary>

@@ -10,17 +10,17 @@ public interface IPoolMessage : IEntityMessage
     string IEntityMessage.EntityId => Pool.Value;
 }
 
-public sealed record CreatePool(PoolId Pool, AssetId AssetA, AssetId AssetB, int FeeBps) : IPoolMessage;
+public sealed record CreatePool(PoolId Pool, AssetId AssetA, AssetId AssetB, int FeeBps) : IPoolMessage, IRejectableAsk<PoolView>;
 
-public sealed record GetPool(PoolId Pool) : IPoolMessage;
+public sealed record GetPool(PoolId Pool) : IPoolMessage, IRejectableAsk<PoolView>;
 
 public sealed record PoolView(PoolId Id, AssetId AssetA, AssetId AssetB, Amount ReserveA, Amount ReserveB, Amount TotalShares,
     Amount LockedShares, int FeeBps, bool Created) : ILedgerMessage;
 
 /// <summary>What this pool holds, for the supply audit; answered with <see cref="Holdings"/>.</summary>
-public sealed record GetPoolHoldings(PoolId Pool) : IPoolMessage;
+public sealed record GetPoolHoldings(PoolId Pool) : IPoolMessage, IAsk<Holdings>;
 
-public sealed record QuoteSwap(PoolId Pool, AssetId AssetIn, Amount AmountIn) : IPoolMessage;
+public sealed record QuoteSwap(PoolId Pool, AssetId AssetIn, Amount AmountIn) : IPoolMessage, IRejectableAsk<QuoteView>;
 
 public sealed record QuoteView(Amount AmountOut) : ILedgerMessage;
 

@@ -12,7 +12,7 @@ public interface ISagaMessage : IEntityMessage
 }
 
 /// <summary>Run <see cref="Ops"/> all or nothing; answered with <see cref="SagaOutcome"/> once every participant applied the decision.</summary>
-public sealed record StartSaga(SagaKey Key, SagaOp[] Ops) : ISagaMessage;
+public sealed record StartSaga(SagaKey Key, SagaOp[] Ops) : ISagaMessage, IRejectableAsk<SagaOutcome>;
 
 public sealed record SagaOutcome(SagaKey Key, bool Committed, OpOutcome[] Results) : ILedgerMessage;
 
