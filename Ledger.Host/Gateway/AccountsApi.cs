@@ -17,25 +17,17 @@ public static class AccountsApi
             // A key opens accounts for its own owner only.
             if (Auth.Of(request.HttpContext) is { IsAdmin: false, Owner: var keyOwner } && keyOwner != owner)
                 throw new ForbiddenException($"this key may open accounts only for '{keyOwner}'");
-            return await ledger.AskAccount(new OpenAccount(id, owner)) switch
-            {
-                AccountView { Created: true } a => Results.Json(Views.Account(a), statusCode: StatusCodes.Status201Created),
-                AccountView a => Results.Json(Views.Account(a)),
-                Rejected r => Problems.Rejection(r.Code, $"account '{id}' exists with another owner"),
-                var other => Unexpected(other),
-            };
+            var opened = await ledger.Ask(new OpenAccount(id, owner));
+            if (opened.IsRejected) return Problems.Rejection(opened.Rejection, $"account '{id}' exists with another owner");
+            return Results.Json(Views.Account(opened.Reply), statusCode: opened.Reply.Created ? StatusCodes.Status201Created : null);
         });
 
         v1.MapGet("/accounts/{id}", async (string id, HttpContext context, Auth auth, LedgerClient ledger) =>
         {
             var account = new AccountId(RequestBody.PathId(id, "account"));
             await auth.RequireAccount(context, account);
-            return await ledger.AskAccount(new GetAccount(account)) switch
-            {
-                AccountView a => Results.Json(Views.Account(a)),
-                Rejected r => Problems.NotFound(r.Code),
-                var other => Unexpected(other),
-            };
+            var found = await ledger.Ask(new GetAccount(account));
+            return found.IsRejected ? Problems.NotFound(found.Rejection) : Results.Json(Views.Account(found.Reply));
         });
 
         v1.MapGet("/accounts/{id}/transactions", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
@@ -44,24 +36,17 @@ public static class AccountsApi
             await auth.RequireAccount(request.HttpContext, account);
             var limit = QueryInt(request, "limit", 1, ListLimitMax) ?? 100;
             var before = QueryInt(request, "before", 0, int.MaxValue);
-            return await ledger.AskAccount(new ListTransactions(account, limit, before)) switch
-            {
-                TransactionPage p => Results.Json(new { items = p.Items.Select(Views.Transaction), next = p.Next?.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
-                Rejected r => Problems.NotFound(r.Code),
-                var other => Unexpected(other),
-            };
+            var page = await ledger.Ask(new ListTransactions(account, limit, before));
+            if (page.IsRejected) return Problems.NotFound(page.Rejection);
+            return Results.Json(new { items = page.Reply.Items.Select(Views.Transaction), next = page.Reply.Next?.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         });
 
         v1.MapGet("/accounts/{account}/transactions/{id}", async (string account, string id, HttpContext context, Auth auth, LedgerClient ledger) =>
         {
             var owner = new AccountId(RequestBody.PathId(account, "account"));
             await auth.RequireAccount(context, owner);
-            return await ledger.AskAccount(new GetTransaction(owner, new TxId(RequestBody.PathId(id, "transaction")))) switch
-            {
-                TransferOutcome { Transaction: { } t } => Results.Json(Views.Transaction(t)),
-                TransferOutcome o => Problems.NotFound(o.Code!),
-                var other => Unexpected(other),
-            };
+            var found = await ledger.Ask(new GetTransaction(owner, new TxId(RequestBody.PathId(id, "transaction"))));
+            return found.Transaction is { } t ? Results.Json(Views.Transaction(t)) : Problems.NotFound(found.Code!);
         });
     }
 
@@ -72,6 +57,4 @@ public static class AccountsApi
             throw RequestBody.Invalid(Codes.InvalidRequest, $"query parameter '{name}' must be an integer from {min} to {max}");
         return n;
     }
-
-    public static IResult Unexpected(object reply) => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
 }

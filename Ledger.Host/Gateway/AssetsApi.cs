@@ -17,13 +17,10 @@ public static class AssetsApi
             var issuer = new AccountId(body.Id("issuer"));
             if (id.Value.StartsWith(PoolId.SharePrefix, StringComparison.Ordinal))
                 throw RequestBody.Invalid(Codes.InvalidId, $"asset ids starting '{PoolId.SharePrefix}' are the shares of pools");
-            return await ledger.AskAsset(new CreateAsset(id, decimals, issuer)) switch
-            {
-                AssetView a => Results.Json(Views.Asset(a, await IssuerPosted(ledger, a)),
-                    statusCode: a.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK),
-                Rejected r => Problems.Rejection(r.Code, $"asset '{id}' exists with another definition"),
-                var other => AccountsApi.Unexpected(other),
-            };
+            var created = await ledger.Ask(new CreateAsset(id, decimals, issuer));
+            if (created.IsRejected) return Problems.Rejection(created.Rejection, $"asset '{id}' exists with another definition");
+            var a = created.Reply;
+            return Results.Json(Views.Asset(a, await IssuerPosted(ledger, a)), statusCode: a.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         });
 
         v1.MapGet("/assets/{id}", async (string id, LedgerClient ledger) =>
@@ -39,10 +36,10 @@ public static class AssetsApi
     private static async Task<Int128> IssuerPosted(LedgerClient ledger, AssetView asset)
     {
         if (asset.Id.Value.StartsWith(PoolId.SharePrefix, StringComparison.Ordinal))
-            return await ledger.AskPool(new GetPool(new PoolId(asset.Id.Value[PoolId.SharePrefix.Length..]))) is PoolView pool
+            return await ledger.Find(new GetPool(new PoolId(asset.Id.Value[PoolId.SharePrefix.Length..]))) is { } pool
                 ? -(Int128)(pool.TotalShares - pool.LockedShares).Value
                 : 0;
-        return await ledger.AskAccount(new GetAccount(asset.Issuer)) is AccountView issuer
+        return await ledger.Find(new GetAccount(asset.Issuer)) is { } issuer
             ? issuer.Balances.FirstOrDefault(b => b.Asset == asset.Id)?.Posted ?? 0
             : 0;
     }

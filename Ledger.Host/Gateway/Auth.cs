@@ -61,7 +61,7 @@ public sealed class Auth(string adminKey, LedgerClient ledger, TimeProvider time
             throw new UnauthorizedException("send 'Authorization: Bearer <key>'");
         var key = header[7..].Trim();
         if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), _admin)) return new Caller(true, null);
-        return await _keys.Owner(Hash(key), find => ledger.AskKeys(find)) is { } owner
+        return await _keys.Owner(Hash(key), async find => await ledger.Ask(find)) is { } owner
             ? new Caller(false, owner)
             : throw new UnauthorizedException("unknown or revoked key");
     }
@@ -81,7 +81,7 @@ public sealed class Auth(string adminKey, LedgerClient ledger, TimeProvider time
         if (!_accountOwners.TryGetValue(account, out var owner))
         {
             // An account's owner never changes, so what was read once holds.
-            if (await ledger.AskAccount(new GetAccount(account)) is not AccountView view) throw new ForbiddenException($"this key may not act on '{account}'");
+            if (await ledger.Find(new GetAccount(account)) is not { } view) throw new ForbiddenException($"this key may not act on '{account}'");
             owner = _accountOwners.GetOrAdd(account, view.Owner);
         }
         if (owner != caller.Owner) throw new ForbiddenException($"this key may not act on '{account}'");

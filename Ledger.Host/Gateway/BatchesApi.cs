@@ -64,14 +64,11 @@ public static class BatchesApi
         var unknown = Array.FindIndex(ops, o => o.Transfer is { } t && unknownAssets.Contains(t.Asset));
         if (unknown >= 0) return Linked(ops, unknown, Codes.AssetNotFound);
         SagaOp[] sagaOps = [.. ops.Select(o => o.Op)];
-        return await ledger.AskSaga(new StartSaga(new SagaKey(sagaOps[0].Account, sagaOps[0].Id), sagaOps)) switch
-        {
-            SagaOutcome outcome => [.. outcome.Results.Select((r, k) => r.Committed
-                ? new BatchItemJson(r.Id.Value, "committed", null, ops[k].Op is SwapOp ? SwapsApi.Json(r.Fill!) : Committed)
-                : Refused(r.Id, r.Code!))],
-            Rejected r => Linked(ops, 0, r.Code),
-            var other => throw new InvalidOperationException($"unexpected reply {other.GetType().Name}"),
-        };
+        var saga = await ledger.Ask(new StartSaga(new SagaKey(sagaOps[0].Account, sagaOps[0].Id), sagaOps));
+        if (saga.IsRejected) return Linked(ops, 0, saga.Rejection);
+        return [.. saga.Reply.Results.Select((r, k) => r.Committed
+            ? new BatchItemJson(r.Id.Value, "committed", null, ops[k].Op is SwapOp ? SwapsApi.Json(r.Fill!) : Committed)
+            : Refused(r.Id, r.Code!))];
     }
 
     /// <summary>Every operation rejected: operation <paramref name="failed"/> with <paramref name="code"/>, the rest linked to it.</summary>
@@ -114,8 +111,7 @@ public static class BatchesApi
             var end = start;
             while (end < indexes.Count && ops[indexes[end]].Transfer is not null) end++;
             var run = indexes.GetRange(start, end - start);
-            var reply = await ledger.AskAccount(new SubmitTransfers(account, [.. run.Select(j => ops[j].Transfer!)]));
-            if (reply is not TransferResults r) throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
+            var r = await ledger.Ask(new SubmitTransfers(account, [.. run.Select(j => ops[j].Transfer!)]));
             for (var j = 0; j < run.Count; j++) results[run[j]] = Item(ops[run[j]].Op.Id, r.Results[j]);
             start = end;
         }

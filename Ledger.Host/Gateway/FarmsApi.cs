@@ -30,22 +30,19 @@ public static class FarmsApi
             var (stake, reward) = (new AssetId(body.Id("stake_asset")), new AssetId(body.Id("reward_asset")));
             var duration = body.WholeNumber("duration_s", 1, DurationSecondsMax, required: true)!.Value;
             if (await ledger.FindAsset(stake) is null || await ledger.FindAsset(reward) is null) return Problems.Rejection(Codes.AssetNotFound);
-            return await ledger.AskFarm(new CreateFarm(id, stake, reward, duration * 1_000)) switch
-            {
-                FarmView f => Results.Json(Farm(f), statusCode: f.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK),
-                Rejected r => Problems.Rejection(r.Code, $"farm '{id}' exists with another definition"),
-                var other => AccountsApi.Unexpected(other),
-            };
+            var created = await ledger.Ask(new CreateFarm(id, stake, reward, duration * 1_000));
+            if (created.IsRejected) return Problems.Rejection(created.Rejection, $"farm '{id}' exists with another definition");
+            return Results.Json(Farm(created.Reply), statusCode: created.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         });
 
         v1.MapGet("/farms/{id}", async (string id, LedgerClient ledger) =>
-            await ledger.AskFarm(new GetFarm(new FarmId(RequestBody.PathId(id, "farm")))) is FarmView f ? Results.Json(Farm(f)) : Problems.NotFound(Codes.FarmNotFound));
+            await ledger.Find(new GetFarm(new FarmId(RequestBody.PathId(id, "farm")))) is { } f ? Results.Json(Farm(f)) : Problems.NotFound(Codes.FarmNotFound));
 
         v1.MapGet("/farms/{id}/positions/{account}", async (string id, string account, HttpContext context, Auth auth, LedgerClient ledger) =>
         {
             var holder = new AccountId(RequestBody.PathId(account, "account"));
             await auth.RequireAccount(context, holder);
-            return await ledger.AskFarm(new GetFarmPosition(new FarmId(RequestBody.PathId(id, "farm")), holder)) is FarmPositionView p
+            return await ledger.Find(new GetFarmPosition(new FarmId(RequestBody.PathId(id, "farm")), holder)) is { } p
                 ? Results.Json(new { staked = p.Staked.ToString(), earned = p.Earned.ToString() })
                 : Problems.NotFound(Codes.FarmNotFound);
         });
@@ -58,9 +55,9 @@ public static class FarmsApi
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
             await auth.RequireAccount(request.HttpContext, account);
             var amount = kind == FarmCallKind.Claim ? Amount.Zero : body.Amount("amount");
-            if (await ledger.AskFarm(new GetFarm(farm)) is not FarmView f) return Problems.Rejection(Codes.FarmNotFound);
+            if (await ledger.Find(new GetFarm(farm)) is not { } f) return Problems.Rejection(Codes.FarmNotFound);
             Leg[] @in = kind switch { FarmCallKind.Fund => [new Leg(f.RewardAsset, amount)], FarmCallKind.Stake => [new Leg(f.StakeAsset, amount)], _ => [] };
-            return VenuesApi.Outcome(await ledger.AskAccount(new CallVenue(account, tx, new FarmCall(farm, kind, @in, amount))));
+            return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new FarmCall(farm, kind, @in, amount))));
         });
     }
 
@@ -80,11 +77,10 @@ public static class FarmsApi
 public static class VenuesApi
 {
     /// <summary>Committed: the transaction (what went in, what came back); refused: a problem with its code.</summary>
-    public static IResult Outcome(object reply) => reply switch
+    public static IResult Outcome(TransferOutcome outcome) => outcome.Transaction switch
     {
-        TransferOutcome { Transaction: { Status: TransferStatus.Committed } t } => Results.Json(Views.Transaction(t)),
-        TransferOutcome { Transaction: { } t } => Problems.Rejection(t.Code ?? Codes.Unavailable),
-        TransferOutcome o => Problems.Rejection(o.Code!),
-        _ => AccountsApi.Unexpected(reply),
+        { Status: TransferStatus.Committed } t => Results.Json(Views.Transaction(t)),
+        { } t => Problems.Rejection(t.Code ?? Codes.Unavailable),
+        null => Problems.Rejection(outcome.Code!),
     };
 }

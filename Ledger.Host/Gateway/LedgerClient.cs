@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
@@ -11,7 +12,8 @@ namespace Ledger.Host.Gateway;
 public sealed class LedgerUnavailableException(string detail) : Exception(detail);
 
 /// <summary>
-/// The gateway's typed handle on the shard regions: one ask per entity, with the request timeout — or, while the
+/// The gateway's typed handle on the shard regions: one ask per request, answered with the reply its contract names
+/// (<see cref="IAsk{TReply}"/>, <see cref="IRejectableAsk{TReply}"/>), with the request timeout — or, while the
 /// journal is down (<see cref="JournalHealth"/>), within <see cref="OutageBudget"/> of the request's start for all its
 /// asks together, so that a request for entities that would first have to be read back from the journal is answered
 /// 503 at once. What such a request left with an entity is not lost: it is decided once the journal is back, and the
@@ -33,27 +35,31 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
     private readonly ConcurrentDictionary<AssetId, AssetView> _assets = new();
     private readonly ConcurrentDictionary<PoolId, PoolView> _pools = new();
 
-    public Task<object> AskAccount(IAccountMessage message) => Ask(regions.Accounts, message);
+    /// <summary>Asks the entity <paramref name="request"/> addresses; its answer is always a <typeparamref name="TReply"/>.</summary>
+    public async Task<TReply> Ask<TReply>(IAsk<TReply> request) where TReply : class, ILedgerMessage =>
+        await AskRegion(RegionOf(request), request) switch
+        {
+            TReply reply => reply,
+            var other => throw Unexpected(other),
+        };
 
-    public Task<object> AskAsset(IAssetMessage message) => Ask(regions.Assets, message);
+    /// <summary>Asks the entity <paramref name="request"/> addresses: its reply, or the code it refused with.</summary>
+    public async Task<Answer<TReply>> Ask<TReply>(IRejectableAsk<TReply> request) where TReply : class, ILedgerMessage =>
+        await AskRegion(RegionOf(request), request) switch
+        {
+            TReply reply => new Answer<TReply>(reply),
+            Rejected rejected => new Answer<TReply>(rejected),
+            var other => throw Unexpected(other),
+        };
 
-    public Task<object> AskPool(IPoolMessage message) => Ask(regions.Pools, message);
-
-    public Task<object> AskSaga(ISagaMessage message) => Ask(regions.Sagas, message);
-
-    public Task<object> AskMarket(IMarketMessage message) => Ask(regions.Markets, message);
-
-    public Task<object> AskFarm(IFarmMessage message) => Ask(regions.Farms, message);
-
-    public Task<object> AskOracle(IOracleMessage message) => Ask(regions.Oracle, message);
-
-    public Task<object> AskKeys(IKeyMessage message) => Ask(regions.Keys, message);
+    /// <summary>The reply, or null when the entity refused: for reads where a refusal only means "there is none".</summary>
+    public async Task<TReply?> Find<TReply>(IRejectableAsk<TReply> request) where TReply : class, ILedgerMessage => (await Ask(request)).Reply;
 
     /// <summary>A pool's definition (assets, fee) never changes once created; its reserves are read fresh by <c>GET</c>.</summary>
     public async Task<PoolView?> FindPool(PoolId id)
     {
         if (_pools.TryGetValue(id, out var known)) return known;
-        if (await AskPool(new GetPool(id)) is not PoolView view) return null;
+        if (await Find(new GetPool(id)) is not { } view) return null;
         return _pools.GetOrAdd(id, view with { Created = false });
     }
 
@@ -68,13 +74,29 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
             return await FindPool(new PoolId(id.Value[PoolId.SharePrefix.Length..])) is { } pool
                 ? _assets.GetOrAdd(id, new AssetView(id, ShareDecimals, new AccountId(id.Value), false))
                 : null;
-        if (await AskAsset(new GetAsset(id)) is not AssetView view) return null;
+        if (await Find(new GetAsset(id)) is not { } view) return null;
         return _assets.GetOrAdd(id, view with { Created = false });
     }
 
     public const int ShareDecimals = 18;
 
-    private async Task<object> Ask(IActorRef region, object message)
+    private IActorRef RegionOf(IEntityMessage request) => request switch
+    {
+        IAccountMessage => regions.Accounts,
+        IAssetMessage => regions.Assets,
+        IPoolMessage => regions.Pools,
+        ISagaMessage => regions.Sagas,
+        IMarketMessage => regions.Markets,
+        IFarmMessage => regions.Farms,
+        IOracleMessage => regions.Oracle,
+        IKeyMessage => regions.Keys,
+        _ => throw new ArgumentException($"the gateway has no region for {request.GetType().Name}", nameof(request)),
+    };
+
+    /// <summary>A reply the request's contract does not name: a bug, answered 500 as any other.</summary>
+    private static InvalidOperationException Unexpected(object reply) => new($"unexpected reply {reply.GetType().Name}");
+
+    private async Task<object> AskRegion(IActorRef region, object message)
     {
         var wait = timeout;
         if (health.Down)
@@ -95,4 +117,24 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
             throw new LedgerUnavailableException($"{(wait < timeout ? "the journal is unreachable; " : "")}no answer from the ledger within {wait.TotalMilliseconds:0} ms; retry with the same id");
         }
     }
+}
+
+/// <summary>
+/// An entity's answer to an <see cref="IRejectableAsk{TReply}"/>: its <see cref="Reply"/>, or the code of the refusal
+/// (<see cref="Rejected"/>) that changed nothing. A journal failure or a timeout is not an answer: the ask throws
+/// <see cref="LedgerUnavailableException"/>, which the gateway turns into its 503.
+/// </summary>
+public sealed class Answer<TReply> where TReply : class, ILedgerMessage
+{
+    internal Answer(TReply reply) => Reply = reply;
+
+    internal Answer(Rejected rejected) => Rejection = rejected.Code;
+
+    public TReply? Reply { get; }
+
+    public string? Rejection { get; }
+
+    [MemberNotNullWhen(true, nameof(Rejection))]
+    [MemberNotNullWhen(false, nameof(Reply))]
+    public bool IsRejected => Rejection is not null;
 }

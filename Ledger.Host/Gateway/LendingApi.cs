@@ -29,9 +29,8 @@ public static class LendingApi
             if (!Fixed.TryParseWad(body.Text("price", 64), out var price) || price.IsZero)
                 throw RequestBody.Invalid(Codes.InvalidAmount, "'price' is a positive decimal string with up to 18 places");
             if (await ledger.FindAsset(id) is null) return Problems.Rejection(Codes.AssetNotFound);
-            return await ledger.AskOracle(new SetPrice(id, price)) is PricesRead read
-                ? Results.Json(new { asset = id.Value, price = Fixed.FormatWad(price.Value), version = read.Version })
-                : Problems.Unavailable("the oracle did not answer");
+            var read = await ledger.Ask(new SetPrice(id, price));
+            return Results.Json(new { asset = id.Value, price = Fixed.FormatWad(price.Value), version = read.Version });
         });
 
         v1.MapPost("/markets", async (HttpRequest request, LedgerClient ledger) =>
@@ -50,16 +49,13 @@ public static class LendingApi
             var bonus = (int)(body.WholeNumber("liquidation_bonus_bps", 0, MarketContract.BonusBpsMax) ?? 0);
             if (await ledger.FindAsset(loan) is not { } loanAsset || await ledger.FindAsset(collateral) is not { } collateralAsset)
                 return Problems.Rejection(Codes.AssetNotFound);
-            return await ledger.AskMarket(new CreateMarket(id, loan, collateral, loanAsset.Decimals, collateralAsset.Decimals, lltv, rate, reserveFactor, bonus)) switch
-            {
-                MarketView m => Results.Json(Market(m), statusCode: m.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK),
-                Rejected rejected => Problems.Rejection(rejected.Code, $"market '{id}' exists with another definition"),
-                var other => AccountsApi.Unexpected(other),
-            };
+            var created = await ledger.Ask(new CreateMarket(id, loan, collateral, loanAsset.Decimals, collateralAsset.Decimals, lltv, rate, reserveFactor, bonus));
+            if (created.IsRejected) return Problems.Rejection(created.Rejection, $"market '{id}' exists with another definition");
+            return Results.Json(Market(created.Reply), statusCode: created.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         });
 
         v1.MapGet("/markets/{id}", async (string id, LedgerClient ledger) =>
-            await ledger.AskMarket(new GetMarket(new MarketId(RequestBody.PathId(id, "market")))) is MarketView m
+            await ledger.Find(new GetMarket(new MarketId(RequestBody.PathId(id, "market")))) is { } m
                 ? Results.Json(Market(m))
                 : Problems.NotFound(Codes.MarketNotFound));
 
@@ -67,17 +63,15 @@ public static class LendingApi
         {
             var holder = new AccountId(RequestBody.PathId(account, "account"));
             await auth.RequireAccount(context, holder);
-            return await ledger.AskMarket(new GetMarketPosition(new MarketId(RequestBody.PathId(id, "market")), holder)) switch
-            {
-                PositionView p => Results.Json(new
+            return await ledger.Find(new GetMarketPosition(new MarketId(RequestBody.PathId(id, "market")), holder)) is { } p
+                ? Results.Json(new
                 {
                     supplied = p.Supplied.ToString(),
                     borrowed = p.Borrowed.ToString(),
                     collateral = p.Collateral.ToString(),
                     health_factor = p.HealthFactor is { } h ? Fixed.FormatWad(h.Value) : null,
-                }),
-                _ => Problems.NotFound(Codes.MarketNotFound),
-            };
+                })
+                : Problems.NotFound(Codes.MarketNotFound);
         });
 
         v1.MapPost("/markets/{id}/{operation}", async (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
@@ -91,7 +85,7 @@ public static class LendingApi
             var amount = body.Amount(liquidate ? "repay_amount" : "amount");
             var borrower = liquidate ? new AccountId(body.Id("borrower")) : (AccountId?)null;
             await auth.RequireAccount(request.HttpContext, account);
-            if (await ledger.AskMarket(new GetMarket(market)) is not MarketView m) return Problems.Rejection(Codes.MarketNotFound);
+            if (await ledger.Find(new GetMarket(market)) is not { } m) return Problems.Rejection(Codes.MarketNotFound);
             var kind = liquidate ? MarketCallKind.Liquidate : Operations[operation];
             Leg[] @in = kind switch
             {
@@ -99,7 +93,7 @@ public static class LendingApi
                 MarketCallKind.SupplyCollateral => [new Leg(m.CollateralAsset, amount)],
                 _ => [],
             };
-            return VenuesApi.Outcome(await ledger.AskAccount(new CallVenue(account, tx, new MarketCall(market, kind, @in, amount, borrower))));
+            return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new MarketCall(market, kind, @in, amount, borrower))));
         });
     }
 

@@ -18,16 +18,13 @@ public static class PoolsApi
             var fee = (int)(body.WholeNumber("fee_bps", 0, PoolContract.FeeBpsMax) ?? 30);
             if (a == b) throw RequestBody.Invalid(Codes.InvalidRequest, "'asset_a' and 'asset_b' must differ");
             if (await ledger.FindAsset(a) is null || await ledger.FindAsset(b) is null) return Problems.Rejection(Codes.AssetNotFound);
-            return await ledger.AskPool(new CreatePool(id, a, b, fee)) switch
-            {
-                PoolView p => Results.Json(Views.Pool(p), statusCode: p.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK),
-                Rejected r => Problems.Rejection(r.Code, $"pool '{id}' exists with another definition"),
-                var other => AccountsApi.Unexpected(other),
-            };
+            var created = await ledger.Ask(new CreatePool(id, a, b, fee));
+            if (created.IsRejected) return Problems.Rejection(created.Rejection, $"pool '{id}' exists with another definition");
+            return Results.Json(Views.Pool(created.Reply), statusCode: created.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         });
 
         v1.MapGet("/pools/{id}", async (string id, LedgerClient ledger) =>
-            await ledger.AskPool(new GetPool(new PoolId(RequestBody.PathId(id, "pool")))) is PoolView p
+            await ledger.Find(new GetPool(new PoolId(RequestBody.PathId(id, "pool")))) is { } p
                 ? Results.Json(Views.Pool(p))
                 : Problems.NotFound(Codes.PoolNotFound));
 
@@ -36,13 +33,9 @@ public static class PoolsApi
             var pool = new PoolId(RequestBody.PathId(id, "pool"));
             var assetIn = new AssetId(RequestBody.PathId(asset_in ?? "", "asset_in"));
             if (!Amount.TryParse(amount_in, out var amountIn)) throw RequestBody.Invalid(Codes.InvalidAmount, "'amount_in' must be a string of decimal digits below 2^128");
-            return await ledger.AskPool(new QuoteSwap(pool, assetIn, amountIn)) switch
-            {
-                QuoteView q => Results.Json(new { amount_out = q.AmountOut.ToString() }),
-                Rejected { Code: Codes.PoolNotFound } => Problems.NotFound(Codes.PoolNotFound),
-                Rejected r => Problems.Rejection(r.Code),
-                var other => AccountsApi.Unexpected(other),
-            };
+            var quote = await ledger.Ask(new QuoteSwap(pool, assetIn, amountIn));
+            if (!quote.IsRejected) return Results.Json(new { amount_out = quote.Reply.AmountOut.ToString() });
+            return quote.Rejection == Codes.PoolNotFound ? Problems.NotFound(Codes.PoolNotFound) : Problems.Rejection(quote.Rejection);
         });
 
         v1.MapPost("/pools/{id}/deposits", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
@@ -71,12 +64,10 @@ public static class PoolsApi
 
     /// <summary>Runs one pool call through the initiating account; a refusal is a problem with its code.</summary>
     public static async Task<IResult> Call(LedgerClient ledger, AccountId account, TxId id, PoolCall call, Func<PoolCallResult, object> view) =>
-        await ledger.AskAccount(new CallPool(account, id, call)) switch
+        await ledger.Ask(new CallPool(account, id, call)) switch
         {
-            TransferOutcome { Transaction: { Status: Contracts.Accounts.TransferStatus.Committed } t } =>
-                Results.Json(view(PoolCallResult.Of(t.Call!, t.Returned!))),
-            TransferOutcome { Transaction: { } t } => Problems.Rejection(t.Code ?? Codes.Unavailable),
-            TransferOutcome o => Problems.Rejection(o.Code!),
-            var other => AccountsApi.Unexpected(other),
+            { Transaction: { Status: Contracts.Accounts.TransferStatus.Committed } t } => Results.Json(view(PoolCallResult.Of(t.Call!, t.Returned!))),
+            { Transaction: { } t } => Problems.Rejection(t.Code ?? Codes.Unavailable),
+            var refused => Problems.Rejection(refused.Code!),
         };
 }

@@ -53,24 +53,23 @@ public static class SwapsApi
     public static async Task<(OpFill? Fill, string? Code)> Run(LedgerClient ledger, SwapOp op)
     {
         if (op.Route.Length > 1)
-            return await ledger.AskSaga(new StartSaga(new SagaKey(op.Account, op.Id), [op])) switch
-            {
-                SagaOutcome { Results: [var r] } => (r.Fill, r.Code),
-                Rejected r => (null, r.Code),
-                var other => throw new InvalidOperationException($"unexpected reply {other.GetType().Name}"),
-            };
+        {
+            var route = await ledger.Ask(new StartSaga(new SagaKey(op.Account, op.Id), [op]));
+            if (route.IsRejected) return (null, route.Rejection);
+            // One operation, one result: anything else is a saga that broke its contract.
+            return route.Reply.Results is [var r] ? (r.Fill, r.Code) : throw new InvalidOperationException($"unexpected reply {nameof(SagaOutcome)}");
+        }
         if (await ledger.FindPool(op.Route[0]) is not { } pool) return (null, Codes.PoolNotFound);
         if (op.AssetIn != pool.AssetA && op.AssetIn != pool.AssetB) return (null, Codes.AssetNotInPool);
         var assetOut = op.AssetIn == pool.AssetA ? pool.AssetB : pool.AssetA;
         var call = op.ExactOut
             ? new PoolCall(pool.Id, PoolCallKind.SwapExactOut, [new Leg(op.AssetIn, op.AmountIn)], assetOut, op.AmountOut, Deadline: op.Deadline)
             : new PoolCall(pool.Id, PoolCallKind.SwapExactIn, [new Leg(op.AssetIn, op.AmountIn)], assetOut, MinOut: op.MinOut, Deadline: op.Deadline);
-        return await ledger.AskAccount(new CallPool(op.Account, op.Id, call)) switch
+        return await ledger.Ask(new CallPool(op.Account, op.Id, call)) switch
         {
-            TransferOutcome { Transaction: { Status: TransferStatus.Committed } t } => (Fill(t.Call!, t.Returned!), null),
-            TransferOutcome { Transaction: { } t } => (null, t.Code ?? Codes.Unavailable),
-            TransferOutcome o => (null, o.Code),
-            var other => throw new InvalidOperationException($"unexpected reply {other.GetType().Name}"),
+            { Transaction: { Status: TransferStatus.Committed } t } => (Fill(t.Call!, t.Returned!), null),
+            { Transaction: { } t } => (null, t.Code ?? Codes.Unavailable),
+            var refused => (null, refused.Code),
         };
     }
 

@@ -16,11 +16,7 @@ public static class TransfersApi
             var (from, transfer) = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
             await auth.RequireAccount(request.HttpContext, from);
             if (await ledger.FindAsset(transfer.Asset) is null) return Problems.Rejection(Codes.AssetNotFound);
-            return await ledger.AskAccount(new SubmitTransfers(from, [transfer])) switch
-            {
-                TransferResults r => Outcome(r.Results[0]),
-                var other => AccountsApi.Unexpected(other),
-            };
+            return Outcome((await ledger.Ask(new SubmitTransfers(from, [transfer]))).Results[0]);
         });
 
         v1.MapPost("/transfers/{id}/post", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
@@ -28,14 +24,14 @@ public static class TransfersApi
             var body = (await RequestBody.ReadAsync(request)).Allow("from", "amount");
             await auth.RequireAccount(request.HttpContext, new AccountId(body.Id("from")));
             var message = new PostPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")), body.AmountOrNull("amount"));
-            return Outcome(await ledger.AskAccount(message));
+            return Outcome(await ledger.Ask(message));
         });
 
         v1.MapPost("/transfers/{id}/void", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("from");
             await auth.RequireAccount(request.HttpContext, new AccountId(body.Id("from")));
-            return Outcome(await ledger.AskAccount(new VoidPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")))));
+            return Outcome(await ledger.Ask(new VoidPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")))));
         });
     }
 
@@ -55,11 +51,10 @@ public static class TransfersApi
         return (from, new TransferRequest(id, to, asset, amount, pending, timeout));
     }
 
-    private static IResult Outcome(object reply) => reply switch
+    private static IResult Outcome(TransferOutcome outcome) => outcome.Transaction switch
     {
-        TransferOutcome { Transaction: { Status: TransferStatus.Rejected } t } => Problems.Rejection(t.Code!),
-        TransferOutcome { Transaction: { } t } => Results.Json(Views.Transaction(t)),
-        TransferOutcome o => Problems.Rejection(o.Code!),
-        _ => AccountsApi.Unexpected(reply),
+        { Status: TransferStatus.Rejected } t => Problems.Rejection(t.Code!),
+        { } t => Results.Json(Views.Transaction(t)),
+        null => Problems.Rejection(outcome.Code!),
     };
 }

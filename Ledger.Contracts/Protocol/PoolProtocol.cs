@@ -1,0 +1,44 @@
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Sagas;
+
+namespace Ledger.Contracts.Protocol;
+
+public interface IPoolMessage : IEntityMessage
+{
+    PoolId Pool { get; }
+    string IEntityMessage.EntityId => Pool.Value;
+}
+
+public sealed record CreatePool(PoolId Pool, AssetId AssetA, AssetId AssetB, int FeeBps) : IPoolMessage, IRejectableAsk<PoolView>;
+
+public sealed record GetPool(PoolId Pool) : IPoolMessage, IRejectableAsk<PoolView>;
+
+public sealed record PoolView(PoolId Id, AssetId AssetA, AssetId AssetB, Amount ReserveA, Amount ReserveB, Amount TotalShares,
+    Amount LockedShares, int FeeBps, bool Created) : ILedgerMessage;
+
+/// <summary>What this pool holds, for the supply audit; answered with <see cref="Holdings"/>.</summary>
+public sealed record GetPoolHoldings(PoolId Pool) : IPoolMessage, IAsk<Holdings>;
+
+public sealed record QuoteSwap(PoolId Pool, AssetId AssetIn, Amount AmountIn) : IPoolMessage, IRejectableAsk<QuoteView>;
+
+public sealed record QuoteView(Amount AmountOut) : ILedgerMessage;
+
+/// <summary>Account → pool: execute (or refuse) this call; the inputs are already debited. Redelivered until answered.</summary>
+public sealed record ExecutePoolCall(PoolId Pool, AccountId Account, TxId Id, PoolCall Call) : IPoolMessage;
+
+/// <summary>Pool → account (to the account's actor directly): the pool's durable answer to a call.</summary>
+public sealed record PoolCallAnswer(PoolId Pool, TxId Id, PoolAnswer Answer) : ILedgerMessage;
+
+// ---- a pool as a saga's participant: locked at its reserves, then unlocked with the decision --------------
+
+/// <summary>Saga → pool: take the lock (waits while another saga holds it). Answered with <see cref="PoolLockReply"/> once durable.</summary>
+public sealed record LockPool(PoolId Pool, SagaKey Saga, long ExpiresAt) : IPoolMessage;
+
+/// <summary>Pool → saga: locked at these reserves, or refused (<see cref="Code"/>).</summary>
+public sealed record PoolLockReply(PoolId Pool, SagaKey Saga, PoolReserves? Reserves, string? Code) : ILedgerMessage;
+
+/// <summary>Saga → pool: the decision; committed, the pool executes <see cref="Hops"/>. Answered with <see cref="PoolUnlockedAck"/>.</summary>
+public sealed record UnlockPool(PoolId Pool, SagaKey Saga, bool Commit, PoolHop[] Hops) : IPoolMessage;
+
+public sealed record PoolUnlockedAck(PoolId Pool, SagaKey Saga) : ILedgerMessage;
