@@ -174,7 +174,7 @@ public static class VerifyCommand
         }
 
         /// <summary>The venue's recorded answer to an account's call, if it decided it.</summary>
-        private PoolAnswer? AnswerOf(AccountId account, Transfer t) => t.Call is { } call ? Pools.GetValueOrDefault(call.Pool)?.Answers.GetValueOrDefault((account, t.Id))
+        private CallAnswer? AnswerOf(AccountId account, Transfer t) => t.Call is { } call ? Pools.GetValueOrDefault(call.Pool)?.Answers.GetValueOrDefault((account, t.Id))
             : t.Venue is MarketCall m ? Markets.GetValueOrDefault(m.Market)?.Answers.GetValueOrDefault((account, t.Id))
             : t.Venue is FarmCall f ? Farms.GetValueOrDefault(f.Farm)?.Answers.GetValueOrDefault((account, t.Id))
             : null;

@@ -84,7 +84,7 @@ public sealed partial class AccountActor
     /// The pool made its answer durable: the outcome is decided, so waiting clients hear it now, and the
     /// account's record of it rides along with the next write (a redelivery after a crash gets the same answer).
     /// </summary>
-    private void PoolAnswered(PoolCallAnswer answer)
+    private void VenueAnswered(VenueAnswer answer)
     {
         foreach (var e in AccountContract.Answered(_state, answer.Id, answer.Answer, Now))
         {

@@ -119,8 +119,8 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
             case DeliveryAck ack:
                 Acknowledged(ack);
                 break;
-            case PoolCallAnswer answer:
-                PoolAnswered(answer);
+            case VenueAnswer answer:
+                VenueAnswered(answer);
                 break;
             case Wake:
                 if (!Writing) Flush();

@@ -63,12 +63,12 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
 
     private static PoolState NewState(PoolId id) => new() { Id = id };
 
-    protected override PoolId VenueId => _state.Id;
+    protected override string VenueId => _state.Id.Value;
 
     protected override AnswerStore Answers => _state.Answers;
 
-    protected override Func<IPoolEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> AnswerOf { get; } =
-        static e => e is PoolCallDecided d ? ((d.Account, d.Id), new PoolAnswer(d.Out, d.Code)) : null;
+    protected override Func<IPoolEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } =
+        static e => e is PoolCallDecided d ? ((d.Account, d.Id), new CallAnswer(d.Out, d.Code)) : null;
 
     protected override void Apply(IPoolEvent e) => PoolContract.Apply(_state, e);
 

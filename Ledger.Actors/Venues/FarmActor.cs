@@ -18,12 +18,12 @@ public sealed class FarmActor(string entityId, TimeProvider time, VenueSettings 
 
     public override string PersistenceId => "farm-" + _state.Id.Value;
 
-    protected override PoolId VenueId => new(_state.Id.Value);
+    protected override string VenueId => _state.Id.Value;
 
     protected override AnswerStore Answers => _state.Answers;
 
-    protected override Func<IFarmEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> AnswerOf { get; } =
-        static e => e is FarmCallDecided d ? ((d.Account, d.Id), new PoolAnswer(d.Out, d.Code)) : null;
+    protected override Func<IFarmEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } =
+        static e => e is FarmCallDecided d ? ((d.Account, d.Id), new CallAnswer(d.Out, d.Code)) : null;
 
     protected override bool IsQuery(object message) => message is GetFarm or GetFarmPosition or GetFarmHoldings;
 

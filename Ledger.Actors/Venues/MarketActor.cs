@@ -18,12 +18,12 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
 
     public override string PersistenceId => "market-" + _state.Id.Value;
 
-    protected override PoolId VenueId => new(_state.Id.Value);
+    protected override string VenueId => _state.Id.Value;
 
     protected override AnswerStore Answers => _state.Answers;
 
-    protected override Func<IMarketEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> AnswerOf { get; } =
-        static e => e is MarketCallDecided d ? ((d.Account, d.Id), new PoolAnswer(d.Out, d.Code)) : null;
+    protected override Func<IMarketEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } =
+        static e => e is MarketCallDecided d ? ((d.Account, d.Id), new CallAnswer(d.Out, d.Code)) : null;
 
     protected override AssetId[]? PricesFor(object message) => message switch
     {

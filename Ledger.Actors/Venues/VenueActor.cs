@@ -62,12 +62,12 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>This venue's id, as answers name it.</summary>
-    protected abstract PoolId VenueId { get; }
+    protected abstract string VenueId { get; }
 
     protected abstract AnswerStore Answers { get; }
 
     /// <summary>The answer a journaled event records, if any (pure: it runs on the reader).</summary>
-    protected abstract Func<TEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> AnswerOf { get; }
+    protected abstract Func<TEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; }
 
     /// <summary>The assets whose prices this message needs, or null.</summary>
     protected virtual AssetId[]? PricesFor(object message) => null;
@@ -94,7 +94,7 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
                 {
                     _reading.Remove(key);
                     if (_parked.Remove(key, out var waiting))
-                        foreach (var (_, id, sender) in waiting) sender.Tell(new PoolCallAnswer(VenueId, id, answer));
+                        foreach (var (_, id, sender) in waiting) sender.Tell(new VenueAnswer(VenueId, id, answer));
                 }
                 foreach (var key in done.NotFound)
                 {
@@ -179,7 +179,7 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
         switch (Answers.Find(account, id, out var known))
         {
             case Known.Resident:
-                after.Add(() => sender.Tell(new PoolCallAnswer(VenueId, id, known!)));
+                after.Add(() => sender.Tell(new VenueAnswer(VenueId, id, known!)));
                 return;
             case Known.Evicted:
                 if (!_parked.TryGetValue((account, id), out var waiting)) _parked[(account, id)] = waiting = [];
@@ -189,7 +189,7 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
         var (decided, @out, code) = decide();
         Apply(decided);
         events.Add(decided);
-        var answer = new PoolCallAnswer(VenueId, id, new PoolAnswer(@out, code));
+        var answer = new VenueAnswer(VenueId, id, new CallAnswer(@out, code));
         after.Add(() => sender.Tell(answer));
     }
 
@@ -214,11 +214,11 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
 
     /// <summary>Folds a venue's journal rows into the answers asked for.</summary>
     private sealed class AnswerFold((AccountId, TxId)[] keys, Func<object, IReadOnlyList<TEvent>> events,
-        Func<TEvent, ((AccountId, TxId) Key, PoolAnswer Answer)?> answerOf) : IJournalFold
+        Func<TEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> answerOf) : IJournalFold
     {
         private readonly HashSet<(AccountId, TxId)> _wanted = [.. keys];
 
-        public Dictionary<(AccountId, TxId), PoolAnswer> Found { get; } = [];
+        public Dictionary<(AccountId, TxId), CallAnswer> Found { get; } = [];
 
         public bool Done => Found.Count == _wanted.Count;
 
@@ -230,7 +230,7 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
     }
 }
 
-internal sealed record AnswersReadBack(((AccountId, TxId) Key, PoolAnswer Answer)[] Found, (AccountId, TxId)[] NotFound)
+internal sealed record AnswersReadBack(((AccountId, TxId) Key, CallAnswer Answer)[] Found, (AccountId, TxId)[] NotFound)
     : INoSerializationVerificationNeeded;
 
 internal sealed record AnswersReadBackFailed((AccountId, TxId)[] Keys) : INoSerializationVerificationNeeded;

@@ -123,7 +123,7 @@ public static class AccountContract
     }
 
     /// <summary>The pool answered a call (again, possibly): applied once, while the call is in flight.</summary>
-    public static IReadOnlyList<IAccountEvent> Answered(AccountState s, TxId id, PoolAnswer answer, long now) =>
+    public static IReadOnlyList<IAccountEvent> Answered(AccountState s, TxId id, CallAnswer answer, long now) =>
         s.Outgoing.TryGetValue(id, out var t) && (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight
             ? [new PoolCallAnswered(id, answer.Out, answer.Code, now)]
             : Decision.None;

@@ -5,11 +5,6 @@ using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Farms;
 
-public readonly record struct FarmId(string Value)
-{
-    public override string ToString() => Value;
-}
-
 public enum FarmCallKind
 {
     /// <summary>In: the reward asset, paid out over the next period (Synthetix's notifyRewardAmount).</summary>
@@ -139,7 +134,7 @@ public static class FarmContract
                 s.CreatedAt = s.LastUpdate = s.PeriodFinish = c.At;
                 break;
             case FarmCallDecided d:
-                s.Answers.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
+                s.Answers.Remember(d.Account, d.Id, new CallAnswer(d.Out, d.Code));
                 if (d.Code is not null) break;
                 // updateReward(account): bring the accumulator and this stake up to date before anything changes.
                 s.RewardPerTokenStored = RewardPerToken(s, d.At);

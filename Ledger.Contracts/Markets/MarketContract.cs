@@ -5,11 +5,6 @@ using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Markets;
 
-public readonly record struct MarketId(string Value)
-{
-    public override string ToString() => Value;
-}
-
 public enum MarketCallKind
 {
     /// <summary>In: the loan asset. The supplier earns through the supply index.</summary>
@@ -282,7 +277,7 @@ public static class MarketContract
                 break;
             case MarketCallDecided d:
                 Accrue(s, d.At);
-                s.Answers.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
+                s.Answers.Remember(d.Account, d.Id, new CallAnswer(d.Out, d.Code));
                 if (d.Code is not null) break;
                 foreach (var leg in d.In) Move(s, leg, +1);
                 foreach (var leg in d.Out) Move(s, leg, -1);

@@ -12,7 +12,7 @@ namespace Ledger.Contracts.Pools;
 /// </summary>
 public sealed class AnswerStore
 {
-    private readonly Dictionary<(AccountId Account, TxId Id), PoolAnswer> _resident = [];
+    private readonly Dictionary<(AccountId Account, TxId Id), CallAnswer> _resident = [];
     private readonly Queue<(AccountId Account, TxId Id)> _order = new();
     /// <summary>Every key's hash, with the journal sequence number its answer was written at (0: unknown, read from the start).</summary>
     private readonly Dictionary<ulong, long> _seen = [];
@@ -25,18 +25,18 @@ public sealed class AnswerStore
     /// <summary>Answers ever given (held or not).</summary>
     public int Count => _seen.Count;
 
-    public Known Find(AccountId account, TxId id, out PoolAnswer? answer)
+    public Known Find(AccountId account, TxId id, out CallAnswer? answer)
     {
         if (_resident.TryGetValue((account, id), out answer)) return Known.Resident;
         return _seen.ContainsKey(AccountState.KeyHash(account, id)) && !_collisions.Contains((account, id)) ? Known.Evicted : Known.Absent;
     }
 
     /// <summary>The answer if it is in memory.</summary>
-    public bool TryGetValue((AccountId Account, TxId Id) key, out PoolAnswer answer) => _resident.TryGetValue(key, out answer!);
+    public bool TryGetValue((AccountId Account, TxId Id) key, out CallAnswer answer) => _resident.TryGetValue(key, out answer!);
 
-    public PoolAnswer? GetValueOrDefault((AccountId Account, TxId Id) key) => _resident.GetValueOrDefault(key);
+    public CallAnswer? GetValueOrDefault((AccountId Account, TxId Id) key) => _resident.GetValueOrDefault(key);
 
-    public void Remember(AccountId account, TxId id, PoolAnswer answer)
+    public void Remember(AccountId account, TxId id, CallAnswer answer)
     {
         if (_resident.TryAdd((account, id), answer)) _order.Enqueue((account, id));
         _seen.TryAdd(AccountState.KeyHash(account, id), JournalSeq);
@@ -86,7 +86,7 @@ public sealed class AnswerStore
         }
         var journalSeq = JournalSeq;
         JournalSeq = 0;
-        foreach (var a in answers) Remember(a.Account, a.Id, new PoolAnswer(a.Out, a.Code));
+        foreach (var a in answers) Remember(a.Account, a.Id, new CallAnswer(a.Out, a.Code));
         JournalSeq = journalSeq;
     }
 }

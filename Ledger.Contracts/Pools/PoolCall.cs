@@ -45,12 +45,12 @@ public sealed record PoolCall(PoolId Pool, PoolCallKind Kind, Leg[] In, AssetId?
 }
 
 /// <summary>
-/// The pool's answer to one call: what goes back to the account (<see cref="Out"/>), and the refusal code if
-/// it was refused (then <see cref="Out"/> is the inputs, returned whole).
+/// A venue's (a pool's, market's or farm's) answer to one call: what goes back to the account (<see cref="Out"/>),
+/// and the refusal code if it was refused (then <see cref="Out"/> is the inputs, returned whole).
 /// </summary>
-public sealed record PoolAnswer(Leg[] Out, string? Code)
+public sealed record CallAnswer(Leg[] Out, string? Code)
 {
-    public static PoolAnswer Refusal(PoolCall call, string code) => new(call.In, code);
+    public static CallAnswer Refusal(PoolCall call, string code) => new(call.In, code);
 }
 
 /// <summary>What an executed call did, as api.md reports it (derived from the legs).</summary>

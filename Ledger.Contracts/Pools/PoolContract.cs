@@ -91,9 +91,9 @@ public static class PoolContract
         return new PoolCallDecided(account, id, call.In, answer.Out, answer.Code, locked, now);
     }
 
-    private static (PoolAnswer Answer, Amount Locked) Execute(PoolState s, PoolCall call, long now)
+    private static (CallAnswer Answer, Amount Locked) Execute(PoolState s, PoolCall call, long now)
     {
-        PoolAnswer Refuse(string code) => PoolAnswer.Refusal(call, code);
+        CallAnswer Refuse(string code) => CallAnswer.Refusal(call, code);
         if (!s.Exists) return (Refuse(Codes.PoolNotFound), default);
         if (call.Deadline is { } deadline && now > deadline) return (Refuse(Codes.DeadlinePassed), default);
         switch (call.Kind)
@@ -108,7 +108,7 @@ public static class PoolContract
                     var amountOut = PoolMath.AmountOut(amountIn, rIn, rOut, s.FeeBps);
                     if (amountOut.IsZero) return (Refuse(Codes.InsufficientOutputAmount), default);
                     if (amountOut < call.MinOut) return (Refuse(Codes.SlippageExceeded), default);
-                    return (new PoolAnswer([new Leg(assetOut, amountOut)], null), default);
+                    return (new CallAnswer([new Leg(assetOut, amountOut)], null), default);
                 }
             case PoolCallKind.SwapExactOut:
                 {
@@ -120,7 +120,7 @@ public static class PoolContract
                     if (rIn.IsZero || amountOut >= rOut) return (Refuse(Codes.InsufficientLiquidity), default);
                     if (PoolMath.AmountIn(amountOut, rIn, rOut, s.FeeBps) is not { } amountIn || amountIn > maxIn) return (Refuse(Codes.SlippageExceeded), default);
                     var change = maxIn - amountIn;
-                    return (new PoolAnswer(change.IsZero ? [new Leg(assetOut, amountOut)] : [new Leg(assetOut, amountOut), new Leg(assetIn, change)], null), default);
+                    return (new CallAnswer(change.IsZero ? [new Leg(assetOut, amountOut)] : [new Leg(assetOut, amountOut), new Leg(assetIn, change)], null), default);
                 }
             case PoolCallKind.Deposit:
                 {
@@ -159,7 +159,7 @@ public static class PoolContract
                     var @out = new List<Leg>(3) { new(s.ShareAsset, shares) };
                     if (desiredA > a) @out.Add(new Leg(s.AssetA, desiredA - a));
                     if (desiredB > b) @out.Add(new Leg(s.AssetB, desiredB - b));
-                    return (new PoolAnswer([.. @out], null), locked);
+                    return (new CallAnswer([.. @out], null), locked);
                 }
             case PoolCallKind.Withdraw:
                 {
@@ -173,7 +173,7 @@ public static class PoolContract
                     var b = PoolMath.MulDiv(shares, s.ReserveB, s.TotalShares);
                     if (a.IsZero || b.IsZero) return (Refuse(Codes.InsufficientLiquidity), default);
                     if (a < call.MinA || b < call.MinB) return (Refuse(Codes.SlippageExceeded), default);
-                    return (new PoolAnswer([new Leg(s.AssetA, a), new Leg(s.AssetB, b)], null), default);
+                    return (new CallAnswer([new Leg(s.AssetA, a), new Leg(s.AssetB, b)], null), default);
                 }
             default:
                 return (Refuse(Codes.InvalidRequest), default);
@@ -231,7 +231,7 @@ public static class PoolContract
                     s.LockedShares += d.Locked;
                 }
                 s.CallCount++;
-                s.Answers.Remember(d.Account, d.Id, new PoolAnswer(d.Out, d.Code));
+                s.Answers.Remember(d.Account, d.Id, new CallAnswer(d.Out, d.Code));
                 break;
             case PoolLocked l:
                 s.LockedBy = l.Saga;
@@ -248,7 +248,7 @@ public static class PoolContract
                         @out.Add(new Leg(hop.AssetOut, hop.AmountOut));
                     }
                     s.CallCount += u.Hops.Length;
-                    s.Answers.Remember(u.Saga.Account, u.Saga.Id, new PoolAnswer([.. @out], u.Commit ? null : Codes.LinkedOperationFailed));
+                    s.Answers.Remember(u.Saga.Account, u.Saga.Id, new CallAnswer([.. @out], u.Commit ? null : Codes.LinkedOperationFailed));
                     break;
                 }
             default:

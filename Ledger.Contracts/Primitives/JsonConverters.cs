@@ -48,14 +48,14 @@ public sealed class PoolIdJsonConverter : JsonConverter<PoolId>
     public override void Write(Utf8JsonWriter writer, PoolId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
 }
 
-public sealed class MarketIdJsonConverter : JsonConverter<Markets.MarketId>
+public sealed class MarketIdJsonConverter : JsonConverter<MarketId>
 {
-    public override Markets.MarketId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
-    public override void Write(Utf8JsonWriter writer, Markets.MarketId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
+    public override MarketId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
+    public override void Write(Utf8JsonWriter writer, MarketId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
 }
 
-public sealed class FarmIdJsonConverter : JsonConverter<Farms.FarmId>
+public sealed class FarmIdJsonConverter : JsonConverter<FarmId>
 {
-    public override Farms.FarmId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
-    public override void Write(Utf8JsonWriter writer, Farms.FarmId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
+    public override FarmId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
+    public override void Write(Utf8JsonWriter writer, FarmId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
 }

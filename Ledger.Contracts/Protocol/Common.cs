@@ -1,3 +1,4 @@
+using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Protocol;
@@ -32,6 +33,11 @@ public sealed record Rejected(string Code) : ILedgerMessage;
 /// the entity restarts from the journal; retry with the same id.
 /// </summary>
 public sealed record JournalUnavailable(string Entity) : ILedgerMessage;
+
+// ---- venues: pools, markets and farms answer an account's call alike -------------------------------------
+
+/// <summary>Venue → account (to the account's actor directly): the venue's durable answer to a call.</summary>
+public sealed record VenueAnswer(string Venue, TxId Id, CallAnswer Answer) : ILedgerMessage;
 
 // ---- the supply audit: accounts, pools, markets and farms answer their Get…Holdings with Holdings ------------
 

@@ -27,5 +27,5 @@ public sealed record PositionView(Amount Supplied, Amount Borrowed, Amount Colla
 
 public sealed record GetMarketHoldings(MarketId Market) : IMarketMessage, IAsk<Holdings>;
 
-/// <summary>Account → market: execute (or refuse) this call; its inputs are already debited. Answered with <see cref="PoolCallAnswer"/>.</summary>
+/// <summary>Account → market: execute (or refuse) this call; its inputs are already debited. Answered with <see cref="VenueAnswer"/>.</summary>
 public sealed record ExecuteMarketCall(MarketId Market, AccountId Account, TxId Id, MarketCall Call) : IMarketMessage;

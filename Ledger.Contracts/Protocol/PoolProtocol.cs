@@ -27,9 +27,6 @@ public sealed record QuoteView(Amount AmountOut) : ILedgerMessage;
 /// <summary>Account → pool: execute (or refuse) this call; the inputs are already debited. Redelivered until answered.</summary>
 public sealed record ExecutePoolCall(PoolId Pool, AccountId Account, TxId Id, PoolCall Call) : IPoolMessage;
 
-/// <summary>Pool → account (to the account's actor directly): the pool's durable answer to a call.</summary>
-public sealed record PoolCallAnswer(PoolId Pool, TxId Id, PoolAnswer Answer) : ILedgerMessage;
-
 // ---- a pool as a saga's participant: locked at its reserves, then unlocked with the decision --------------
 
 /// <summary>Saga → pool: take the lock (waits while another saga holds it). Answered with <see cref="PoolLockReply"/> once durable.</summary>

@@ -5,27 +5,6 @@ using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Sagas;
 
-/// <summary>
-/// The key of a multi-party transaction: its initiating account and id — those of its first operation, so a
-/// route is keyed like the swap it is, and an atomic batch like its first operation.
-/// </summary>
-public readonly record struct SagaKey(AccountId Account, TxId Id)
-{
-    /// <summary>The saga entity's id: <c>account/id</c> ('/' is never part of an id).</summary>
-    public string EntityId => Account.Value + "/" + Id.Value;
-
-    public static SagaKey Parse(string entityId)
-    {
-        var slash = entityId.IndexOf('/', StringComparison.Ordinal);
-        return new SagaKey(new AccountId(entityId[..slash]), new TxId(entityId[(slash + 1)..]));
-    }
-
-    /// <summary>What an account remembers once it has applied this saga's outcome (distinct from any transaction key).</summary>
-    public ulong Hash => Fingerprint.Of("saga", Account.Value, Id.Value);
-
-    public override string ToString() => EntityId;
-}
-
 /// <summary>One operation of a multi-party transaction, initiated by <see cref="Account"/> under its own id.</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "op")]
 [JsonDerivedType(typeof(TransferOp), "transfer")]

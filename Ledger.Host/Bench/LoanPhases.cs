@@ -117,7 +117,7 @@ public static class LoanPhases
                 if (d.Events is not [VenueCallSent]) continue;
                 var decided = MarketContract.Decide(market, trader.Id, id, kind, call.In, Size, null, prices, n);
                 MarketContract.Apply(market, decided);
-                foreach (var e in AccountContract.Answered(trader, id, new PoolAnswer(decided.Out, decided.Code), n)) AccountContract.Apply(trader, e);
+                foreach (var e in AccountContract.Answered(trader, id, new CallAnswer(decided.Out, decided.Code), n)) AccountContract.Apply(trader, e);
                 trader.Evict(Phases.Limits.KeepSettled, trader.SettledTotal);
             }
         }

@@ -140,7 +140,7 @@ public static class SwapPhases
         if (d.Events is not [PoolCallSent]) return;
         var decided = PoolContract.Decide(pool, trader.Id, id, call, 0);
         PoolContract.Apply(pool, decided);
-        foreach (var e in AccountContract.Answered(trader, id, new PoolAnswer(decided.Out, decided.Code), 0)) AccountContract.Apply(trader, e);
+        foreach (var e in AccountContract.Answered(trader, id, new CallAnswer(decided.Out, decided.Code), 0)) AccountContract.Apply(trader, e);
     }
 
     private static void TransferThroughContracts(AccountState payer, AccountState payee, TxId id)

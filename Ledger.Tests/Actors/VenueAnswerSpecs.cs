@@ -51,7 +51,7 @@ public class VenueAnswerSpecs : Akka.TestKit.Xunit2.TestKit
 
         _world.Markets.Tell(new ExecuteMarketCall(M, Supplier, new("w18"), new MarketCall(M, MarketCallKind.Withdraw, [], 10)));
 
-        var answer = ExpectMsg<PoolCallAnswer>(Wait);
+        var answer = ExpectMsg<VenueAnswer>(Wait);
         Assert.Equal((new TxId("w18"), (string?)null), (answer.Id, answer.Answer.Code));
         Assert.Equal([new Leg(Usd, 10)], answer.Answer.Out);
         // The market's journal has 22 rows or more; w18 was written in one of the last three.

@@ -8,8 +8,8 @@ namespace Ledger.Tests.Contracts;
 public class AnswerStoreTests
 {
     private static readonly AccountId Alice = new("alice"), Bob = new("bob");
-    private static readonly PoolAnswer Paid = new([new Leg(new AssetId("USD"), 7)], null);
-    private static readonly PoolAnswer Refused = new([], Codes.SlippageExceeded);
+    private static readonly CallAnswer Paid = new([new Leg(new AssetId("USD"), 7)], null);
+    private static readonly CallAnswer Refused = new([], Codes.SlippageExceeded);
 
     private static AnswerStore TwoAnswers()
     {

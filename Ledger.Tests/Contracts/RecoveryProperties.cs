@@ -361,12 +361,12 @@ public class RecoveryProperties(ITestOutputHelper output)
     }
 
     /// <summary>The pool's recorded answer to the call, or (not yet decided) what it would decide now.</summary>
-    private static PoolAnswer PoolAnswerFor(ContractWorld w, AccountId account, TxId id, PoolCall call)
+    private static CallAnswer PoolAnswerFor(ContractWorld w, AccountId account, TxId id, PoolCall call)
     {
         var pool = w.Pools.GetValueOrDefault(call.Pool);
         if (pool is not null && pool.Answers.TryGetValue((account, id), out var answer)) return answer;
         var decided = PoolContract.Decide(pool ?? new PoolState { Id = call.Pool }, account, id, call, w.Now);
-        return new PoolAnswer(decided.Out, decided.Code);
+        return new CallAnswer(decided.Out, decided.Code);
     }
 
     /// <summary>

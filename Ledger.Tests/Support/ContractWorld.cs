@@ -42,7 +42,7 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
     public sealed record DeliveryMessage(AccountId Payer, AccountId Payee, DeliveryItem Item) : Message;
     public sealed record AckMessage(AccountId Payer, DeliveryResult Result) : Message;
     public sealed record PoolCallMessage(AccountId Account, TxId Id, PoolCall Call) : Message;
-    public sealed record PoolAnswerMessage(AccountId Account, TxId Id, PoolAnswer Answer) : Message;
+    public sealed record PoolAnswerMessage(AccountId Account, TxId Id, CallAnswer Answer) : Message;
 
     /// <summary>alice and bob open, bank the issuer of USD, alice holding 1,000 USD minted by bank.</summary>
     public static ContractWorld AliceBobAndBank(int keepSettled = int.MaxValue)
@@ -178,7 +178,7 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
                     {
                         var decided = PoolContract.Decide(pool, c.Account, c.Id, c.Call, Now);
                         PoolContract.Apply(pool, decided);
-                        answer = new PoolAnswer(decided.Out, decided.Code);
+                        answer = new CallAnswer(decided.Out, decided.Code);
                     }
                     Network.Add(new PoolAnswerMessage(c.Account, c.Id, answer!));
                     break;
