@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
-using Ledger.Actors.Hosting;
+using Ledger.Actors.Journal;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;

@@ -1,7 +1,8 @@
+using Ledger.Actors.Hosting;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>A write that may leave its entity owing a step: the journal marks the entity in the same transaction.</summary>
 public interface IMarksOwing

@@ -16,7 +16,7 @@ using Npgsql;
 using NpgsqlTypes;
 using SQLitePCL;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>
 /// The node's journal: Akka.Persistence.Sql for the schema, queries and deletes; appending events goes through a

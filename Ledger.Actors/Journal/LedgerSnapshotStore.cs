@@ -6,7 +6,7 @@ using Akka.Persistence.Sql.Snapshot;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>
 /// Akka.Persistence.Sql's snapshot store, but a recovery's "latest snapshot" is one plain query on a pooled connection,

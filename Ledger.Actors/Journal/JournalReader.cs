@@ -3,7 +3,7 @@ using Akka.Persistence.Sql.Config;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>
 /// Reads an entity's rows back for its recovery with one plain query (and its highest sequence number with another),
