@@ -13,7 +13,7 @@ namespace Ledger.Actors.Journal;
 /// (a timer and a cancellation source per write), async state machines and a resequencer (one more actor, two more
 /// messages per write) between every entity and the database, which was most of what a write allocated besides its
 /// events (docs/benchmarks.md, "The journal answers writes itself"). What this relies on, each pinned by
-/// <c>OwnWritePathSpecs</c> so that an Akka upgrade which changes it fails there first:
+/// <c>OwnWritePathJournalSpecs</c> so that an Akka upgrade which changes it fails there first:
 /// <list type="number">
 /// <item><see cref="AsyncWriteJournal"/>'s <c>Receive</c> is sealed, so <see cref="WriteMessages"/> is taken in
 /// <see cref="AroundReceive"/>, before it; <see cref="WriteMessagesAsync"/> is never called.</item>
