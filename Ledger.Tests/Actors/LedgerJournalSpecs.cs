@@ -5,6 +5,7 @@ using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Journal;
+using Ledger.Host.Bench;
 using Ledger.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Npgsql;
