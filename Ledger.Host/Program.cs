@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Hosting;
+using Ledger.Actors.Journal;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Primitives;
 using Ledger.Host.Gateway;

@@ -7,6 +7,7 @@ using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
 using Akka.Remote.Transport.DotNetty;
 using Akka.Serialization;
+using Ledger.Actors.Journal;
 using Ledger.Actors.Serialization;
 using LinqToDB;
 using Microsoft.Data.Sqlite;

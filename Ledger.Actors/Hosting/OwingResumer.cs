@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using Ledger.Actors.Journal;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
 

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Ledger.Actors.Hosting;
+using Ledger.Actors.Journal;
 
 namespace Ledger.Host.Gateway;
 

@@ -4,6 +4,8 @@ using Akka.Persistence;
 using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
 using Ledger.Actors.Hosting;
+using Ledger.Actors.Journal;
+using Ledger.Host.Bench;
 using Ledger.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Npgsql;

@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Ledger.Actors.Hosting;
+using Ledger.Host.Bench;
 using Ledger.Tests.MultiNode;
 using Ledger.Tests.Support;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Ledger.Actors.Hosting;
+using Ledger.Host.Bench;
 using Ledger.Tests.Support;
 
 namespace Ledger.Tests.MultiNode;

@@ -1,7 +1,8 @@
+using Ledger.Actors.Hosting;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>A write that may leave its entity owing a step: the journal marks the entity in the same transaction.</summary>
 public interface IMarksOwing
@@ -21,7 +22,7 @@ public sealed record OwingMark(string PersistenceId, long SequenceNr, bool Owes)
 /// The entities that owe another entity a step, as a table beside the journal's, kept by the appender in the same
 /// transactions as the rows (<see cref="OwingMark"/>): after a crash they are the ones to start again so that what they
 /// had in flight finishes without a client touching them, and only they — every account active when a node died would
-/// be ten times as many to read back. A mark carries the sequence number it was made at, and a clear removes only
+/// be many times as many to read back. A mark carries the sequence number it was made at, and a clear removes only
 /// marks up to its own, so a late clear from an earlier incarnation (on another node) never removes a newer mark.
 /// </summary>
 public static class OwingIndex

@@ -1,7 +1,8 @@
+using Ledger.Actors.Hosting;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>Answers whether the journal's database takes a query right now (for readiness).</summary>
 public static class JournalProbe

@@ -4,14 +4,14 @@ using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Host.Bench;
 
 /// <summary>
 /// A PostgreSQL server of its own for a test or a bench run: the Debian package's <c>initdb</c> and
 /// <c>pg_ctl</c> into a temporary directory, listening on a free loopback port, fsync on. As root it runs the
 /// server as the <c>postgres</c> user (PostgreSQL refuses to run as root). Disposing stops it and deletes it.
 /// </summary>
-public sealed class ThrowawayPostgres : IDisposable
+internal sealed class ThrowawayPostgres : IDisposable
 {
     public const string BinDir = "/usr/lib/postgresql/15/bin";
 

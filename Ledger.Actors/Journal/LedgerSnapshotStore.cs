@@ -6,11 +6,12 @@ using Akka.Persistence.Sql.Snapshot;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>
 /// Akka.Persistence.Sql's snapshot store, but a recovery's "latest snapshot" is one plain query on a pooled connection,
-/// as <see cref="JournalReader"/> reads events: through the plugin's linq2db layer it was a third of a read-back's cost.
+/// as <see cref="JournalReader"/> reads events: through the plugin's linq2db layer it was one of the three queries that
+/// made a read-back slow (docs/benchmarks.md, "After a crash").
 /// Saves, deletes and selections by sequence number or time stay the plugin's.
 /// </summary>
 public sealed class LedgerSnapshotStore : SqlSnapshotStore

@@ -3,13 +3,13 @@ using Akka.Persistence.Sql.Config;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>
 /// Reads an entity's rows back for its recovery with one plain query (and its highest sequence number with another),
 /// on a pooled connection of the journal's database, off the journal actor's thread. The plugin's own path builds
-/// each query through linq2db and runs each replay as an Akka stream, which made a read-back cost about 3 ms: after a
-/// crash, hundreds of accounts and their payees read back at once (docs/benchmarks.md, "After a crash").
+/// each query through linq2db and runs each replay as an Akka stream, too slow when, after a crash, hundreds of
+/// accounts and their payees read back at once (docs/benchmarks.md, "After a crash").
 /// </summary>
 public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnection> clearPool, string table, JournalTableColumnNames c)
 {

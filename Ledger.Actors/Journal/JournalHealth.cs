@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
+using Ledger.Actors.Hosting;
 
-namespace Ledger.Actors.Hosting;
+namespace Ledger.Actors.Journal;
 
 /// <summary>
 /// Whether this node's journal database answered its last probe: <see cref="JournalProbe"/> every <see cref="Every"/>,
