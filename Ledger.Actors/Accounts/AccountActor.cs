@@ -19,8 +19,7 @@ public sealed record AccountSettings : IEntitySettings
     public int GroupCommitMax { get; init; } = 1_000;
     /// <summary>
     /// Events between snapshots — and at least a sixteenth of the transaction hashes the snapshot holds, so that
-    /// writing snapshots costs in proportion to the events since the last one and replay stays short (a million-
-    /// transfer account: a 12 MB snapshot every 62,500 events; back in 0.6–0.7 s, against 0.8–0.9 s at an eighth).
+    /// writing snapshots costs in proportion to the events since the last one and replay stays short.
     /// </summary>
     public int SnapshotEveryEvents { get; init; } = 1_000;
     public TimeSpan RedeliverAfter { get; init; } = TimeSpan.FromSeconds(1);
@@ -32,7 +31,7 @@ public sealed record AccountSettings : IEntitySettings
     /// <summary>
     /// Settled transaction records kept in memory once durable; older ones are read back from the journal, from where
     /// each was made (a couple of rows). None by default: a record kept for seconds outlives young-generation
-    /// collections and is copied by each (measured in docs/benchmarks.md: p99 175 → 136 ms, 20,400 → 23,000/s).
+    /// collections and is copied by each (docs/benchmarks.md, "Read-backs from where a record was made").
     /// </summary>
     public int KeepSettled { get; init; }
     /// <summary>Newest transaction-list entries kept in memory; older pages are read back from the journal. None by default, as above.</summary>

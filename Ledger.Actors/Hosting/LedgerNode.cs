@@ -63,8 +63,7 @@ public static class LedgerNode
         {
             // Events are appended by LedgerJournal (one thread, one statement per transaction); on SQLite, reads never
             // take the write lock, and snapshots go to a database file of their own: SQLite has one writer per file, and
-            // a large account's snapshot (megabytes) written into the journal's file held every append behind it (10 hot
-            // accounts: p99 ~310 ms at a p50 of 7 ms; the bare ceiling on the same journal, which takes no snapshots, 13 ms).
+            // a large account's snapshot (megabytes) written into the journal's file held every append behind it.
             "sqlite" => Plugins(ProviderName.SQLiteMS, "sqlite", SqliteConnectionString(o), SqliteConnectionString(o, "snapshots.db"),
                 "read-isolation-level = read-uncommitted"),
             "postgres" => Plugins(ProviderName.PostgreSQL15, "postgresql",

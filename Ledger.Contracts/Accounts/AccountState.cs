@@ -134,7 +134,7 @@ public sealed class AccountState
     public HashSet<AssetId> IssuerOf { get; } = [];
     // Outgoing, Incoming and Settled are made with room for four, so that their arrays lie side by side (and beside
     // the account actor's): a transfer writes new records into them, and neighbours share the cards a young-generation
-    // collection scans (docs/benchmarks.md, seventh session).
+    // collection scans.
     /// <summary>Transfers this account initiated, by id: open ones and recently settled ones.</summary>
     public Dictionary<TxId, Transfer> Outgoing { get; } = new(4);
     /// <summary>Transfers received, by (payer, id): open ones and recently settled ones.</summary>

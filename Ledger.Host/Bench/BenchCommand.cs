@@ -75,9 +75,7 @@ public static class BenchCommand
 
         if (o.Url is null && o.Only is null)
         {
-            // Each phase in a process of its own, so that neither inherits the other's heap or the collector's
-            // sizing: after the ceiling's phase in the same process the ledger's phase got 34–67 young collections
-            // where alone it gets 26–39 (docs/benchmarks.md, eighth session).
+            // Each phase in a process of its own, so that neither inherits the other's heap or the collector's sizing.
             // The platform ceiling is measured for transfers (one tiny event per side); a pool call has no bare equivalent.
             var ceilingRun = swaps ? null : await InOwnProcess(o, pg, "ceiling");
             var ledgerRun = await InOwnProcess(o, pg, "ledger");
