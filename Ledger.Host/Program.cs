@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Hosting;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Journal;
@@ -16,13 +17,12 @@ var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
 var ledger = builder.Configuration.GetSection("Ledger");
-// Ledger:LogFormat=json: one JSON object per line, for ASP.NET and (through AkkaLogBridge) Akka alike.
+// Ledger:LogFormat=json: one JSON object per line, for ASP.NET and (through AkkaSourceLogger) Akka alike.
 var jsonLogs = string.Equals(ledger["LogFormat"], "json", StringComparison.OrdinalIgnoreCase);
 if (jsonLogs)
 {
     builder.Logging.ClearProviders();
     builder.Logging.AddJsonConsole();
-    AkkaLogBridge.Factory = LoggerFactory.Create(b => b.AddConfiguration(builder.Configuration.GetSection("Logging")).AddJsonConsole());
 }
 var options = new LedgerNodeOptions
 {
@@ -36,25 +36,33 @@ var options = new LedgerNodeOptions
     TlsCertificate = ledger["Cluster:Tls:Certificate"],
     TlsPassword = ledger["Cluster:Tls:Password"],
     TlsPeers = Split(ledger["Cluster:Tls:Peers"]),
-    ExtraHocon = jsonLogs ? AkkaLogBridge.HoconLoggers : "",
 };
 var requestTimeout = TimeSpan.FromMilliseconds(ledger.GetValue("RequestTimeoutMs", 10_000));
-
-var system = LedgerNode.Start(options);
 // Ledger:DeferredFlushAfterMs: how long an account's record of an outcome may wait for another write to ride along.
 var accountSettings = new AccountSettings { DeferredFlushAfter = TimeSpan.FromMilliseconds(ledger.GetValue("DeferredFlushAfterMs", 2_000)) };
-var regions = LedgerSharding.Start(system, options.Shards, TimeProvider.System, accountSettings);
-if (Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(LedgerSharding.LedgerRole))
-    system.ActorOf(OwingResumer.Props(options, regions.Accounts), "owing-resumer");
 
+// The ActorSystem starts with the host, before Kestrel, and leaves the cluster (handing its shards off) when the host stops.
+builder.Services.AddLedgerNode(options, (akka, services) =>
+{
+    if (jsonLogs) akka.WithHostLogging();
+    // Every region starts with the node: a ledger node hosts its share of the shards before the gateway serves.
+    akka.WithActors((system, _) =>
+    {
+        var regions = services.GetRequiredService<LedgerRegions>();
+        if (Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(LedgerSharding.LedgerRole))
+            system.ActorOf(OwingResumer.Props(options, regions.Accounts), "owing-resumer");
+        // The gateway's key cache polls the key store from the start, not from the first request.
+        services.GetRequiredService<Auth>();
+    });
+});
+builder.Services.AddSingleton(services => LedgerSharding.Start(services.GetRequiredService<ActorSystem>(), options.Shards, TimeProvider.System, accountSettings));
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(system);
 var journalHealth = JournalHealth.Watch(options);
 builder.Services.AddSingleton(journalHealth);
-var ledgerClient = new LedgerClient(regions, requestTimeout, journalHealth);
-builder.Services.AddSingleton(ledgerClient);
-builder.Services.AddSingleton(new Auth(Auth.AdminKey(ledger["AdminKey"], options.DataDir), ledgerClient, TimeProvider.System));
+builder.Services.AddSingleton(services => new LedgerClient(services.GetRequiredService<LedgerRegions>(), requestTimeout, journalHealth));
+var adminKey = Auth.AdminKey(ledger["AdminKey"], options.DataDir);
+builder.Services.AddSingleton(services => new Auth(adminKey, services.GetRequiredService<LedgerClient>(), TimeProvider.System));
 builder.Services.AddProblemDetails();
 // Hostile input: a body above Ledger:MaxRequestBytes is 413; more than Ledger:RateLimitPerSecond requests a second
 // from one key (a token bucket, bursts up to a second's worth) are 429 with Retry-After.
@@ -65,9 +73,6 @@ builder.Services.AddHostedService<ShardGauges>();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
 
 var app = builder.Build();
-app.Lifetime.ApplicationStopping.Register(() =>
-    // Leave the cluster and hand shards off before the process exits.
-    CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).Wait(TimeSpan.FromSeconds(30)));
 
 app.Use(async (context, next) =>
 {
@@ -127,8 +132,11 @@ v1.MapAudit();
 app.MapFallback(() => Problems.NotFound(Codes.NotFound));
 
 var dataDir = Path.GetFullPath(options.DataDir);
-var clusterAddress = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
-Log.NodeStarted(app.Logger, dataDir, options.Journal, clusterAddress);
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    var clusterAddress = Akka.Cluster.Cluster.Get(app.Services.GetRequiredService<ActorSystem>()).SelfAddress.ToString();
+    Log.NodeStarted(app.Logger, dataDir, options.Journal, clusterAddress);
+});
 await app.RunAsync();
 return 0;
 

@@ -1,16 +1,22 @@
-using System.Data.Common;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
-using Akka.Actor.Setup;
+using Akka.Cluster.Hosting;
 using Akka.Configuration;
-using Akka.Persistence.Sql;
-using Akka.Persistence.Sql.Config;
+using Akka.Hosting;
+using Akka.Persistence.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
 using Akka.Remote.Transport.DotNetty;
 using Akka.Serialization;
 using Ledger.Actors.Journal;
 using Ledger.Actors.Serialization;
 using LinqToDB;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SqlJournalOptions = Akka.Persistence.Sql.Hosting.SqlJournalOptions;
+using SqlSnapshotOptions = Akka.Persistence.Sql.Hosting.SqlSnapshotOptions;
 
 namespace Ledger.Actors.Hosting;
 
@@ -40,62 +46,140 @@ public sealed record LedgerNodeOptions
     public string? TlsPassword { get; init; }
     /// <summary>SHA-1 thumbprints of the certificates peers may present; empty: only this node's own (one certificate for the whole cluster).</summary>
     public IReadOnlyList<string> TlsPeers { get; init; } = [];
-    /// <summary>Extra HOCON layered over akka.hocon (tests use it).</summary>
+    /// <summary>Extra HOCON layered over everything else (tests, bench and verify use it).</summary>
     public string? ExtraHocon { get; init; }
 }
 
 /// <summary>
-/// Builds the node's ActorSystem from <c>akka.hocon</c> (at the repository root, copied next to the
-/// binaries) plus the few settings that differ per node. Production and tests share this code path.
+/// The node's Akka configuration as Akka.Hosting builder steps: <c>akka.hocon</c> (at the repository root, copied next
+/// to the binaries) first, then the few settings that differ per node. The host, the in-process nodes of bench and
+/// tests, and verify all go through <see cref="WithLedgerNode"/>.
 /// </summary>
 public static class LedgerNode
 {
     public const string HoconFile = "akka.hocon";
 
-    public static Config BuildConfig(LedgerNodeOptions o)
+    /// <summary>Registers the node's ActorSystem, started and stopped with the host; <paramref name="configure"/> adds the caller's steps.</summary>
+    public static IServiceCollection AddLedgerNode(this IServiceCollection services, LedgerNodeOptions o,
+        Action<AkkaConfigurationBuilder, IServiceProvider>? configure = null)
     {
-        var file = Path.Combine(AppContext.BaseDirectory, HoconFile);
-        var baseConfig = ConfigurationFactory.ParseString(File.ReadAllText(file));
-        // Over TLS, Akka.Remote's addresses say so: akka.ssl.tcp.
-        var protocol = o.TlsCertificate is null ? "akka.tcp" : "akka.ssl.tcp";
-        var seeds = o.Seeds.Select(s => $"\"{protocol}://{o.SystemName}@{s}\"");
-        var journal = o.Journal switch
+        // Before anything opens the journal's database: the journal itself, and the host's JournalHealth probe.
+        PrepareDataDir(o);
+        return services.AddAkka<LedgerNodeService>(o.SystemName, (builder, provider) =>
         {
-            // Events are appended by LedgerJournal (one thread, one statement per transaction); on SQLite, reads never
-            // take the write lock, and snapshots go to a database file of their own: SQLite has one writer per file, and
-            // a large account's snapshot (megabytes) written into the journal's file held every append behind it.
-            "sqlite" => Plugins(ProviderName.SQLiteMS, "sqlite", SqliteConnectionString(o), SqliteConnectionString(o, "snapshots.db"),
-                "read-isolation-level = read-uncommitted"),
-            "postgres" => Plugins(ProviderName.PostgreSQL15, "postgresql",
-                o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"), null, null),
-            "memory" => """
-                akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-                """,
-            _ => throw new ArgumentException($"unknown journal '{o.Journal}' (sqlite, postgres or memory)"),
-        };
-        var node = $$"""
-            akka.remote.dot-netty.tcp { hostname = "{{o.Host}}", port = {{o.Port}}, enable-ssl = {{(o.TlsCertificate is null ? "false" : "true")}} }
-            akka.cluster.roles = [{{string.Join(", ", o.Roles.Select(r => $"\"{r}\""))}}]
-            akka.cluster.seed-nodes = [{{string.Join(", ", seeds)}}]
-            {{journal}}
-            """;
-        var config = ConfigurationFactory.ParseString(node);
-        if (o.ExtraHocon is not null) config = ConfigurationFactory.ParseString(o.ExtraHocon).WithFallback(config);
-        return config.WithFallback(baseConfig).WithFallback(SqlPersistence.DefaultConfiguration);
+            builder.WithLedgerNode(o);
+            configure?.Invoke(builder, provider);
+        });
     }
 
-    /// <param name="snapshotConnectionString">The snapshot store's database, if not the journal's.</param>
-    private static string Plugins(string provider, string mapping, string connectionString, string? snapshotConnectionString, string? journalExtra)
+    /// <summary>Every step, in the order that lets a later one override an earlier one.</summary>
+    public static AkkaConfigurationBuilder WithLedgerNode(this AkkaConfigurationBuilder builder, LedgerNodeOptions o) => builder
+        .WithLedgerHocon()
+        .WithJsonTypeGuard()
+        .WithLedgerRemoting(o)
+        .WithLedgerClustering(o)
+        .WithLedgerPersistence(o)
+        .WithExtraHocon(o.ExtraHocon);
+
+    /// <summary>akka.hocon: below every per-node setting, above every module's defaults (which are added as fallbacks).</summary>
+    public static AkkaConfigurationBuilder WithLedgerHocon(this AkkaConfigurationBuilder builder) =>
+        builder.AddHoconFile(Path.Combine(AppContext.BaseDirectory, HoconFile), HoconAddMode.Append);
+
+    /// <summary>Akka's default JSON serializer may only name types JsonTypeGuard allows.</summary>
+    public static AkkaConfigurationBuilder WithJsonTypeGuard(this AkkaConfigurationBuilder builder) =>
+        builder.AddSetup(NewtonSoftJsonSerializerSetup.Create(s => s.SerializationBinder = new JsonTypeGuard()));
+
+    /// <summary>This node's address; with a certificate, mutual TLS pinned to known certificates.</summary>
+    public static AkkaConfigurationBuilder WithLedgerRemoting(this AkkaConfigurationBuilder builder, LedgerNodeOptions o)
     {
-        string Common(string connection) => $"provider-name = \"{provider}\", table-mapping = {mapping}, connection-string = \"{Escape(connection)}\"";
-        var journal = $"class = \"{typeof(LedgerJournal).AssemblyQualifiedName}\"" + (journalExtra is null ? "" : ", " + journalExtra);
-        return $$"""
-            akka.persistence.journal.sql { {{Common(connectionString)}}, {{journal}} }
-            akka.persistence.query.journal.sql { {{Common(connectionString)}} }
-            akka.persistence.snapshot-store.sql { {{Common(snapshotConnectionString ?? connectionString)}}, class = "{{typeof(LedgerSnapshotStore).AssemblyQualifiedName}}" }
-            """;
+        var remote = new RemoteOptions { HostName = o.Host, Port = o.Port, EnableSsl = o.TlsCertificate is not null };
+        if (o.TlsCertificate is not null)
+        {
+            var certificate = X509CertificateLoader.LoadPkcs12FromFile(o.TlsCertificate, o.TlsPassword);
+            if (!certificate.HasPrivateKey) throw new ArgumentException($"{o.TlsCertificate} holds no private key");
+            string[] peers = o.TlsPeers.Count > 0 ? [.. o.TlsPeers] : [certificate.Thumbprint];
+            // A peer is accepted only if its certificate's thumbprint is listed, whatever authority signed it.
+            remote.Ssl = new SslOptions
+            {
+                X509Certificate = certificate,
+                SuppressValidation = false,
+                RequireMutualAuthentication = true,
+                CustomValidator = CertificateValidation.PinnedCertificate(peers),
+            };
+        }
+        return builder.WithRemoting(remote);
     }
+
+    /// <summary>Roles and seeds; the downing strategy and its timings are in akka.hocon.</summary>
+    public static AkkaConfigurationBuilder WithLedgerClustering(this AkkaConfigurationBuilder builder, LedgerNodeOptions o)
+    {
+        // Over TLS, Akka.Remote's addresses say so: akka.ssl.tcp.
+        var protocol = o.TlsCertificate is null ? "akka.tcp" : "akka.ssl.tcp";
+        builder.WithClustering(new ClusterOptions
+        {
+            Roles = [.. o.Roles],
+            SeedNodes = [.. o.Seeds.Select(s => $"{protocol}://{o.SystemName}@{s}")],
+        });
+        if (o.Seeds.Count > 0) return builder;
+        // A node without seeds forms a cluster of its own; it joins itself because its port may be known only once bound.
+        return builder.AddStartup((system, _) =>
+        {
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            cluster.Join(cluster.SelfAddress);
+        });
+    }
+
+    public static AkkaConfigurationBuilder WithLedgerPersistence(this AkkaConfigurationBuilder builder, LedgerNodeOptions o) => o.Journal switch
+    {
+        // Events are appended by LedgerJournal (one thread, one statement per transaction); on SQLite, reads never take
+        // the write lock, and snapshots go to a database file of their own: SQLite has one writer per file, and a large
+        // account's snapshot written into the journal's file held every append behind it.
+        "sqlite" => builder.WithLedgerSql(ProviderName.SQLiteMS, DatabaseMapping.Sqlite, SqliteConnectionString(o),
+            SqliteConnectionString(o, "snapshots.db"), readUncommitted: true),
+        "postgres" => builder.WithLedgerSql(ProviderName.PostgreSQL15, DatabaseMapping.PostgreSql,
+            o.ConnectionString ?? throw new ArgumentException("Ledger:ConnectionString is required for the postgres journal"), null, readUncommitted: false),
+        "memory" => builder.WithInMemoryJournal().WithInMemorySnapshotStore(),
+        _ => throw new ArgumentException($"unknown journal '{o.Journal}' (sqlite, postgres or memory)"),
+    };
+
+    /// <param name="snapshotConnectionString">The snapshot store's database, if not the journal's.</param>
+    private static AkkaConfigurationBuilder WithLedgerSql(this AkkaConfigurationBuilder builder, string provider, DatabaseMapping mapping,
+        string connectionString, string? snapshotConnectionString, bool readUncommitted)
+    {
+        var journal = new SqlJournalOptions(isDefaultPlugin: true)
+        {
+            ConnectionString = connectionString,
+            ProviderName = provider,
+            DatabaseOptions = new JournalDatabaseOptions(mapping),
+            AutoInitialize = true,
+        };
+        var snapshots = new SqlSnapshotOptions(isDefaultPlugin: true)
+        {
+            ConnectionString = snapshotConnectionString ?? connectionString,
+            ProviderName = provider,
+            DatabaseOptions = new SnapshotDatabaseOptions(mapping),
+            AutoInitialize = true,
+        };
+        // What the options cannot say: our subclasses of the plugin's journal and snapshot store, and a read isolation
+        // for the journal alone (SqlJournalOptions.ReadIsolationLevel would set the query plugin's too).
+        var ours = $"""
+            akka.persistence.journal.sql.class = {typeof(LedgerJournal).AssemblyQualifiedName.ToHocon()}
+            akka.persistence.snapshot-store.sql.class = {typeof(LedgerSnapshotStore).AssemblyQualifiedName.ToHocon()}
+            {(readUncommitted ? "akka.persistence.journal.sql.read-isolation-level = read-uncommitted" : "")}
+            """;
+        return builder.WithSqlPersistence(journal, snapshots).AddHocon(ConfigurationFactory.ParseString(ours), HoconAddMode.Prepend);
+    }
+
+    /// <summary>Over every other step: tests' shorter timings, bench's quieter logs, verify's local provider.</summary>
+    public static AkkaConfigurationBuilder WithExtraHocon(this AkkaConfigurationBuilder builder, string? hocon) =>
+        string.IsNullOrWhiteSpace(hocon) ? builder : builder.AddHocon(ConfigurationFactory.ParseString(hocon), HoconAddMode.Prepend);
+
+    /// <summary>
+    /// The node's configuration alone, for an ActorSystem that is not a node (verify reads a journal offline); a
+    /// node's Setups (TLS, the JSON guard) and start-up steps are not part of it.
+    /// </summary>
+    public static Config BuildConfig(LedgerNodeOptions o) =>
+        new AkkaConfigurationBuilder(new ServiceCollection(), o.SystemName).WithLedgerNode(o).Configuration.Value;
 
     public static string SqliteConnectionString(LedgerNodeOptions o, string file = "ledger.db") =>
         new SqliteConnectionStringBuilder
@@ -105,47 +189,55 @@ public static class LedgerNode
             DefaultTimeout = 30,
         }.ToString();
 
-    /// <summary>Creates the data directory and the journal's database, and the ActorSystem.</summary>
+    /// <summary>
+    /// Starts a node outside a web host (bench, tests): the same builder, run by a generic host of its own that lives as
+    /// long as the ActorSystem returned, which the caller owns.
+    /// </summary>
     public static ActorSystem Start(LedgerNodeOptions o)
     {
-        var config = BuildConfig(o);
-        var setup = BootstrapSetup.Create().WithConfig(config);
-        // Akka's default JSON serializer may only name types JsonTypeGuard allows.
-        var actorSetup = ActorSystemSetup.Create(setup, NewtonSoftJsonSerializerSetup.Create(s => s.SerializationBinder = new JsonTypeGuard()));
-        if (o.Journal == "sqlite")
+        var host = new HostBuilder()
+            .ConfigureServices(services => services.AddSingleton<IHostLifetime, OwnedBySystem>().AddLedgerNode(o))
+            .Build();
+        try
         {
-            Directory.CreateDirectory(o.DataDir);
-            var cs = SqliteConnectionString(o);
-            EnableWal(cs);
+            host.Start();
         }
-        if (o.TlsCertificate is not null) actorSetup = actorSetup.And(Tls(o));
-        var system = ActorSystem.Create(o.SystemName, actorSetup);
-        if (o.Seeds.Count == 0)
+        catch
         {
-            var cluster = Akka.Cluster.Cluster.Get(system);
-            cluster.Join(cluster.SelfAddress);
+            host.Dispose();
+            throw;
         }
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        system.WhenTerminated.ContinueWith(_ => host.Dispose(), TaskScheduler.Default);
         return system;
     }
 
-    /// <summary>Mutual TLS pinned to known certificates: a peer is accepted only if its certificate's thumbprint is listed.</summary>
-    private static DotNettySslSetup Tls(LedgerNodeOptions o)
+    /// <summary>Creates the data directory, and the SQLite journal's database in WAL mode.</summary>
+    private static void PrepareDataDir(LedgerNodeOptions o)
     {
-        var certificate = X509CertificateLoader.LoadPkcs12FromFile(o.TlsCertificate!, o.TlsPassword);
-        if (!certificate.HasPrivateKey) throw new ArgumentException($"{o.TlsCertificate} holds no private key");
-        string[] peers = o.TlsPeers.Count > 0 ? [.. o.TlsPeers] : [certificate.Thumbprint];
-        return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true, CertificateValidation.PinnedCertificate(peers));
-    }
-
-    /// <summary>WAL is a property of the database file: set once, it stays.</summary>
-    private static void EnableWal(string connectionString)
-    {
-        using var c = new SqliteConnection(connectionString);
+        if (o.Journal != "sqlite") return;
+        Directory.CreateDirectory(o.DataDir);
+        // WAL is a property of the database file: set once, it stays.
+        using var c = new SqliteConnection(SqliteConnectionString(o));
         c.Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "PRAGMA journal_mode=WAL;";
         cmd.ExecuteNonQuery();
     }
 
-    private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+    /// <summary>
+    /// Akka.Hosting's service, minus one thing: it stops the application when the ActorSystem terminates (a node the
+    /// cluster downed would exit). A Ledger node's process outlives its ActorSystem, answering not-ready, until its
+    /// operator restarts it, so the service is given no application lifetime to stop.
+    /// </summary>
+    private sealed class LedgerNodeService(AkkaConfigurationBuilder builder, IServiceProvider provider, ILogger<AkkaHostedService> logger)
+        : AkkaHostedService(builder, provider, logger, applicationLifetime: null);
+
+    /// <summary>A host whose life is its ActorSystem's: no console signal handling (Ctrl+C and SIGTERM stay the process's).</summary>
+    private sealed class OwnedBySystem : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

@@ -2,65 +2,41 @@ using Akka.Actor;
 using Akka.Serialization;
 using Hyperion;
 using Ledger.Contracts.Protocol;
-using HyperionSerializer = Hyperion.Serializer;
 
 namespace Ledger.Actors.Serialization;
 
 /// <summary>
-/// Messages between nodes go through Hyperion (fast, schema-free), restricted to an allow-list: only types
-/// from our contracts assembly (and the actor-ref surrogate) may be named on the wire, so a peer cannot
-/// make us instantiate an arbitrary type. Actor references travel as their serialized paths.
+/// Messages between nodes go through Akka's Hyperion serializer (fast, schema-free), restricted to <see cref="AllowList"/>:
+/// only types from our contracts assembly may be named on the wire, so a peer cannot make us instantiate an arbitrary
+/// type. Actor references travel as their serialized paths (Akka's own surrogate). A subclass only to give the
+/// serializer its settings and its own id: the stock binding would read its settings from HOCON, where an allow-list
+/// can only name single types, not "every type of an assembly" or generic instantiations of them.
 /// </summary>
-public sealed class WireSerializer : Akka.Serialization.Serializer
+public sealed class WireSerializer(ExtendedActorSystem system) : HyperionSerializer(system, Wire)
 {
     public const int Id = 7101;
 
-    private readonly HyperionSerializer _hyperion;
-
-    public WireSerializer(ExtendedActorSystem system) : base(system)
-    {
-        var refs = Surrogate.Create<IActorRef, ActorRefSurrogate>(
-            r => new ActorRefSurrogate(Akka.Serialization.Serialization.SerializedActorPath(r)),
-            s => system.Provider.ResolveActorRef(s.Path));
-        _hyperion = new HyperionSerializer(new SerializerOptions(
-            versionTolerance: false,
-            preserveObjectReferences: false,
-            surrogates: [refs],
-            serializerFactories: null,
-            knownTypes: null,
-            ignoreISerializable: true,
-            packageNameOverrides: null,
-            disallowUnsafeTypes: true,
-            typeFilter: new AllowList()));
-    }
+    // Object references are not preserved and no field list is sent: our messages are trees of records, and every node
+    // of a cluster runs the same build.
+    private static readonly HyperionSerializerSettings Wire = HyperionSerializerSettings.Default
+        .WithPreserveObjectReference(false)
+        .WithVersionTolerance(false)
+        .WithDisallowUnsafeType(true)
+        .WithTypeFilter(new AllowList());
 
     public override int Identifier => Id;
-
-    public override bool IncludeManifest => false;
-
-    public override byte[] ToBinary(object obj)
-    {
-        using var stream = new MemoryStream();
-        _hyperion.Serialize(obj, stream);
-        return stream.ToArray();
-    }
-
-    public override object FromBinary(byte[] bytes, Type? type)
-    {
-        using var stream = new MemoryStream(bytes);
-        return _hyperion.Deserialize(stream);
-    }
 }
 
 /// <summary>
-/// The types a peer may name on the wire: every public type of the contracts assembly, the actor-ref
-/// surrogate, and the few framework types they are made of. Hyperion asks with assembly-qualified names
-/// (full or short), arrays and generic instantiations; each part must be on the list.
+/// The types a peer may name on the wire: every public type of the contracts assembly, actor references (by Akka's
+/// surrogate), and the few framework types they are made of. Hyperion asks with assembly-qualified names (full or
+/// short), arrays and generic instantiations; each part must be on the list.
 /// </summary>
 public sealed class AllowList : ITypeFilter
 {
     private static readonly HashSet<string> Names = typeof(ILedgerMessage).Assembly.GetExportedTypes()
-        .Append(typeof(ActorRefSurrogate))
+        // What an actor reference is written as, by Akka's ISurrogated surrogate.
+        .Concat([typeof(ActorRefBase.Surrogate), typeof(Nobody.NobodySurrogate)])
         // Hyperion checks an actor ref's concrete class before it applies the surrogate; only the path is written.
         .Concat(new[] { typeof(IActorRef).Assembly, typeof(Akka.Remote.RemoteActorRef).Assembly }
             .SelectMany(a => a.GetTypes())
@@ -108,6 +84,3 @@ public sealed class AllowList : ITypeFilter
         return s.Length;
     }
 }
-
-/// <summary>How an <see cref="IActorRef"/> crosses the wire: its full path, resolved again on arrival.</summary>
-public sealed record ActorRefSurrogate(string Path);

@@ -1,5 +1,7 @@
 using Akka.Configuration;
+using Akka.Hosting;
 using Ledger.Actors.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ledger.Tests.Support;
 
@@ -19,8 +21,8 @@ public static class SpecConfig
     }
 
     /// <summary>
-    /// akka.hocon with a local provider and an in-memory (counting) journal; every message is serialized
-    /// as if it crossed the network, so nothing can rely on passing object references.
+    /// akka.hocon (read by the node's own builder step) with a local provider and an in-memory (counting) journal; every
+    /// message is serialized as if it crossed the network, so nothing can rely on passing object references.
     /// </summary>
     public static Config Local() => ConfigurationFactory.ParseString("""
         akka.actor.provider = local
@@ -39,5 +41,5 @@ public static class SpecConfig
         akka.test.single-expect-default = 30s
         akka.test.default-timeout = 30s
         """.Replace("{{SNAPDIR}}", Path.Combine(Root, Guid.NewGuid().ToString("N")).Replace('\\', '/'), StringComparison.Ordinal))
-        .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, LedgerNode.HoconFile))));
+        .WithFallback(new AkkaConfigurationBuilder(new ServiceCollection(), "spec").WithLedgerHocon().Configuration.Value);
 }
