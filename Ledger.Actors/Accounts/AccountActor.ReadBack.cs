@@ -1,15 +1,10 @@
 using Akka.Actor;
-using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
-using Ledger.Actors.Journal;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
-using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
-using Ledger.Contracts.Sagas;
-
 
 namespace Ledger.Actors.Accounts;
 
@@ -19,7 +14,6 @@ public sealed partial class AccountActor
     /// <summary>Decisions waiting for a settled record to be read back from the journal, by the record's key.</summary>
     private readonly Dictionary<(AccountId From, TxId Id), List<Action<long, List<IAccountEvent>, List<Action>>>> _parked = [];
     private readonly HashSet<(AccountId From, TxId Id)> _reading = [];
-
 
     /// <summary>Decides again, once the record it names is back in memory.</summary>
     private void Park((AccountId From, TxId Id) key, Action<long, List<IAccountEvent>, List<Action>> retry)

@@ -1,15 +1,11 @@
 using Akka.Actor;
-using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Journal;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
-using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
-using Ledger.Contracts.Sagas;
-
 
 namespace Ledger.Actors.Accounts;
 
@@ -24,7 +20,6 @@ public sealed partial class AccountActor
     private HashSet<TxId>? _unsettled;
     /// <summary>Requests that read or spend this account's balances, held (in arrival order) while <see cref="_unsettled"/> is not empty.</summary>
     private List<(object Message, IActorRef Sender)>? _held;
-
 
     /// <summary>
     /// Whatever reads or spends the balances waits for a recovery's settling; what only adds to them or applies a decision

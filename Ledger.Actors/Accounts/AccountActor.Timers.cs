@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Journal;
@@ -8,8 +7,6 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
-using Ledger.Contracts.Sagas;
-
 
 namespace Ledger.Actors.Accounts;
 

@@ -1,14 +1,11 @@
 using Akka.Actor;
-using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Journal;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
-using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
-using Ledger.Contracts.Sagas;
 
 namespace Ledger.Actors.Accounts;
 

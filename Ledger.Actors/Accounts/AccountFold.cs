@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Ledger.Actors.Hosting;
-using Ledger.Actors.Journal;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
 

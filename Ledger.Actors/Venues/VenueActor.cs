@@ -1,8 +1,6 @@
 using Akka.Actor;
-using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
-using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Pools;

@@ -1,5 +1,4 @@
 using System.Numerics;
-using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 

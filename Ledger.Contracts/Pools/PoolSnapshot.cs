@@ -1,5 +1,4 @@
 using Ledger.Contracts.Primitives;
-using Ledger.Contracts.Sagas;
 
 namespace Ledger.Contracts.Pools;
 

@@ -1,5 +1,4 @@
 using Ledger.Contracts.Accounts;
-using Ledger.Contracts.Farms;
 using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Protocol;

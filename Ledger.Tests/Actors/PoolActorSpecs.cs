@@ -2,7 +2,6 @@ using Akka.Actor;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Sagas;
-using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;

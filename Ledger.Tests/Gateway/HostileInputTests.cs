@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using FsCheck;
 using FsCheck.Fluent;
 using Ledger.Tests.Support;

@@ -2,10 +2,8 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Ledger.Actors.Accounts;
-using Ledger.Actors.Hosting;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
-using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
 using Ledger.Tests.Support;
 

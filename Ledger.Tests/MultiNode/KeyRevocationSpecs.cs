@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Akka.Actor;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Security;
 using Ledger.Actors.Sharding;

@@ -1,7 +1,5 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Ledger.Actors.Accounts;
-using Ledger.Actors.Hosting;
 using Ledger.Actors.Sagas;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
