@@ -80,7 +80,7 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     /// <summary>The journal row for one write's events (a kind may add to <paramref name="events"/> first).</summary>
     protected abstract object Persisted(List<TEvent> events);
 
-    /// <summary>The events a replayed journal row holds.</summary>
+    /// <summary>The events a replayed journal row holds (pure: read-backs call it off the entity's thread).</summary>
     protected abstract IReadOnlyList<TEvent> Recovered(object persisted);
 
     protected abstract object Snapshot();

@@ -175,12 +175,12 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                     break;
                 }
             case ExecutePoolCall call:
-                Execute(call, call.Account, call.Id, sender, () =>
                 {
+                    if (AnsweredBefore(call, call.Account, call.Id, sender, after)) break;
                     var decided = PoolContract.Decide(_state, call.Account, call.Id, call.Call, now);
-                    return (decided, decided.Out, decided.Code);
-                }, events, after);
-                break;
+                    Answer(decided, call.Id, decided.Out, decided.Code, sender, events, after);
+                    break;
+                }
             default:
                 Unhandled(message);
                 break;

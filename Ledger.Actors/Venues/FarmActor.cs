@@ -62,12 +62,12 @@ public sealed class FarmActor(string entityId, TimeProvider time, VenueSettings 
                     : []));
                 break;
             case ExecuteFarmCall call:
-                Execute(call, call.Account, call.Id, sender, () =>
                 {
+                    if (AnsweredBefore(call, call.Account, call.Id, sender, after)) break;
                     var d = FarmContract.Decide(_state, call.Account, call.Id, call.Call.Kind, call.Call.In, call.Call.Amount, now);
-                    return (d, d.Out, d.Code);
-                }, events, after);
-                break;
+                    Answer(d, call.Id, d.Out, d.Code, sender, events, after);
+                    break;
+                }
             default:
                 Unhandled(message);
                 break;

@@ -79,14 +79,14 @@ public sealed class MarketActor(string entityId, IActorRef oracle, TimeProvider 
                     : []));
                 break;
             case ExecuteMarketCall call:
-                Execute(call, call.Account, call.Id, sender, () =>
                 {
+                    if (AnsweredBefore(call, call.Account, call.Id, sender, after)) break;
                     var c = call.Call;
                     var d = MarketContract.Decide(_state, call.Account, call.Id, c.Kind, c.In, c.Amount, c.Borrower,
                         MarketContract.NeedsPrices(c.Kind) ? Reading(prices) : null, now);
-                    return (d, d.Out, d.Code);
-                }, events, after);
-                break;
+                    Answer(d, call.Id, d.Out, d.Code, sender, events, after);
+                    break;
+                }
             default:
                 Unhandled(message);
                 break;
