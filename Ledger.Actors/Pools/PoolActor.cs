@@ -117,12 +117,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                 {
                     var created = !_state.Exists;
                     var (decided, rejection) = PoolContract.Create(_state, create.AssetA, create.AssetB, create.FeeBps, now);
-                    foreach (var e in decided)
-                    {
-                        PoolContract.Apply(_state, e);
-                        events.Add(e);
-                    }
-                    after.Add(() => sender.Tell(rejection is { } code ? new Rejected(code) : View(created)));
+                    Create(decided, rejection, () => View(created), sender, events, after);
                     break;
                 }
             case GetPool:
@@ -148,11 +143,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                         Block(message, sender);
                         break;
                     }
-                    if (locked is not null)
-                    {
-                        PoolContract.Apply(_state, locked);
-                        events.Add(locked);
-                    }
+                    if (locked is not null) Record(locked, events);
                     var reply = new PoolLockReply(_state.Id, @lock.Saga, refusal is null ? PoolContract.Reserves(_state) : null, refusal);
                     after.Add(() => sender.Tell(reply));
                     break;
@@ -160,11 +151,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
             case UnlockPool unlock:
                 {
                     var unlocked = PoolContract.Unlock(_state, unlock.Saga, unlock.Commit, unlock.Hops, now);
-                    if (unlocked is not null)
-                    {
-                        PoolContract.Apply(_state, unlocked);
-                        events.Add(unlocked);
-                    }
+                    if (unlocked is not null) Record(unlocked, events);
                     after.Add(() => sender.Tell(new PoolUnlockedAck(_state.Id, unlock.Saga)));
                     // What waited for the lock goes first, in the order it arrived.
                     if (_state.LockedBy is null && _blocked.Count > 0)

@@ -190,20 +190,22 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
     /// <summary>A call decided now: applied, persisted with the batch, and answered once durable.</summary>
     protected void Answer(TEvent decided, TxId id, Leg[] @out, string? code, IActorRef sender, List<TEvent> events, List<Action> after)
     {
-        Apply(decided);
-        events.Add(decided);
+        Record(decided, events);
         var answer = new VenueAnswer(VenueId, id, new CallAnswer(@out, code));
         after.Add(() => sender.Tell(answer));
+    }
+
+    /// <summary>An event decided now: applied to the state and written with the batch.</summary>
+    protected void Record(TEvent e, List<TEvent> events)
+    {
+        Apply(e);
+        events.Add(e);
     }
 
     /// <summary>A create command: its events (none if it exists alike), then the view or the refusal once durable.</summary>
     protected void Create(IReadOnlyList<TEvent> decided, string? rejection, Func<object> view, IActorRef sender, List<TEvent> events, List<Action> after)
     {
-        foreach (var e in decided)
-        {
-            Apply(e);
-            events.Add(e);
-        }
+        foreach (var e in decided) Record(e, events);
         after.Add(() => sender.Tell(rejection is { } code ? new Rejected(code) : view()));
     }
 
