@@ -155,7 +155,8 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
         }
     }
 
-    protected override bool Busy => _parked.Count > 0;
+    // Payees, venues and the waker answer this actor directly, so a client waiting for them is answered before it stops.
+    protected override bool Busy => _parked.Count > 0 || _waiters.Count > 0;
 
     protected override bool CanPassivate => _waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _deferred.Count == 0
         && _state.NextExpiry() is null && _state.Holds.Count == 0 && _held is null;

@@ -138,6 +138,15 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_transfer_that_reaches_an_account_after_it_asked_to_passivate_is_still_answered()
+    {
+        var alice = await Sys.ActorSelection(_accounts.Path / "alice").ResolveOne(Wait);
+        alice.Tell(new SubmitTransfers(new("alice"), [new TransferRequest(new("s1"), new("bob"), new("USD"), 5, false, null)]));
+        alice.Tell(StopEntity.Instance);
+        Assert.Equal(TransferStatus.Committed, ExpectMsg<TransferResults>(Wait).Results[0].Transaction!.Status);
+    }
+
+    [Fact]
     public void Transfer_to_unknown_account_is_compensated()
     {
         var outcome = Transfer("alice", "ghost", 300, "t1");
