@@ -10,16 +10,16 @@ namespace Ledger.Contracts.Markets;
 public sealed record MarketSnapshot(bool Exists, AssetId LoanAsset, AssetId CollateralAsset, int LoanDecimals, int CollateralDecimals, int LltvBps,
     RateModel Rate, int ReserveFactorBps, int LiquidationBonusBps, long CreatedAt, string SupplyIndex, string BorrowIndex, long AccruedTo,
     Amount Cash, Amount CollateralHeld, string TotalScaledSupply, string TotalScaledDebt, string Reserves, string InterestCharged,
-    PositionEntry[] Positions, PoolAnswerEntry[] Answers, byte[]? Seen = null, byte[]? SeenAt = null)
+    PositionEntry[] Positions, PoolAnswerEntry[] Answers, byte[]? Seen = null, byte[]? SeenAt = null, byte[]? SeenRuns = null)
 {
     public static MarketSnapshot Of(MarketState s)
     {
-        var (answers, seen, seenAt) = s.Answers.ToSnapshot();
+        var (answers, seen, seenRuns) = s.Answers.ToSnapshot();
         return new(s.Exists, s.LoanAsset, s.CollateralAsset, s.LoanDecimals, s.CollateralDecimals, s.LltvBps,
         s.Rate, s.ReserveFactorBps, s.LiquidationBonusBps, s.CreatedAt, Text(s.SupplyIndex), Text(s.BorrowIndex), s.AccruedTo, s.Cash,
         s.CollateralHeld, Text(s.TotalScaledSupply), Text(s.TotalScaledDebt), Text(s.Reserves), Text(s.InterestCharged),
         [.. s.Positions.Select(kv => new PositionEntry(kv.Key, Text(kv.Value.ScaledSupply), Text(kv.Value.ScaledDebt), kv.Value.Collateral))],
-        answers, seen, seenAt);
+        answers, seen, SeenRuns: seenRuns);
     }
 
     /// <summary>Fills <paramref name="s"/> (new, empty) from this snapshot.</summary>
@@ -30,7 +30,7 @@ public sealed record MarketSnapshot(bool Exists, AssetId LoanAsset, AssetId Coll
         (s.SupplyIndex, s.BorrowIndex, s.AccruedTo, s.Cash, s.CollateralHeld) = (Number(SupplyIndex), Number(BorrowIndex), AccruedTo, Cash, CollateralHeld);
         (s.TotalScaledSupply, s.TotalScaledDebt, s.Reserves, s.InterestCharged) = (Number(TotalScaledSupply), Number(TotalScaledDebt), Number(Reserves), Number(InterestCharged));
         foreach (var p in Positions) s.Positions[p.Account] = new Position { ScaledSupply = Number(p.ScaledSupply), ScaledDebt = Number(p.ScaledDebt), Collateral = p.Collateral };
-        s.Answers.Restore(Answers, Seen, SeenAt);
+        s.Answers.Restore(Answers, Seen, SeenRuns, SeenAt);
         return s;
     }
 
@@ -44,15 +44,15 @@ public sealed record PositionEntry(AccountId Account, string ScaledSupply, strin
 /// <summary>The persisted form of <see cref="FarmState"/>.</summary>
 public sealed record FarmSnapshot(bool Exists, AssetId StakeAsset, AssetId RewardAsset, long DurationMs, long CreatedAt, string RewardRate,
     long PeriodFinish, long LastUpdate, string RewardPerTokenStored, Amount TotalStaked, Amount RewardHeld, StakeEntry[] Stakes, PoolAnswerEntry[] Answers,
-    byte[]? Seen = null, byte[]? SeenAt = null)
+    byte[]? Seen = null, byte[]? SeenAt = null, byte[]? SeenRuns = null)
 {
     public static FarmSnapshot Of(FarmState s)
     {
-        var (answers, seen, seenAt) = s.Answers.ToSnapshot();
+        var (answers, seen, seenRuns) = s.Answers.ToSnapshot();
         return new(s.Exists, s.StakeAsset, s.RewardAsset, s.DurationMs, s.CreatedAt, MarketSnapshot.Text(s.RewardRate),
         s.PeriodFinish, s.LastUpdate, MarketSnapshot.Text(s.RewardPerTokenStored), s.TotalStaked, s.RewardHeld,
         [.. s.Stakes.Select(kv => new StakeEntry(kv.Key, kv.Value.Staked, MarketSnapshot.Text(kv.Value.Paid), MarketSnapshot.Text(kv.Value.Rewards)))],
-        answers, seen, seenAt);
+        answers, seen, SeenRuns: seenRuns);
     }
 
     public FarmState Restore(FarmState s)
@@ -61,7 +61,7 @@ public sealed record FarmSnapshot(bool Exists, AssetId StakeAsset, AssetId Rewar
         (s.RewardRate, s.PeriodFinish, s.LastUpdate, s.RewardPerTokenStored) = (MarketSnapshot.Number(RewardRate), PeriodFinish, LastUpdate, MarketSnapshot.Number(RewardPerTokenStored));
         (s.TotalStaked, s.RewardHeld) = (TotalStaked, RewardHeld);
         foreach (var st in Stakes) s.Stakes[st.Account] = new Stake { Staked = st.Staked, Paid = MarketSnapshot.Number(st.Paid), Rewards = MarketSnapshot.Number(st.Rewards) };
-        s.Answers.Restore(Answers, Seen, SeenAt);
+        s.Answers.Restore(Answers, Seen, SeenRuns, SeenAt);
         return s;
     }
 }

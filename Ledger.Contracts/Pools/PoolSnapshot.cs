@@ -4,17 +4,18 @@ namespace Ledger.Contracts.Pools;
 
 /// <summary>
 /// The persisted form of <see cref="PoolState"/>: reserves, shares, and its <see cref="AnswerStore"/> (the answers held in
-/// memory, oldest first; every call's hash, and in <see cref="SeenAt"/> where its answer was written — absent in older snapshots).
+/// memory, oldest first; every call's hash, and in <see cref="SeenRuns"/> where its answer was written — older snapshots have it per hash in
+/// <see cref="SeenAt"/>, or not at all).
 /// </summary>
 public sealed record PoolSnapshot(bool Exists, AssetId AssetA, AssetId AssetB, int FeeBps, Amount ReserveA, Amount ReserveB,
     Amount TotalShares, Amount LockedShares, long CreatedAt, long CallCount, PoolAnswerEntry[] Answers, byte[] Seen,
-    SagaKey? LockedBy = null, long LockExpiresAt = 0, byte[]? SeenAt = null)
+    SagaKey? LockedBy = null, long LockExpiresAt = 0, byte[]? SeenAt = null, byte[]? SeenRuns = null)
 {
     public static PoolSnapshot Of(PoolState s)
     {
-        var (answers, seen, seenAt) = s.Answers.ToSnapshot();
+        var (answers, seen, seenRuns) = s.Answers.ToSnapshot();
         return new(s.Exists, s.AssetA, s.AssetB, s.FeeBps, s.ReserveA, s.ReserveB, s.TotalShares, s.LockedShares, s.CreatedAt, s.CallCount,
-            answers, seen, s.LockedBy, s.LockExpiresAt, seenAt);
+            answers, seen, s.LockedBy, s.LockExpiresAt, SeenRuns: seenRuns);
     }
 
     /// <summary>Fills <paramref name="s"/> (new, empty) from this snapshot.</summary>
@@ -32,7 +33,7 @@ public sealed record PoolSnapshot(bool Exists, AssetId AssetA, AssetId AssetB, i
         s.CallCount = CallCount;
         s.LockedBy = LockedBy;
         s.LockExpiresAt = LockExpiresAt;
-        s.Answers.Restore(Answers, Seen, SeenAt);
+        s.Answers.Restore(Answers, Seen, SeenRuns, SeenAt);
         return s;
     }
 }

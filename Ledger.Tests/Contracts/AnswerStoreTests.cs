@@ -51,9 +51,9 @@ public class AnswerStoreTests
     {
         var store = TwoAnswers();
         store.Evict(1);
-        var (answers, seen, seenAt) = store.ToSnapshot();
+        var (answers, seen, seenRuns) = store.ToSnapshot();
         var back = new AnswerStore();
-        back.Restore(answers, seen, seenAt);
+        back.Restore(answers, seen, seenRuns);
         Assert.Equal(Known.Evicted, back.Find(Alice, new("a"), out _));
         Assert.Equal(Known.Resident, back.Find(Bob, new("b"), out var kept));
         Assert.Equal(Refused.Code, kept!.Code);
@@ -65,5 +65,33 @@ public class AnswerStoreTests
         old.Restore(answers, seen, null);
         Assert.Equal(Known.Evicted, old.Find(Alice, new("a"), out _));
         Assert.Equal(0, old.ReadFrom([(Alice, new TxId("a"))]));
+
+        // One written with a sequence number per hash (little-endian, in the order of the hashes).
+        var perHash = new byte[2 * sizeof(long)];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(perHash, 5);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(perHash.AsSpan(sizeof(long)), 9);
+        var perKey = new AnswerStore();
+        perKey.Restore(answers, seen, null, perHash);
+        Assert.Equal(9, perKey.ReadFrom([(Bob, new TxId("b"))]));
+        Assert.Equal(5, perKey.ReadFrom([(Bob, new TxId("b")), (Alice, new TxId("a"))]));
+    }
+
+    [Fact]
+    public void The_answers_of_one_write_share_one_position_in_a_snapshot()
+    {
+        var store = new AnswerStore { JournalSeq = 3 };
+        for (var i = 0; i < 1_000; i++) store.Remember(Alice, new TxId("w1-" + i), Paid);
+        store.JournalSeq = 4;
+        for (var i = 0; i < 500; i++) store.Remember(Bob, new TxId("w2-" + i), Paid);
+        store.Evict(0);
+        var (_, seen, seenRuns) = store.ToSnapshot();
+        Assert.Equal(1_500 * sizeof(ulong), seen.Length);
+        // Two runs of (64-bit sequence number, 32-bit length), whatever the number of answers in each.
+        Assert.Equal(2 * (sizeof(long) + sizeof(int)), seenRuns.Length);
+        var back = new AnswerStore();
+        back.Restore([], seen, seenRuns);
+        Assert.Equal(4, back.ReadFrom([(Bob, new TxId("w2-499"))]));
+        Assert.Equal(3, back.ReadFrom([(Bob, new TxId("w2-0")), (Alice, new TxId("w1-999"))]));
+        Assert.Equal(0, back.ReadFrom([(Bob, new TxId("never"))]));
     }
 }
