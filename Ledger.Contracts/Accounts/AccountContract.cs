@@ -181,19 +181,13 @@ public static class AccountContract
 
     public static Decision Post(AccountState s, TxId id, Amount? requested, long now)
     {
-        if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
-        var known = s.FindOutgoing(id, out var t);
-        if (known == Known.Evicted) return Decision.ReadBack(s.Id, id);
-        if (t is null || !t.IsPending || t.Status == TransferStatus.Rejected) return Decision.Reject(Codes.PendingNotFound);
+        if (Settled(s, id, now, out var t) is { } settled) return settled;
         switch (t.Status)
         {
-            case TransferStatus.InFlight: return Decision.Reject(Codes.Unavailable);
             case TransferStatus.Voided: return Decision.Reject(Codes.AlreadyVoided);
-            case TransferStatus.Expired: return Decision.Reject(Codes.PendingExpired);
             case TransferStatus.Committed:
                 return t.PostRequested == requested ? new Decision(Decision.None, null, id) : Decision.Reject(Codes.AlreadyPosted);
         }
-        if (t.ExpiresAt <= now) return new Decision([new PendingExpired(id, now)], Codes.PendingExpired);
         var amount = requested ?? t.Amount;
         if (amount.IsZero) return Decision.Reject(Codes.ZeroAmount);
         if (amount > t.Amount) return Decision.Reject(Codes.AmountExceedsPending);
@@ -202,19 +196,34 @@ public static class AccountContract
 
     public static Decision Void(AccountState s, TxId id, long now)
     {
-        if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
-        var known = s.FindOutgoing(id, out var t);
-        if (known == Known.Evicted) return Decision.ReadBack(s.Id, id);
-        if (t is null || !t.IsPending || t.Status == TransferStatus.Rejected) return Decision.Reject(Codes.PendingNotFound);
-        switch (t.Status)
+        if (Settled(s, id, now, out var t) is { } settled) return settled;
+        return t.Status switch
         {
-            case TransferStatus.InFlight: return Decision.Reject(Codes.Unavailable);
-            case TransferStatus.Voided: return new Decision(Decision.None, null, id);
-            case TransferStatus.Expired: return Decision.Reject(Codes.PendingExpired);
-            case TransferStatus.Committed: return Decision.Reject(Codes.AlreadyPosted);
-        }
-        if (t.ExpiresAt <= now) return new Decision([new PendingExpired(id, now)], Codes.PendingExpired);
-        return Decision.Await(id, new PendingVoided(id, now));
+            TransferStatus.Voided => new Decision(Decision.None, null, id),
+            TransferStatus.Committed => Decision.Reject(Codes.AlreadyPosted),
+            _ => Decision.Await(id, new PendingVoided(id, now)),
+        };
+    }
+
+    /// <summary>
+    /// What post and void answer alike: the reservation is not here (or not in memory), not yet confirmed, expired, or
+    /// falls due now. Null leaves <paramref name="t"/> pending, voided or committed for the caller to decide.
+    /// </summary>
+    private static Decision? Settled(AccountState s, TxId id, long now, out Transfer t)
+    {
+        t = null!;
+        if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
+        var known = s.FindOutgoing(id, out var found);
+        if (known == Known.Evicted) return Decision.ReadBack(s.Id, id);
+        if (found is null || !found.IsPending || found.Status == TransferStatus.Rejected) return Decision.Reject(Codes.PendingNotFound);
+        t = found;
+        return t.Status switch
+        {
+            TransferStatus.InFlight => Decision.Reject(Codes.Unavailable),
+            TransferStatus.Expired => Decision.Reject(Codes.PendingExpired),
+            TransferStatus.Pending when t.ExpiresAt <= now => new Decision([new PendingExpired(id, now)], Codes.PendingExpired),
+            _ => null,
+        };
     }
 
     /// <summary>Expires every pending transfer whose time has come.</summary>

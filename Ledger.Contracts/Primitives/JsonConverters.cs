@@ -24,38 +24,23 @@ public sealed class Int128JsonConverter : JsonConverter<Int128>
         writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
 }
 
-public sealed class AccountIdJsonConverter : JsonConverter<AccountId>
+/// <summary>An id written as its plain string.</summary>
+public abstract class StringIdJsonConverter<T>(Func<string, T> make, Func<T, string> text) : JsonConverter<T>
 {
-    public override AccountId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
-    public override void Write(Utf8JsonWriter writer, AccountId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
+    public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        make(reader.GetString()!);
+
+    public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(text(value));
 }
 
-public sealed class AssetIdJsonConverter : JsonConverter<AssetId>
-{
-    public override AssetId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
-    public override void Write(Utf8JsonWriter writer, AssetId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
-}
+public sealed class AccountIdJsonConverter() : StringIdJsonConverter<AccountId>(v => new(v), id => id.Value);
 
-public sealed class TxIdJsonConverter : JsonConverter<TxId>
-{
-    public override TxId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
-    public override void Write(Utf8JsonWriter writer, TxId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
-}
+public sealed class AssetIdJsonConverter() : StringIdJsonConverter<AssetId>(v => new(v), id => id.Value);
 
-public sealed class PoolIdJsonConverter : JsonConverter<PoolId>
-{
-    public override PoolId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
-    public override void Write(Utf8JsonWriter writer, PoolId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
-}
+public sealed class TxIdJsonConverter() : StringIdJsonConverter<TxId>(v => new(v), id => id.Value);
 
-public sealed class MarketIdJsonConverter : JsonConverter<MarketId>
-{
-    public override MarketId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
-    public override void Write(Utf8JsonWriter writer, MarketId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
-}
+public sealed class PoolIdJsonConverter() : StringIdJsonConverter<PoolId>(v => new(v), id => id.Value);
 
-public sealed class FarmIdJsonConverter : JsonConverter<FarmId>
-{
-    public override FarmId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString()!);
-    public override void Write(Utf8JsonWriter writer, FarmId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
-}
+public sealed class MarketIdJsonConverter() : StringIdJsonConverter<MarketId>(v => new(v), id => id.Value);
+
+public sealed class FarmIdJsonConverter() : StringIdJsonConverter<FarmId>(v => new(v), id => id.Value);
