@@ -37,13 +37,13 @@ public sealed class KeyCache : IDisposable
     }
 
     /// <summary>The owner of the key with this hash, or null for an unknown or revoked key; asks the store through <paramref name="ask"/> unless the cache may answer.</summary>
-    public async Task<string?> Owner(string hash, Func<FindKey, Task<object>> ask)
+    public async Task<string?> Owner(string hash, Func<FindKey, Task<KeyOwner>> ask)
     {
         lock (_gate)
         {
             if (_time.GetTimestamp() < _trustedUntil && _owners.TryGetValue(hash, out var cached)) return cached;
         }
-        if (await ask(new FindKey(hash)) is not KeyOwner { Owner: { } owner, Version: var version })
+        if (await ask(new FindKey(hash)) is not { Owner: { } owner, Version: var version })
         {
             lock (_gate) _owners.Remove(hash);
             return null;

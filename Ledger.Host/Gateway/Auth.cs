@@ -61,7 +61,7 @@ public sealed class Auth(string adminKey, LedgerClient ledger, TimeProvider time
             throw new UnauthorizedException("send 'Authorization: Bearer <key>'");
         var key = header[7..].Trim();
         if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), _admin)) return new Caller(true, null);
-        return await _keys.Owner(Hash(key), async find => await ledger.Ask(find)) is { } owner
+        return await _keys.Owner(Hash(key), ledger.Ask) is { } owner
             ? new Caller(false, owner)
             : throw new UnauthorizedException("unknown or revoked key");
     }

@@ -16,10 +16,10 @@ public class KeyCacheSpecs() : Akka.TestKit.Xunit2.TestKit(SpecConfig.Local())
     private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
     private int _asked;
 
-    private Func<FindKey, Task<object>> Store(string? owner, long version) => _ =>
+    private Func<FindKey, Task<KeyOwner>> Store(string? owner, long version) => _ =>
     {
         Interlocked.Increment(ref _asked);
-        return Task.FromResult<object>(new KeyOwner(owner, version));
+        return Task.FromResult(new KeyOwner(owner, version));
     };
 
     /// <summary>Answers the cache's next poll with <paramref name="changes"/> (letting a poll that waits on the clock go out).</summary>

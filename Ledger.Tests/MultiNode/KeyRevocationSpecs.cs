@@ -32,10 +32,10 @@ public sealed class KeyRevocationSpecs : IAsyncLifetime
         var cacheB = new KeyCache(b.Keys, TimeProvider.System);
         _caches.Add(cacheB);
         var asked = 0;
-        Task<object> AskB(FindKey find)
+        async Task<KeyOwner> AskB(FindKey find)
         {
             Interlocked.Increment(ref asked);
-            return TestCluster.Ask(b.Keys, find);
+            return (KeyOwner)await TestCluster.Ask(b.Keys, find);
         }
 
         Assert.IsType<KeyIssueResult>(await TestCluster.Ask(a.Keys, new IssueKey("hash-alice", "alice", "key_alice")));
@@ -56,6 +56,6 @@ public sealed class KeyRevocationSpecs : IAsyncLifetime
         Assert.True(revoked.Elapsed <= TimeSpan.FromSeconds(1), $"node B took the revoked key for {revoked.ElapsedMilliseconds} ms");
         // And it stays refused: from the cache's polls as from the store.
         Assert.Null(await cacheB.Owner("hash-alice", AskB));
-        Assert.Null(await cacheB.Owner("hash-alice", find => TestCluster.Ask(_cluster.Nodes[2].Regions.Keys, find)));
+        Assert.Null(await cacheB.Owner("hash-alice", async find => (KeyOwner)await TestCluster.Ask(_cluster.Nodes[2].Regions.Keys, find)));
     }
 }
