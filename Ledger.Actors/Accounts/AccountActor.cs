@@ -90,11 +90,9 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     protected override void OnRecovered()
     {
         _state.Evict(_settings.KeepSettled, long.MaxValue);
+        _outbox.Recovered(_state);
         foreach (var t in _state.Outgoing.Values)
-        {
-            if (t.AwaitsDelivery || (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight) _owed[t.Id] = long.MinValue;
             if (t.Status == TransferStatus.InFlight) (_unsettled ??= []).Add(t.Id);
-        }
         if (_unsettled is not null) _held = [];
         // Listed or not, a recovered account may have been marked owing by an incarnation that died before clearing it.
         _markedOwing = true;
@@ -158,7 +156,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     // Payees, venues and the waker answer this actor directly, so a client waiting for them is answered before it stops.
     protected override bool Busy => _parked.Count > 0 || _waiters.Count > 0;
 
-    protected override bool CanPassivate => _waiters.Count == 0 && _owed.Count == 0 && _parked.Count == 0 && _deferred.Count == 0
+    protected override bool CanPassivate => _waiters.Count == 0 && _outbox.Owed == 0 && _parked.Count == 0 && _outbox.Deferred.Count == 0
         && _state.NextExpiry() is null && _state.Holds.Count == 0 && _held is null;
 
     /// <summary>Everything settled before this write is in it: once it is durable, that may leave memory.</summary>
@@ -170,13 +168,9 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     /// </summary>
     protected override object Persisted(List<IAccountEvent> events)
     {
-        if (_deferred.Count > 0)
-        {
-            events.InsertRange(0, _deferred);
-            _deferred.Clear();
-            _deferredTicks = 0;
-        }
-        var marks = _owed.Count > 0 && !_markedOwing;
+        if (_outbox.Deferred.Count > 0) _deferredTicks = 0;
+        _outbox.TakeDeferred(events);
+        var marks = _outbox.Owed > 0 && !_markedOwing;
         _markedOwing |= marks;
         _durableBefore = _state.SettledTotal;
         return new AccountWrite([.. events]) { MarksOwing = marks };
@@ -197,7 +191,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     }
 
     // None while deferred events are not yet in the journal: the snapshot would be ahead of it.
-    protected override bool SnapshotDue => EventsSinceSnapshot >= Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 16) && _deferred.Count == 0;
+    protected override bool SnapshotDue => EventsSinceSnapshot >= Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 16) && _outbox.Deferred.Count == 0;
 
     protected override bool IsQuery(object message) => message is GetAccount or GetTransaction or ListTransactions or GetHoldings;
 
@@ -208,15 +202,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
             var e = decided[i];
             AccountContract.Apply(_state, e);
             events.Add(e);
-            switch (e)
-            {
-                case TransferDebited d: _owed[d.Id] = long.MinValue; break;
-                case PoolCallSent c: _owed[c.Id] = long.MinValue; break;
-                case VenueCallSent c: _owed[c.Id] = long.MinValue; break;
-                case PendingPosted p: _owed[p.Id] = long.MinValue; break;
-                case PendingVoided v: _owed[v.Id] = long.MinValue; break;
-                case PendingExpired x: _owed[x.Id] = long.MinValue; break;
-            }
+            _outbox.Decided(e);
         }
     }
 

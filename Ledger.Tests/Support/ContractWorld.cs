@@ -6,16 +6,17 @@ namespace Ledger.Tests.Support;
 
 /// <summary>
 /// Several account contracts wired by a simulated network that the test controls: messages between payer
-/// and payee wait in <see cref="Network"/> until delivered, in any order, any number of times. This is the
-/// actors' protocol with the actors taken out, so every interleaving can be explored.
+/// and payee wait in <see cref="Network"/> until delivered, in any order, any number of times. The payer's side is the
+/// actor's own <see cref="Outbox"/> (what is owed, sent, answered and deferred); only the messages and the journal are
+/// simulated, so every interleaving of the actors' protocol can be explored.
 /// Like the actors, every account keeps only <see cref="KeepSettled"/> settled records in memory (every event
 /// counts as durable at once) and reads evicted ones back from its event log through <see cref="AccountReplay"/>.
 /// <para>
 /// Beside that log (<see cref="Journals"/>: everything applied), each account's journal is also kept as the actor writes
-/// it (<see cref="Written"/>): the records the actor defers — a payee's acknowledgement (<see cref="DeliveryAcknowledged"/>,
+/// it (<see cref="Written"/>): the records the outbox defers — a payee's acknowledgement (<see cref="DeliveryAcknowledged"/>,
 /// <see cref="TransferCompensated"/>) and a pool's answer (<see cref="PoolCallAnswered"/>) — wait in <see cref="Deferred"/>
 /// and are written at the front of the account's next write, or alone by <see cref="WriteDeferred"/> (the actor's 2 s
-/// flush; at once, <see cref="UrgentWrites"/>, for a reservation's). Pools (<see cref="Pools"/>) decide with
+/// flush; at once, <see cref="WriteUrgent"/>, for a reservation's). Pools (<see cref="Pools"/>) decide with
 /// <see cref="PoolContract"/> and keep their answer per (account, id), as the pool actor does.
 /// </para>
 /// </summary>
@@ -27,10 +28,10 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
     public Dictionary<AccountId, List<IAccountEvent>> Journals { get; } = [];
     /// <summary>Each account's journal as the actor writes it: <see cref="Journals"/> less what is still <see cref="Deferred"/>.</summary>
     public Dictionary<AccountId, List<IAccountEvent>> Written { get; } = [];
+    /// <summary>Each account's outbox, the payer's side of the protocol.</summary>
+    public Dictionary<AccountId, Outbox> Outboxes { get; } = [];
     /// <summary>Each account's deferred records: applied, not yet written (lost if it crashed now).</summary>
-    public Dictionary<AccountId, List<IAccountEvent>> Deferred { get; } = [];
-    /// <summary>Accounts holding a reservation's deferred acknowledgement, which the actor writes at once (see <see cref="WriteUrgent"/>).</summary>
-    public HashSet<AccountId> UrgentWrites { get; } = [];
+    public IReadOnlyDictionary<AccountId, IReadOnlyList<IAccountEvent>> Deferred => Outboxes.ToDictionary(kv => kv.Key, kv => kv.Value.Deferred);
     public Dictionary<PoolId, PoolState> Pools { get; } = [];
     /// <summary>How many times a decision had to read a record back.</summary>
     public int ReadBacks { get; private set; }
@@ -63,7 +64,7 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
             Accounts[id] = s = new AccountState { Id = id, HistoryKeep = Math.Min(KeepSettled, 1_000) + 1 };
             Journals[id] = [];
             Written[id] = [];
-            Deferred[id] = [];
+            Outboxes[id] = new Outbox();
         }
         return s;
     }
@@ -98,7 +99,7 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
         var s = State(new(account));
         var events = AccountContract.ExpireDue(s, Now);
         Apply(s, events);
-        Owe(s, events);
+        Send(s);
     }
 
     private Decision Run(string account, Func<AccountState, Decision> decide)
@@ -111,28 +112,17 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
             d = decide(s);
         }
         Apply(s, d.Events);
-        Owe(s, d.Events);
+        Send(s);
         return d;
     }
 
-    private void Owe(AccountState payer, IEnumerable<IAccountEvent> events)
+    /// <summary>Puts on the network what the payer's outbox says is due (redelivery is the test's to choose: never by time).</summary>
+    private void Send(AccountState payer)
     {
-        foreach (var e in events)
+        foreach (var t in Outboxes[payer.Id].Due(payer, Now, long.MaxValue, force: false) ?? [])
         {
-            TxId? id = e switch
-            {
-                TransferDebited d => d.Id,
-                PendingPosted p => p.Id,
-                PendingVoided v => v.Id,
-                PendingExpired x => x.Id,
-                _ => null,
-            };
-            if (e is PoolCallSent c) Network.Add(new PoolCallMessage(payer.Id, c.Id, c.Call));
-            if (id is { } tx)
-            {
-                var t = payer.Outgoing[tx];
-                Network.Add(new DeliveryMessage(payer.Id, t.To, AccountContract.Owed(t)));
-            }
+            if (t.Call is { } call) Network.Add(new PoolCallMessage(payer.Id, t.Id, call));
+            else Network.Add(new DeliveryMessage(payer.Id, t.To, AccountContract.Owed(t)));
         }
     }
 
@@ -162,12 +152,9 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
             case AckMessage a:
                 {
                     var payer = State(a.Payer);
-                    var acknowledged = AccountContract.Acknowledge(payer, a.Result, Now);
-                    Apply(payer, acknowledged, deferred: true);
-                    // Like the actor's redelivery: what is still owed is sent again.
-                    if (payer.Outgoing.TryGetValue(a.Result.Id, out var t) && t.AwaitsDelivery && a.Result.Step < t.StepsOwed)
-                        Network.Add(new DeliveryMessage(payer.Id, t.To, AccountContract.Owed(t)));
-                    if (acknowledged.Count > 0 && t is { IsPending: true }) UrgentWrites.Add(payer.Id);
+                    Deferring(payer, outbox => outbox.Acknowledged(payer, a.Result, Now));
+                    // What is still owed (a step decided meanwhile) is sent at once.
+                    Send(payer);
                     break;
                 }
             case PoolCallMessage c:
@@ -186,7 +173,7 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
             case PoolAnswerMessage a:
                 {
                     var account = State(a.Account);
-                    Apply(account, AccountContract.Answered(account, a.Id, a.Answer, Now), deferred: true);
+                    Deferring(account, outbox => outbox.Answered(account, a.Id, a.Answer, Now));
                     break;
                 }
         }
@@ -201,7 +188,8 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
         }
     }
 
-    private void Apply(AccountState s, IReadOnlyList<IAccountEvent> events, bool deferred = false)
+    /// <summary>Applies decided events as one write (what was deferred first: journal order is the order applied).</summary>
+    private void Apply(AccountState s, IReadOnlyList<IAccountEvent> events)
     {
         // Like the actor: one lower bound for everything applied at once (here each event is a row of its own).
         s.JournalSeq = Journals[s.Id].Count + 1;
@@ -209,29 +197,40 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
         {
             AccountContract.Apply(s, e);
             Journals[s.Id].Add(e);
+            Outboxes[s.Id].Decided(e);
         }
-        if (deferred) Deferred[s.Id].AddRange(events);
-        else if (events.Count > 0)
+        if (events.Count > 0)
         {
-            // One write: what was deferred first (journal order is the order applied), then these.
             WriteDeferred(s.Id);
             Written[s.Id].AddRange(events);
         }
         s.Evict(KeepSettled, s.SettledTotal);
     }
 
+    /// <summary>An answer the outbox applies and defers: what it applied joins the journal, not yet the written one.</summary>
+    private void Deferring(AccountState s, Action<Outbox> answer)
+    {
+        var outbox = Outboxes[s.Id];
+        s.JournalSeq = Journals[s.Id].Count + 1;
+        var before = outbox.Deferred.Count;
+        answer(outbox);
+        Journals[s.Id].AddRange(outbox.Deferred.Skip(before));
+        s.Evict(KeepSettled, s.SettledTotal);
+    }
+
     /// <summary>Writes an account's deferred records on their own (the actor's flush after <c>DeferredFlushAfter</c>).</summary>
     public void WriteDeferred(AccountId id)
     {
-        Written[id].AddRange(Deferred[id]);
-        Deferred[id].Clear();
-        UrgentWrites.Remove(id);
+        var write = new List<IAccountEvent>();
+        Outboxes[id].TakeDeferred(write);
+        Written[id].AddRange(write);
     }
 
     /// <summary>Writes every reservation's deferred acknowledgement: the actor does so at once, though after answering.</summary>
     public void WriteUrgent()
     {
-        foreach (var id in UrgentWrites.ToList()) WriteDeferred(id);
+        foreach (var (id, outbox) in Outboxes)
+            if (outbox.WriteSoon) WriteDeferred(id);
     }
 
     /// <summary>What the actor's reader does: replays the account's journal for one record, from where it was made.</summary>
