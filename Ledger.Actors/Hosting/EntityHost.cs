@@ -27,7 +27,8 @@ public interface IEntitySettings
 /// <see cref="Recovered"/>, <see cref="Snapshot"/>, <see cref="Restore"/>) and, where it differs, the hooks:
 /// <see cref="ReadyForBatch"/> (a read a batch needs first, such as the oracle's), <see cref="OnDurable"/> (effects
 /// once a write is durable), <see cref="AfterFlush"/>, <see cref="SnapshotDue"/> and <see cref="CanPassivate"/>.
-/// Messages the host does not recognise go to <see cref="OnMessage"/>, whose default queues them as commands.
+/// Messages the host does not recognise go to <see cref="OnMessage"/>, whose default queues them as commands. A kind
+/// that locks (a pool, for a saga) sets commands aside with <see cref="Block"/> and lets them go with <see cref="Unblock"/>.
 /// </para>
 /// </summary>
 public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : class
@@ -40,6 +41,8 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     /// <summary>The time the batch being decided is decided at (one reading per batch).</summary>
     private long _decidingAt;
     private bool _stopRequested;
+    /// <summary>Commands set aside while the entity is locked (a saga's lock on a pool), in arrival order.</summary>
+    private readonly Queue<(object Message, IActorRef Sender)> _blocked = new();
 
     /// <param name="metricName">The entity kind in metrics (<c>account</c>, <c>pool</c>, …).</param>
     protected EntityHost(IEntitySettings settings, TimeProvider time, string metricName)
@@ -140,7 +143,7 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
         switch (message)
         {
             case ReceiveTimeout:
-                if (_batch.Idle && CanPassivate) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                if (_batch.Idle && _blocked.Count == 0 && CanPassivate) Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
                 // The shard holds this entity's messages until it stops; a write in flight finishes first.
@@ -164,8 +167,19 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     /// <summary>Queues a command to be decided with the next batch, without starting one.</summary>
     protected void Queue(object message, IActorRef sender) => _batch.Enqueue(message, sender);
 
-    /// <summary>Puts commands ahead of everything waiting, in their order (what waited for a lock goes first).</summary>
-    protected void PutFirst(IEnumerable<(object Message, IActorRef Sender)> items) => _batch.PutFirst(items);
+    /// <summary>Sets a command aside until <see cref="Unblock"/>; beyond <paramref name="max"/> it is dropped, and its sender's redelivery brings it back.</summary>
+    protected void Block(object message, IActorRef sender, int max)
+    {
+        if (_blocked.Count < max) _blocked.Enqueue((message, sender));
+    }
+
+    /// <summary>What was set aside goes first, ahead of everything queued since, in the order it arrived.</summary>
+    protected void Unblock()
+    {
+        if (_blocked.Count == 0) return;
+        _batch.PutFirst(_blocked);
+        _blocked.Clear();
+    }
 
     /// <summary>Takes and decides batches while no write is in flight; each with events becomes one write.</summary>
     protected void Flush()
@@ -207,7 +221,7 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
         });
     }
 
-    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting;
+    protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting.Concat(_blocked.Select(b => b.Sender));
 
     /// <summary>This entity's journal plugin, for read-backs and the owing index.</summary>
     protected IActorRef JournalRef => Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);

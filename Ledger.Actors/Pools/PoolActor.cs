@@ -40,8 +40,6 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
 {
     private readonly PoolSettings _settings;
     private readonly IActorRef _sagas;
-    /// <summary>Commands that arrived while a saga held the lock, in arrival order.</summary>
-    private readonly Queue<(object Message, IActorRef Sender)> _blocked = new();
     private ITimer? _lockTimer;
     private SagaKey? _lockTimerFor;
     private PoolState _state;
@@ -99,7 +97,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         }
     }
 
-    protected override bool CanPassivate => base.CanPassivate && _state.LockedBy is null && _blocked.Count == 0;
+    protected override bool CanPassivate => base.CanPassivate && _state.LockedBy is null;
 
     protected override void OnDurable()
     {
@@ -132,15 +130,16 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                     sender.Tell(code is null ? new QuoteView(amountOut) : new Rejected(code));
                     break;
                 }
+            // Beyond the limit a command is dropped: accounts redeliver their calls, sagas their lock requests.
             case ExecutePoolCall or CreatePool when _state.LockedBy is not null:
-                Block(message, sender);
+                Block(message, sender, _settings.BlockedMax);
                 break;
             case LockPool @lock:
                 {
                     var (locked, wait, refusal) = PoolContract.Lock(_state, @lock.Saga, @lock.ExpiresAt, now);
                     if (wait)
                     {
-                        Block(message, sender);
+                        Block(message, sender, _settings.BlockedMax);
                         break;
                     }
                     if (locked is not null) Record(locked, events);
@@ -154,11 +153,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                     if (unlocked is not null) Record(unlocked, events);
                     after.Add(() => sender.Tell(new PoolUnlockedAck(_state.Id, unlock.Saga)));
                     // What waited for the lock goes first, in the order it arrived.
-                    if (_state.LockedBy is null && _blocked.Count > 0)
-                    {
-                        PutFirst([.. _blocked]);
-                        _blocked.Clear();
-                    }
+                    if (_state.LockedBy is null) Unblock();
                     break;
                 }
             case ExecutePoolCall call:
@@ -172,12 +167,6 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                 Unhandled(message);
                 break;
         }
-    }
-
-    private void Block(object message, IActorRef sender)
-    {
-        // Beyond the limit a command is dropped: accounts redeliver their calls, sagas their lock requests.
-        if (_blocked.Count < _settings.BlockedMax) _blocked.Enqueue((message, sender));
     }
 
     /// <summary>While a saga holds the lock, a timer fires from the lock's expiry on and asks the saga for its decision.</summary>
@@ -201,8 +190,6 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
 
     private PoolView View(bool created) =>
         new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.LockedShares, _state.FeeBps, created);
-
-    protected override IEnumerable<IActorRef> AwaitingWrite => base.AwaitingWrite.Concat(_blocked.Select(q => q.Sender));
 }
 
 internal sealed class LockTick : INoSerializationVerificationNeeded
