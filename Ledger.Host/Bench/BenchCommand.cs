@@ -67,7 +67,9 @@ public static class BenchCommand
         Console.Error.WriteLine($"bench: {o.Workload}, {o.Accounts:N0} accounts{(o.UsesPools ? $", {o.Pools:N0} pools" : "")}, {o.InFlight:N0} in flight, journal {o.Journal}{(o.Url is null ? "" : ", " + o.Url + ", batch " + o.Batch)}{(o.Only is null ? "" : $" — the {o.Only} phase only")}");
         var workload = new Workload(o.Workload, o.Accounts);
         var swaps = o.UsesPools;
-        var baseline = o.Only is not (null or "baseline") ? 0
+        // Transfers alone have a bare-actor ceiling and a contracts-only baseline; an atomic batch has neither yet.
+        var transfers = !swaps && o.Workload != "atomic";
+        var baseline = o.Only is not (null or "baseline") || o.Workload == "atomic" ? 0
             : o.Workload == "loans" ? LoanPhases.SequentialBaseline(o)
             : swaps ? SwapPhases.SequentialBaseline(o, workload)
             : Phases.SequentialBaseline(o, workload);
@@ -77,7 +79,7 @@ public static class BenchCommand
         {
             // Each phase in a process of its own, so that neither inherits the other's heap or the collector's sizing.
             // The platform ceiling is measured for transfers (one tiny event per side); a pool call has no bare equivalent.
-            var ceilingRun = swaps ? null : await InOwnProcess(o, pg, "ceiling");
+            var ceilingRun = transfers ? await InOwnProcess(o, pg, "ceiling") : null;
             var ledgerRun = await InOwnProcess(o, pg, "ledger");
             return ledgerRun with
             {
@@ -100,7 +102,7 @@ public static class BenchCommand
         {
             // Each phase on a node of its own and an empty journal: the ledger run after the ceiling in one node found
             // the ceiling's million-odd rows in the journal's table and indexes and its 10,000 entities on the heap.
-            if (o.Only is "ceiling" && !swaps)
+            if (o.Only is "ceiling" && transfers)
                 ceiling = await OnOwnNode(o, pg, "ceiling", (node, system, _, _) => Phases.Ceiling(node, system, workload));
             if (o.Only is "ledger")
                 (load, conserved, rows) = await OnOwnNode(o, pg, "ledger", async (node, system, regions, dataDir) =>
@@ -112,7 +114,7 @@ public static class BenchCommand
             load.Committed, load.Rejected, load.Failed, Math.Round(load.Tps),
             new LatencyMs(Math.Round(load.P50Ms, 2), Math.Round(load.P90Ms, 2), Math.Round(load.P99Ms, 2), Math.Round(load.MaxMs, 2)),
             Math.Round(baseline), ceiling is { } c ? Math.Round(c.Tps) : null, ceiling is { } cp ? Math.Round(cp.P99Ms, 2) : null,
-            null, conserved, rows is { } r && load.AllCommitted > 0 ? Math.Round((double)r / load.AllCommitted, 2) : null,
+            null, conserved, rows is { } r && load.AllCommitted > 0 ? Math.Round((double)r / load.AllCommitted / (o.Workload == "atomic" ? o.BatchSize : 1), 2) : null,
             new MachineInfo(Environment.ProcessorCount, Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9, 1)),
             DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
     }

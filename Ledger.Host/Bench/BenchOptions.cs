@@ -17,6 +17,8 @@ public sealed record BenchOptions
     /// <summary>Drive a running gateway over HTTP instead of an in-process node.</summary>
     public string? Url { get; init; }
     public int Batch { get; init; } = 1;
+    /// <summary>Transfers per all-or-nothing batch of the <c>atomic</c> workload.</summary>
+    public int BatchSize { get; init; } = 10;
     /// <summary>With <see cref="Url"/>: the key sent as <c>Authorization: Bearer</c> (the gateway's admin key, to create the bench's assets).</summary>
     public string? Key { get; init; }
     public string? Json { get; init; }
@@ -34,10 +36,12 @@ public sealed record BenchOptions
           --workload swaps      exact-input swaps of random accounts on --pools K pools (K = 1: one hot pool)
           --workload routes     two-hop routes (a saga locking two of the K ≥ 2 pools) of random accounts
           --workload mixed      half transfers between random accounts, half swaps on the K pools
+          --workload atomic     all-or-nothing batches of --batch-size N transfers between random accounts (one saga each)
           --workload loans      supply, collateral, borrow, repay, liquidations and price moves on --pools K lending markets
           --workload hop        the cost of a hop between two nodes (round trip and throughput, loopback TCP)
           --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
           --hot-events N        for recovery (default 1000000)
+          --batch-size N        transfers per atomic batch (default 10, at most 8190)
           --accounts N          accounts (default 10000)
           --seconds S           measured duration (default 20), after --warmup S (default 3)
           --in-flight N         transactions (or HTTP requests) in flight (default 1000)
@@ -71,6 +75,7 @@ public sealed record BenchOptions
                 "--pg" => o with { Pg = Value() },
                 "--url" => o with { Url = Value() },
                 "--batch" => o with { Batch = Int() },
+                "--batch-size" => o with { BatchSize = Int() },
                 "--key" => o with { Key = Value() },
                 "--json" => o with { Json = Value() },
                 "--chart" => o with { Chart = Value() },
@@ -81,7 +86,7 @@ public sealed record BenchOptions
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
-        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "loans" or "hop" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
+        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "atomic" or "loans" or "hop" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
         if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
         if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
         if (o.UsesPools && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
@@ -89,7 +94,8 @@ public sealed record BenchOptions
         if (o.Workload == "routes" && (o.SweepPools.Length > 0 ? o.SweepPools.Any(k => k < 2) : o.Pools < 2)) throw new ArgumentException("--workload routes needs pools ≥ 2 (a route crosses two)");
         if (o.SweepPools.Length > 0 && !o.UsesPools) throw new ArgumentException("--sweep pools applies to swaps, routes and mixed");
         if (o.Only is not (null or "ledger" or "ceiling" or "baseline")) throw new ArgumentException($"--only takes ledger, ceiling or baseline, not '{o.Only}'");
-        if (o.Accounts < 2 || o.InFlight < 1 || o.Seconds < 1 || o.Batch is < 1 or > 8_190) throw new ArgumentException("out of range: accounts ≥ 2, in-flight ≥ 1, seconds ≥ 1, batch 1–8190");
+        if (o.Accounts < 2 || o.InFlight < 1 || o.Seconds < 1 || o.Batch is < 1 or > 8_190 || o.BatchSize is < 1 or > 8_190)
+            throw new ArgumentException("out of range: accounts ≥ 2, in-flight ≥ 1, seconds ≥ 1, batch and batch size 1–8190");
         return o;
     }
 
@@ -101,7 +107,7 @@ public sealed record BenchOptions
     {
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
         string[] always = ["--workload", Workload, "--accounts", I(Accounts), "--pools", I(Pools), "--seconds", I(Seconds),
-            "--warmup", I(WarmupSeconds), "--in-flight", I(InFlight), "--journal", Journal, "--batch", I(Batch), "--hot-events", I(HotEvents)];
+            "--warmup", I(WarmupSeconds), "--in-flight", I(InFlight), "--journal", Journal, "--batch", I(Batch), "--batch-size", I(BatchSize), "--hot-events", I(HotEvents)];
         (string Name, string? Value)[] optional = [("--pg", Pg), ("--url", Url), ("--key", Key), ("--json", Json), ("--chart", Chart), ("--data", DataDir), ("--only", Only)];
         return always.Concat(optional.Where(p => p.Value is not null).SelectMany(p => new[] { p.Name, p.Value! }));
     }

@@ -9,6 +9,7 @@ using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Host.Bench;
 
@@ -32,6 +33,13 @@ public static class Phases
         long seq = 0;
         var load = await LoadRunner.Run("ledger", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
         {
+            if (o.Workload == "atomic")
+            {
+                var batch = AtomicBatch(o, workload, random, "b" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    (i, from, to) => new TransferOp(i, ids[from], ids[to], new(Asset), 1));
+                var outcome = await regions.Sagas.Ask<object>(new StartSaga(new(batch[0].Account, batch[0].Id), batch), AskTimeout);
+                return outcome is SagaOutcome { Committed: true } ? OpResult.One : OpResult.Refused;
+            }
             var (from, to) = workload.Next(random);
             var id = new TxId("b" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture));
             var reply = await regions.Accounts.Ask<object>(new SubmitTransfers(ids[from], [new TransferRequest(id, ids[to], new(Asset), 1, false, null)]), AskTimeout);
@@ -39,6 +47,18 @@ public static class Phases
         });
         var conserved = await Conserved(regions, ids);
         return (load, conserved, await AccountRows(o, dataDir) - rowsBefore);
+    }
+
+    /// <summary>The transfers of one atomic batch: <see cref="BenchOptions.BatchSize"/> of them between random accounts, ids <c>{prefix}-{k}</c>.</summary>
+    private static T[] AtomicBatch<T>(BenchOptions o, Workload workload, Random random, string prefix, Func<TxId, int, int, T> transfer)
+    {
+        var batch = new T[o.BatchSize];
+        for (var k = 0; k < batch.Length; k++)
+        {
+            var (from, to) = workload.Next(random);
+            batch[k] = transfer(new TxId(prefix + "-" + k.ToString(System.Globalization.CultureInfo.InvariantCulture)), from, to);
+        }
+        return batch;
     }
 
     /// <summary>Creates the asset and the accounts and gives every account the same funding (one batch per 1,000).</summary>
@@ -304,6 +324,15 @@ public static class Phases
         long seq = 0;
         var load = await LoadRunner.Run("http", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
         {
+            if (o.Workload == "atomic")
+            {
+                var batch = AtomicBatch(o, workload, random, "h" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    (id, from, to) => new { type = "transfer", id = id.Value, from = ids[from], to = ids[to], asset, amount = "1" });
+                using var answer = await http.PostAsJsonAsync("/v1/batches", new { atomic = true, operations = batch });
+                if (!answer.IsSuccessStatusCode) return new OpResult(0, 0, 1);
+                var results = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray();
+                return results.All(r => r.GetProperty("status").GetString() == "committed") ? OpResult.One : OpResult.Refused;
+            }
             var ops = new object[o.Batch];
             for (var k = 0; k < o.Batch; k++)
             {

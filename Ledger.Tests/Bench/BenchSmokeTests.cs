@@ -57,6 +57,26 @@ public class BenchSmokeTests
         Assert.Equal(0, r.GetProperty("failed").GetInt64());
     }
 
+    [Fact]
+    public async Task Atomic_batches_run_in_process_and_over_HTTP_with_conservation_checked()
+    {
+        var r = await Bench("--workload", "atomic", "--batch-size", "4");
+        Assert.Equal("atomic", r.GetProperty("workload").GetString());
+        Assert.True(r.GetProperty("conservation_ok").GetBoolean());
+        Assert.True(r.GetProperty("committed").GetInt64() > 0);
+        Assert.Equal(0, r.GetProperty("failed").GetInt64());
+
+        await using var host = new HostProcess();
+        await host.Start();
+        var http = await Bench("--workload", "atomic", "--batch-size", "4", "--url", $"http://127.0.0.1:{host.Port}", "--key", HostProcess.AdminKey,
+            "--accounts", "20", "--in-flight", "4");
+        Assert.True(http.GetProperty("conservation_ok").GetBoolean());
+        Assert.True(http.GetProperty("committed").GetInt64() > 0);
+        Assert.Equal(0, http.GetProperty("failed").GetInt64());
+        // Each committed batch is four transfers, all committed in the ledger: the host's audit still sums to zero.
+        await host.AssertBalanced();
+    }
+
     private static readonly string[] HopFields = ["same_node_round_trip_us", "other_node_round_trip_us", "other_node_round_trips_per_s"];
 
     [Fact]
