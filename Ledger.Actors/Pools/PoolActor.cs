@@ -42,6 +42,8 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     private readonly IActorRef _sagas;
     private ITimer? _lockTimer;
     private SagaKey? _lockTimerFor;
+    /// <summary>When the lock held now was granted (0: none, or granted by an earlier incarnation).</summary>
+    private long _lockedAt;
     private PoolState _state;
 
     public PoolActor(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings) : base("pool", time, settings)
@@ -142,13 +144,22 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                         Block(message, sender, _settings.BlockedMax);
                         break;
                     }
-                    if (locked is not null) Record(locked, events);
+                    if (locked is not null)
+                    {
+                        Record(locked, events);
+                        _lockedAt = LedgerMetrics.Start();
+                    }
                     var reply = new PoolLockReply(_state.Id, @lock.Saga, refusal is null ? PoolContract.Reserves(_state) : null, refusal);
                     after.Add(() => sender.Tell(reply));
                     break;
                 }
             case UnlockPool unlock:
                 {
+                    if (_state.LockedBy == unlock.Saga && _lockedAt != 0)
+                    {
+                        LedgerMetrics.SagaStep("pool_held", _lockedAt);
+                        _lockedAt = 0;
+                    }
                     var unlocked = PoolContract.Unlock(_state, unlock.Saga, unlock.Commit, unlock.Hops, now);
                     if (unlocked is not null) Record(unlocked, events);
                     after.Add(() => sender.Tell(new PoolUnlockedAck(_state.Id, unlock.Saga)));

@@ -61,6 +61,14 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
     private readonly HashSet<PoolId> _poolsToTell = [];
     private readonly List<IActorRef> _waiters = [];
     private bool _writing;
+    /// <summary>When the step under way began (<see cref="LedgerMetrics.SagaStep"/>).</summary>
+    private long _stepStarted;
+
+    private void Step(string ended)
+    {
+        LedgerMetrics.SagaStep(ended, _stepStarted);
+        _stepStarted = LedgerMetrics.Start();
+    }
 
     public SagaActor(string entityId, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings)
     {
@@ -156,9 +164,11 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         _waiters.Add(Sender);
         if (started is null || _writing) return;
         _writing = true;
+        _stepStarted = LedgerMetrics.Start();
         Persist(started, e =>
         {
             _writing = false;
+            Step("intent");
             SagaContract.Apply(_state, e);
             Lock();
         });
@@ -222,6 +232,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         }
         _locked[reply.Pool] = reply.Reserves;
         _locking++;
+        Step("lock");
         Lock();
     }
 
@@ -230,6 +241,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         if (_state.Phase != SagaPhase.Started || _writing || !_awaitingVotes.Remove(vote.Account)) return;
         if (vote.Code is { } code && (_firstNo is null || vote.FailedOp < _firstNo.Value.Op)) _firstNo = (vote.FailedOp, code);
         if (_awaitingVotes.Count > 0) return;
+        Step("votes");
         if (_settings.PauseBeforeDecision > TimeSpan.Zero && _firstNo is null)
         {
             _pausing = true;
@@ -258,8 +270,10 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
     {
         if (_state.Phase != SagaPhase.Started || _writing) return;
         _writing = true;
+        _stepStarted = LedgerMetrics.Start();
         Persist(new SagaDecided(commit, failedOp, code, commit ? _plannedFills : null, Now), e =>
         {
+            Step("decision");
             LedgerMetrics.SagaDecided(e.Commit);
             _writing = false;
             SagaContract.Apply(_state, e);
@@ -292,9 +306,11 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
     {
         if (_state.Phase != SagaPhase.Decided || _writing || _accountsToTell.Count > 0 || _poolsToTell.Count > 0) return;
         _writing = true;
+        Step("acknowledgements");
         Persist(new SagaFinished(Now), e =>
         {
             _writing = false;
+            Step("finish");
             SagaContract.Apply(_state, e);
             Timers.Cancel(RetryTick.Instance);
             var outcome = Outcome();

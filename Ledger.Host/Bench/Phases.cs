@@ -45,8 +45,16 @@ public static class Phases
             var reply = await regions.Accounts.Ask<object>(new SubmitTransfers(ids[from], [new TransferRequest(id, ids[to], new(Asset), 1, false, null)]), AskTimeout);
             return reply is TransferResults { Results: [{ Transaction.Status: TransferStatus.Committed }] } ? OpResult.One : OpResult.Refused;
         });
+        if (o.Workload == "atomic") ReportSagaSteps();
         var conserved = await Conserved(regions, ids);
         return (load, conserved, await AccountRows(o, dataDir) - rowsBefore);
+    }
+
+    /// <summary>Where a saga's time went in this run (mean per step, warm-up included), and the journal's write latency.</summary>
+    public static void ReportSagaSteps()
+    {
+        foreach (var (name, count, meanMs) in LedgerMetrics.Breakdown())
+            Console.Error.WriteLine($"  {name,-18} {count,10:N0} × {meanMs,9:N2} ms");
     }
 
     /// <summary>The transfers of one atomic batch: <see cref="BenchOptions.BatchSize"/> of them between random accounts, ids <c>{prefix}-{k}</c>.</summary>

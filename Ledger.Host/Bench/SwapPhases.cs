@@ -82,6 +82,7 @@ public static class SwapPhases
             reply = await regions.Accounts.Ask<object>(new CallPool(account, id, Swap(random.Next(o.Pools), random.Next(2) == 0)), AskTimeout);
             return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
         });
+        if (o.Workload == "routes") Phases.ReportSagaSteps();
         return (load, await Phases.HoldingsConserved(regions, [.. ids, lp, new(Phases.Issuer)],
             Enumerable.Range(0, o.Pools).Select(k => (regions.Pools, (object)new GetPoolHoldings(PoolOf(k))))));
     }
