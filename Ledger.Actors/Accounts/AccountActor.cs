@@ -321,7 +321,8 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
 
     private void Resolve(ResolveSaga resolve, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
     {
-        Emit(AccountContract.ResolveSaga(_state, resolve.Saga, resolve.Commit, resolve.FailedOp, resolve.Code, resolve.Ops, resolve.Fills, now), events);
+        Emit(AccountContract.ResolveSaga(_state, resolve.Saga, resolve.Commit, resolve.FailedOp, resolve.Code, resolve.Ops, resolve.Fills, now,
+            resolve.Legs), events);
         after.Add(() => sender.Tell(new SagaResolvedAck(_id, resolve.Saga)));
     }
 
@@ -329,7 +330,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     {
         var (decided, failedOp, code) = AccountContract.PrepareSaga(_state, prepare.Saga, prepare.Ops, prepare.Legs, prepare.ExpiresAt, now);
         Emit(decided, events);
-        after.Add(() => sender.Tell(new SagaVote(_id, prepare.Saga, failedOp, code)));
+        after.Add(() => sender.Tell(new SagaVote(_id, prepare.Saga, failedOp, code, prepare.WorstCase)));
     }
 
     /// <summary>Payee: decides one delivered item; one whose record must be read back is answered on its own later.</summary>

@@ -55,6 +55,10 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
     private readonly Dictionary<PoolId, PoolReserves?> _locked = [];
     private OpFill[]? _plannedFills;
     private readonly Dictionary<AccountId, PrepareSaga> _awaitingVotes = [];
+    /// <summary>The worst-case prepares sent while the pools are being locked, until answered; and the accounts that said yes to theirs.</summary>
+    private readonly Dictionary<AccountId, PrepareSaga> _earlyVotes = [];
+    private readonly HashSet<AccountId> _earlyYes = [];
+    private bool _earlySent;
     private (int Op, string Code)? _firstNo;
     private bool _pausing;
     private readonly HashSet<AccountId> _accountsToTell = [];
@@ -194,12 +198,25 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         }
     }
 
-    /// <summary>Locks the pools one at a time in id order; then plans and asks the accounts to vote.</summary>
+    /// <summary>
+    /// Locks the pools one at a time in id order — asking the accounts meanwhile to hold for the worst case, so that
+    /// their writes are not made while the pools wait — then plans, and asks for the exact vote of every account that
+    /// has not said yes to the worst case.
+    /// </summary>
     private void Lock()
     {
         if (_poolOrder.Length == 0) _poolOrder = SagaPlanner.Pools(_state.Ops);
         StartRetrying();
         if (Expired()) return;
+        if (!_earlySent && _poolOrder.Length > 0)
+        {
+            _earlySent = true;
+            foreach (var account in SagaPlanner.Accounts(_state.Ops))
+            {
+                var ops = SagaPlanner.OpsOf(_state.Ops, account);
+                _accounts.Tell(_earlyVotes[account] = new PrepareSaga(account, _key, ops, SagaPlanner.WorstCaseLegsOf(ops, account), _state.ExpiresAt, WorstCase: true));
+            }
+        }
         if (_locking < _poolOrder.Length)
         {
             _pools.Tell(new LockPool(_poolOrder[_locking], _key, _state.ExpiresAt));
@@ -213,11 +230,14 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         }
         foreach (var account in SagaPlanner.Accounts(_state.Ops))
         {
+            if (_earlyYes.Contains(account)) continue;
             var ops = SagaPlanner.OpsOf(_state.Ops, account);
             _awaitingVotes[account] = new PrepareSaga(account, _key, ops, SagaPlanner.LegsOf(ops, fills, account), _state.ExpiresAt);
         }
+        _earlyVotes.Clear();
         _plannedFills = fills;
         foreach (var prepare in _awaitingVotes.Values) _accounts.Tell(prepare);
+        if (_awaitingVotes.Count == 0) AllVoted();
     }
 
     private void Locked(PoolLockReply reply)
@@ -238,9 +258,25 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
 
     private void Voted(SagaVote vote)
     {
-        if (_state.Phase != SagaPhase.Started || _writing || !_awaitingVotes.Remove(vote.Account)) return;
+        if (_state.Phase != SagaPhase.Started || _writing) return;
+        if (vote.WorstCase)
+        {
+            // A yes holds enough whatever the fills; a no only says the worst case does not fit: the exact vote decides.
+            if (vote.Code is not null) return;
+            if (_plannedFills is null)
+            {
+                if (_earlyVotes.Remove(vote.Account)) _earlyYes.Add(vote.Account);
+                return;
+            }
+        }
+        if (!_awaitingVotes.Remove(vote.Account)) return;
         if (vote.Code is { } code && (_firstNo is null || vote.FailedOp < _firstNo.Value.Op)) _firstNo = (vote.FailedOp, code);
-        if (_awaitingVotes.Count > 0) return;
+        if (_awaitingVotes.Count == 0) AllVoted();
+    }
+
+    /// <summary>Every account has voted (or said yes to the worst case): decide, after the crash tests' pause if one is set.</summary>
+    private void AllVoted()
+    {
         Step("votes");
         if (_settings.PauseBeforeDecision > TimeSpan.Zero && _firstNo is null)
         {
@@ -296,7 +332,8 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
     {
         var ops = SagaPlanner.OpsOf(_state.Ops, account);
         var fills = _state.Commit ? ops.Select(o => _state.Fills![o.Index]).ToArray() : null;
-        _accounts.Tell(new ResolveSaga(account, _key, _state.Commit, _state.FailedOp, _state.Code, ops, fills));
+        _accounts.Tell(new ResolveSaga(account, _key, _state.Commit, _state.FailedOp, _state.Code, ops, fills,
+            _state.Commit ? SagaPlanner.LegsOf(ops, _state.Fills!, account) : null));
     }
 
     private void TellPool(PoolId pool) =>
@@ -336,6 +373,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             case SagaPhase.Started:
                 if (Expired()) return;
                 if (_locking < _poolOrder.Length) _pools.Tell(new LockPool(_poolOrder[_locking], _key, _state.ExpiresAt));
+                foreach (var prepare in _earlyVotes.Values) _accounts.Tell(prepare);
                 foreach (var prepare in _awaitingVotes.Values) _accounts.Tell(prepare);
                 break;
             case SagaPhase.Decided:

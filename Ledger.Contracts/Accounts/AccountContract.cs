@@ -164,16 +164,34 @@ public static class AccountContract
     }
 
     /// <summary>
-    /// A saga's decision: applied once — releasing the hold, and if committed moving every leg. An account that
-    /// voted no (or was never asked) records the rejection of the operations it initiated.
+    /// A saga's decision: applied once — releasing the hold, and if committed moving every leg (<paramref name="legs"/>, which
+    /// the hold must cover, or those held for). An account that voted no (or was never asked) records the rejection of the
+    /// operations it initiated.
     /// </summary>
     public static IReadOnlyList<IAccountEvent> ResolveSaga(AccountState s, SagaKey saga, bool commit, int failedOp, string? code, SagaOpAt[] ops,
-        OpFill[]? fills, long now)
+        OpFill[]? fills, long now, SagaLeg[]? legs = null)
     {
-        if (s.Holds.ContainsKey(saga)) return [new SagaApplied(saga, commit, failedOp, code, ops, commit ? fills : null, now)];
+        if (s.Holds.TryGetValue(saga, out var hold))
+        {
+            if (commit && legs is not null && !Covers(hold.Held, legs))
+                throw new InvalidOperationException($"account {s.Id}: saga {saga} commits legs its hold does not cover");
+            return [new SagaApplied(saga, commit, failedOp, code, ops, commit ? fills : null, now, commit ? legs : null)];
+        }
         if (s.Seen.ContainsKey(saga.Hash)) return Decision.None;
         if (commit) throw new InvalidOperationException($"account {s.Id}: saga {saga} committed without this account's vote");
         return s.Exists && ops.Any(o => o.Op.Account == s.Id) ? [new SagaApplied(saga, false, failedOp, code, ops, null, now)] : Decision.None;
+    }
+
+    /// <summary>Whether no asset's running balance along <paramref name="legs"/> dips below minus what is held of it.</summary>
+    private static bool Covers(Leg[] held, SagaLeg[] legs)
+    {
+        var running = new Dictionary<AssetId, BigInteger>();
+        foreach (var leg in legs)
+        {
+            var r = running[leg.Asset] = running.GetValueOrDefault(leg.Asset) + (leg.Credit ? 1 : -1) * (BigInteger)leg.Amount.Value;
+            if (r < 0 && -r > held.Where(h => h.Asset == leg.Asset).Select(h => (BigInteger)h.Amount.Value).FirstOrDefault()) return false;
+        }
+        return true;
     }
 
     /// <summary>Sagas whose hold has expired undecided: the account asks each for its decision (presumed abort).</summary>
@@ -467,7 +485,7 @@ public static class AccountContract
         {
             foreach (var leg in hold.Held) s.BalanceOf(leg.Asset).PendingOut -= leg.Amount;
             if (a.Commit)
-                foreach (var leg in hold.Legs)
+                foreach (var leg in a.Legs ?? hold.Legs)
                 {
                     var b = s.BalanceOf(leg.Asset);
                     b.Posted = checked(b.Posted + (leg.Credit ? 1 : -1) * (Int128)leg.Amount.Value);

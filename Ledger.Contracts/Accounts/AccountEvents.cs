@@ -60,10 +60,12 @@ public sealed record PoolCallAnswered(TxId Id, Leg[] Out, string? Code, long At)
 public sealed record SagaHeld(SagaKey Saga, SagaOpAt[] Ops, SagaLeg[] Legs, Leg[] Held, long ExpiresAt, long At) : IAccountEvent;
 
 /// <summary>
-/// The saga's decision reached the account: the hold is released and, committed, every leg applied; the
-/// operations it initiated end committed or rejected (<paramref name="Fills"/> per operation of <paramref name="Ops"/>).
+/// The saga's decision reached the account: the hold is released and, committed, every leg applied (<paramref name="Legs"/>,
+/// or those held for when absent); the operations it initiated end committed or rejected (<paramref name="Fills"/> per
+/// operation of <paramref name="Ops"/>).
 /// </summary>
-public sealed record SagaApplied(SagaKey Saga, bool Commit, int FailedOp, string? Code, SagaOpAt[] Ops, OpFill[]? Fills, long At) : IAccountEvent;
+public sealed record SagaApplied(SagaKey Saga, bool Commit, int FailedOp, string? Code, SagaOpAt[] Ops, OpFill[]? Fills, long At,
+    SagaLeg[]? Legs = null) : IAccountEvent;
 
 /// <summary>A market or farm call's inputs left <c>posted</c> and are in flight to the venue until it answers (with <see cref="PoolCallAnswered"/>).</summary>
 public sealed record VenueCallSent(TxId Id, VenueCall Call, ulong Fingerprint, long At) : IAccountEvent;

@@ -77,15 +77,22 @@ public sealed record TransactionPage(TransferView[] Items, int? Next) : ILedgerM
 
 // ---- an account as a saga's participant: it votes on its part, then applies the decision ------------------
 
-/// <summary>Saga → account: vote on your part. Answered with <see cref="SagaVote"/> once the hold is durable.</summary>
-public sealed record PrepareSaga(AccountId Account, SagaKey Saga, SagaOpAt[] Ops, SagaLeg[] Legs, long ExpiresAt) : IAccountMessage;
+/// <summary>
+/// Saga → account: vote on your part. Answered with <see cref="SagaVote"/> once the hold is durable. With
+/// <paramref name="WorstCase"/> the legs are the most the operations can take and the least they can bring (sent before
+/// the pools are locked, so that the vote does not hold the locks up); a yes to it covers the exact legs.
+/// </summary>
+public sealed record PrepareSaga(AccountId Account, SagaKey Saga, SagaOpAt[] Ops, SagaLeg[] Legs, long ExpiresAt, bool WorstCase = false) : IAccountMessage;
 
-/// <summary>Account → saga: yes (no code), or the first of its operations that cannot run, with the code.</summary>
-public sealed record SagaVote(AccountId Account, SagaKey Saga, int FailedOp, string? Code) : ILedgerMessage;
+/// <summary>Account → saga: yes (no code), or the first of its operations that cannot run, with the code; for the prepare it answers.</summary>
+public sealed record SagaVote(AccountId Account, SagaKey Saga, int FailedOp, string? Code, bool WorstCase = false) : ILedgerMessage;
 
-/// <summary>Saga → account: the decision, with what this account's operations did. Answered with <see cref="SagaResolvedAck"/>.</summary>
-public sealed record ResolveSaga(AccountId Account, SagaKey Saga, bool Commit, int FailedOp, string? Code, SagaOpAt[] Ops, OpFill[]? Fills)
-    : IAccountMessage;
+/// <summary>
+/// Saga → account: the decision, with what this account's operations did and, committed, the legs to apply (null: the
+/// legs it held for). Answered with <see cref="SagaResolvedAck"/>.
+/// </summary>
+public sealed record ResolveSaga(AccountId Account, SagaKey Saga, bool Commit, int FailedOp, string? Code, SagaOpAt[] Ops, OpFill[]? Fills,
+    SagaLeg[]? Legs = null) : IAccountMessage;
 
 public sealed record SagaResolvedAck(AccountId Account, SagaKey Saga) : ILedgerMessage;
 

@@ -110,6 +110,26 @@ public static class SagaPlanner
         return [.. mine];
     }
 
+    /// <summary>
+    /// An account's legs before any pool is priced: transfers as they are; a swap takes at most its input (exact output:
+    /// its maximum) and is counted as bringing nothing. Whatever the fills, a hold for these covers the exact legs.
+    /// </summary>
+    public static SagaLeg[] WorstCaseLegsOf(IReadOnlyList<SagaOpAt> ops, AccountId account)
+    {
+        var legs = new List<SagaLeg>();
+        foreach (var (i, op) in ops)
+            switch (op)
+            {
+                case TransferOp t:
+                    legs.Add(new SagaLeg(i, t.Asset, t.Amount, Credit: t.To == account));
+                    break;
+                case SwapOp s:
+                    legs.Add(new SagaLeg(i, s.AssetIn, s.AmountIn, false));
+                    break;
+            }
+        return [.. legs];
+    }
+
     /// <summary>An account's debits and credits, in operation order, from the fills.</summary>
     public static SagaLeg[] LegsOf(IReadOnlyList<SagaOpAt> ops, IReadOnlyList<OpFill> fills, AccountId account)
     {

@@ -1,5 +1,6 @@
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Sagas;
 using Ledger.Tests.Support;
 
 namespace Ledger.Tests.Contracts;
@@ -266,5 +267,49 @@ public class AccountContractTests
             Assert.Equal(s.Outgoing.Keys.Select(k => k.Value).Order(), restored.Outgoing.Keys.Select(k => k.Value).Order());
             Assert.Equal(s.Incoming.Keys.Select(k => k.From + "/" + k.Id).Order(), restored.Incoming.Keys.Select(k => k.From + "/" + k.Id).Order());
         }
+    }
+}
+
+/// <summary>A saga's hold taken for the worst case before the pools are priced, and its commit with the exact legs.</summary>
+public class WorstCaseHoldTests
+{
+    private static readonly AssetId Usd = new("USD"), Eur = new("EUR");
+    private static readonly SagaKey Saga = new(new AccountId("alice"), new TxId("r1"));
+
+    /// <summary>alice, holding 1,000 USD, with a hold for an exact-output swap of at most 800 USD (worst case: 800 out, nothing back).</summary>
+    private static (AccountState Alice, SagaOpAt[] Ops) Held()
+    {
+        var alice = new AccountState { Id = new("alice") };
+        AccountContract.Apply(alice, new AccountOpened("alice", 0));
+        AccountContract.Apply(alice, new TransferCredited(new("bank"), new("mint"), Usd, 1_000, false, null, 0));
+        SagaOpAt[] ops = [new(0, new SwapOp(new("r1"), new("alice"), [new PoolId("usd-eur")], Usd, 800, AmountOut: 500))];
+        var (held, _, code) = AccountContract.PrepareSaga(alice, Saga, ops, SagaPlanner.WorstCaseLegsOf(ops, alice.Id), 10_000, 1);
+        Assert.Null(code);
+        foreach (var e in held) AccountContract.Apply(alice, e);
+        return (alice, ops);
+    }
+
+    [Fact]
+    public void The_commit_moves_the_exact_legs_and_releases_the_whole_worst_case_hold()
+    {
+        var (alice, ops) = Held();
+        Assert.Equal((Amount)800, alice.Balances[Usd].PendingOut);
+        // The pools asked 612 USD for the 500 EUR: that is what leaves, and the rest of the hold is free again.
+        SagaLeg[] exact = [new(0, Usd, 612, false), new(0, Eur, 500, true)];
+        var applied = AccountContract.ResolveSaga(alice, Saga, true, -1, null, ops, [new OpFill([Usd, Eur], [612, 500])], 2, exact);
+        foreach (var e in applied) AccountContract.Apply(alice, e);
+        Assert.Equal(((Int128)(1_000 - 612), (Int128)500), (alice.Balances[Usd].Posted, alice.Balances[Eur].Posted));
+        Assert.Equal((Amount.Zero, (Int128)388), (alice.Balances[Usd].PendingOut, alice.Balances[Usd].Available));
+    }
+
+    [Fact]
+    public void A_commit_whose_legs_the_hold_does_not_cover_is_refused_as_a_bug()
+    {
+        var (alice, ops) = Held();
+        SagaLeg[] beyond = [new(0, Usd, 801, false), new(0, Eur, 500, true)];
+        Assert.Throws<InvalidOperationException>(() => AccountContract.ResolveSaga(alice, Saga, true, -1, null, ops, null, 2, beyond));
+        // Aborted, the hold is released and nothing moves.
+        foreach (var e in AccountContract.ResolveSaga(alice, Saga, false, 0, Codes.SlippageExceeded, ops, null, 2)) AccountContract.Apply(alice, e);
+        Assert.Equal(((Int128)1_000, Amount.Zero), (alice.Balances[Usd].Posted, alice.Balances[Usd].PendingOut));
     }
 }
