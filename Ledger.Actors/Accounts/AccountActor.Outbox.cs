@@ -76,31 +76,34 @@ public sealed partial class AccountActor
     private void SendOwed(bool force)
     {
         if (_outbox.Owed == 0) return;
-        var now = Environment.TickCount64;
-        var due = _outbox.Due(_state, now, _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond, force);
-        if (due is null) return;
-        // Fresh each round rather than kept: a long-lived list holding this round's items would be one more old object
-        // pointing at young ones, which every young collection must scan.
-        List<(AccountId Payee, DeliveryItem Item)>? deliveries = null;
-        foreach (var t in due)
+        if (_outbox.Due(_state, Environment.TickCount64, _settings.RedeliverAfter.Ticks / TimeSpan.TicksPerMillisecond, force) is { } due)
         {
-            if (t.Call is { } call) _peers.Pools.Tell(new ExecutePoolCall(call.Pool, _id, t.Id, call), Self);
-            else if (t.Venue is MarketCall m) _peers.Markets.Tell(new ExecuteMarketCall(m.Market, _id, t.Id, m), Self);
-            else if (t.Venue is FarmCall f) _peers.Farms.Tell(new ExecuteFarmCall(f.Farm, _id, t.Id, f), Self);
-            else if (t.Venue is { } venue) throw new InvalidOperationException($"unknown venue call {venue.GetType().Name}");
-            else (deliveries ??= new(1)).Add((t.To, AccountContract.Owed(t)));
+            var deliveries = 0;
+            foreach (var t in due)
+            {
+                if (t.Call is { } call) _peers.Pools.Tell(new ExecutePoolCall(call.Pool, _id, t.Id, call), Self);
+                else if (t.Venue is MarketCall m) _peers.Markets.Tell(new ExecuteMarketCall(m.Market, _id, t.Id, m), Self);
+                else if (t.Venue is FarmCall f) _peers.Farms.Tell(new ExecuteFarmCall(f.Farm, _id, t.Id, f), Self);
+                else if (t.Venue is { } venue) throw new InvalidOperationException($"unknown venue call {venue.GetType().Name}");
+                else deliveries++;
+            }
+            if (deliveries > 0) SendDeliveries(due, deliveries);
         }
-        if (deliveries is not null) SendDeliveries(deliveries);
         EnsureHousekeeping();
     }
 
     /// <summary>One message per payee, in the order each was first owed; most rounds owe one step to one payee.</summary>
-    private void SendDeliveries(List<(AccountId Payee, DeliveryItem Item)> deliveries)
+    private void SendDeliveries(List<Transfer> due, int deliveries)
     {
-        if (deliveries.Count == 1) _peers.Accounts.Tell(new Deliver(deliveries[0].Payee, _id, [deliveries[0].Item]), Self);
-        else
-            foreach (var toPayee in deliveries.GroupBy(d => d.Payee))
-                _peers.Accounts.Tell(new Deliver(toPayee.Key, _id, [.. toPayee.Select(d => d.Item)]), Self);
+        static bool IsDelivery(Transfer t) => t.Call is null && t.Venue is null;
+        if (deliveries == 1)
+        {
+            foreach (var t in due)
+                if (IsDelivery(t)) _peers.Accounts.Tell(new Deliver(t.To, _id, [AccountContract.Owed(t)]), Self);
+            return;
+        }
+        foreach (var toPayee in due.Where(IsDelivery).GroupBy(t => t.To))
+            _peers.Accounts.Tell(new Deliver(toPayee.Key, _id, [.. toPayee.Select(AccountContract.Owed)]), Self);
     }
 
     /// <summary>

@@ -70,7 +70,8 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
 
     private void Step(string ended)
     {
-        LedgerMetrics.SagaStep(ended, _stepStarted);
+        // A saga resumed after a crash has no start for the step it is in.
+        if (_stepStarted != 0) LedgerMetrics.SagaStep(ended, _stepStarted);
         _stepStarted = LedgerMetrics.Start();
     }
 
