@@ -96,7 +96,7 @@ public static class BenchCommand
         LoadResult? ceiling = null;
         if (o.Url is not null)
         {
-            (load, conserved) = await Phases.Http(o, workload);
+            (load, conserved) = swaps ? await SwapPhases.Http(o) : await Phases.Http(o, workload);
         }
         else
         {

@@ -47,7 +47,7 @@ public sealed record BenchOptions
           --in-flight N         transactions (or HTTP requests) in flight (default 1000)
           --journal sqlite|postgres|memory      (default sqlite, durable)
           --pg CONNSTRING|auto  PostgreSQL for --journal postgres; auto starts a throwaway server
-          --url URL             drive a running gateway over HTTP, with --batch N operations per request
+          --url URL             drive a running gateway over HTTP: transfers with --batch N operations per request, atomic, swaps, routes
           --key KEY             with --url: the gateway's admin key (default: $LEDGER_ADMIN_KEY)
           --json FILE           write the results as JSON
           --sweep accounts=10,100,1000          one run per value; with --chart FILE, a PNG of tps against accounts
@@ -89,7 +89,7 @@ public sealed record BenchOptions
         if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "atomic" or "loans" or "hop" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
         if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
         if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
-        if (o.UsesPools && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
+        if (o.Workload is "mixed" or "loans" && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
         if (o.Pools < 1 || o.SweepPools.Any(k => k < 1)) throw new ArgumentException("out of range: pools ≥ 1");
         if (o.Workload == "routes" && (o.SweepPools.Length > 0 ? o.SweepPools.Any(k => k < 2) : o.Pools < 2)) throw new ArgumentException("--workload routes needs pools ≥ 2 (a route crosses two)");
         if (o.SweepPools.Length > 0 && !o.UsesPools) throw new ArgumentException("--sweep pools applies to swaps, routes and mixed");

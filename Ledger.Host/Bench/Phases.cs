@@ -314,20 +314,51 @@ public static class Phases
 
     // ---- over HTTP: a running gateway -----------------------------------------------------------------------
 
-    public static async Task<(LoadResult Load, bool ConservationOk)> Http(BenchOptions o, Workload workload)
+    /// <summary>The gateway the bench drives, with the admin key (<c>--key</c> or <c>$LEDGER_ADMIN_KEY</c>) if there is one.</summary>
+    public static HttpClient Gateway(BenchOptions o)
     {
-        using var http = new HttpClient { BaseAddress = new Uri(o.Url!), Timeout = TimeSpan.FromSeconds(60) };
+        var http = new HttpClient { BaseAddress = new Uri(o.Url!), Timeout = TimeSpan.FromSeconds(60) };
         if ((o.Key ?? Environment.GetEnvironmentVariable("LEDGER_ADMIN_KEY")) is { Length: > 0 } key)
             http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-        var run = Guid.NewGuid().ToString("N")[..6];
-        var asset = "B" + run;
+        return http;
+    }
+
+    /// <summary>
+    /// Over HTTP, for one run (<paramref name="run"/> makes its ids unique): <paramref name="assets"/> assets of one issuer,
+    /// <see cref="BenchOptions.Accounts"/> accounts, each funded with <see cref="Funding"/> of every asset.
+    /// </summary>
+    public static async Task<(string[] Ids, string Issuer, string[] Assets)> HttpAccounts(HttpClient http, BenchOptions o, string run, int assets)
+    {
         var issuer = "bi-" + run;
+        string[] names = [.. Enumerable.Range(0, assets).Select(k => $"B{run}{(char)('a' + k)}")];
         var ids = Enumerable.Range(0, o.Accounts).Select(i => $"a{run}-{i}").ToArray();
-        (await http.PostAsJsonAsync("/v1/assets", new { id = asset, decimals = 0, issuer })).EnsureSuccessStatusCode();
+        foreach (var asset in names) (await http.PostAsJsonAsync("/v1/assets", new { id = asset, decimals = 0, issuer })).EnsureSuccessStatusCode();
         foreach (var chunk in ids.Chunk(64))
             await Task.WhenAll(chunk.Select(async a => (await http.PostAsJsonAsync("/v1/accounts", new { id = a, owner = "bench" })).EnsureSuccessStatusCode()));
-        foreach (var chunk in ids.Chunk(1_000))
-            (await http.PostAsJsonAsync("/v1/batches", new { operations = chunk.Select(a => new { type = "transfer", id = "fund-" + a, from = issuer, to = a, asset, amount = Funding.ToString(System.Globalization.CultureInfo.InvariantCulture) }) })).EnsureSuccessStatusCode();
+        foreach (var asset in names)
+            foreach (var chunk in ids.Chunk(1_000))
+                (await http.PostAsJsonAsync("/v1/batches", new { operations = chunk.Select(a => new { type = "transfer", id = $"fund-{asset}-{a}", from = issuer, to = a, asset,
+                    amount = Funding.ToString(System.Globalization.CultureInfo.InvariantCulture) }) })).EnsureSuccessStatusCode();
+        return (ids, issuer, names);
+    }
+
+    /// <summary>Per asset, the posted balances of <paramref name="accounts"/> over HTTP.</summary>
+    public static async Task<Dictionary<string, Int128>> HttpSums(HttpClient http, IEnumerable<string> accounts, string[] assets)
+    {
+        var sums = assets.ToDictionary(a => a, _ => (Int128)0);
+        foreach (var chunk in accounts.Chunk(64))
+            foreach (var doc in await Task.WhenAll(chunk.Select(a => http.GetFromJsonAsync<JsonElement>("/v1/accounts/" + a))))
+                foreach (var asset in assets)
+                    if (doc.GetProperty("balances").TryGetProperty(asset, out var b))
+                        sums[asset] += Int128.Parse(b.GetProperty("posted").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        return sums;
+    }
+
+    public static async Task<(LoadResult Load, bool ConservationOk)> Http(BenchOptions o, Workload workload)
+    {
+        using var http = Gateway(o);
+        var (ids, issuer, assets) = await HttpAccounts(http, o, Guid.NewGuid().ToString("N")[..6], 1);
+        var asset = assets[0];
 
         long seq = 0;
         var load = await LoadRunner.Run("http", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
@@ -354,10 +385,6 @@ public static class Phases
             return new OpResult(committed, o.Batch - committed, 0);
         });
 
-        Int128 sum = 0;
-        foreach (var chunk in ids.Append(issuer).Chunk(64))
-            foreach (var doc in await Task.WhenAll(chunk.Select(a => http.GetFromJsonAsync<JsonElement>("/v1/accounts/" + a))))
-                sum += Int128.Parse(doc.GetProperty("balances").GetProperty(asset).GetProperty("posted").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-        return (load, sum == 0);
+        return (load, (await HttpSums(http, ids.Append(issuer), assets))[asset] == 0);
     }
 }

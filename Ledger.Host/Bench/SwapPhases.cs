@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Akka.Actor;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Sharding;
@@ -85,6 +87,59 @@ public static class SwapPhases
         if (o.Workload == "routes") Phases.ReportSagaSteps();
         return (load, await Phases.HoldingsConserved(regions, [.. ids, lp, new(Phases.Issuer)],
             Enumerable.Range(0, o.Pools).Select(k => (regions.Pools, (object)new GetPoolHoldings(PoolOf(k))))));
+    }
+
+    /// <summary>
+    /// <c>swaps</c> and <c>routes</c> over HTTP (<c>--url</c>): pools, liquidity and accounts made through the API, then
+    /// <c>POST /v1/swaps</c> (a route: two pools, A→B on one and B→A on the other). Conservation: per asset, the accounts'
+    /// posted balances (the issuer's negative supply included) and the pools' reserves sum to zero.
+    /// </summary>
+    public static async Task<(LoadResult Load, bool ConservationOk)> Http(BenchOptions o)
+    {
+        using var http = Phases.Gateway(o);
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var (ids, issuer, assets) = await Phases.HttpAccounts(http, o, run, 2);
+        var lp = "lp-" + run;
+        (await http.PostAsJsonAsync("/v1/accounts", new { id = lp, owner = "bench" })).EnsureSuccessStatusCode();
+        var depth = PoolDepth.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var asset in assets)
+            (await http.PostAsJsonAsync("/v1/batches", new { operations = new[] { new { type = "transfer", id = "lp-fund-" + asset, from = issuer, to = lp, asset,
+                amount = ((UInt128)o.Pools * PoolDepth).ToString(System.Globalization.CultureInfo.InvariantCulture) } } })).EnsureSuccessStatusCode();
+        var pools = Enumerable.Range(0, o.Pools).Select(k => $"p{run}-{k}").ToArray();
+        foreach (var pool in pools)
+        {
+            (await http.PostAsJsonAsync("/v1/pools", new { id = pool, asset_a = assets[0], asset_b = assets[1], fee_bps = 30 })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync($"/v1/pools/{pool}/deposits", new { id = "d-" + pool, account = lp, amount_a_desired = depth, amount_b_desired = depth,
+                amount_a_min = "0", amount_b_min = "0" })).EnsureSuccessStatusCode();
+        }
+
+        long seq = 0;
+        var load = await LoadRunner.Run("http", o.InFlight, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.Seconds), async random =>
+        {
+            string[] route;
+            if (o.Workload == "routes")
+            {
+                var (first, second) = TwoPools(random, pools.Length);
+                route = [pools[first], pools[second]];
+            }
+            else route = [pools[random.Next(pools.Length)]];
+            using var response = await http.PostAsJsonAsync("/v1/swaps", new
+            {
+                id = "s" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                account = ids[random.Next(ids.Length)], route, asset_in = assets[random.Next(2)],
+                amount_in = SwapAmount.ToString(System.Globalization.CultureInfo.InvariantCulture), min_amount_out = "0",
+            });
+            return response.IsSuccessStatusCode ? OpResult.One : (int)response.StatusCode is >= 400 and < 500 ? OpResult.Refused : new OpResult(0, 0, 1);
+        });
+
+        var sums = await Phases.HttpSums(http, ids.Append(lp).Append(issuer), assets);
+        foreach (var pool in pools)
+        {
+            var view = await http.GetFromJsonAsync<JsonElement>("/v1/pools/" + pool);
+            sums[assets[0]] += Int128.Parse(view.GetProperty("reserve_a").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            sums[assets[1]] += Int128.Parse(view.GetProperty("reserve_b").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return (load, sums.Values.All(v => v == 0));
     }
 
     /// <summary>

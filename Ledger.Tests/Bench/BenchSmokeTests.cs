@@ -77,6 +77,23 @@ public class BenchSmokeTests
         await host.AssertBalanced();
     }
 
+    [Fact]
+    public async Task Swaps_and_routes_run_over_HTTP_with_conservation_checked()
+    {
+        await using var host = new HostProcess();
+        await host.Start();
+        foreach (var workload in new[] { "swaps", "routes" })
+        {
+            var r = await Bench("--workload", workload, "--pools", "2", "--url", $"http://127.0.0.1:{host.Port}", "--key", HostProcess.AdminKey,
+                "--accounts", "20", "--in-flight", "4");
+            Assert.Equal(workload, r.GetProperty("workload").GetString());
+            Assert.True(r.GetProperty("conservation_ok").GetBoolean());
+            Assert.True(r.GetProperty("committed").GetInt64() > 0);
+            Assert.Equal(0, r.GetProperty("failed").GetInt64());
+        }
+        await host.AssertBalanced();
+    }
+
     private static readonly string[] HopFields = ["same_node_round_trip_us", "other_node_round_trip_us", "other_node_round_trips_per_s"];
 
     [Fact]
