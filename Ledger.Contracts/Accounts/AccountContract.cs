@@ -199,7 +199,7 @@ public static class AccountContract
 
     public static Decision Post(AccountState s, TxId id, Amount? requested, long now)
     {
-        if (Settled(s, id, now, out var t) is { } settled) return settled;
+        if (Reservation(s, id, now, out var t) is { } answer) return answer;
         switch (t.Status)
         {
             case TransferStatus.Voided: return Decision.Reject(Codes.AlreadyVoided);
@@ -214,7 +214,7 @@ public static class AccountContract
 
     public static Decision Void(AccountState s, TxId id, long now)
     {
-        if (Settled(s, id, now, out var t) is { } settled) return settled;
+        if (Reservation(s, id, now, out var t) is { } answer) return answer;
         return t.Status switch
         {
             TransferStatus.Voided => new Decision(Decision.None, null, id),
@@ -224,10 +224,10 @@ public static class AccountContract
     }
 
     /// <summary>
-    /// What post and void answer alike: the reservation is not here (or not in memory), not yet confirmed, expired, or
-    /// falls due now. Null leaves <paramref name="t"/> pending, voided or committed for the caller to decide.
+    /// Finds the reservation a post or void acts on: null, with <paramref name="t"/> pending, voided or committed; otherwise
+    /// the answer both give alike — it is not here (or not in memory), not yet confirmed, expired, or falls due now.
     /// </summary>
-    private static Decision? Settled(AccountState s, TxId id, long now, out Transfer t)
+    private static Decision? Reservation(AccountState s, TxId id, long now, out Transfer t)
     {
         t = null!;
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);

@@ -337,8 +337,18 @@ public static class Phases
             await Task.WhenAll(chunk.Select(async a => (await http.PostAsJsonAsync("/v1/accounts", new { id = a, owner = "bench" })).EnsureSuccessStatusCode()));
         foreach (var asset in names)
             foreach (var chunk in ids.Chunk(1_000))
-                (await http.PostAsJsonAsync("/v1/batches", new { operations = chunk.Select(a => new { type = "transfer", id = $"fund-{asset}-{a}", from = issuer, to = a, asset,
-                    amount = Funding.ToString(System.Globalization.CultureInfo.InvariantCulture) }) })).EnsureSuccessStatusCode();
+                (await http.PostAsJsonAsync("/v1/batches", new
+                {
+                    operations = chunk.Select(a => new
+                    {
+                        type = "transfer",
+                        id = $"fund-{asset}-{a}",
+                        from = issuer,
+                        to = a,
+                        asset,
+                        amount = Funding.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    })
+                })).EnsureSuccessStatusCode();
         return (ids, issuer, names);
     }
 

@@ -102,15 +102,25 @@ public static class SwapPhases
         var lp = "lp-" + run;
         (await http.PostAsJsonAsync("/v1/accounts", new { id = lp, owner = "bench" })).EnsureSuccessStatusCode();
         var depth = PoolDepth.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var lpFunding = ((UInt128)o.Pools * PoolDepth).ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var asset in assets)
-            (await http.PostAsJsonAsync("/v1/batches", new { operations = new[] { new { type = "transfer", id = "lp-fund-" + asset, from = issuer, to = lp, asset,
-                amount = ((UInt128)o.Pools * PoolDepth).ToString(System.Globalization.CultureInfo.InvariantCulture) } } })).EnsureSuccessStatusCode();
+        {
+            var fund = new { type = "transfer", id = "lp-fund-" + asset, from = issuer, to = lp, asset, amount = lpFunding };
+            (await http.PostAsJsonAsync("/v1/batches", new { operations = new[] { fund } })).EnsureSuccessStatusCode();
+        }
         var pools = Enumerable.Range(0, o.Pools).Select(k => $"p{run}-{k}").ToArray();
         foreach (var pool in pools)
         {
             (await http.PostAsJsonAsync("/v1/pools", new { id = pool, asset_a = assets[0], asset_b = assets[1], fee_bps = 30 })).EnsureSuccessStatusCode();
-            (await http.PostAsJsonAsync($"/v1/pools/{pool}/deposits", new { id = "d-" + pool, account = lp, amount_a_desired = depth, amount_b_desired = depth,
-                amount_a_min = "0", amount_b_min = "0" })).EnsureSuccessStatusCode();
+            (await http.PostAsJsonAsync($"/v1/pools/{pool}/deposits", new
+            {
+                id = "d-" + pool,
+                account = lp,
+                amount_a_desired = depth,
+                amount_b_desired = depth,
+                amount_a_min = "0",
+                amount_b_min = "0"
+            })).EnsureSuccessStatusCode();
         }
 
         long seq = 0;
@@ -126,8 +136,11 @@ public static class SwapPhases
             using var response = await http.PostAsJsonAsync("/v1/swaps", new
             {
                 id = "s" + Interlocked.Increment(ref seq).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                account = ids[random.Next(ids.Length)], route, asset_in = assets[random.Next(2)],
-                amount_in = SwapAmount.ToString(System.Globalization.CultureInfo.InvariantCulture), min_amount_out = "0",
+                account = ids[random.Next(ids.Length)],
+                route,
+                asset_in = assets[random.Next(2)],
+                amount_in = SwapAmount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                min_amount_out = "0",
             });
             return response.IsSuccessStatusCode ? OpResult.One : (int)response.StatusCode is >= 400 and < 500 ? OpResult.Refused : new OpResult(0, 0, 1);
         });
