@@ -21,18 +21,9 @@ public sealed record PoolSnapshot(bool Exists, AssetId AssetA, AssetId AssetB, i
     /// <summary>Fills <paramref name="s"/> (new, empty) from this snapshot.</summary>
     public PoolState Restore(PoolState s)
     {
-        s.Exists = Exists;
-        s.AssetA = AssetA;
-        s.AssetB = AssetB;
-        s.FeeBps = FeeBps;
-        s.ReserveA = ReserveA;
-        s.ReserveB = ReserveB;
-        s.TotalShares = TotalShares;
-        s.LockedShares = LockedShares;
-        s.CreatedAt = CreatedAt;
-        s.CallCount = CallCount;
-        s.LockedBy = LockedBy;
-        s.LockExpiresAt = LockExpiresAt;
+        (s.Exists, s.AssetA, s.AssetB, s.FeeBps, s.CreatedAt) = (Exists, AssetA, AssetB, FeeBps, CreatedAt);
+        (s.ReserveA, s.ReserveB, s.TotalShares, s.LockedShares, s.CallCount) = (ReserveA, ReserveB, TotalShares, LockedShares, CallCount);
+        (s.LockedBy, s.LockExpiresAt) = (LockedBy, LockExpiresAt);
         s.Answers.Restore(Answers, Seen, SeenRuns, SeenAt);
         return s;
     }

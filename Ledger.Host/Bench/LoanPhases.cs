@@ -24,7 +24,6 @@ public static class LoanPhases
     private const ulong Depth = 1_000_000_000_000_000;
     private const ulong Size = 1_000;
     private static readonly RateModel Rate = new(0, 400, 30_000, 8_000);
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
     public static MarketId MarketOf(int k) => new("bench-market-" + k.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -34,17 +33,17 @@ public static class LoanPhases
     {
         await Phases.Fund(regions, o.Accounts, Phases.Asset);
         await Phases.Fund(regions, o.Accounts, Collateral);
-        await regions.Oracle.Ask<object>(new SetPrice(new(Phases.Asset), Wad(1_000)), AskTimeout);
-        await regions.Oracle.Ask<object>(new SetPrice(new(Collateral), Wad(2_000)), AskTimeout);
+        await regions.Oracle.Ask<object>(new SetPrice(new(Phases.Asset), Wad(1_000)), Phases.AskTimeout);
+        await regions.Oracle.Ask<object>(new SetPrice(new(Collateral), Wad(2_000)), Phases.AskTimeout);
         var supplier = new AccountId(Supplier);
-        await regions.Accounts.Ask<object>(new OpenAccount(supplier, "bench"), AskTimeout);
+        await regions.Accounts.Ask<object>(new OpenAccount(supplier, "bench"), Phases.AskTimeout);
         await regions.Accounts.Ask<object>(new SubmitTransfers(new(Phases.Issuer),
-            [new TransferRequest(new("supplier-fund"), supplier, new(Phases.Asset), (ulong)o.Pools * Depth, false, null)]), AskTimeout);
+            [new TransferRequest(new("supplier-fund"), supplier, new(Phases.Asset), (ulong)o.Pools * Depth, false, null)]), Phases.AskTimeout);
         for (var k = 0; k < o.Pools; k++)
         {
-            await regions.Markets.Ask<object>(new CreateMarket(MarketOf(k), new(Phases.Asset), new(Collateral), 0, 0, 8_000, Rate, 1_000, 500), AskTimeout);
+            await regions.Markets.Ask<object>(new CreateMarket(MarketOf(k), new(Phases.Asset), new(Collateral), 0, 0, 8_000, Rate, 1_000, 500), Phases.AskTimeout);
             var supply = new MarketCall(MarketOf(k), MarketCallKind.Supply, [new Leg(new(Phases.Asset), Depth)], Depth);
-            if (await regions.Accounts.Ask<object>(new CallVenue(supplier, new("supply-" + k), supply), AskTimeout) is not TransferOutcome { Transaction.Status: TransferStatus.Committed })
+            if (await regions.Accounts.Ask<object>(new CallVenue(supplier, new("supply-" + k), supply), Phases.AskTimeout) is not TransferOutcome { Transaction.Status: TransferStatus.Committed })
                 throw new InvalidOperationException($"supplying market {k} failed");
         }
 
@@ -61,7 +60,7 @@ public static class LoanPhases
             {
                 var moved = Interlocked.Add(ref price, random.Next(2) == 0 ? 400 : -400);
                 if (moved < 400) Interlocked.Exchange(ref price, 2_000);
-                await regions.Oracle.Ask<object>(new SetPrice(new(Collateral), Wad((ulong)Math.Max(400, moved))), AskTimeout);
+                await regions.Oracle.Ask<object>(new SetPrice(new(Collateral), Wad((ulong)Math.Max(400, moved))), Phases.AskTimeout);
                 return OpResult.One;
             }
             var call = roll switch
@@ -73,7 +72,7 @@ public static class LoanPhases
                 _ => new MarketCall(market, MarketCallKind.Liquidate, [new Leg(new(Phases.Asset), Size)], Size,
                     ids[(i + o.Pools * (1 + random.Next(Math.Max(1, ids.Length / o.Pools - 1)))) % ids.Length]),
             };
-            var reply = await regions.Accounts.Ask<object>(new CallVenue(ids[i], id, call), AskTimeout);
+            var reply = await regions.Accounts.Ask<object>(new CallVenue(ids[i], id, call), Phases.AskTimeout);
             return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
         });
         return (load, await Phases.HoldingsConserved(regions, [.. ids, supplier, new(Phases.Issuer)],

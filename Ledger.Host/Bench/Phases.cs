@@ -19,7 +19,7 @@ public static class Phases
     public const string Asset = "BENCH";
     public const string Issuer = "bench-issuer";
     public const ulong Funding = 1_000_000_000_000;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    internal static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
     public static string AccountId(int i) => "acct-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -25,7 +25,6 @@ public static class SwapPhases
     /// <summary>Each pool's reserves: deep enough that a swap of <see cref="SwapAmount"/> barely moves the price.</summary>
     public const ulong PoolDepth = 1_000_000_000_000_000;
     public const ulong SwapAmount = 1_000;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
     private static readonly PoolSettings PoolLimits = new();
 
     public static PoolId PoolOf(int k) => new("bench-pool-" + k.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -49,15 +48,15 @@ public static class SwapPhases
         await Phases.Fund(regions, o.Accounts, Phases.Asset);
         await Phases.Fund(regions, o.Accounts, AssetB);
         var lp = new AccountId(LiquidityProvider);
-        await regions.Accounts.Ask<object>(new OpenAccount(lp, "bench"), AskTimeout);
+        await regions.Accounts.Ask<object>(new OpenAccount(lp, "bench"), Phases.AskTimeout);
         foreach (var asset in new[] { Phases.Asset, AssetB })
             await regions.Accounts.Ask<object>(new SubmitTransfers(new(Phases.Issuer),
-                [new TransferRequest(new("lp-fund-" + asset), lp, new(asset), (ulong)o.Pools * PoolDepth, false, null)]), AskTimeout);
+                [new TransferRequest(new("lp-fund-" + asset), lp, new(asset), (ulong)o.Pools * PoolDepth, false, null)]), Phases.AskTimeout);
         for (var k = 0; k < o.Pools; k++)
         {
-            await regions.Pools.Ask<object>(new CreatePool(PoolOf(k), new(Phases.Asset), new(AssetB), 30), AskTimeout);
+            await regions.Pools.Ask<object>(new CreatePool(PoolOf(k), new(Phases.Asset), new(AssetB), 30), Phases.AskTimeout);
             var deposit = new PoolCall(PoolOf(k), PoolCallKind.Deposit, [new Leg(new(Phases.Asset), PoolDepth), new Leg(new(AssetB), PoolDepth)]);
-            if (await regions.Accounts.Ask<object>(new CallPool(lp, new("lp-" + k), deposit), AskTimeout)
+            if (await regions.Accounts.Ask<object>(new CallPool(lp, new("lp-" + k), deposit), Phases.AskTimeout)
                 is not TransferOutcome { Transaction.Status: TransferStatus.Committed })
                 throw new InvalidOperationException($"funding pool {k} failed");
         }
@@ -72,16 +71,16 @@ public static class SwapPhases
             if (o.Workload == "routes")
             {
                 var (first, second) = TwoPools(random, o.Pools);
-                reply = await regions.Sagas.Ask<object>(new StartSaga(new(account, id), [Route(account, id, first, second, random.Next(2) == 0)]), AskTimeout);
+                reply = await regions.Sagas.Ask<object>(new StartSaga(new(account, id), [Route(account, id, first, second, random.Next(2) == 0)]), Phases.AskTimeout);
                 return reply is SagaOutcome { Committed: true } ? OpResult.One : OpResult.Refused;
             }
             if (o.Workload == "mixed" && random.Next(2) == 0)
             {
                 var (from, to) = workload.Next(random);
-                reply = await regions.Accounts.Ask<object>(new SubmitTransfers(ids[from], [new TransferRequest(id, ids[to], new(Phases.Asset), 1, false, null)]), AskTimeout);
+                reply = await regions.Accounts.Ask<object>(new SubmitTransfers(ids[from], [new TransferRequest(id, ids[to], new(Phases.Asset), 1, false, null)]), Phases.AskTimeout);
                 return reply is TransferResults { Results: [{ Transaction.Status: TransferStatus.Committed }] } ? OpResult.One : OpResult.Refused;
             }
-            reply = await regions.Accounts.Ask<object>(new CallPool(account, id, Swap(random.Next(o.Pools), random.Next(2) == 0)), AskTimeout);
+            reply = await regions.Accounts.Ask<object>(new CallPool(account, id, Swap(random.Next(o.Pools), random.Next(2) == 0)), Phases.AskTimeout);
             return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
         });
         if (o.Workload == "routes") Phases.ReportSagaSteps();
