@@ -114,7 +114,10 @@ public static class SagaPlanner
     /// An account's legs before any pool is priced: transfers as they are; a swap takes at most its input (exact output:
     /// its maximum) and is counted as bringing nothing. Whatever the fills, a hold for these covers the exact legs.
     /// </summary>
-    public static SagaLeg[] WorstCaseLegsOf(IReadOnlyList<SagaOpAt> ops, AccountId account)
+    public static SagaLeg[] WorstCaseLegsOf(IReadOnlyList<SagaOpAt> ops, AccountId account) => LegsOf(ops, null, account);
+
+    /// <summary>An account's debits and credits, in operation order, from the fills (without them: the worst case).</summary>
+    public static SagaLeg[] LegsOf(IReadOnlyList<SagaOpAt> ops, IReadOnlyList<OpFill>? fills, AccountId account)
     {
         var legs = new List<SagaLeg>();
         foreach (var (i, op) in ops)
@@ -123,25 +126,11 @@ public static class SagaPlanner
                 case TransferOp t:
                     legs.Add(new SagaLeg(i, t.Asset, t.Amount, Credit: t.To == account));
                     break;
-                case SwapOp s:
+                case SwapOp s when fills is null:
                     legs.Add(new SagaLeg(i, s.AssetIn, s.AmountIn, false));
                     break;
-            }
-        return [.. legs];
-    }
-
-    /// <summary>An account's debits and credits, in operation order, from the fills.</summary>
-    public static SagaLeg[] LegsOf(IReadOnlyList<SagaOpAt> ops, IReadOnlyList<OpFill> fills, AccountId account)
-    {
-        var legs = new List<SagaLeg>();
-        foreach (var (i, op) in ops)
-            switch (op)
-            {
-                case TransferOp t:
-                    legs.Add(new SagaLeg(i, t.Asset, t.Amount, Credit: t.To == account));
-                    break;
                 case SwapOp:
-                    var fill = fills[i];
+                    var fill = fills![i];
                     legs.Add(new SagaLeg(i, fill.Path![0], fill.AmountIn, false));
                     legs.Add(new SagaLeg(i, fill.Path![^1], fill.AmountOut, true));
                     break;

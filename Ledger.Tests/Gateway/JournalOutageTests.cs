@@ -29,6 +29,10 @@ public sealed class JournalOutageTests(Xunit.Abstractions.ITestOutputHelper outp
         await using var host = new HostProcess(seeding.DataDir);
         await host.Start(args);
         Assert.Equal(200, (await host.Get("/v1/accounts/ou-bob")).Status);
+        // A node that has served a transfer request before (a refused one, of an asset that does not exist: nothing moves,
+        // and "OU" is still to be read back below): what is measured is the outage, not a cold process's first request.
+        var warm = await host.Post("/v1/transfers", new { id = "w0", from = "ou-bob", to = "ou-carol", asset = "NOPE", amount = "1" });
+        Assert.Equal((422, "asset_not_found"), (warm.Status, S(warm.Body, "code")));
         var transfer = new { id = "t1", from = "ou-alice", to = "ou-bob", asset = "OU", amount = "300" };
 
         pg.Halt();
