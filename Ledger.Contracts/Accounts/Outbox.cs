@@ -16,7 +16,7 @@ namespace Ledger.Contracts.Accounts;
 public sealed class Outbox
 {
     /// <summary>When an owed step that has not been sent yet was sent.</summary>
-    public const long NotSent = long.MinValue;
+    private const long NotSent = long.MinValue;
 
     /// <summary>Transfers that still owe the payee a step, and venue calls not yet answered, with when they were last sent.</summary>
     private readonly Dictionary<TxId, long> _owed = new(4);

@@ -22,7 +22,7 @@ public sealed class LedgerUnavailableException(string detail) : Exception(detail
 public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, JournalHealth health)
 {
     // Ample for an entity in memory to answer, and short enough that the 503 reaches the client within the second
-    // api.md promises even on a node slow to schedule its timers.
+    // issue 20 asks for even on a node slow to schedule its timers.
     public static readonly TimeSpan OutageBudget = TimeSpan.FromMilliseconds(300);
 
     /// <summary>When the HTTP request being served started (<see cref="BeginRequest"/>), flowing with it through its awaits.</summary>
