@@ -99,7 +99,7 @@ public abstract class LedgerPersistentActor : UntypedPersistentActor
         public static readonly IdleCheck Instance = new();
     }
 
-    internal static bool IsAsker(IActorRef sender) => sender.Path.Elements is ["temp", ..];
+    private static bool IsAsker(IActorRef sender) => sender.Path.Elements is ["temp", ..];
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {

@@ -58,8 +58,6 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(SagaStarted)] = "SagaStarted.v1",
         [typeof(SagaDecided)] = "SagaDecided.v1",
         [typeof(SagaFinished)] = "SagaFinished.v1",
-        [typeof(SagaWrite)] = "SagaWrite.v1",
-        [typeof(SagaBookSnapshot)] = "SagaBookSnapshot.v1",
         [typeof(VenueCallSent)] = "VenueCallSent.v1",
         [typeof(VenueCallRejected)] = "VenueCallRejected.v1",
         [typeof(MarketCreated)] = "MarketCreated.v1",
@@ -89,7 +87,6 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         PoolWrite write => WriteToBinary(write.Events),
         MarketWrite write => WriteToBinary(write.Events),
         FarmWrite write => WriteToBinary(write.Events),
-        SagaWrite write => WriteToBinary(write.Events),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default),
     };
 
@@ -99,7 +96,6 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         "PoolWrite.v1" => new PoolWrite(WriteFromBinary<IPoolEvent>(bytes)),
         "MarketWrite.v1" => new MarketWrite(WriteFromBinary<IMarketEvent>(bytes)),
         "FarmWrite.v1" => new FarmWrite(WriteFromBinary<IFarmEvent>(bytes)),
-        "SagaWrite.v1" => new SagaWrite(WriteFromBinary<ISagaEvent>(bytes)),
         _ when TypeOf.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, EventJson.Default)!,
         _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
     };
@@ -182,7 +178,6 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(SagaStarted))]
 [JsonSerializable(typeof(SagaDecided))]
 [JsonSerializable(typeof(SagaFinished))]
-[JsonSerializable(typeof(SagaBookSnapshot))]
 [JsonSerializable(typeof(VenueCallSent))]
 [JsonSerializable(typeof(VenueCallRejected))]
 [JsonSerializable(typeof(MarketCreated))]

@@ -61,8 +61,14 @@ public readonly record struct FarmId(string Value)
 /// </summary>
 public readonly record struct SagaKey(AccountId Account, TxId Id)
 {
-    /// <summary>How the saga is named in logs and errors: <c>account/id</c> ('/' is never part of an id).</summary>
+    /// <summary>The saga entity's id: <c>account/id</c> ('/' is never part of an id).</summary>
     public string EntityId => Account.Value + "/" + Id.Value;
+
+    public static SagaKey Parse(string entityId)
+    {
+        var slash = entityId.IndexOf('/', StringComparison.Ordinal);
+        return new SagaKey(new AccountId(entityId[..slash]), new TxId(entityId[(slash + 1)..]));
+    }
 
     /// <summary>What an account remembers once it has applied this saga's outcome (distinct from any transaction key).</summary>
     public ulong Hash => Fingerprint.Of("saga", Account.Value, Id.Value);

@@ -8,7 +8,7 @@ namespace Ledger.Contracts.Protocol;
 public interface ISagaMessage : IEntityMessage
 {
     SagaKey Key { get; }
-    string IEntityMessage.EntityId => SagaContract.CoordinatorOf(Key);
+    string IEntityMessage.EntityId => Key.EntityId;
 }
 
 /// <summary>Run <see cref="Ops"/> all or nothing; answered with <see cref="SagaOutcome"/> once every participant applied the decision.</summary>

@@ -2,30 +2,20 @@ using Ledger.Contracts.Primitives;
 
 namespace Ledger.Contracts.Sagas;
 
-/// <summary>
-/// Everything a saga coordinator persists (the durable schema: add fields only with defaults). A coordinator holds
-/// many sagas, so each event names its saga (<see cref="Key"/>; journals from before coordinators held one saga each
-/// and left it out).
-/// </summary>
-public interface ISagaEvent
-{
-    SagaKey Key { get; }
-}
+/// <summary>Everything a saga coordinator persists (the durable schema: add fields only with defaults).</summary>
+public interface ISagaEvent;
 
 /// <summary>The intent, written before any participant is asked: the operations and when every lock taken for them expires.</summary>
-public sealed record SagaStarted(SagaOp[] Ops, long ExpiresAt, long At, SagaKey Key = default) : ISagaEvent;
+public sealed record SagaStarted(SagaOp[] Ops, long ExpiresAt, long At) : ISagaEvent;
 
 /// <summary>
 /// The decision. Committed: <paramref name="Fills"/> says what every operation did. Aborted: operation
 /// <paramref name="FailedOp"/> failed with <paramref name="Code"/> (−1: no single operation failed, e.g. the locks expired).
 /// </summary>
-public sealed record SagaDecided(bool Commit, int FailedOp, string? Code, OpFill[]? Fills, long At, SagaKey Key = default) : ISagaEvent;
+public sealed record SagaDecided(bool Commit, int FailedOp, string? Code, OpFill[]? Fills, long At) : ISagaEvent;
 
 /// <summary>Every participant has applied the decision: nothing of this saga is held anywhere.</summary>
-public sealed record SagaFinished(long At, SagaKey Key = default) : ISagaEvent;
-
-/// <summary>What a saga coordinator persists: the events of one write (group commit, any number of sagas), as one journal row.</summary>
-public sealed record SagaWrite(ISagaEvent[] Events);
+public sealed record SagaFinished(long At) : ISagaEvent;
 
 public enum SagaPhase
 {
@@ -52,9 +42,6 @@ public sealed class SagaState
     public string? Code { get; set; }
     public OpFill[]? Fills { get; set; }
     public long? DecidedAt { get; set; }
-
-    /// <summary>An independent copy (the coordinator's record and the saga's runner each fold the events into their own).</summary>
-    public SagaState Copy() => (SagaState)MemberwiseClone();
 }
 
 /// <summary>
@@ -66,15 +53,6 @@ public static class SagaContract
     /// <summary>Most operations in one saga (an atomic batch's limit).</summary>
     public const int OpsMax = 8_190;
 
-    /// <summary>
-    /// How many coordinators share the sagas. Part of the durable layout: a saga's events are in its coordinator's
-    /// journal, found again by this number, so it never changes on a ledger that has run.
-    /// </summary>
-    public const int Coordinators = 64;
-
-    /// <summary>The coordinator entity that runs and records the saga <paramref name="key"/>.</summary>
-    public static string CoordinatorOf(SagaKey key) => "c" + (key.Hash % Coordinators).ToString(System.Globalization.CultureInfo.InvariantCulture);
-
     public static ulong FingerprintOf(IEnumerable<SagaOp> ops) => Primitives.Fingerprint.Of([.. ops.Select(o => o.Fingerprint().ToString(System.Globalization.CultureInfo.InvariantCulture))]);
 
     /// <summary>A new request: the intent to record, nothing (a retry of the same saga), or <c>id_conflict</c>.</summary>
@@ -83,7 +61,7 @@ public static class SagaContract
         var fingerprint = FingerprintOf(ops);
         if (s.Phase != SagaPhase.New) return (null, s.Fingerprint == fingerprint ? null : Codes.IdConflict);
         if (ops.Length is 0 or > OpsMax || ops[0].Account != s.Key.Account || ops[0].Id != s.Key.Id) return (null, Codes.InvalidRequest);
-        return (new SagaStarted(ops, checked(now + (long)lockTimeout.TotalMilliseconds), now, s.Key), null);
+        return (new SagaStarted(ops, checked(now + (long)lockTimeout.TotalMilliseconds), now), null);
     }
 
     /// <summary>The outcome of every operation, once decided (api.md: the failing one's code, <c>linked_operation_failed</c> for the rest).</summary>

@@ -222,7 +222,7 @@ public class SagaCoordinatorCrashSpecs() : SagaWorld(new SagaSettings
         Sagas.Tell(new StartSaga(new(new("alice"), new("r1")), [Route("alice", "r1", 10_000)]));
         AwaitCondition(() => PendingOut("alice", X) == 10_000, Wait, Poll);
         // Every vote is in and durable; the decision is not. The coordinator dies.
-        Sagas.Tell(new EntityParent.Kill(SagaContract.CoordinatorOf(new(new("alice"), new("r1")))));
+        Sagas.Tell(new EntityParent.Kill("alice/r1"));
 
         // The pools' locks and alice's hold expire; they ask the saga, which finds no decision and aborts.
         AwaitCondition(() => PendingOut("alice", X) == Amount.Zero, Wait, Poll);

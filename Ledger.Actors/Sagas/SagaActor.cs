@@ -9,19 +9,39 @@ using Ledger.Contracts.Sagas;
 
 namespace Ledger.Actors.Sagas;
 
+/// <summary>Limits and timings of a saga coordinator.</summary>
+public sealed record SagaSettings
+{
+    /// <summary>
+    /// How long every lock and hold taken for a saga lives. A saga not decided by then aborts (<c>lock_timeout</c>);
+    /// a participant still holding by then asks the saga for its decision (presumed abort).
+    /// </summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Unanswered requests to participants are sent again after this long.</summary>
+    public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>A finished saga stays in memory this long for retries of the same request, then passivates.</summary>
+    public TimeSpan IdleAfter { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Failpoint for crash tests: how long to wait, with every vote in, before writing the decision — the window
+    /// in which a test stops the coordinator's node. Zero in production.
+    /// </summary>
+    public TimeSpan PauseBeforeDecision { get; init; } = TimeSpan.Zero;
+}
+
 /// <summary>
-/// Runs one multi-party transaction (a route, an atomic batch) for its <see cref="SagaCoordinator"/>, whose child it
-/// is: the coordinator records its events (many sagas' in one write) and hands every message about the saga to it.
+/// Coordinates one multi-party transaction (a route, an atomic batch): a sharded entity keyed by its initiating
+/// account and id, in a region that remembers its entities, so that after a crash or a rebalance it starts
+/// again by itself and finishes what it began.
 /// <para>
-/// The protocol (docs/architecture.md, "Sagas"): the intent is recorded first; lock the pools one at a time in id
-/// order (a lock queues behind another saga's, and ordered locking cannot deadlock); price every operation against
-/// the locked reserves (<see cref="SagaPlanner"/>); ask every account to vote, holding what its legs need; record the
-/// decision — commit only if all said yes before the locks expire; then tell every participant until each has
-/// applied it, and only then answer the client. A participant whose lock expires undecided asks; a saga that has not
-/// decided by then aborts (presumed abort), so nothing stays held forever.
+/// The protocol (docs/architecture.md, "Sagas"): persist the intent; lock the pools one at a time in id order (a
+/// lock queues behind another saga's, and ordered locking cannot deadlock); price every operation against the
+/// locked reserves (<see cref="SagaPlanner"/>); ask every account to vote, holding what its legs need; persist
+/// the decision — commit only if all said yes before the locks expire; then tell every participant until each
+/// has applied it, and only then answer the client. A participant whose lock expires undecided asks; a saga that
+/// has not decided by then aborts (presumed abort), so nothing stays held forever.
 /// </para>
 /// </summary>
-public sealed class SagaRun : UntypedActor, IWithTimers
+public sealed class SagaActor : LedgerPersistentActor, IWithTimers
 {
     private readonly SagaKey _key;
     private readonly IActorRef _accounts;
@@ -44,12 +64,9 @@ public sealed class SagaRun : UntypedActor, IWithTimers
     private readonly HashSet<AccountId> _accountsToTell = [];
     private readonly HashSet<PoolId> _poolsToTell = [];
     private readonly List<IActorRef> _waiters = [];
-    /// <summary>What to do once the event the coordinator is recording for this saga is durable (null: nothing is being recorded).</summary>
-    private Action? _onRecorded;
+    private bool _writing;
     /// <summary>When the step under way began (<see cref="LedgerMetrics.SagaStep"/>).</summary>
     private long _stepStarted;
-
-    private bool Writing => _onRecorded is not null;
 
     private void Step(string ended)
     {
@@ -58,64 +75,47 @@ public sealed class SagaRun : UntypedActor, IWithTimers
         _stepStarted = LedgerMetrics.Start();
     }
 
-    /// <param name="state">The saga as recorded (this runner's own copy); New when its intent is being recorded now.</param>
-    /// <param name="waiter">Who asked for it, answered with the outcome.</param>
-    public SagaRun(SagaState state, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings, IActorRef? waiter)
+    public SagaActor(string entityId, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings)
     {
-        _key = state.Key;
-        _state = state;
+        _key = SagaKey.Parse(entityId);
         _accounts = accounts;
         _pools = pools;
         _time = time;
         _settings = settings;
-        if (waiter is not null) _waiters.Add(waiter);
-        if (_state.Phase == SagaPhase.New)
-        {
-            _stepStarted = LedgerMetrics.Start();
-            _onRecorded = () =>
-            {
-                Step("intent");
-                Lock();
-            };
-        }
+        _state = new SagaState { Key = _key };
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(SagaState state, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings, IActorRef? waiter) =>
-        Akka.Actor.Props.Create(() => new SagaRun(state, accounts, pools, time, settings, waiter));
+    public static Props Props(string entityId, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings) =>
+        Akka.Actor.Props.Create(() => new SagaActor(entityId, accounts, pools, time, settings));
+
+    public override string PersistenceId => "saga-" + _key.EntityId;
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>A saga found mid-way after a crash or a move picks up where its record says it is.</summary>
-    protected override void PreStart()
-    {
-        if (_state.Phase == SagaPhase.Started) Lock();
-        else if (_state.Phase == SagaPhase.Decided) Resolve();
-    }
-
-    /// <summary>Stopped before it answered (its coordinator failed or stopped): whoever asked hears at once, and retries.</summary>
-    protected override void PostStop()
-    {
-        var failed = new JournalUnavailable("saga-" + _key.EntityId);
-        foreach (var waiter in _waiters.Where(LedgerPersistentActor.IsAsker)) waiter.Tell(failed);
-        base.PostStop();
-    }
-
-    protected override void OnReceive(object message)
+    protected override void OnRecover(object message)
     {
         switch (message)
         {
-            case SagaRecorded recorded:
-                SagaContract.Apply(_state, recorded.Event);
-                var then = _onRecorded;
-                _onRecorded = null;
-                then?.Invoke();
+            case ISagaEvent e:
+                SagaContract.Apply(_state, e);
                 break;
-            case StartSaga:
-                // The coordinator checked it is the same request: one more to answer.
-                if (_state.Phase == SagaPhase.Finished) Sender.Tell(Outcome());
-                else _waiters.Add(Sender);
+            case RecoveryCompleted:
+                // A saga found mid-way after a crash or a move picks up where its journal says it is.
+                if (_state.Phase == SagaPhase.Started) Lock();
+                else if (_state.Phase == SagaPhase.Decided) Resolve();
+                else PassivateWhenIdle(_settings.IdleAfter);
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case StartSaga start:
+                Start(start);
                 break;
             case QuerySaga query:
                 Query(query);
@@ -141,31 +141,62 @@ public sealed class SagaRun : UntypedActor, IWithTimers
             case RetryTick:
                 Retry();
                 break;
+            case ReceiveTimeout:
+                if (_state.Phase is SagaPhase.Finished or SagaPhase.New && !_writing) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                break;
+            case StopEntity:
+                Context.Stop(Self);
+                break;
             default:
                 Unhandled(message);
                 break;
         }
     }
 
-    /// <summary>Asks the coordinator to record <paramref name="e"/> with its next write; <paramref name="then"/> runs once it is durable.</summary>
-    private void Record(ISagaEvent e, Action then)
+    private void Start(StartSaga start)
     {
-        _onRecorded = then;
-        Context.Parent.Tell(new SagaRecord(e));
+        var (started, rejection) = SagaContract.Start(_state, start.Ops, _settings.LockTimeout, Now);
+        if (rejection is not null)
+        {
+            Sender.Tell(new Rejected(rejection));
+            return;
+        }
+        if (_state.Phase == SagaPhase.Finished)
+        {
+            Sender.Tell(Outcome());
+            return;
+        }
+        _waiters.Add(Sender);
+        if (started is null || _writing) return;
+        _writing = true;
+        _stepStarted = LedgerMetrics.Start();
+        Persist(started, e =>
+        {
+            _writing = false;
+            Step("intent");
+            SagaContract.Apply(_state, e);
+            Lock();
+        });
     }
 
     /// <summary>A participant's lock expired undecided: decide abort if nothing is decided yet, else tell it again.</summary>
     private void Query(QuerySaga query)
     {
-        if (_state.Phase == SagaPhase.Started) Decide(commit: false, -1, Codes.LockTimeout);
-        else if (_state.Phase == SagaPhase.Decided) Tell(query, _state, _accounts, _pools);
-    }
-
-    /// <summary>Answers a participant's question about a decided saga: the decision again.</summary>
-    internal static void Tell(QuerySaga query, SagaState s, IActorRef accounts, IActorRef pools)
-    {
-        if (query.Account is { } account) TellAccount(account, s, accounts);
-        if (query.Pool is { } pool) TellPool(pool, s, pools);
+        switch (_state.Phase)
+        {
+            case SagaPhase.New:
+                // Nothing recorded, so nothing was ever asked of anyone under this key: the answer is abort.
+                if (query.Account is { } a) _accounts.Tell(new ResolveSaga(a, _key, false, -1, Codes.LockTimeout, [], null));
+                if (query.Pool is { } p) _pools.Tell(new UnlockPool(p, _key, false, []));
+                break;
+            case SagaPhase.Started:
+                Decide(commit: false, -1, Codes.LockTimeout);
+                break;
+            default:
+                if (query.Account is { } account) TellAccount(account);
+                if (query.Pool is { } pool) TellPool(pool);
+                break;
+        }
     }
 
     /// <summary>
@@ -212,7 +243,7 @@ public sealed class SagaRun : UntypedActor, IWithTimers
 
     private void Locked(PoolLockReply reply)
     {
-        if (_state.Phase != SagaPhase.Started || Writing || _locking >= _poolOrder.Length || reply.Pool != _poolOrder[_locking]) return;
+        if (_state.Phase != SagaPhase.Started || _writing || _locking >= _poolOrder.Length || reply.Pool != _poolOrder[_locking]) return;
         if (reply.Code is { } code)
         {
             // No such pool: the first operation that routes through it fails.
@@ -228,7 +259,7 @@ public sealed class SagaRun : UntypedActor, IWithTimers
 
     private void Voted(SagaVote vote)
     {
-        if (_state.Phase != SagaPhase.Started || Writing) return;
+        if (_state.Phase != SagaPhase.Started || _writing) return;
         if (vote.WorstCase)
         {
             // A yes holds enough whatever the fills; a no only says the worst case does not fit: the exact vote decides.
@@ -259,7 +290,7 @@ public sealed class SagaRun : UntypedActor, IWithTimers
 
     private void DecideIfAllVoted()
     {
-        if (_state.Phase != SagaPhase.Started || Writing || _pausing || _awaitingVotes.Count > 0 || _plannedFills is null) return;
+        if (_state.Phase != SagaPhase.Started || _writing || _pausing || _awaitingVotes.Count > 0 || _plannedFills is null) return;
         if (_firstNo is { } no) Decide(commit: false, no.Op, no.Code);
         else Decide(commit: true, -1, null);
     }
@@ -271,15 +302,18 @@ public sealed class SagaRun : UntypedActor, IWithTimers
         return true;
     }
 
-    /// <summary>Records the decision (once), then tells every participant.</summary>
+    /// <summary>Writes the decision (once), then tells every participant.</summary>
     private void Decide(bool commit, int failedOp, string? code)
     {
-        if (_state.Phase != SagaPhase.Started || Writing) return;
+        if (_state.Phase != SagaPhase.Started || _writing) return;
+        _writing = true;
         _stepStarted = LedgerMetrics.Start();
-        Record(new SagaDecided(commit, failedOp, code, commit ? _plannedFills : null, Now, _key), () =>
+        Persist(new SagaDecided(commit, failedOp, code, commit ? _plannedFills : null, Now), e =>
         {
             Step("decision");
-            LedgerMetrics.SagaDecided(_state.Commit);
+            LedgerMetrics.SagaDecided(e.Commit);
+            _writing = false;
+            SagaContract.Apply(_state, e);
             Resolve();
         });
     }
@@ -289,44 +323,42 @@ public sealed class SagaRun : UntypedActor, IWithTimers
         _awaitingVotes.Clear();
         _accountsToTell.UnionWith(SagaPlanner.Accounts(_state.Ops));
         _poolsToTell.UnionWith(SagaPlanner.Pools(_state.Ops));
-        foreach (var account in _accountsToTell) TellAccount(account, _state, _accounts);
-        foreach (var pool in _poolsToTell) TellPool(pool, _state, _pools);
+        foreach (var account in _accountsToTell) TellAccount(account);
+        foreach (var pool in _poolsToTell) TellPool(pool);
         StartRetrying();
         FinishIfAllTold();
     }
 
-    private static void TellAccount(AccountId account, SagaState s, IActorRef accounts)
+    private void TellAccount(AccountId account)
     {
-        var ops = SagaPlanner.OpsOf(s.Ops, account);
-        var fills = s.Commit ? ops.Select(o => s.Fills![o.Index]).ToArray() : null;
-        accounts.Tell(new ResolveSaga(account, s.Key, s.Commit, s.FailedOp, s.Code, ops, fills,
-            s.Commit ? SagaPlanner.LegsOf(ops, s.Fills!, account) : null));
+        var ops = SagaPlanner.OpsOf(_state.Ops, account);
+        var fills = _state.Commit ? ops.Select(o => _state.Fills![o.Index]).ToArray() : null;
+        _accounts.Tell(new ResolveSaga(account, _key, _state.Commit, _state.FailedOp, _state.Code, ops, fills,
+            _state.Commit ? SagaPlanner.LegsOf(ops, _state.Fills!, account) : null));
     }
 
-    private static void TellPool(PoolId pool, SagaState s, IActorRef pools) =>
-        pools.Tell(new UnlockPool(pool, s.Key, s.Commit, s.Commit ? SagaPlanner.HopsOf(s.Ops, s.Fills!, pool) : []));
+    private void TellPool(PoolId pool) =>
+        _pools.Tell(new UnlockPool(pool, _key, _state.Commit, _state.Commit ? SagaPlanner.HopsOf(_state.Ops, _state.Fills!, pool) : []));
 
-    /// <summary>
-    /// Every participant has applied the decision: the client is answered now, and the saga's end is recorded with the
-    /// coordinator's next write — nobody waits for it, since the outcome is durable everywhere already. If it is lost
-    /// in a crash, the saga resolves again after recovery and every participant answers as before.
-    /// </summary>
     private void FinishIfAllTold()
     {
-        if (_state.Phase != SagaPhase.Decided || Writing || _accountsToTell.Count > 0 || _poolsToTell.Count > 0) return;
+        if (_state.Phase != SagaPhase.Decided || _writing || _accountsToTell.Count > 0 || _poolsToTell.Count > 0) return;
+        _writing = true;
         Step("acknowledgements");
-        var finished = new SagaFinished(Now, _key);
-        SagaContract.Apply(_state, finished);
-        Timers.Cancel(RetryTick.Instance);
-        var outcome = Outcome();
-        foreach (var waiter in _waiters) waiter.Tell(outcome);
-        _waiters.Clear();
-        Context.Parent.Tell(new SagaRecord(finished));
+        Persist(new SagaFinished(Now), e =>
+        {
+            _writing = false;
+            Step("finish");
+            SagaContract.Apply(_state, e);
+            Timers.Cancel(RetryTick.Instance);
+            var outcome = Outcome();
+            foreach (var waiter in _waiters) waiter.Tell(outcome);
+            _waiters.Clear();
+            PassivateWhenIdle(_settings.IdleAfter);
+        });
     }
 
-    private SagaOutcome Outcome() => Outcome(_state);
-
-    internal static SagaOutcome Outcome(SagaState s) => new(s.Key, s.Commit, SagaContract.Outcomes(s));
+    private SagaOutcome Outcome() => new(_key, _state.Commit, SagaContract.Outcomes(_state));
 
     private void StartRetrying()
     {
@@ -336,7 +368,7 @@ public sealed class SagaRun : UntypedActor, IWithTimers
     /// <summary>Sends again whatever is unanswered; past the lock expiry an undecided saga aborts.</summary>
     private void Retry()
     {
-        if (Writing) return;
+        if (_writing) return;
         switch (_state.Phase)
         {
             case SagaPhase.Started:
@@ -346,14 +378,16 @@ public sealed class SagaRun : UntypedActor, IWithTimers
                 foreach (var prepare in _awaitingVotes.Values) _accounts.Tell(prepare);
                 break;
             case SagaPhase.Decided:
-                foreach (var account in _accountsToTell) TellAccount(account, _state, _accounts);
-                foreach (var pool in _poolsToTell) TellPool(pool, _state, _pools);
+                foreach (var account in _accountsToTell) TellAccount(account);
+                foreach (var pool in _poolsToTell) TellPool(pool);
                 break;
             default:
                 Timers.Cancel(RetryTick.Instance);
                 break;
         }
     }
+
+    protected override IEnumerable<IActorRef> AwaitingWrite => _waiters;
 
     private sealed class RetryTick : INoSerializationVerificationNeeded
     {
@@ -365,9 +399,3 @@ public sealed class SagaRun : UntypedActor, IWithTimers
         public static readonly DecideNow Instance = new();
     }
 }
-
-/// <summary>Runner → coordinator: record this event of my saga with your next write.</summary>
-internal sealed record SagaRecord(ISagaEvent Event) : INoSerializationVerificationNeeded;
-
-/// <summary>Coordinator → runner: the event is durable.</summary>
-internal sealed record SagaRecorded(ISagaEvent Event) : INoSerializationVerificationNeeded;
