@@ -21,7 +21,7 @@ public static class LedgerMetrics
     private static readonly Counter Sagas = Metrics.CreateCounter("ledger_sagas_total", "Sagas decided, by outcome", "outcome");
 
     /// <summary>The steps of a saga, in the order it takes them (see <see cref="SagaStep"/>).</summary>
-    public static readonly string[] SagaSteps = ["intent", "lock", "votes", "decision", "acknowledgements", "finish", "pool_held"];
+    public static readonly string[] SagaSteps = ["admission", "intent", "lock", "votes", "decision", "acknowledgements", "finish", "pool_held"];
 
     private static readonly Histogram SagaStepTime = Metrics.CreateHistogram("ledger_saga_step_seconds",
         "Time a saga spends in each step: its intent write, each pool lock (queueing behind other sagas included), the accounts' votes, " +

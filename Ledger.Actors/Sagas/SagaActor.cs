@@ -19,6 +19,13 @@ public sealed record SagaSettings
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Unanswered requests to participants are sent again after this long.</summary>
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Sagas of one node taking pool locks at once (<see cref="SagaAdmission"/>); the rest wait before they record
+    /// anything. Sagas that lock no pool (atomic batches of transfers) are not counted: an account holds amounts, not itself.
+    /// </summary>
+    public int MaxLocking { get; init; } = 64;
+    /// <summary>Sagas of one node waiting for admission; beyond this a request is answered 503, to be retried.</summary>
+    public int AdmissionQueueMax { get; init; } = 100_000;
     /// <summary>A finished saga stays in memory this long for retries of the same request, then passivates.</summary>
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>
@@ -46,6 +53,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
     private readonly SagaKey _key;
     private readonly IActorRef _accounts;
     private readonly IActorRef _pools;
+    private readonly IActorRef _admission;
     private readonly TimeProvider _time;
     private readonly SagaSettings _settings;
     private readonly SagaState _state;
@@ -65,6 +73,9 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
     private readonly HashSet<PoolId> _poolsToTell = [];
     private readonly List<IActorRef> _waiters = [];
     private bool _writing;
+    /// <summary>The request waiting for admission, and whether this saga holds a place (until its decision is durable).</summary>
+    private StartSaga? _admitting;
+    private bool _admitted;
     /// <summary>When the step under way began (<see cref="LedgerMetrics.SagaStep"/>).</summary>
     private long _stepStarted;
 
@@ -75,11 +86,12 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         _stepStarted = LedgerMetrics.Start();
     }
 
-    public SagaActor(string entityId, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings)
+    public SagaActor(string entityId, IActorRef accounts, IActorRef pools, IActorRef admission, TimeProvider time, SagaSettings settings)
     {
         _key = SagaKey.Parse(entityId);
         _accounts = accounts;
         _pools = pools;
+        _admission = admission;
         _time = time;
         _settings = settings;
         _state = new SagaState { Key = _key };
@@ -87,8 +99,8 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string entityId, IActorRef accounts, IActorRef pools, TimeProvider time, SagaSettings settings) =>
-        Akka.Actor.Props.Create(() => new SagaActor(entityId, accounts, pools, time, settings));
+    public static Props Props(string entityId, IActorRef accounts, IActorRef pools, IActorRef admission, TimeProvider time, SagaSettings settings) =>
+        Akka.Actor.Props.Create(() => new SagaActor(entityId, accounts, pools, admission, time, settings));
 
     public override string PersistenceId => "saga-" + _key.EntityId;
 
@@ -117,6 +129,15 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             case StartSaga start:
                 Start(start);
                 break;
+            case SagaAdmitted:
+                if (_admitting is null) _admission.Tell(LeaveSaga.Instance);
+                else Admitted();
+                break;
+            case SagaAdmissionFull:
+                _admitting = null;
+                foreach (var waiter in _waiters) waiter.Tell(new Busy("too many routes and atomic batches waiting on this node"));
+                _waiters.Clear();
+                break;
             case QuerySaga query:
                 Query(query);
                 break;
@@ -142,7 +163,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
                 Retry();
                 break;
             case ReceiveTimeout:
-                if (_state.Phase is SagaPhase.Finished or SagaPhase.New && !_writing) Context.Parent.Tell(new Passivate(StopEntity.Instance));
+                if (_state.Phase is SagaPhase.Finished or SagaPhase.New && !_writing && _admitting is null) Context.Parent.Tell(new Passivate(StopEntity.Instance));
                 break;
             case StopEntity:
                 Context.Stop(Self);
@@ -167,9 +188,27 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             return;
         }
         _waiters.Add(Sender);
-        if (started is null || _writing) return;
-        _writing = true;
+        if (started is null || _writing || _admitting is not null) return;
+        _admitting = start;
         _stepStarted = LedgerMetrics.Start();
+        if (SagaPlanner.Pools(start.Ops).Length > 0) _admission.Tell(AdmitSaga.Instance);
+        else Admitted();
+    }
+
+    /// <summary>Admitted: record the intent, and take the locks.</summary>
+    private void Admitted()
+    {
+        var start = _admitting!;
+        var (started, _) = SagaContract.Start(_state, start.Ops, _settings.LockTimeout, Now);
+        _admitted = SagaPlanner.Pools(start.Ops).Length > 0;
+        _admitting = null;
+        if (started is null)
+        {
+            Leave();
+            return;
+        }
+        if (_admitted) Step("admission");
+        _writing = true;
         Persist(started, e =>
         {
             _writing = false;
@@ -177,6 +216,14 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             SagaContract.Apply(_state, e);
             Lock();
         });
+    }
+
+    /// <summary>The decision is durable (or there is nothing to decide): the next saga waiting on this node may take its locks.</summary>
+    private void Leave()
+    {
+        if (!_admitted) return;
+        _admitted = false;
+        _admission.Tell(LeaveSaga.Instance);
     }
 
     /// <summary>A participant's lock expired undecided: decide abort if nothing is decided yet, else tell it again.</summary>
@@ -314,6 +361,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             LedgerMetrics.SagaDecided(e.Commit);
             _writing = false;
             SagaContract.Apply(_state, e);
+            Leave();
             Resolve();
         });
     }

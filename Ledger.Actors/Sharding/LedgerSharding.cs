@@ -64,7 +64,9 @@ public static class LedgerSharding
         peers.Farms = sharding.Start(FarmType, id => FarmActor.Props(id, time, venueSettings), settings, extractor);
         // Wakers and sagas are the regions whose entities must restart by themselves after a crash or a move.
         peers.Wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, peers.Accounts), settings.WithRememberEntities(true), extractor);
-        peers.Sagas = sharding.Start(SagaType, id => SagaActor.Props(id, peers.Accounts, peers.Pools, time, sagaSettings ?? new SagaSettings()),
+        sagaSettings ??= new SagaSettings();
+        var admission = system.ActorOf(SagaAdmission.Props(sagaSettings.MaxLocking, sagaSettings.AdmissionQueueMax), "saga-admission");
+        peers.Sagas = sharding.Start(SagaType, id => SagaActor.Props(id, peers.Accounts, peers.Pools, admission, time, sagaSettings),
             settings.WithRememberEntities(true), extractor);
         var assets = sharding.Start(AssetType, id => AssetActor.Props(id, peers.Accounts, time), settings, extractor);
         var keys = sharding.Start(KeysType, _ => KeyStoreActor.Props(time), settings, extractor);

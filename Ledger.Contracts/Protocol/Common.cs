@@ -34,6 +34,9 @@ public sealed record Rejected(string Code) : ILedgerMessage;
 /// </summary>
 public sealed record JournalUnavailable(string Entity) : ILedgerMessage;
 
+/// <summary>The ledger has more of this kind of work waiting than it queues (<see cref="What"/>): nothing was done; retry.</summary>
+public sealed record Busy(string What) : ILedgerMessage;
+
 // ---- venues: pools, markets and farms answer an account's call alike -------------------------------------
 
 /// <summary>Venue → account (to the account's actor directly): the venue's durable answer to a call.</summary>

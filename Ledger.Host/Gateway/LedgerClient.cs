@@ -110,9 +110,12 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
         try
         {
             var reply = await region.Ask<object>(message, wait);
-            return reply is JournalUnavailable failed
-                ? throw new LedgerUnavailableException($"{failed.Entity} could not write to its journal; the outcome is unknown, retry with the same id")
-                : reply;
+            return reply switch
+            {
+                JournalUnavailable failed => throw new LedgerUnavailableException($"{failed.Entity} could not write to its journal; the outcome is unknown, retry with the same id"),
+                Busy busy => throw new LedgerUnavailableException($"{busy.What}; nothing was done, retry with the same id"),
+                _ => reply,
+            };
         }
         catch (AskTimeoutException)
         {

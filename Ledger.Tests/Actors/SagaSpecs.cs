@@ -274,3 +274,93 @@ public class SagaCrashSpecs() : SagaWorld(new SagaSettings
         AssertConserved("alice");
     }
 }
+
+/// <summary>The node's admission of sagas to their locks: how many at once, the queue's order and bound, places given back.</summary>
+public class SagaAdmissionSpecs() : Akka.TestKit.Xunit2.TestKit(SpecConfig.Local())
+{
+    [Fact]
+    public void At_most_max_sagas_hold_a_place_the_rest_wait_in_order_and_beyond_the_queue_are_refused()
+    {
+        var admission = Sys.ActorOf(SagaAdmission.Props(max: 2, queueMax: 2));
+        var sagas = Enumerable.Range(0, 5).Select(_ => CreateTestProbe()).ToArray();
+        foreach (var saga in sagas) admission.Tell(AdmitSaga.Instance, saga.Ref);
+
+        sagas[0].ExpectMsg<SagaAdmitted>();
+        sagas[1].ExpectMsg<SagaAdmitted>();
+        sagas[4].ExpectMsg<SagaAdmissionFull>();
+        sagas[2].ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        sagas[3].ExpectNoMsg(TimeSpan.Zero);
+
+        // A place given back goes to the first in the queue; one whose saga stopped is given back too.
+        admission.Tell(LeaveSaga.Instance, sagas[1].Ref);
+        sagas[2].ExpectMsg<SagaAdmitted>();
+        sagas[3].ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Sys.Stop(sagas[0].Ref);
+        sagas[3].ExpectMsg<SagaAdmitted>();
+    }
+
+    [Fact]
+    public void A_saga_that_stops_while_waiting_loses_its_turn_and_the_next_one_gets_the_place()
+    {
+        var admission = Sys.ActorOf(SagaAdmission.Props(max: 1, queueMax: 10));
+        var (holder, gone, next) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        admission.Tell(AdmitSaga.Instance, holder.Ref);
+        holder.ExpectMsg<SagaAdmitted>();
+        admission.Tell(AdmitSaga.Instance, gone.Ref);
+        admission.Tell(AdmitSaga.Instance, next.Ref);
+        Sys.Stop(gone.Ref);
+        // Asking again while holding the place changes nothing.
+        admission.Tell(AdmitSaga.Instance, holder.Ref);
+        holder.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        admission.Tell(LeaveSaga.Instance, holder.Ref);
+        next.ExpectMsg<SagaAdmitted>();
+    }
+}
+
+/// <summary>Routes through a node that admits one saga to its locks at a time: they queue, and every one commits.</summary>
+public class SagaOneAtATimeSpecs() : SagaWorld(new SagaSettings { RetryAfter = TimeSpan.FromMilliseconds(200), MaxLocking = 1 })
+{
+    [Fact]
+    public async Task Routes_queued_for_admission_all_commit_and_hold_nothing_afterwards()
+    {
+        TwoPools();
+        var traders = Enumerable.Range(0, 20).Select(i => "t" + i).ToArray();
+        foreach (var t in traders) Mint(X, t, 1_000);
+        var outcomes = await Task.WhenAll(traders.Select(t => Sagas.Ask<SagaOutcome>(new StartSaga(new(new(t), new("r")), [Route(t, "r", 1_000)]), WaitForAll)));
+
+        Assert.All(outcomes, o => Assert.True(o.Committed, o.Results[0].Code));
+        Assert.All(traders, t => Assert.Equal(Amount.Zero, PendingOut(t, X)));
+        AssertConserved(traders);
+    }
+}
+
+/// <summary>A node whose admission queue is full answers <see cref="Busy"/> (503 at the gateway) and records nothing.</summary>
+public class SagaAdmissionFullSpecs() : SagaWorld(new SagaSettings
+{
+    RetryAfter = TimeSpan.FromMilliseconds(200),
+    MaxLocking = 1,
+    AdmissionQueueMax = 0,
+    // The first route keeps its place this long, so the second finds none.
+    PauseBeforeDecision = TimeSpan.FromSeconds(2),
+})
+{
+    [Fact]
+    public async Task A_route_beyond_the_queue_is_answered_busy_changes_nothing_and_its_retry_commits()
+    {
+        TwoPools();
+        Mint(X, "alice", 1_000);
+        Mint(X, "bob", 1_000);
+        var first = Sagas.Ask<SagaOutcome>(new StartSaga(new(new("alice"), new("r")), [Route("alice", "r", 1_000)]), Wait);
+        AwaitCondition(() => PendingOut("alice", X) == 1_000, Wait, Poll);
+
+        var busy = Ask<Busy>(Sagas, new StartSaga(new(new("bob"), new("r")), [Route("bob", "r", 1_000)]));
+        Assert.Contains("waiting", busy.What);
+        Assert.Equal(1_000, Posted("bob", X));
+        Assert.Equal(Amount.Zero, PendingOut("bob", X));
+
+        Assert.True((await first).Committed);
+        Assert.True(Run(Route("bob", "r", 1_000)).Committed);
+        AssertConserved("alice", "bob");
+    }
+}

@@ -30,7 +30,8 @@ public sealed class EntityWorld
         IActorRef Parent(string name, Func<string, Props> props) => system.ActorOf(Props.Create(() => new EntityParent((id, _) => props(id), extractor)), name);
         peers.Pools = Parent("pools", id => PoolActor.Props(id, peers.Sagas, time, pools));
         peers.Accounts = Parent("accounts", id => AccountActor.Props(id, peers, time, accounts));
-        peers.Sagas = Parent("sagas", id => SagaActor.Props(id, peers.Accounts, peers.Pools, time, sagas));
+        var admission = system.ActorOf(SagaAdmission.Props(sagas.MaxLocking, sagas.AdmissionQueueMax), "saga-admission");
+        peers.Sagas = Parent("sagas", id => SagaActor.Props(id, peers.Accounts, peers.Pools, admission, time, sagas));
         peers.Wakers = Parent("wakers", id => AccountWaker.Props(id, peers.Accounts));
         peers.Oracle = Parent("oracle", _ => OracleActor.Props(time));
         peers.Markets = Parent("markets", id => MarketActor.Props(id, peers.Oracle, time, venues));
