@@ -126,6 +126,7 @@ v1.MapPools();
 v1.MapSwaps();
 v1.MapLending();
 v1.MapFarms();
+v1.MapOptions();
 v1.MapOperations();
 v1.MapKeys();
 v1.MapAudit();

@@ -11,6 +11,7 @@ using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Markets;
+using Ledger.Contracts.Options;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
@@ -71,7 +72,7 @@ public static class VerifyCommand
                 world.Apply(pid, envelope.Event);
         }
         var violations = world.Check(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), settled);
-        Console.WriteLine($"verify: {world.Accounts.Count:N0} accounts, {world.Pools.Count:N0} pools, {world.Markets.Count:N0} markets, {world.Farms.Count:N0} farms replayed");
+        Console.WriteLine($"verify: {world.Accounts.Count:N0} accounts, {world.Pools.Count:N0} pools, {world.Markets.Count:N0} markets, {world.Farms.Count:N0} farms, {world.Options.Count:N0} option series replayed");
         foreach (var (asset, sum) in world.Sums.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal))
             Console.WriteLine($"  {asset.Value}: sum {sum}");
         foreach (var v in violations) Console.WriteLine("VIOLATION " + v);
@@ -86,10 +87,12 @@ public static class VerifyCommand
         public Dictionary<PoolId, PoolState> Pools { get; } = [];
         public Dictionary<MarketId, MarketState> Markets { get; } = [];
         public Dictionary<FarmId, FarmState> Farms { get; } = [];
+        public Dictionary<OptionId, OptionState> Options { get; } = [];
         public Dictionary<AssetId, BigInteger> Sums { get; } = [];
 
         public static bool Accepts(string pid) => pid.StartsWith("account-", StringComparison.Ordinal) || pid.StartsWith("pool-", StringComparison.Ordinal)
-            || pid.StartsWith("market-", StringComparison.Ordinal) || pid.StartsWith("farm-", StringComparison.Ordinal);
+            || pid.StartsWith("market-", StringComparison.Ordinal) || pid.StartsWith("farm-", StringComparison.Ordinal)
+            || pid.StartsWith("option-", StringComparison.Ordinal);
 
         public void Apply(string pid, object e)
         {
@@ -110,6 +113,9 @@ public static class VerifyCommand
                     break;
                 case FarmWrite w:
                     foreach (var x in w.Events) FarmContract.Apply(Farm(id), x);
+                    break;
+                case OptionWrite w:
+                    foreach (var x in w.Events) OptionContract.Apply(Get(Options, new OptionId(id), k => new OptionState { Id = k }), x);
                     break;
             }
         }
@@ -168,6 +174,19 @@ public static class VerifyCommand
                 Add(f.StakeAsset, (BigInteger)f.TotalStaked.Value);
                 Add(f.RewardAsset, (BigInteger)f.RewardHeld.Value);
             }
+            foreach (var o in Options.Values.Where(o => o.Exists))
+            {
+                foreach (var h in OptionContract.Holdings(o)) Add(h.Asset, (BigInteger)h.Held);
+                // What the series still owes: every unsettled writer's collateral before the price is final; after it, the
+                // payout of the tokens outstanding and what unsettled writers get back. The rest is rounding dust.
+                var claims = o.ExpiryPrice is not { } price
+                    ? o.Writers.Values.Aggregate(BigInteger.Zero, (sum, w) => sum + w.Collateral.Value)
+                    : OptionContract.Payout(o, o.Outstanding.Value, price.Value, roundUp: false) + o.Writers.Values.Where(w => !w.Settled)
+                        .Aggregate(BigInteger.Zero, (sum, w) => sum + w.Collateral.Value - OptionContract.Payout(o, w.Written.Value, price.Value, roundUp: true));
+                var dust = (BigInteger)o.CollateralHeld.Value - claims;
+                if (dust < 0) violations.Add($"option {o.Id}: holds {o.CollateralHeld} {o.CollateralAsset}, owes {claims}");
+                else if (dust > 0) Console.WriteLine($"  option {o.Id}: {dust} {o.CollateralAsset} of rounding dust held");
+            }
             foreach (var (asset, sum) in Sums)
                 if (!sum.IsZero) violations.Add($"asset {asset}: holdings sum to {sum}, not zero");
             return violations;
@@ -177,6 +196,7 @@ public static class VerifyCommand
         private CallAnswer? AnswerOf(AccountId account, Transfer t) => t.Call is { } call ? Pools.GetValueOrDefault(call.Pool)?.Answers.GetValueOrDefault((account, t.Id))
             : t.Venue is MarketCall m ? Markets.GetValueOrDefault(m.Market)?.Answers.GetValueOrDefault((account, t.Id))
             : t.Venue is FarmCall f ? Farms.GetValueOrDefault(f.Farm)?.Answers.GetValueOrDefault((account, t.Id))
+            : t.Venue is OptionCall o ? Options.GetValueOrDefault(o.Series)?.Answers.GetValueOrDefault((account, t.Id))
             : null;
 
         /// <summary>

@@ -58,6 +58,7 @@ public static class SupplyAudit
                 _ when pid.StartsWith("pool-", StringComparison.Ordinal) => (regions.Pools, new GetPoolHoldings(new PoolId(pid["pool-".Length..]))),
                 _ when pid.StartsWith("market-", StringComparison.Ordinal) => (regions.Markets, new GetMarketHoldings(new(pid["market-".Length..]))),
                 _ when pid.StartsWith("farm-", StringComparison.Ordinal) => (regions.Farms, new GetFarmHoldings(new(pid["farm-".Length..]))),
+                _ when pid.StartsWith("option-", StringComparison.Ordinal) => (regions.Options, new GetOptionHoldings(new(pid["option-".Length..]))),
                 _ => null,
             };
             if (ask is not { } a) return;

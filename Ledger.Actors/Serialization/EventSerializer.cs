@@ -11,6 +11,7 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Markets;
+using Ledger.Contracts.Options;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Sagas;
@@ -72,6 +73,11 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(FarmSnapshot)] = "FarmSnapshot.v1",
         [typeof(KeyCreated)] = "KeyCreated.v1",
         [typeof(KeyRevoked)] = "KeyRevoked.v1",
+        [typeof(OptionCreated)] = "OptionCreated.v1",
+        [typeof(ExpiryPriceSet)] = "ExpiryPriceSet.v1",
+        [typeof(OptionCallDecided)] = "OptionCallDecided.v1",
+        [typeof(OptionWrite)] = "OptionWrite.v1",
+        [typeof(OptionSnapshot)] = "OptionSnapshot.v1",
     };
 
     private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
@@ -87,6 +93,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         PoolWrite write => WriteToBinary(write.Events),
         MarketWrite write => WriteToBinary(write.Events),
         FarmWrite write => WriteToBinary(write.Events),
+        OptionWrite write => WriteToBinary(write.Events),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default),
     };
 
@@ -96,6 +103,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         "PoolWrite.v1" => new PoolWrite(WriteFromBinary<IPoolEvent>(bytes)),
         "MarketWrite.v1" => new MarketWrite(WriteFromBinary<IMarketEvent>(bytes)),
         "FarmWrite.v1" => new FarmWrite(WriteFromBinary<IFarmEvent>(bytes)),
+        "OptionWrite.v1" => new OptionWrite(WriteFromBinary<IOptionEvent>(bytes)),
         _ when TypeOf.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, EventJson.Default)!,
         _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
     };
@@ -146,7 +154,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 
 [JsonSourceGenerationOptions(
     Converters = [typeof(AmountJsonConverter), typeof(Int128JsonConverter), typeof(AccountIdJsonConverter),
-        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter), typeof(PoolIdJsonConverter), typeof(MarketIdJsonConverter), typeof(FarmIdJsonConverter)],
+        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter), typeof(PoolIdJsonConverter), typeof(MarketIdJsonConverter), typeof(FarmIdJsonConverter), typeof(OptionIdJsonConverter)],
     UseStringEnumConverter = true,
     // Smaller rows: a field at its default is left out and reads back as that default.
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
@@ -190,4 +198,8 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(FarmSnapshot))]
 [JsonSerializable(typeof(KeyCreated))]
 [JsonSerializable(typeof(KeyRevoked))]
+[JsonSerializable(typeof(OptionCreated))]
+[JsonSerializable(typeof(ExpiryPriceSet))]
+[JsonSerializable(typeof(OptionCallDecided))]
+[JsonSerializable(typeof(OptionSnapshot))]
 internal sealed partial class EventJson : JsonSerializerContext;

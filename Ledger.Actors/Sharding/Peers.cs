@@ -15,5 +15,6 @@ public sealed class Peers
     public IActorRef Wakers { get; set; } = ActorRefs.Nobody;
     public IActorRef Markets { get; set; } = ActorRefs.Nobody;
     public IActorRef Farms { get; set; } = ActorRefs.Nobody;
+    public IActorRef Options { get; set; } = ActorRefs.Nobody;
     public IActorRef Oracle { get; set; } = ActorRefs.Nobody;
 }

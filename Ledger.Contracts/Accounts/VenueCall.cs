@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Markets;
+using Ledger.Contracts.Options;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
@@ -15,6 +16,7 @@ namespace Ledger.Contracts.Accounts;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "venue")]
 [JsonDerivedType(typeof(MarketCall), "market")]
 [JsonDerivedType(typeof(FarmCall), "farm")]
+[JsonDerivedType(typeof(OptionCall), "option")]
 public abstract record VenueCall(Leg[] In, Amount Amount)
 {
     /// <summary>The idempotency fingerprint of the request.</summary>
@@ -49,4 +51,14 @@ public sealed record FarmCall(FarmId Farm, FarmCallKind Kind, Leg[] In, Amount A
     public override string Operation => Kind == FarmCallKind.Fund ? "rewards" : Kind.ToString().ToLowerInvariant();
 
     public override string VenueId => Farm.Value;
+}
+
+public sealed record OptionCall(OptionId Series, OptionCallKind Kind, Leg[] In, Amount Amount) : VenueCall(In, Amount)
+{
+    public override ulong Fingerprint(AccountId account) =>
+        Primitives.Fingerprint.Of("option", account.Value, Series.Value, Kind.ToString(), Amount.ToString());
+
+    public override string Operation => Kind.ToString().ToLowerInvariant();
+
+    public override string VenueId => Series.Value;
 }

@@ -45,6 +45,21 @@ public static class Codes
     public const string NothingToRepay = "nothing_to_repay";
     public const string FarmNotFound = "farm_not_found";
     public const string FarmExists = "farm_exists";
+    public const string OptionNotFound = "option_not_found";
+    public const string OptionExists = "option_exists";
+    /// <summary>Mint or burn from the series' expiry on.</summary>
+    public const string OptionExpired = "option_expired";
+    /// <summary>An expiry price set before the expiry.</summary>
+    public const string OptionNotExpired = "option_not_expired";
+    /// <summary>An expiry price replaced after the dispute window.</summary>
+    public const string PriceFinal = "price_final";
+    /// <summary>Redeem or settle before the expiry price is final.</summary>
+    public const string PriceNotFinal = "price_not_final";
+    /// <summary>A burn of more than the writer's short position.</summary>
+    public const string ExceedsShort = "exceeds_short";
+    /// <summary>A settle by an account that never wrote the series.</summary>
+    public const string NoPosition = "no_position";
+    public const string AlreadySettled = "already_settled";
     /// <summary>No key with that id, or it is revoked already.</summary>
     public const string KeyNotFound = "key_not_found";
 }

@@ -43,6 +43,16 @@ public readonly record struct PoolId(string Value)
     public override string ToString() => Value;
 }
 
+/// <summary>An option series; its token is the asset <c>opt.&lt;id&gt;</c>.</summary>
+public readonly record struct OptionId(string Value)
+{
+    public const string TokenPrefix = "opt.";
+
+    public AssetId Token => new(TokenPrefix + Value);
+
+    public override string ToString() => Value;
+}
+
 /// <summary>An isolated lending market.</summary>
 public readonly record struct MarketId(string Value)
 {

@@ -43,4 +43,6 @@ public sealed class PoolIdJsonConverter() : StringIdJsonConverter<PoolId>(v => n
 
 public sealed class MarketIdJsonConverter() : StringIdJsonConverter<MarketId>(v => new(v), id => id.Value);
 
+public sealed class OptionIdJsonConverter() : StringIdJsonConverter<OptionId>(v => new(v), id => id.Value);
+
 public sealed class FarmIdJsonConverter() : StringIdJsonConverter<FarmId>(v => new(v), id => id.Value);

@@ -17,6 +17,8 @@ public static class AssetsApi
             var issuer = new AccountId(body.Id("issuer"));
             if (id.Value.StartsWith(PoolId.SharePrefix, StringComparison.Ordinal))
                 throw RequestBody.Invalid(Codes.InvalidId, $"asset ids starting '{PoolId.SharePrefix}' are the shares of pools");
+            if (id.Value.StartsWith(OptionId.TokenPrefix, StringComparison.Ordinal))
+                throw RequestBody.Invalid(Codes.InvalidId, $"asset ids starting '{OptionId.TokenPrefix}' are the tokens of option series");
             var created = await ledger.Ask(new CreateAsset(id, decimals, issuer));
             if (created.IsRejected) return Problems.Rejection(created.Rejection, $"asset '{id}' exists with another definition");
             var a = created.Reply;
@@ -38,6 +40,10 @@ public static class AssetsApi
         if (asset.Id.Value.StartsWith(PoolId.SharePrefix, StringComparison.Ordinal))
             return await ledger.Find(new GetPool(new PoolId(asset.Id.Value[PoolId.SharePrefix.Length..]))) is { } pool
                 ? -(Int128)(pool.TotalShares - pool.LockedShares).Value
+                : 0;
+        if (asset.Id.Value.StartsWith(OptionId.TokenPrefix, StringComparison.Ordinal))
+            return await ledger.Find(new GetOption(new OptionId(asset.Id.Value[OptionId.TokenPrefix.Length..]))) is { } series
+                ? -(Int128)series.OpenInterest.Value
                 : 0;
         return await ledger.Find(new GetAccount(asset.Issuer)) is { } issuer
             ? issuer.Balances.FirstOrDefault(b => b.Asset == asset.Id)?.Posted ?? 0

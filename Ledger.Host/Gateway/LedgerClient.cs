@@ -68,6 +68,7 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
     /// <summary>
     /// An asset's definition. Pool shares (<c>lp.&lt;pool&gt;</c>) are assets defined by their pool: 18 decimals,
     /// issued by the pool itself (shown as issuer <c>lp.&lt;pool&gt;</c>; no account holds that id's issuer right).
+    /// An option series' token (<c>opt.&lt;series&gt;</c>) likewise, with its underlying's decimals.
     /// </summary>
     public async Task<AssetView?> FindAsset(AssetId id)
     {
@@ -75,6 +76,10 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
         if (id.Value.StartsWith(PoolId.SharePrefix, StringComparison.Ordinal))
             return await FindPool(new PoolId(id.Value[PoolId.SharePrefix.Length..])) is { } pool
                 ? _assets.GetOrAdd(id, new AssetView(id, ShareDecimals, new AccountId(id.Value), false))
+                : null;
+        if (id.Value.StartsWith(OptionId.TokenPrefix, StringComparison.Ordinal))
+            return await Find(new GetOption(new OptionId(id.Value[OptionId.TokenPrefix.Length..]))) is { } series
+                ? _assets.GetOrAdd(id, new AssetView(id, series.UnderlyingDecimals, new AccountId(id.Value), false))
                 : null;
         if (await Find(new GetAsset(id)) is not { } view) return null;
         return _assets.GetOrAdd(id, view with { Created = false });
@@ -90,6 +95,7 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
         ISagaMessage => regions.Sagas,
         IMarketMessage => regions.Markets,
         IFarmMessage => regions.Farms,
+        IOptionMessage => regions.Options,
         IOracleMessage => regions.Oracle,
         IKeyMessage => regions.Keys,
         _ => throw new ArgumentException($"the gateway has no region for {request.GetType().Name}", nameof(request)),

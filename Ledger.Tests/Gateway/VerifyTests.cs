@@ -20,11 +20,19 @@ public class VerifyTests
         Assert.Equal(200, (await host.Post("/v1/swaps", new { id = "s1", account = "alice", route = Route, asset_in = "V", amount_in = "100" })).Status);
         for (var i = 0; i < 5; i++)
             Assert.Equal(200, (await host.Post("/v1/transfers", new { id = "t" + i, from = "alice", to = "bob", asset = "V", amount = "10" })).Status);
+        // A call series on W: written, expired, priced, partly redeemed; the rest still owed to its holders.
+        var expiry = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1_500;
+        Assert.Equal(201, (await host.Post("/v1/options", new { id = "c1", underlying = "W", strike_asset = "V", kind = "call", strike = "1", expiry, dispute_ms = 0 })).Status);
+        Assert.Equal(200, (await host.Post("/v1/options/c1/mint", new { id = "m1", account = "alice", amount = "1000" })).Status);
+        while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < expiry) await Task.Delay(100);
+        Assert.Equal(200, (await host.Put("/v1/options/c1/expiry_price", new { price = "3" })).Status);
+        Assert.Equal(200, (await host.Post("/v1/options/c1/redeem", new { id = "r1", account = "alice", amount = "333" })).Status);
         await host.Stop();
 
         var healthy = await HostProcess.Verify(host.DataDir);
         Assert.True(healthy.Exit == 0, healthy.Output);
         Assert.Contains("verify: ok", healthy.Output, StringComparison.Ordinal);
+        Assert.Contains("1 option series replayed", healthy.Output, StringComparison.Ordinal);
 
         // Tampering: bob's first credit (one alice has seen acknowledged) disappears from the journal. (Removing the
         // newest one would only look like a credit still on its way: its acknowledgement may not be written yet.)

@@ -55,6 +55,49 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         await cluster.Verify(load);
     }
 
+    [Fact]
+    public async Task A_put_written_through_one_gateway_is_redeemed_and_settled_through_the_others_after_a_node_is_killed()
+    {
+        await using var cluster = await Cluster.Start();
+        var (series, token) = (P + "put", "opt." + P + "put");
+        await cluster.Nodes[0].Seed(P + "ETH", P + "eth-bank", (P + "a0", "0"));
+        var expiry = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 6_000;
+        Assert.Equal(201, (await cluster.Nodes[0].PostUntilKnown("/v1/options",
+            new { id = series, underlying = P + "ETH", strike_asset = P + "USD", kind = "put", strike = "2", expiry, dispute_ms = 1_000L })).Status);
+        // a0 writes 10.00 ETH of puts at 2 (20.00 USD locked) through node 1 and gives a1 6.00 of them through node 2.
+        Assert.Equal(200, (await cluster.Nodes[1].PostUntilKnown($"/v1/options/{series}/mint", new { id = "w1", account = P + "a0", amount = "1000" })).Status);
+        Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown("/v1/transfers", new { id = "give", from = P + "a0", to = P + "a1", asset = token, amount = "600" })).Status);
+        cluster.Nodes[2].Kill();
+
+        while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < expiry) await Task.Delay(100);
+        Assert.Equal(200, (await Until503Ends(() => cluster.Nodes[0].Put($"/v1/options/{series}/expiry_price", new { price = "1.5" }))).Status);
+        while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < expiry + 1_000) await Task.Delay(100);
+        // (2 − 1.5) USD a put: a1's 600 pay 300; a0 redeems its 400 for 200 and settles for 2,000 − 500.
+        Assert.Equal(200, (await cluster.Nodes[1].PostUntilKnown($"/v1/options/{series}/redeem", new { id = "r1", account = P + "a1", amount = "600" })).Status);
+        Assert.Equal(200, (await cluster.Nodes[0].PostUntilKnown($"/v1/options/{series}/redeem", new { id = "r2", account = P + "a0", amount = "400" })).Status);
+        Assert.Equal(200, (await cluster.Nodes[0].PostUntilKnown($"/v1/options/{series}/settle", new { id = "s1", account = P + "a0" })).Status);
+        Assert.Equal(((long)Funding + 300).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            (await cluster.Nodes[1].Balance(P + "a1", P + "USD")).GetProperty("posted").GetString());
+        Assert.Equal(((long)Funding - 2_000 + 200 + 1_500).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            (await cluster.Nodes[0].Balance(P + "a0", P + "USD")).GetProperty("posted").GetString());
+        var audit = (await Until503Ends(() => cluster.Nodes[0].Get("/v1/audit/supply"))).Body.GetProperty("assets");
+        foreach (var asset in new[] { P + "USD", token })
+            Assert.Equal(("0", "0"), (audit.GetProperty(asset).GetProperty("sum").GetString(), audit.GetProperty(asset).GetProperty("in_flight").GetString()));
+        await cluster.Restart(2);
+    }
+
+    /// <summary>Asks again while the answer is 503 (shards of a killed node moving), for up to a minute.</summary>
+    private static async Task<(int Status, System.Text.Json.JsonElement Body)> Until503Ends(Func<Task<(int Status, System.Text.Json.JsonElement Body)>> ask)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            var answer = await ask();
+            if (answer.Status != 503 || DateTime.UtcNow > deadline) return answer;
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>Three hosts on one PostgreSQL, every node listing all three as seeds, and the accounts the load moves money between.</summary>
     private sealed class Cluster : IAsyncDisposable
     {

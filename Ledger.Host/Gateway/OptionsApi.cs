@@ -1,0 +1,108 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Markets;
+using Ledger.Contracts.Options;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>Option series (api.md 1.1, "Options"): create, mint, burn, expiry price, redeem, settle, series and positions.</summary>
+public static class OptionsApi
+{
+    private static readonly Dictionary<string, OptionCallKind> Operations = new()
+    {
+        ["mint"] = OptionCallKind.Mint,
+        ["burn"] = OptionCallKind.Burn,
+        ["redeem"] = OptionCallKind.Redeem,
+        ["settle"] = OptionCallKind.Settle,
+    };
+
+    public static void MapOptions(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/options", async (HttpRequest request, LedgerClient ledger, TimeProvider time) =>
+        {
+            Auth.RequireAdmin(request.HttpContext);
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "underlying", "strike_asset", "kind", "strike", "expiry", "dispute_ms");
+            var id = new OptionId(body.Id("id"));
+            var (underlying, strikeAsset) = (new AssetId(body.Id("underlying")), new AssetId(body.Id("strike_asset")));
+            var kind = body.Text("kind", 8) switch
+            {
+                "call" => OptionKind.Call,
+                "put" => OptionKind.Put,
+                _ => throw RequestBody.Invalid(Codes.InvalidRequest, "kind is \"call\" or \"put\""),
+            };
+            var strike = Wad(body, "strike");
+            var expiry = body.WholeNumber("expiry", 0, long.MaxValue / 2, required: true)!.Value;
+            if (expiry <= time.GetUtcNow().ToUnixTimeMilliseconds()) throw RequestBody.Invalid(Codes.InvalidRequest, "expiry is in the past");
+            var dispute = body.WholeNumber("dispute_ms", 0, OptionContract.DisputeMsMax, required: true)!.Value;
+            if (underlying == strikeAsset) throw RequestBody.Invalid(Codes.InvalidRequest, "underlying and strike_asset are the same asset");
+            if (await ledger.FindAsset(underlying) is not { } u || await ledger.FindAsset(strikeAsset) is not { } k) return Problems.Rejection(Codes.AssetNotFound);
+            var created = await ledger.Ask(new CreateOption(id, underlying, strikeAsset, kind, strike, expiry, dispute, u.Decimals, k.Decimals));
+            if (created.IsRejected) return Problems.Rejection(created.Rejection, $"option series '{id}' exists with another definition");
+            return Results.Json(Series(created.Reply), statusCode: created.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+        });
+
+        v1.MapGet("/options/{id}", async (string id, LedgerClient ledger) =>
+            await ledger.Find(new GetOption(new OptionId(RequestBody.PathId(id, "option")))) is { } o ? Results.Json(Series(o)) : Problems.NotFound(Codes.OptionNotFound));
+
+        v1.MapGet("/options/{id}/positions/{account}", async (string id, string account, HttpContext context, Auth auth, LedgerClient ledger) =>
+        {
+            var writer = new AccountId(RequestBody.PathId(account, "account"));
+            await auth.RequireAccount(context, writer);
+            return await ledger.Find(new GetOptionPosition(new OptionId(RequestBody.PathId(id, "option")), writer)) is { } p
+                ? Results.Json(new { @short = p.Written.ToString(), collateral = p.Collateral.ToString(), settled = p.Settled })
+                : Problems.NotFound(Codes.OptionNotFound);
+        });
+
+        v1.MapPut("/options/{id}/expiry_price", async (string id, HttpRequest request, LedgerClient ledger) =>
+        {
+            Auth.RequireAdmin(request.HttpContext);
+            var body = (await RequestBody.ReadAsync(request)).Allow("price");
+            var priced = await ledger.Ask(new SetExpiryPrice(new OptionId(RequestBody.PathId(id, "option")), Wad(body, "price")));
+            return priced.IsRejected ? Problems.Rejection(priced.Rejection) : Results.Json(Series(priced.Reply));
+        });
+
+        v1.MapPost("/options/{id}/{operation}", async (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
+        {
+            var series = new OptionId(RequestBody.PathId(id, "option"));
+            if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
+            var body = (await RequestBody.ReadAsync(request)).Allow(kind == OptionCallKind.Settle ? ["id", "account"] : ["id", "account", "amount"]);
+            var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            await auth.RequireAccount(request.HttpContext, account);
+            var amount = kind == OptionCallKind.Settle ? Amount.Zero : body.Amount("amount");
+            if (await ledger.Find(new GetOption(series)) is not { } o) return Problems.Rejection(Codes.OptionNotFound);
+            Leg[] @in;
+            if (kind == OptionCallKind.Mint)
+            {
+                var collateral = OptionContract.Collateral(o.Kind, o.Strike, o.UnderlyingDecimals, o.StrikeDecimals, amount.Value);
+                if (collateral > (System.Numerics.BigInteger)UInt128.MaxValue) return Problems.Rejection(Codes.SupplyOverflow);
+                @in = [new Leg(o.Kind == OptionKind.Call ? o.Underlying : o.StrikeAsset, new Amount((UInt128)collateral))];
+            }
+            else @in = kind == OptionCallKind.Settle ? [] : [new Leg(series.Token, amount)];
+            return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new OptionCall(series, kind, @in, amount))));
+        });
+    }
+
+    /// <summary>A positive decimal with up to 18 places, as WAD.</summary>
+    private static Amount Wad(RequestBody body, string name) =>
+        Fixed.TryParseWad(body.Text(name, 64), out var wad) && !wad.IsZero
+            ? wad
+            : throw RequestBody.Invalid(Codes.InvalidRequest, $"{name} is a positive decimal with at most 18 places");
+
+    private static object Series(OptionView o) => new
+    {
+        id = o.Id.Value,
+        token = o.Id.Token.Value,
+        underlying = o.Underlying.Value,
+        strike_asset = o.StrikeAsset.Value,
+        kind = o.Kind == OptionKind.Call ? "call" : "put",
+        strike = Fixed.FormatWad(o.Strike.Value),
+        expiry = Views.Time(o.Expiry),
+        dispute_ms = o.DisputeMs,
+        open_interest = o.OpenInterest.ToString(),
+        collateral = o.Collateral.ToString(),
+        expiry_price = o.ExpiryPrice is { } p ? Fixed.FormatWad(p.Value) : null,
+        price_final = o.PriceFinal,
+    };
+}
