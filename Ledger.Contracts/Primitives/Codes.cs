@@ -60,6 +60,10 @@ public static class Codes
     /// <summary>A settle by an account that never wrote the series.</summary>
     public const string NoPosition = "no_position";
     public const string AlreadySettled = "already_settled";
+    public const string PerpNotFound = "perp_not_found";
+    public const string PerpExists = "perp_exists";
+    /// <summary>Equity below the initial margin after an order or a withdrawal.</summary>
+    public const string InsufficientMargin = "insufficient_margin";
     /// <summary>No key with that id, or it is revoked already.</summary>
     public const string KeyNotFound = "key_not_found";
 }

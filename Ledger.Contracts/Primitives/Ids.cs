@@ -53,6 +53,12 @@ public readonly record struct OptionId(string Value)
     public override string ToString() => Value;
 }
 
+/// <summary>A perpetual futures market.</summary>
+public readonly record struct PerpId(string Value)
+{
+    public override string ToString() => Value;
+}
+
 /// <summary>An isolated lending market.</summary>
 public readonly record struct MarketId(string Value)
 {

@@ -75,6 +75,8 @@ public class OptionsGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
         // Too early for the price, for redeeming and for settling.
         var early = await _host.Put($"/v1/options/{series}/expiry_price", new { price = "200" });
         Assert.Equal((422, "option_not_expired"), (early.Status, S(early.Body, "code")));
+        var beyond = await Op(series, "redeem", "r-1", "buyer", bought + 1);
+        Assert.Equal((422, "insufficient_funds"), (beyond.Status, S(beyond.Body, "code")));
         var earlyRedeem = await Op(series, "redeem", "r0", "buyer", bought);
         Assert.Equal((422, "price_not_final"), (earlyRedeem.Status, S(earlyRedeem.Body, "code")));
         Assert.Equal(bought, await Posted("buyer", "opt." + series));
