@@ -127,6 +127,7 @@ v1.MapSwaps();
 v1.MapLending();
 v1.MapFarms();
 v1.MapOptions();
+v1.MapPerps();
 v1.MapOperations();
 v1.MapKeys();
 v1.MapAudit();

@@ -12,6 +12,7 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Options;
+using Ledger.Contracts.Perps;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
@@ -88,11 +89,12 @@ public static class VerifyCommand
         public Dictionary<MarketId, MarketState> Markets { get; } = [];
         public Dictionary<FarmId, FarmState> Farms { get; } = [];
         public Dictionary<OptionId, OptionState> Options { get; } = [];
+        public Dictionary<PerpId, PerpState> Perps { get; } = [];
         public Dictionary<AssetId, BigInteger> Sums { get; } = [];
 
         public static bool Accepts(string pid) => pid.StartsWith("account-", StringComparison.Ordinal) || pid.StartsWith("pool-", StringComparison.Ordinal)
             || pid.StartsWith("market-", StringComparison.Ordinal) || pid.StartsWith("farm-", StringComparison.Ordinal)
-            || pid.StartsWith("option-", StringComparison.Ordinal);
+            || pid.StartsWith("option-", StringComparison.Ordinal) || pid.StartsWith("perp-", StringComparison.Ordinal);
 
         public void Apply(string pid, object e)
         {
@@ -116,6 +118,9 @@ public static class VerifyCommand
                     break;
                 case OptionWrite w:
                     foreach (var x in w.Events) OptionContract.Apply(Get(Options, new OptionId(id), k => new OptionState { Id = k }), x);
+                    break;
+                case PerpWrite w:
+                    foreach (var x in w.Events) PerpContract.Apply(Get(Perps, new PerpId(id), k => new PerpState { Id = k }), x);
                     break;
             }
         }
@@ -187,6 +192,11 @@ public static class VerifyCommand
                 if (dust < 0) violations.Add($"option {o.Id}: holds {o.CollateralHeld} {o.CollateralAsset}, owes {claims}");
                 else if (dust > 0) Console.WriteLine($"  option {o.Id}: {dust} {o.CollateralAsset} of rounding dust held");
             }
+            foreach (var perp in Perps.Values)
+            {
+                foreach (var h in PerpContract.Holdings(perp)) Add(h.Asset, (BigInteger)h.Held);
+                if (perp.Vault.Sign < 0) violations.Add($"perp {perp.Id}: vault {perp.Vault}");
+            }
             foreach (var (asset, sum) in Sums)
                 if (!sum.IsZero) violations.Add($"asset {asset}: holdings sum to {sum}, not zero");
             return violations;
@@ -197,6 +207,7 @@ public static class VerifyCommand
             : t.Venue is MarketCall m ? Markets.GetValueOrDefault(m.Market)?.Answers.GetValueOrDefault((account, t.Id))
             : t.Venue is FarmCall f ? Farms.GetValueOrDefault(f.Farm)?.Answers.GetValueOrDefault((account, t.Id))
             : t.Venue is OptionCall o ? Options.GetValueOrDefault(o.Series)?.Answers.GetValueOrDefault((account, t.Id))
+            : t.Venue is PerpCall pc ? Perps.GetValueOrDefault(pc.Perp)?.Answers.GetValueOrDefault((account, t.Id))
             : null;
 
         /// <summary>

@@ -59,6 +59,7 @@ public static class SupplyAudit
                 _ when pid.StartsWith("market-", StringComparison.Ordinal) => (regions.Markets, new GetMarketHoldings(new(pid["market-".Length..]))),
                 _ when pid.StartsWith("farm-", StringComparison.Ordinal) => (regions.Farms, new GetFarmHoldings(new(pid["farm-".Length..]))),
                 _ when pid.StartsWith("option-", StringComparison.Ordinal) => (regions.Options, new GetOptionHoldings(new(pid["option-".Length..]))),
+                _ when pid.StartsWith("perp-", StringComparison.Ordinal) => (regions.Perps, new GetPerpHoldings(new(pid["perp-".Length..]))),
                 _ => null,
             };
             if (ask is not { } a) return;

@@ -12,6 +12,7 @@ using Ledger.Contracts.Assets;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Options;
+using Ledger.Contracts.Perps;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Sagas;
@@ -78,6 +79,10 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(OptionCallDecided)] = "OptionCallDecided.v1",
         [typeof(OptionWrite)] = "OptionWrite.v1",
         [typeof(OptionSnapshot)] = "OptionSnapshot.v1",
+        [typeof(PerpCreated)] = "PerpCreated.v1",
+        [typeof(PerpCallDecided)] = "PerpCallDecided.v1",
+        [typeof(PerpWrite)] = "PerpWrite.v1",
+        [typeof(PerpSnapshot)] = "PerpSnapshot.v1",
     };
 
     private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
@@ -94,6 +99,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         MarketWrite write => WriteToBinary(write.Events),
         FarmWrite write => WriteToBinary(write.Events),
         OptionWrite write => WriteToBinary(write.Events),
+        PerpWrite write => WriteToBinary(write.Events),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default),
     };
 
@@ -104,6 +110,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         "MarketWrite.v1" => new MarketWrite(WriteFromBinary<IMarketEvent>(bytes)),
         "FarmWrite.v1" => new FarmWrite(WriteFromBinary<IFarmEvent>(bytes)),
         "OptionWrite.v1" => new OptionWrite(WriteFromBinary<IOptionEvent>(bytes)),
+        "PerpWrite.v1" => new PerpWrite(WriteFromBinary<IPerpEvent>(bytes)),
         _ when TypeOf.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, EventJson.Default)!,
         _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
     };
@@ -154,7 +161,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 
 [JsonSourceGenerationOptions(
     Converters = [typeof(AmountJsonConverter), typeof(Int128JsonConverter), typeof(AccountIdJsonConverter),
-        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter), typeof(PoolIdJsonConverter), typeof(MarketIdJsonConverter), typeof(FarmIdJsonConverter), typeof(OptionIdJsonConverter)],
+        typeof(AssetIdJsonConverter), typeof(TxIdJsonConverter), typeof(PoolIdJsonConverter), typeof(MarketIdJsonConverter), typeof(FarmIdJsonConverter), typeof(OptionIdJsonConverter), typeof(PerpIdJsonConverter)],
     UseStringEnumConverter = true,
     // Smaller rows: a field at its default is left out and reads back as that default.
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
@@ -202,4 +209,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(ExpiryPriceSet))]
 [JsonSerializable(typeof(OptionCallDecided))]
 [JsonSerializable(typeof(OptionSnapshot))]
+[JsonSerializable(typeof(PerpCreated))]
+[JsonSerializable(typeof(PerpCallDecided))]
+[JsonSerializable(typeof(PerpSnapshot))]
 internal sealed partial class EventJson : JsonSerializerContext;

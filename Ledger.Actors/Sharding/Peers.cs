@@ -16,5 +16,6 @@ public sealed class Peers
     public IActorRef Markets { get; set; } = ActorRefs.Nobody;
     public IActorRef Farms { get; set; } = ActorRefs.Nobody;
     public IActorRef Options { get; set; } = ActorRefs.Nobody;
+    public IActorRef Perps { get; set; } = ActorRefs.Nobody;
     public IActorRef Oracle { get; set; } = ActorRefs.Nobody;
 }

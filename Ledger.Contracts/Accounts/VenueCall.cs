@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Options;
+using Ledger.Contracts.Perps;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 
@@ -17,6 +18,7 @@ namespace Ledger.Contracts.Accounts;
 [JsonDerivedType(typeof(MarketCall), "market")]
 [JsonDerivedType(typeof(FarmCall), "farm")]
 [JsonDerivedType(typeof(OptionCall), "option")]
+[JsonDerivedType(typeof(PerpCall), "perp")]
 public abstract record VenueCall(Leg[] In, Amount Amount)
 {
     /// <summary>The idempotency fingerprint of the request.</summary>
@@ -61,4 +63,23 @@ public sealed record OptionCall(OptionId Series, OptionCallKind Kind, Leg[] In, 
     public override string Operation => Kind.ToString().ToLowerInvariant();
 
     public override string VenueId => Series.Value;
+}
+
+/// <summary>An operation on a perpetual futures market; an order's signed size is <see cref="SizeDelta"/> (its magnitude in <see cref="VenueCall.Amount"/>).</summary>
+public sealed record PerpCall(PerpId Perp, PerpCallKind Kind, Leg[] In, Amount Amount, Int128 SizeDelta = default, AccountId? Target = null) : VenueCall(In, Amount)
+{
+    public override ulong Fingerprint(AccountId account) =>
+        Primitives.Fingerprint.Of("perp", account.Value, Perp.Value, Kind.ToString(), Amount.ToString(),
+            SizeDelta.ToString(System.Globalization.CultureInfo.InvariantCulture), Target?.Value);
+
+    public override string Operation => Kind switch
+    {
+        PerpCallKind.VaultDeposit => "vault_deposit",
+        PerpCallKind.VaultWithdraw => "vault_withdraw",
+        PerpCallKind.MarginDeposit => "margin_deposit",
+        PerpCallKind.MarginWithdraw => "margin_withdraw",
+        _ => Kind.ToString().ToLowerInvariant(),
+    };
+
+    public override string VenueId => Perp.Value;
 }

@@ -326,6 +326,13 @@ public static class PerpContract
         }
     }
 
+    /// <summary>A position restored from a snapshot, counted in the book's sums.</summary>
+    internal static void Open(PerpState s, AccountId account, PerpPosition pos)
+    {
+        Move(s.Book, pos, +1);
+        s.Positions[account] = pos;
+    }
+
     private static void Move(PerpBook b, PerpPosition pos, int sign)
     {
         if (pos.Size.Sign > 0) b.LongInterest += sign * pos.Size;
@@ -339,3 +346,36 @@ public static class PerpContract
         ? [new(s.Parameters.MarginAsset, (Int128)(s.Vault + s.Margins), default, default)]
         : [];
 }
+
+/// <summary>The persisted form of a <see cref="PerpState"/>: big numbers as decimal strings, answers as the venues keep them.</summary>
+public sealed record PerpSnapshot(PerpParameters? Parameters, long CreatedAt, string Rate, string Funding, long UpdatedAt, string Vault, string VaultShares,
+    PerpShareEntry[] Shares, PerpPositionEntry[] Positions, PoolAnswerEntry[] Answers, byte[] Seen, byte[] SeenRuns)
+{
+    public static PerpSnapshot Of(PerpState s)
+    {
+        var (answers, seen, runs) = s.Answers.ToSnapshot();
+        return new(s.Exists ? s.Parameters : null, s.CreatedAt, MarketSnapshot.Text(s.Book.Rate), MarketSnapshot.Text(s.Book.Funding), s.Book.UpdatedAt,
+            MarketSnapshot.Text(s.Vault), MarketSnapshot.Text(s.VaultShares),
+            [.. s.Shares.Select(kv => new PerpShareEntry(kv.Key, MarketSnapshot.Text(kv.Value)))],
+            [.. s.Positions.Select(kv => new PerpPositionEntry(kv.Key, MarketSnapshot.Text(kv.Value.Size), MarketSnapshot.Text(kv.Value.Entry),
+                MarketSnapshot.Text(kv.Value.FundingEntry), MarketSnapshot.Text(kv.Value.Margin)))],
+            answers, seen, runs);
+    }
+
+    public PerpState Restore(PerpState s)
+    {
+        if (Parameters is not null) PerpContract.Apply(s, new PerpCreated(Parameters, CreatedAt));
+        (s.Book.Rate, s.Book.Funding, s.Book.UpdatedAt) = (MarketSnapshot.Number(Rate), MarketSnapshot.Number(Funding), UpdatedAt);
+        (s.Vault, s.VaultShares) = (MarketSnapshot.Number(Vault), MarketSnapshot.Number(VaultShares));
+        foreach (var e in Shares) s.Shares[e.Account] = MarketSnapshot.Number(e.Shares);
+        foreach (var e in Positions)
+            PerpContract.Open(s, e.Account, new PerpPosition(MarketSnapshot.Number(e.Size), MarketSnapshot.Number(e.Entry), MarketSnapshot.Number(e.FundingEntry),
+                MarketSnapshot.Number(e.Margin)));
+        s.Answers.Restore(Answers, Seen, SeenRuns);
+        return s;
+    }
+}
+
+public sealed record PerpShareEntry(AccountId Account, string Shares);
+
+public sealed record PerpPositionEntry(AccountId Account, string Size, string Entry, string FundingEntry, string Margin);

@@ -45,4 +45,6 @@ public sealed class MarketIdJsonConverter() : StringIdJsonConverter<MarketId>(v 
 
 public sealed class OptionIdJsonConverter() : StringIdJsonConverter<OptionId>(v => new(v), id => id.Value);
 
+public sealed class PerpIdJsonConverter() : StringIdJsonConverter<PerpId>(v => new(v), id => id.Value);
+
 public sealed class FarmIdJsonConverter() : StringIdJsonConverter<FarmId>(v => new(v), id => id.Value);

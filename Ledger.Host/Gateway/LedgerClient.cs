@@ -96,6 +96,7 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
         IMarketMessage => regions.Markets,
         IFarmMessage => regions.Farms,
         IOptionMessage => regions.Options,
+        IPerpMessage => regions.Perps,
         IOracleMessage => regions.Oracle,
         IKeyMessage => regions.Keys,
         _ => throw new ArgumentException($"the gateway has no region for {request.GetType().Name}", nameof(request)),

@@ -75,6 +75,17 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
         new("PUT", "/v1/options/{id}/expiry_price", Access.Admin, $"/v1/options/{_p}opt/expiry_price", new { price = "1" }),
         new("POST", "/v1/options/{id}/{operation}", Access.Owner, $"/v1/options/{_p}opt/mint", new { id = "o-1", account = Alice, amount = "1" }),
         new("POST", "/v1/options/{id}/{operation}", Access.Owner, $"/v1/options/{_p}opt/settle", new { id = "o-2", account = Alice }),
+        new("POST", "/v1/perps", Access.Admin, "/v1/perps", new
+        {
+            id = _p + "perp", underlying = Eur, margin_asset = Usd, skew_scale = "1000", max_funding_velocity = "0.1", initial_margin_ratio = "0.1",
+            maintenance_margin_ratio = "0.05", liquidation_reward_ratio = "0.01", taker_fee_bps = 5,
+        }),
+        new("GET", "/v1/perps/{id}", Access.AnyKey, $"/v1/perps/{_p}perp"),
+        new("GET", "/v1/perps/{id}/positions/{account}", Access.Owner, $"/v1/perps/{_p}perp/positions/{Alice}"),
+        new("POST", "/v1/perps/{id}/vault/{operation}", Access.Owner, $"/v1/perps/{_p}perp/vault/deposit", new { id = "pv-1", account = Alice, amount = "1" }),
+        new("POST", "/v1/perps/{id}/margin/{operation}", Access.Owner, $"/v1/perps/{_p}perp/margin/deposit", new { id = "pm-1", account = Alice, amount = "1" }),
+        new("POST", "/v1/perps/{id}/orders", Access.Owner, $"/v1/perps/{_p}perp/orders", new { id = "po-1", account = Alice, size_delta = "1" }),
+        new("POST", "/v1/perps/{id}/liquidate", Access.Owner, $"/v1/perps/{_p}perp/liquidate", new { id = "pl-1", liquidator = Alice, account = Bob }),
         new("GET", "/v1/cluster", Access.Admin, "/v1/cluster"),
         new("POST", "/v1/keys", Access.Admin, "/v1/keys", new { owner = _p + "carol" }),
         new("GET", "/v1/keys", Access.Admin, "/v1/keys"),

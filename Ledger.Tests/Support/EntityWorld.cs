@@ -19,6 +19,7 @@ public sealed class EntityWorld
     public IActorRef Markets => _peers.Markets;
     public IActorRef Farms => _peers.Farms;
     public IActorRef Options => _peers.Options;
+    public IActorRef Perps => _peers.Perps;
     public IActorRef Oracle => _peers.Oracle;
 
     private readonly Peers _peers = new();
@@ -38,6 +39,7 @@ public sealed class EntityWorld
         peers.Markets = Parent("markets", id => MarketActor.Props(id, peers.Oracle, time, venues));
         peers.Farms = Parent("farms", id => FarmActor.Props(id, time, venues));
         peers.Options = Parent("options", id => OptionActor.Props(id, time, venues));
+        peers.Perps = Parent("perps", id => PerpActor.Props(id, peers.Oracle, time, venues));
     }
 
     /// <summary>Opens <paramref name="account"/> and mints <paramref name="amount"/> of <paramref name="asset"/> to it from "bank".</summary>
