@@ -69,7 +69,7 @@ public static class BenchCommand
         var swaps = o.UsesPools;
         // Transfers alone have a bare-actor ceiling and a contracts-only baseline; an atomic batch has neither yet.
         var transfers = !swaps && o.Workload != "atomic";
-        var baseline = o.Only is not (null or "baseline") || o.Workload is "atomic" or "options" ? 0
+        var baseline = o.Only is not (null or "baseline") || o.Workload is "atomic" or "options" or "perps" ? 0
             : o.Workload == "loans" ? LoanPhases.SequentialBaseline(o)
             : swaps ? SwapPhases.SequentialBaseline(o, workload)
             : Phases.SequentialBaseline(o, workload);
@@ -108,6 +108,7 @@ public static class BenchCommand
                 (load, conserved, rows) = await OnOwnNode(o, pg, "ledger", async (node, system, regions, dataDir) =>
                     node.Workload == "loans" ? Without(await LoanPhases.Ledger(node, regions))
                     : node.Workload == "options" ? Without(await OptionPhases.Ledger(node, regions))
+                    : node.Workload == "perps" ? Without(await PerpPhases.Ledger(node, regions))
                     : swaps ? Without(await SwapPhases.Ledger(node, regions, workload))
                     : await Phases.Ledger(node, dataDir, regions, workload));
         }

@@ -48,6 +48,8 @@ public class BenchSmokeTests
     [InlineData("routes")]
     [InlineData("mixed")]
     [InlineData("loans")]
+    [InlineData("options")]
+    [InlineData("perps")]
     public async Task Pool_and_market_workloads_run_with_conservation_checked(string workload)
     {
         var r = await Bench("--workload", workload, "--pools", "2");
