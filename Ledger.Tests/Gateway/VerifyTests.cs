@@ -27,6 +27,24 @@ public class VerifyTests
         while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < expiry) await Task.Delay(100);
         Assert.Equal(200, (await host.Put("/v1/options/c1/expiry_price", new { price = "3" })).Status);
         Assert.Equal(200, (await host.Post("/v1/options/c1/redeem", new { id = "r1", account = "alice", amount = "333" })).Status);
+        // A perpetual market on W margined in V with a vault and an open position.
+        Assert.Equal(200, (await host.Put("/v1/oracle/prices/V", new { price = "1" })).Status);
+        Assert.Equal(200, (await host.Put("/v1/oracle/prices/W", new { price = "2" })).Status);
+        Assert.Equal(201, (await host.Post("/v1/perps", new
+        {
+            id = "wp",
+            underlying = "W",
+            margin_asset = "V",
+            skew_scale = "100000",
+            max_funding_velocity = "0.1",
+            initial_margin_ratio = "0.1",
+            maintenance_margin_ratio = "0.05",
+            liquidation_reward_ratio = "0.01",
+            taker_fee_bps = 5,
+        })).Status);
+        Assert.Equal(200, (await host.Post("/v1/perps/wp/vault/deposit", new { id = "pv", account = "alice", amount = "10000" })).Status);
+        Assert.Equal(200, (await host.Post("/v1/perps/wp/margin/deposit", new { id = "pm", account = "alice", amount = "1000" })).Status);
+        Assert.Equal(200, (await host.Post("/v1/perps/wp/orders", new { id = "po", account = "alice", size_delta = "-500" })).Status);
         await host.Stop();
 
         var healthy = await HostProcess.Verify(host.DataDir);

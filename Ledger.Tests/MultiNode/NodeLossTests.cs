@@ -86,6 +86,51 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         await cluster.Restart(2);
     }
 
+    [Fact]
+    public async Task A_perpetual_long_opened_through_one_gateway_is_liquidated_through_another_after_a_node_is_killed()
+    {
+        await using var cluster = await Cluster.Start();
+        var perp = P + "perp";
+        await cluster.Nodes[0].Seed(P + "ETH", P + "eth-bank", (P + "a0", "0"));
+        Assert.Equal(200, (await Until503Ends(() => cluster.Nodes[0].Put($"/v1/oracle/prices/{P}ETH", new { price = "20" }))).Status);
+        Assert.Equal(200, (await Until503Ends(() => cluster.Nodes[0].Put($"/v1/oracle/prices/{P}USD", new { price = "1" }))).Status);
+        Assert.Equal(201, (await cluster.Nodes[0].PostUntilKnown("/v1/perps", new
+        {
+            id = perp,
+            underlying = P + "ETH",
+            margin_asset = P + "USD",
+            skew_scale = "1000000",
+            max_funding_velocity = "0.1",
+            initial_margin_ratio = "0.1",
+            maintenance_margin_ratio = "0.05",
+            liquidation_reward_ratio = "0.01",
+            taker_fee_bps = 0,
+        })).Status);
+        // a0 funds the vault through node 1; a1 goes long 10.00 ETH (200.00 USD) on 30.00 USD of margin through node 2.
+        Assert.Equal(200, (await cluster.Nodes[1].PostUntilKnown($"/v1/perps/{perp}/vault/deposit", new { id = "v1", account = P + "a0", amount = "100000" })).Status);
+        Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown($"/v1/perps/{perp}/margin/deposit", new { id = "m1", account = P + "a1", amount = "3000" })).Status);
+        Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown($"/v1/perps/{perp}/orders", new { id = "o1", account = P + "a1", size_delta = "1000" })).Status);
+        cluster.Nodes[2].Kill();
+
+        // ETH at 18: equity 30 − 20 = 10 ≥ 10 · 18 · 5 % = 9, healthy. At 17.5: 5 < 8.75, liquidatable; the keeper a2 gets
+        // 1 % of 175 = 1.75 USD, a1 keeps the rest of its equity.
+        Assert.Equal(200, (await Until503Ends(() => cluster.Nodes[0].Put($"/v1/oracle/prices/{P}ETH", new { price = "18" }))).Status);
+        var healthy = await Until503Ends(() => cluster.Nodes[1].Post($"/v1/perps/{perp}/liquidate", new { id = "l0", liquidator = P + "a2", account = P + "a1" }));
+        Assert.Equal((422, "healthy_position"), (healthy.Status, healthy.Body.GetProperty("code").GetString()));
+        Assert.Equal(200, (await Until503Ends(() => cluster.Nodes[0].Put($"/v1/oracle/prices/{P}ETH", new { price = "17.5" }))).Status);
+        Assert.Equal(200, (await cluster.Nodes[1].PostUntilKnown($"/v1/perps/{perp}/liquidate", new { id = "l1", liquidator = P + "a2", account = P + "a1" })).Status);
+        Assert.Equal(((long)Funding + 175).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            (await cluster.Nodes[0].Balance(P + "a2", P + "USD")).GetProperty("posted").GetString());
+        var position = (await Until503Ends(() => cluster.Nodes[0].Get($"/v1/perps/{perp}/positions/{P}a1"))).Body;
+        // 3.25 less the funding the long paid over the seconds the node took to move (a long skew of 10 ETH on a scale of
+        // 10,000: cents at most), rounded against the trader.
+        Assert.Equal("0", position.GetProperty("size").GetString());
+        Assert.InRange(long.Parse(position.GetProperty("margin").GetString()!, System.Globalization.CultureInfo.InvariantCulture), 320, 325);
+        var audit = (await Until503Ends(() => cluster.Nodes[0].Get("/v1/audit/supply"))).Body.GetProperty("assets");
+        Assert.Equal(("0", "0"), (audit.GetProperty(P + "USD").GetProperty("sum").GetString(), audit.GetProperty(P + "USD").GetProperty("in_flight").GetString()));
+        await cluster.Restart(2);
+    }
+
     /// <summary>Asks again while the answer is 503 (shards of a killed node moving), for up to a minute.</summary>
     private static async Task<(int Status, System.Text.Json.JsonElement Body)> Until503Ends(Func<Task<(int Status, System.Text.Json.JsonElement Body)>> ask)
     {
