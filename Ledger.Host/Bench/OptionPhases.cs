@@ -43,7 +43,7 @@ public static class OptionPhases
         for (var k = 0; k < o.Pools; k++)
         {
             await regions.Options.Ask<object>(new CreateOption(SeriesOf(k), underlying, strike, OptionKind.Call, Wad(1), expiry, 0, 0, 0), Phases.AskTimeout);
-            await Committed(regions, writer, "seed-mint-" + k, new OptionCall(SeriesOf(k), OptionCallKind.Mint, [new Leg(underlying, Depth)], Depth));
+            await Phases.VenueCallCommitted(regions, writer, "seed-mint-" + k, new OptionCall(SeriesOf(k), OptionCallKind.Mint, [new Leg(underlying, Depth)], Depth));
             await regions.Pools.Ask<object>(new CreatePool(PoolOf(k), SeriesOf(k).Token, strike, 30), Phases.AskTimeout);
             var deposit = new PoolCall(PoolOf(k), PoolCallKind.Deposit, [new Leg(SeriesOf(k).Token, Depth), new Leg(strike, Depth)]);
             if (await regions.Accounts.Ask<object>(new CallPool(writer, new("seed-lp-" + k), deposit), Phases.AskTimeout)
@@ -93,12 +93,5 @@ public static class OptionPhases
                 (regions.Pools, (object)new GetPoolHoldings(PoolOf(k))),
                 (regions.Options, (object)new GetOptionHoldings(SeriesOf(k))),
             })));
-    }
-
-    private static async Task Committed(LedgerRegions regions, AccountId account, string id, VenueCall call)
-    {
-        if (await regions.Accounts.Ask<object>(new CallVenue(account, new(id), call), Phases.AskTimeout)
-            is not TransferOutcome { Transaction.Status: TransferStatus.Committed })
-            throw new InvalidOperationException($"{id} failed");
     }
 }

@@ -41,11 +41,11 @@ public static class PerpPhases
         for (var k = 0; k < o.Pools; k++)
         {
             await regions.Perps.Ask<object>(new CreatePerp(MarketOf(k), parameters), Phases.AskTimeout);
-            await Committed(regions, provider, "vault-" + k, new PerpCall(MarketOf(k), PerpCallKind.VaultDeposit, [new Leg(margin, Vault)], Vault));
+            await Phases.VenueCallCommitted(regions, provider, "vault-" + k, new PerpCall(MarketOf(k), PerpCallKind.VaultDeposit, [new Leg(margin, Vault)], Vault));
         }
         var ids = Enumerable.Range(0, o.Accounts).Select(i => new AccountId(Phases.AccountId(i))).ToArray();
         await Parallel.ForEachAsync(Enumerable.Range(0, ids.Length), new ParallelOptions { MaxDegreeOfParallelism = 200 }, async (i, _) =>
-            await Committed(regions, ids[i], "margin-0", new PerpCall(MarketOf(i % o.Pools), PerpCallKind.MarginDeposit, [new Leg(margin, Margin)], Margin)));
+            await Phases.VenueCallCommitted(regions, ids[i], "margin-0", new PerpCall(MarketOf(i % o.Pools), PerpCallKind.MarginDeposit, [new Leg(margin, Margin)], Margin)));
 
         long seq = 0;
         long price = 20;
@@ -75,12 +75,5 @@ public static class PerpPhases
         });
         return (load, await Phases.HoldingsConserved(regions, [.. ids, provider, new(Phases.Issuer)],
             Enumerable.Range(0, o.Pools).Select(k => (regions.Perps, (object)new GetPerpHoldings(MarketOf(k))))));
-    }
-
-    private static async Task Committed(LedgerRegions regions, AccountId account, string id, VenueCall call)
-    {
-        if (await regions.Accounts.Ask<object>(new CallVenue(account, new(id), call), Phases.AskTimeout)
-            is not TransferOutcome { Transaction.Status: TransferStatus.Committed })
-            throw new InvalidOperationException($"{account}/{id} failed");
     }
 }

@@ -69,6 +69,14 @@ public static class Phases
         return batch;
     }
 
+    /// <summary>A venue call of the workloads' setup, which must commit (seeding a vault, a pool, a margin).</summary>
+    public static async Task VenueCallCommitted(LedgerRegions regions, AccountId account, string id, VenueCall call)
+    {
+        if (await regions.Accounts.Ask<object>(new CallVenue(account, new(id), call), AskTimeout)
+            is not TransferOutcome { Transaction.Status: TransferStatus.Committed })
+            throw new InvalidOperationException($"{account}/{id} failed");
+    }
+
     /// <summary>Creates the asset and the accounts and gives every account the same funding (one batch per 1,000).</summary>
     public static async Task Fund(LedgerRegions regions, int accounts, string asset = Asset)
     {
