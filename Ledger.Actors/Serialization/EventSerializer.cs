@@ -85,6 +85,9 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(PerpSnapshot)] = "PerpSnapshot.v1",
     };
 
+    /// <summary>Every type this serializer persists; each needs its binding in akka.hocon, or Akka falls back to Newtonsoft.</summary>
+    public static IEnumerable<Type> PersistedTypes => ManifestOf.Keys;
+
     private static readonly Dictionary<string, Type> TypeOf = ManifestOf.ToDictionary(kv => kv.Value, kv => kv.Key);
 
     public override int Identifier => Id;

@@ -47,6 +47,14 @@ public class SerializationSpecs() : Akka.TestKit.Xunit2.TestKit(SpecConfig.Local
         Assert.Equal(e, Sys.Serialization.Deserialize(serializer.ToBinary(e), serializer.Identifier, manifest));
     }
 
+    public static TheoryData<Type> PersistedTypes() => [.. EventSerializer.PersistedTypes];
+
+    /// <summary>A persisted type without its binding would be written by Akka's Newtonsoft fallback, slowly and unversioned.</summary>
+    [Theory]
+    [MemberData(nameof(PersistedTypes))]
+    public void Every_persisted_type_is_bound_to_the_event_serializer(Type type) =>
+        Assert.IsType<EventSerializer>(Sys.Serialization.FindSerializerForType(type));
+
     [Fact]
     public void A_write_of_several_events_is_one_row_that_reads_back_equal()
     {
