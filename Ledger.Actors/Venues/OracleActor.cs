@@ -9,12 +9,15 @@ namespace Ledger.Actors.Venues;
 /// <summary>
 /// The price oracle: one entity holding every asset's price, so that a market reads both of its prices in one
 /// consistent reading, numbered by <see cref="PricesRead.Version"/> (the count of updates so far). Updates are
-/// persisted; reads are answered from memory.
+/// persisted without holding reads back: a read is answered at once from the updates already durable, which include
+/// every update acknowledged before it was asked, so a market never waits behind the oracle's writes.
 /// </summary>
 public sealed class OracleActor(TimeProvider time) : UntypedPersistentActor
 {
     private readonly Dictionary<AssetId, Amount> _prices = [];
     private long _version;
+    /// <summary>Versions handed to updates not yet durable; they become readable in this order.</summary>
+    private long _assigned;
 
     public static Props Props(TimeProvider time) => Akka.Actor.Props.Create(() => new OracleActor(time));
 
@@ -23,6 +26,7 @@ public sealed class OracleActor(TimeProvider time) : UntypedPersistentActor
     protected override void OnRecover(object message)
     {
         if (message is PriceSet p) Apply(p);
+        else if (message is RecoveryCompleted) _assigned = _version;
     }
 
     protected override void OnCommand(object message)
@@ -31,7 +35,7 @@ public sealed class OracleActor(TimeProvider time) : UntypedPersistentActor
         {
             case SetPrice set:
                 var sender = Sender;
-                Persist(new PriceSet(set.Asset, set.Price, _version + 1, time.GetUtcNow().ToUnixTimeMilliseconds()), e =>
+                PersistAsync(new PriceSet(set.Asset, set.Price, ++_assigned, time.GetUtcNow().ToUnixTimeMilliseconds()), e =>
                 {
                     Apply(e);
                     sender.Tell(new PricesRead([e.Price], e.Version));
