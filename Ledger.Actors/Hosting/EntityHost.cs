@@ -25,7 +25,7 @@ public interface IEntitySettings
 /// <para>
 /// A kind supplies its contract (<see cref="Decide"/>, <see cref="Apply"/>), its persisted forms (<see cref="Persisted"/>,
 /// <see cref="Recovered"/>, <see cref="Snapshot"/>, <see cref="Restore"/>) and, where it differs, the hooks:
-/// <see cref="ReadyForBatch"/> (a read a batch needs first, such as the oracle's), <see cref="OnDurable"/> (effects
+/// <see cref="BatchLimit"/> (a read a batch needs first, such as the oracle's), <see cref="OnDurable"/> (effects
 /// once a write is durable), <see cref="AfterFlush"/>, <see cref="SnapshotDue"/> and <see cref="CanPassivate"/>.
 /// Messages the host does not recognise go to <see cref="OnMessage"/>, whose default queues them as commands. A kind
 /// that locks (a pool, for a saga) sets commands aside with <see cref="Block"/> and lets them go with <see cref="Unblock"/>.
@@ -90,8 +90,12 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
 
     protected abstract void Restore(object snapshot);
 
-    /// <summary>Whether a batch may be taken now; false while the kind waits for something the batch needs.</summary>
-    protected virtual bool ReadyForBatch() => true;
+    /// <summary>Commands ever queued and ever taken, in arrival order (<see cref="GroupCommit{TEvent}.Queued"/>).</summary>
+    protected long Queued => _batch.Queued;
+    protected long TakenSoFar => _batch.TakenSoFar;
+
+    /// <summary>How many waiting commands the next batch may take now; zero while the kind waits for something it needs.</summary>
+    protected virtual long BatchLimit() => long.MaxValue;
 
     /// <summary>Once a write is durable, after its replies and before the next batch.</summary>
     protected virtual void OnDurable() { }
@@ -184,10 +188,10 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     /// <summary>Takes and decides batches while no write is in flight; each with events becomes one write.</summary>
     protected void Flush()
     {
-        while (_batch.Ready && ReadyForBatch())
+        while (_batch.Ready && BatchLimit() is > 0 and var limit)
         {
             _decidingAt = Now;
-            var (events, after) = _batch.Take(_isQuery, _decide);
+            var (events, after) = _batch.Take(_isQuery, _decide, limit);
             if (events.Count == 0)
             {
                 foreach (var a in after) a();

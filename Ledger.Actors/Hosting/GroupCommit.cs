@@ -33,28 +33,41 @@ public sealed class GroupCommit<TEvent>(int max)
 
     public IEnumerable<(object Message, IActorRef Sender)> Waiting => _commands.Skip(_taken);
 
+    /// <summary>Commands ever queued and ever taken: the n-th queued is the n-th taken, unless some were put first.</summary>
+    public long Queued { get; private set; }
+    public long TakenSoFar { get; private set; }
+
     /// <summary>Senders whose answer depends on the write in flight or on one to come.</summary>
     public IEnumerable<IActorRef> Awaiting => _commands.Select(q => q.Sender);
 
-    public void Enqueue(object message, IActorRef sender) => _commands.Add((message, sender));
+    public void Enqueue(object message, IActorRef sender)
+    {
+        _commands.Add((message, sender));
+        Queued++;
+    }
 
     /// <summary>Puts <paramref name="items"/> ahead of everything waiting, in their order.</summary>
-    public void PutFirst(IEnumerable<(object Message, IActorRef Sender)> items) => _commands.InsertRange(_taken, items);
+    public void PutFirst(IReadOnlyCollection<(object Message, IActorRef Sender)> items)
+    {
+        _commands.InsertRange(_taken, items);
+        Queued += items.Count;
+    }
 
     /// <summary>
     /// Takes and decides the next batch. With events, the caller writes them (<see cref="Started"/>, then
-    /// <see cref="Done"/> once durable); without, its replies are due at once.
+    /// <see cref="Done"/> once durable); without, its replies are due at once. At most <paramref name="limit"/> are taken.
     /// </summary>
-    public (List<TEvent> Events, List<Action> After) Take(Func<object, bool> isQuery, Decide decide)
+    public (List<TEvent> Events, List<Action> After) Take(Func<object, bool> isQuery, Decide decide, long limit)
     {
         // Sized for one command, the usual batch when load is spread over many entities (a list starts at four).
         var events = new List<TEvent>(1);
         var after = new List<Action>(1);
-        while (_commands.Count > _taken && after.Count < max)
+        for (var n = 0L; _commands.Count > _taken && after.Count < max && n < limit; n++)
         {
             var (message, sender) = _commands[_taken];
             if (isQuery(message) && events.Count > 0) break;
             _taken++;
+            TakenSoFar++;
             decide(message, sender, events, after);
         }
         if (events.Count == 0) Release();

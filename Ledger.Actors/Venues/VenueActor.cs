@@ -31,7 +31,8 @@ public sealed record VenueSettings : IVenueSettings
 /// by the account, are decided in order and group-committed as one write, and are answered once durable. A call
 /// delivered twice is answered from the venue's <see cref="AnswerStore"/>; one whose answer has left memory waits while
 /// the answer is read back from the journal, from where it was written. With an oracle, a batch that holds a call
-/// needing prices is decided against one oracle reading, asked for first and recorded in every decision that used it.
+/// needing prices is decided against one oracle reading asked for after all its calls arrived, and recorded in every
+/// decision that used it; the reading for the calls that arrive during a write is asked for during that write.
 /// </summary>
 public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
     where TEvent : class
@@ -40,8 +41,14 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
     private readonly IActorRef? _oracle;
     private readonly TimeSpan _oracleTimeout;
     private bool _readingPrices;
-    /// <summary>The oracle's reading for the next batch, and the one the batch being decided uses.</summary>
+    /// <summary>
+    /// The latest oracle reading and the commands it covers: those queued (by <see cref="EntityHost{TEvent}.Queued"/>)
+    /// before it was asked for, since it holds every price update acknowledged before any of them was sent. A command
+    /// queued later needs a later reading; the batch being decided uses <see cref="_batchPrices"/>.
+    /// </summary>
     private PricesRead? _prices;
+    private long _pricesCover;
+    private long _askCover;
     private PricesRead? _batchPrices;
     /// <summary>Redelivered calls whose answer left memory, waiting for a journal read, by key.</summary>
     private readonly Dictionary<(AccountId, TxId), List<(object Call, TxId Id, IActorRef Sender)>> _parked = [];
@@ -112,7 +119,7 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
                 break;
             case PricesRead read when _readingPrices:
                 _readingPrices = false;
-                _prices = read;
+                (_prices, _pricesCover) = (read, _askCover);
                 Flush();
                 break;
             case Status.Failure when _readingPrices:
@@ -125,24 +132,39 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
                 break;
             default:
                 Enqueue(message, Sender);
+                if (Writing) AskPrices();
                 break;
         }
     }
 
-    /// <summary>A batch that holds a call needing prices waits for one oracle reading, asked for first.</summary>
-    protected override bool ReadyForBatch()
+    /// <summary>
+    /// A batch takes the waiting calls the latest reading covers; when the first waiting ones are not covered and
+    /// one of them needs prices, it waits for a new reading.
+    /// </summary>
+    protected override long BatchLimit()
     {
-        if (_readingPrices) return false;
-        if (_oracle is not null && _prices is null
-            && Waiting.Take(_settings.GroupCommitMax).Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null) is { } assets)
-        {
-            _readingPrices = true;
-            _oracle.Ask<PricesRead>(new ReadPrices(assets), _oracleTimeout).PipeTo(Self);
-            return false;
-        }
         _batchPrices = _prices;
-        _prices = null;
-        return true;
+        if (_oracle is null) return long.MaxValue;
+        var covered = _pricesCover - TakenSoFar;
+        if (covered > 0) return covered;
+        if (UncoveredAssets() is null) return long.MaxValue;
+        AskPrices();
+        return 0;
+    }
+
+    /// <summary>The assets of the first waiting call the latest reading does not cover that needs prices, or null.</summary>
+    private AssetId[]? UncoveredAssets() =>
+        Queued <= _pricesCover ? null
+        : Waiting.Skip((int)Math.Max(0, _pricesCover - TakenSoFar)).Take(_settings.GroupCommitMax)
+            .Select(q => PricesFor(q.Message)).FirstOrDefault(a => a is not null);
+
+    /// <summary>Asks for a reading covering every call queued so far, unless one is being read or none needs it.</summary>
+    private void AskPrices()
+    {
+        if (_oracle is null || _readingPrices || UncoveredAssets() is not { } assets) return;
+        _readingPrices = true;
+        _askCover = Queued;
+        _oracle.Ask<PricesRead>(new ReadPrices(assets), _oracleTimeout).PipeTo(Self);
     }
 
     protected override bool CanPassivate => !Busy;
@@ -157,6 +179,7 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
     /// <summary>Starts one journal read for every parked key not yet being read.</summary>
     protected override void AfterFlush()
     {
+        AskPrices();
         if (_parked.Count == 0) return;
         var keys = _parked.Keys.Where(_reading.Add).ToArray();
         if (keys.Length == 0) return;

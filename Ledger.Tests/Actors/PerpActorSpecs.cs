@@ -89,4 +89,33 @@ public class PerpActorSpecs : Akka.TestKit.Xunit2.TestKit
         IEnumerable<Holdings> all = [.. Holders.Select(a => Ask<Holdings>(_world.Accounts, new GetHoldings(new(a)))), Ask<Holdings>(_world.Perps, new GetPerpHoldings(M))];
         Assert.Equal(0, all.SelectMany(h => h.Items).Where(i => i.Asset == Usd).Aggregate(Int128.Zero, (sum, i) => sum + i.Held + (Int128)i.InFlight.Value));
     }
+
+    /// <summary>
+    /// A reading holds every price update acknowledged before it was asked for, so it may serve only the calls that
+    /// arrived before that ask: a read that arrives while the market waits for a reading waits for the next one, and
+    /// the reading asked for then serves every call queued by then, in one batch.
+    /// </summary>
+    [Fact]
+    public void A_reading_serves_only_the_calls_that_arrived_before_it_was_asked_for()
+    {
+        var oracle = CreateTestProbe();
+        var market = Sys.ActorOf(PerpActor.Props(M.Value, oracle.Ref, _time, new VenueSettings()));
+        var parameters = new PerpParameters(Eth, Usd, 18, 6, W(10 * Wad), W(Wad / 10), W(Wad / 10), W(Wad / 20), W(Wad / 100), 5);
+        market.Tell(new CreatePerp(M, parameters));
+        ExpectMsg<PerpView>(Wait);
+
+        market.Tell(new GetPerp(M));
+        Assert.Equal([Eth, Usd], oracle.ExpectMsg<ReadPrices>(Wait).Assets);
+        var asker = oracle.LastSender;
+        market.Tell(new GetPerp(M));
+        market.Tell(new GetPerp(M));
+        oracle.Send(asker, new PricesRead([W(2_000 * Wad), W(Wad)], 1));
+        Assert.Equal(2_000 * Wad, (BigInteger)ExpectMsg<PerpView>(Wait).Price!.Value.Value);
+
+        oracle.ExpectMsg<ReadPrices>(Wait);
+        oracle.Reply(new PricesRead([W(1_500 * Wad), W(Wad)], 2));
+        Assert.Equal(1_500 * Wad, (BigInteger)ExpectMsg<PerpView>(Wait).Price!.Value.Value);
+        Assert.Equal(1_500 * Wad, (BigInteger)ExpectMsg<PerpView>(Wait).Price!.Value.Value);
+        oracle.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
 }
