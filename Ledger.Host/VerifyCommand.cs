@@ -102,7 +102,12 @@ public static class VerifyCommand
             switch (e)
             {
                 case AccountWrite w:
-                    foreach (var x in w.Events) AccountContract.Apply(Account(id), x);
+                    foreach (var x in w.Events)
+                    {
+                        var account = Account(id);
+                        if (x is BalancesRecorded r) CheckRecorded(account, r);
+                        AccountContract.Apply(account, x);
+                    }
                     break;
                 case IAccountEvent x:
                     AccountContract.Apply(Account(id), x);
@@ -125,6 +130,21 @@ public static class VerifyCommand
             }
         }
 
+        /// <summary>Records of the balances (what <c>balances?at=</c> reads) that differ from the fold of the events before them.</summary>
+        private readonly List<string> _misrecorded = [];
+
+        private void CheckRecorded(AccountState account, BalancesRecorded r)
+        {
+            foreach (var b in r.Balances)
+            {
+                var held = account.Balances.GetValueOrDefault(b.Asset) ?? new Balance();
+                if ((held.Posted, held.PendingOut, held.PendingIn) != (b.Posted, b.PendingOut, b.PendingIn))
+                    _misrecorded.Add($"account {account.Id}: the balance of {b.Asset} recorded at {r.At} is {b.Posted}, its events make {held.Posted}");
+            }
+            if (r.Full && r.Balances.Length != account.Balances.Count)
+                _misrecorded.Add($"account {account.Id}: the checkpoint at {r.At} holds {r.Balances.Length} balances of {account.Balances.Count}");
+        }
+
         private AccountState Account(string id) => Get(Accounts, new AccountId(id), k => new AccountState { Id = k, HistoryKeep = 1 });
         private PoolState Pool(string id) => Get(Pools, new PoolId(id), k => new PoolState { Id = k });
         private MarketState Market(string id) => Get(Markets, new MarketId(id), k => new MarketState { Id = k });
@@ -140,7 +160,7 @@ public static class VerifyCommand
 
         public List<string> Check(long now, bool settled)
         {
-            var violations = new List<string>();
+            var violations = new List<string>(_misrecorded);
             foreach (var a in Accounts.Values)
             {
                 foreach (var (asset, b) in a.Balances)

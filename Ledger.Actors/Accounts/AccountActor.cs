@@ -170,6 +170,14 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     {
         if (_outbox.Deferred.Count > 0) _deferredTicks = 0;
         _outbox.TakeDeferred(events);
+        // This row's own sequence number, which a checkpoint names: the one set when the message arrived is only a lower
+        // bound when this write starts on the previous one's completion.
+        _state.JournalSeq = LastSequenceNr + 1;
+        if (_state.RecordBalances(Now) is { } balances)
+        {
+            AccountContract.Apply(_state, balances);
+            events.Add(balances);
+        }
         var marks = _outbox.Owed > 0 && !_markedOwing;
         _markedOwing |= marks;
         _durableBefore = _state.SettledTotal;
@@ -193,7 +201,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     // None while deferred events are not yet in the journal: the snapshot would be ahead of it.
     protected override bool SnapshotDue => EventsSinceSnapshot >= Math.Max(_settings.SnapshotEveryEvents, _state.Seen.Count / 16) && _outbox.Deferred.Count == 0;
 
-    protected override bool IsQuery(object message) => message is GetAccount or GetTransaction or ListTransactions or GetHoldings;
+    protected override bool IsQuery(object message) => message is GetAccount or GetTransaction or ListTransactions or GetHoldings or GetBalancesAt;
 
     private void Emit(IReadOnlyList<IAccountEvent> decided, List<IAccountEvent> events)
     {
@@ -220,6 +228,9 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
                 break;
             case GetHoldings:
                 sender.Tell(new Holdings(_state.Holdings()));
+                break;
+            case GetBalancesAt get:
+                BalancesAt(get.At, sender);
                 break;
             case GrantIssuer grant:
                 Grant(grant, sender, now, events, after);
@@ -407,6 +418,25 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
         _state.Balances.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal)
             .Select(kv => new BalanceView(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
         created);
+
+    /// <summary>
+    /// The balances as they stood at <paramref name="at"/>: those in memory when nothing changed since the last row
+    /// recorded at or before it (no write is in flight while a query is decided), else folded from the journal's
+    /// records of the balances that follow the last checkpoint at or before it (kept in memory), up to the next — a few
+    /// hundred events at most, however long the account's history.
+    /// </summary>
+    private void BalancesAt(long at, IActorRef sender)
+    {
+        if (!_state.Exists) sender.Tell(new Rejected(Codes.AccountNotFound));
+        else if (_state.CheckpointBefore(at) is not var (from, to)) sender.Tell(new BalancesAtView(_id, at, []));
+        else if (at >= _state.BalancesAt && _state.BalancesChanged.Count == 0) sender.Tell(new BalancesAtView(_id, at, View(false).Balances));
+        else
+        {
+            var fold = new BalancesFold(at, from.Balances);
+            if (to <= from.Seq) sender.Tell(fold.View(_id));
+            else Context.ActorOf(EntityReader.Props(JournalRef, PersistenceId, from.Seq + 1, fold, sender, () => fold.View(_id), new Rejected(Codes.Unavailable), to));
+        }
+    }
 
 
     /// <summary>One client request: answered once every slot (one per operation) has its outcome.</summary>

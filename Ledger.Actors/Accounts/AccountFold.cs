@@ -2,6 +2,7 @@ using Akka.Actor;
 using Ledger.Actors.Hosting;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
 
 namespace Ledger.Actors.Accounts;
 
@@ -29,6 +30,34 @@ internal sealed class AccountFold(AccountReplay replay) : IJournalFold
             case IAccountEvent e:
                 replay.Apply(e);
                 break;
+        }
+    }
+}
+
+/// <summary>Folds an account's records of its balances (<see cref="BalancesRecorded"/>) up to an instant, from a checkpoint's.</summary>
+internal sealed class BalancesFold(long at, SnapshotBalance[] from) : IJournalFold
+{
+    private readonly Dictionary<AssetId, SnapshotBalance> _balances = from.ToDictionary(b => b.Asset);
+
+    public BalancesAtView View(AccountId account) => new(account, at,
+        [.. _balances.Values.OrderBy(b => b.Asset.Value, StringComparer.Ordinal).Select(b => new BalanceView(b.Asset, b.Posted, b.PendingOut, b.PendingIn))]);
+
+    public bool Done { get; private set; }
+
+    public void Fold(object payload)
+    {
+        if (Done || payload is not AccountWrite write) return;
+        for (var i = write.Events.Length - 1; i >= 0; i--)
+        {
+            if (write.Events[i] is not BalancesRecorded r) continue;
+            if (r.At > at)
+            {
+                Done = true;
+                return;
+            }
+            if (r.Full) _balances.Clear();
+            foreach (var b in r.Balances) _balances[b.Asset] = b;
+            return;
         }
     }
 }

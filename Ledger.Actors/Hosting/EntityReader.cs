@@ -36,16 +36,18 @@ public sealed class EntityReader : UntypedActor
     private readonly Func<object> _answer;
     private readonly object _failed;
     private long _next;
+    private readonly long _to;
     private long _rows;
     private long _rowsThisRead;
     private bool _answered;
 
     public EntityReader(IActorRef journal, string persistenceId, long from, IJournalFold fold, IActorRef replyTo,
-        Func<object> answer, object failed)
+        Func<object> answer, object failed, long to = long.MaxValue)
     {
         _journal = journal;
         _persistenceId = persistenceId;
         _next = Math.Max(1, from);
+        _to = to;
         _fold = fold;
         _replyTo = replyTo;
         _answer = answer;
@@ -56,9 +58,10 @@ public sealed class EntityReader : UntypedActor
     /// <param name="from">First journal sequence number to read (0: the start).</param>
     /// <param name="answer">What to tell <paramref name="replyTo"/> once read (from what the fold found).</param>
     /// <param name="failed">What to tell <paramref name="replyTo"/> if the journal cannot be read.</param>
+    /// <param name="to">Last sequence number to read, when the caller knows the fold is done by then.</param>
     public static Props Props(IActorRef journal, string persistenceId, long from, IJournalFold fold, IActorRef replyTo,
-        Func<object> answer, object failed) =>
-        Akka.Actor.Props.Create(() => new EntityReader(journal, persistenceId, from, fold, replyTo, answer, failed));
+        Func<object> answer, object failed, long to = long.MaxValue) =>
+        Akka.Actor.Props.Create(() => new EntityReader(journal, persistenceId, from, fold, replyTo, answer, failed, to));
 
     protected override void PreStart()
     {
@@ -69,7 +72,7 @@ public sealed class EntityReader : UntypedActor
     private void Read()
     {
         _rowsThisRead = 0;
-        _journal.Tell(new ReplayMessages(_next, long.MaxValue, RowsPerRead, _persistenceId, Self));
+        _journal.Tell(new ReplayMessages(_next, _to, RowsPerRead, _persistenceId, Self));
     }
 
     protected override void OnReceive(object message)
@@ -94,7 +97,7 @@ public sealed class EntityReader : UntypedActor
                 if (_fold.Done) Answer();
                 break;
             case RecoverySuccess { HighestSequenceNr: var highest }:
-                if (!_answered && _rowsThisRead == RowsPerRead && _next <= highest) Read();
+                if (!_answered && _rowsThisRead == RowsPerRead && _next <= Math.Min(highest, _to)) Read();
                 else
                 {
                     if (!_answered) Answer();

@@ -55,6 +55,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(PoolSnapshot)] = "PoolSnapshot.v1",
         [typeof(SagaHeld)] = "SagaHeld.v1",
         [typeof(SagaApplied)] = "SagaApplied.v1",
+        [typeof(BalancesRecorded)] = "BalancesRecorded.v1",
         [typeof(PoolLocked)] = "PoolLocked.v1",
         [typeof(PoolUnlocked)] = "PoolUnlocked.v1",
         [typeof(SagaStarted)] = "SagaStarted.v1",
@@ -191,6 +192,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(PoolSnapshot))]
 [JsonSerializable(typeof(SagaHeld))]
 [JsonSerializable(typeof(SagaApplied))]
+[JsonSerializable(typeof(BalancesRecorded))]
 [JsonSerializable(typeof(PoolLocked))]
 [JsonSerializable(typeof(PoolUnlocked))]
 [JsonSerializable(typeof(SagaStarted))]

@@ -290,6 +290,7 @@ public static class AccountContract
 
     public static void Apply(AccountState s, IAccountEvent e)
     {
+        s.EventsSinceBalanceCheckpoint++;
         switch (e)
         {
             case AccountOpened o:
@@ -473,6 +474,15 @@ public static class AccountContract
                 break;
             case SagaApplied a:
                 ApplySaga(s, a);
+                break;
+            case BalancesRecorded r:
+                s.BalancesChanged.Clear();
+                s.BalancesAt = r.At;
+                if (r.Full)
+                {
+                    s.BalanceCheckpoints.Add(new BalanceCheckpoint(s.JournalSeq, r.At, r.Balances));
+                    s.EventsSinceBalanceCheckpoint = 0;
+                }
                 break;
             default:
                 throw new ArgumentException($"unknown account event {e.GetType().Name}", nameof(e));

@@ -72,3 +72,11 @@ public sealed record VenueCallSent(TxId Id, VenueCall Call, ulong Fingerprint, l
 
 /// <summary>The account refused its own market or farm call (e.g. insufficient funds).</summary>
 public sealed record VenueCallRejected(TxId Id, VenueCall Call, ulong Fingerprint, string Code, long At) : IAccountEvent;
+
+/// <summary>
+/// The balances a write left, for <c>balances?at=</c>: those of the assets it changed, or all of them when
+/// <paramref name="Full"/> (a checkpoint, every <see cref="AccountState.BalanceCheckpointRows"/> rows); the last event
+/// of its row. <paramref name="At"/> never decreases along an account's journal, so the balances at an instant are
+/// those after the last row recorded at or before it.
+/// </summary>
+public sealed record BalancesRecorded(SnapshotBalance[] Balances, bool Full, long At) : IAccountEvent;

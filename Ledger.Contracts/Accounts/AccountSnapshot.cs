@@ -13,11 +13,13 @@ namespace Ledger.Contracts.Accounts;
 /// Older snapshots lack these four (their records are then read back from the start of the journal, and their
 /// history positions by counting); snapshots written before records were evicted have no <see cref="Seen"/>: their
 /// <see cref="History"/> is then the whole history and <see cref="Refused"/> the refused credits, and the hashes
-/// are rebuilt from them.
+/// are rebuilt from them. <see cref="BalanceCheckpoints"/> and <see cref="BalancesAt"/> are where reads of the balances
+/// at an instant start.
 /// </summary>
 public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, SnapshotBalance[] Balances, AssetId[] IssuerOf,
     Transfer[] History, Transfer[] Refused, Transfer[]? Resident = null, long HistoryCount = 0, byte[]? Seen = null,
-    SagaHold[]? Holds = null, byte[]? SeenAt = null, byte[]? HistoryKeys = null, long HistoryKeysFrom = 0, byte[]? HistoryMarks = null)
+    SagaHold[]? Holds = null, byte[]? SeenAt = null, byte[]? HistoryKeys = null, long HistoryKeysFrom = 0, byte[]? HistoryMarks = null,
+    BalanceCheckpoint[]? BalanceCheckpoints = null, long BalancesAt = 0)
 {
     public static AccountSnapshot Of(AccountState s)
     {
@@ -56,7 +58,8 @@ public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, S
         return new(s.Exists, s.Owner, s.OpenedAt,
             s.Balances.Select(kv => new SnapshotBalance(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
             s.IssuerOf.ToArray(), s.RecentHistory.ToArray(), [], [.. s.Outgoing.Values, .. s.Incoming.Values], s.HistoryCount, seen,
-            s.Holds.Count > 0 ? [.. s.Holds.Values] : null, at.ToArray(), historyKeys, s.HistoryKeysFrom, marks);
+            s.Holds.Count > 0 ? [.. s.Holds.Values] : null, at.ToArray(), historyKeys, s.HistoryKeysFrom, marks,
+            s.BalanceCheckpoints.Count > 0 ? [.. s.BalanceCheckpoints] : null, s.BalancesAt);
     }
 
     public AccountState Restore(AccountId id, int historyKeep)
@@ -65,6 +68,8 @@ public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, S
         foreach (var b in Balances)
             s.Balances[b.Asset] = new Balance { Posted = b.Posted, PendingOut = b.PendingOut, PendingIn = b.PendingIn };
         foreach (var a in IssuerOf) s.IssuerOf.Add(a);
+        s.BalanceCheckpoints.AddRange(BalanceCheckpoints ?? []);
+        s.BalancesAt = BalancesAt;
         var legacy = Seen is null;
         // Hashes first, in the snapshot's order (so that the next snapshot writes them alike); records add none anew.
         if (Seen is not null)

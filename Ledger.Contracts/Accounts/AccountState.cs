@@ -15,6 +15,9 @@ public enum TransferStatus
     Expired,
 }
 
+/// <summary>A full record of an account's balances: the journal row it is in, its instant, and the balances.</summary>
+public sealed record BalanceCheckpoint(long Seq, long At, SnapshotBalance[] Balances);
+
 public sealed class Balance
 {
     public Int128 Posted { get; set; }
@@ -131,6 +134,19 @@ public sealed class AccountState
     public string Owner { get; set; } = "";
     public long OpenedAt { get; set; }
     public Dictionary<AssetId, Balance> Balances { get; } = [];
+    /// <summary>Assets whose balance changed since the last <see cref="BalancesRecorded"/> (few: a list, not a set).</summary>
+    public List<AssetId> BalancesChanged { get; } = new(2);
+    /// <summary>The full records of the balances (<see cref="BalancesRecorded.Full"/>), oldest first.</summary>
+    public List<BalanceCheckpoint> BalanceCheckpoints { get; } = [];
+    /// <summary>The instant of the last <see cref="BalancesRecorded"/> (instants never decrease along the journal).</summary>
+    public long BalancesAt { get; set; }
+    /// <summary>
+    /// A full record of the balances is written once this many events or rows followed the last one: a read at an
+    /// instant folds at most the rows from one full record to the next (a hot account's rows hold hundreds of events).
+    /// </summary>
+    public const int BalanceCheckpointEvents = 256, BalanceCheckpointRows = 64;
+    /// <summary>Events applied since the last full record of the balances (not kept across restarts: the rows bound it).</summary>
+    public int EventsSinceBalanceCheckpoint { get; set; }
     public HashSet<AssetId> IssuerOf { get; } = [];
     // Outgoing, Incoming and Settled are made with room for four, so that their arrays lie side by side (and beside
     // the account actor's): a transfer writes new records into them, and neighbours share the cards a young-generation
@@ -173,10 +189,42 @@ public sealed class AccountState
 
     public static ulong KeyHash(AccountId from, TxId id) => Fingerprint.Of(from.Value, id.Value);
 
+    /// <summary>The balance of <paramref name="asset"/>, to be changed: noted for the next <see cref="BalancesRecorded"/>.</summary>
     public Balance BalanceOf(AssetId asset)
     {
         if (!Balances.TryGetValue(asset, out var b)) Balances[asset] = b = new Balance();
+        if (!BalancesChanged.Contains(asset)) BalancesChanged.Add(asset);
         return b;
+    }
+
+    /// <summary>
+    /// The record of the balances this row (at sequence number <see cref="JournalSeq"/>) leaves, or null when it changes
+    /// none: the changed ones, or all of them as a checkpoint every <see cref="BalanceCheckpointRows"/> rows.
+    /// </summary>
+    public BalancesRecorded? RecordBalances(long now)
+    {
+        if (BalancesChanged.Count == 0) return null;
+        var full = BalanceCheckpoints.Count == 0 || EventsSinceBalanceCheckpoint >= BalanceCheckpointEvents
+            || JournalSeq - BalanceCheckpoints[^1].Seq >= BalanceCheckpointRows;
+        IEnumerable<AssetId> assets = full ? Balances.Keys : BalancesChanged;
+        return new BalancesRecorded([.. assets.Select(a => new SnapshotBalance(a, Balances[a].Posted, Balances[a].PendingOut, Balances[a].PendingIn))],
+            full, Math.Max(now, BalancesAt));
+    }
+
+    /// <summary>
+    /// The last checkpoint at or before <paramref name="at"/>, if any, and the last row before the next one: the balances
+    /// at that instant are the checkpoint's with the rows after it, up to that row, recorded at or before the instant.
+    /// </summary>
+    public (BalanceCheckpoint From, long To)? CheckpointBefore(long at)
+    {
+        int lo = 0, hi = BalanceCheckpoints.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (BalanceCheckpoints[mid].At <= at) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo == 0 ? null : (BalanceCheckpoints[lo - 1], lo < BalanceCheckpoints.Count ? BalanceCheckpoints[lo].Seq - 1 : long.MaxValue);
     }
 
     public Known FindOutgoing(TxId id, out Transfer? t) =>

@@ -48,6 +48,9 @@ public sealed record CallPool(AccountId Account, TxId Id, PoolCall Call) : IAcco
 /// <summary>What this account holds, for the supply audit; answered with <see cref="Holdings"/>.</summary>
 public sealed record GetHoldings(AccountId Account) : IAccountMessage, IAsk<Holdings>;
 
+/// <summary>The balances as they stood at an instant (Unix ms): every change recorded at or before it, none after.</summary>
+public sealed record GetBalancesAt(AccountId Account, long At) : IAccountMessage, IRejectableAsk<BalancesAtView>;
+
 /// <summary>A market or farm operation of <see cref="Account"/>; answered with a <see cref="TransferOutcome"/>.</summary>
 public sealed record CallVenue(AccountId Account, TxId Id, VenueCall Call) : IAccountMessage, IAsk<TransferOutcome>;
 
@@ -59,6 +62,8 @@ public sealed record BalanceView(AssetId Asset, Int128 Posted, Amount PendingOut
 }
 
 public sealed record AccountView(AccountId Id, string Owner, BalanceView[] Balances, bool Created) : ILedgerMessage;
+
+public sealed record BalancesAtView(AccountId Id, long At, BalanceView[] Balances) : ILedgerMessage;
 
 public sealed record TransferView(TxId Id, AccountId From, AccountId To, AssetId Asset, Amount Amount, bool Pending,
     TransferStatus Status, string? Code, Amount? PostedAmount, long? ExpiresAt, long CreatedAt, long? CompletedAt,

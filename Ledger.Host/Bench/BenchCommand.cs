@@ -149,14 +149,22 @@ public static class BenchCommand
         }
     }
 
+    private static string Reads(double[] ms) =>
+        $"p50 {RecoveryResult.Percentile(ms, 0.5):F2} ms, p99 {RecoveryResult.Percentile(ms, 0.99):F2} ms, max {ms[^1]:F2} ms";
+
+    private static object ReadsJson(double[] ms) =>
+        new { p50 = Math.Round(RecoveryResult.Percentile(ms, 0.5), 3), p99 = Math.Round(RecoveryResult.Percentile(ms, 0.99), 3), max = Math.Round(ms[^1], 3) };
+
     private static async Task<int> RunRecovery(BenchOptions o)
     {
         var dataDir = o.DataDir ?? Path.Combine(Path.GetTempPath(), "ledger-bench-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            var (all, hot, hotTransfers) = await Phases.Recovery(o, () => StartNode(o, dataDir));
+            var r = await Phases.Recovery(o, () => StartNode(o, dataDir));
+            var (all, hot, hotTransfers) = (r.AllAccountsSeconds, r.HotAccountSeconds, r.HotTransfers);
             Console.WriteLine($"recovery, journal {o.Journal}: {o.Accounts:N0} accounts answered again after {all:F2} s; " +
-                $"the hot account ({hotTransfers:N0} transfers) after {hot:F2} s");
+                $"the hot account ({hotTransfers:N0} transfers) after {hot:F2} s; balances at an instant read in " +
+                $"{Reads(r.BalanceReadMillis)} (the hot account), {Reads(r.SpreadReadMillis)} (across accounts)");
             if (o.Json is not null)
                 await File.WriteAllTextAsync(o.Json, JsonSerializer.Serialize(new
                 {
@@ -166,6 +174,8 @@ public static class BenchCommand
                     all_accounts_seconds = Math.Round(all, 3),
                     hot_account_transfers = hotTransfers,
                     hot_account_seconds = Math.Round(hot, 3),
+                    balances_at_ms = ReadsJson(r.BalanceReadMillis),
+                    balances_at_across_accounts_ms = ReadsJson(r.SpreadReadMillis),
                     machine = new MachineInfo(Environment.ProcessorCount, Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9, 1)),
                     date = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                 }, Json));

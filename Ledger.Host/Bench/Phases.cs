@@ -254,7 +254,7 @@ public static class Phases
     /// journal, and times how long the accounts take to answer again (each recovers from its latest snapshot
     /// plus the events after it).
     /// </summary>
-    public static async Task<(double AllAccountsSeconds, double HotAccountSeconds, long HotTransfers)> Recovery(BenchOptions o, Func<ActorSystem> start)
+    public static async Task<RecoveryResult> Recovery(BenchOptions o, Func<ActorSystem> start)
     {
         var hot = new AccountId("hot");
         var system = start();
@@ -263,6 +263,7 @@ public static class Phases
         await regions.Accounts.Ask<object>(new OpenAccount(hot, "bench"), AskTimeout);
         var workload = new Workload("transfers", o.Accounts);
         long seq = 0;
+        var historyFrom = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         // Every account gets some history; then the hot account receives --hot-events transfers.
         await LoadRunner.Run("history", o.InFlight, TimeSpan.Zero, TimeSpan.FromSeconds(Math.Min(o.Seconds, 10)), async random =>
         {
@@ -272,6 +273,7 @@ public static class Phases
             return OpResult.One;
         });
         long hotTransfers = 0;
+        var hotFrom = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var clock = Stopwatch.StartNew();
         using (var gate = new SemaphoreSlim(o.InFlight))
         {
@@ -297,6 +299,7 @@ public static class Phases
             await Task.WhenAll(tasks);
         }
         Console.Error.WriteLine($"\r  hot account: {hotTransfers:N0} transfers in {clock.Elapsed.TotalSeconds:N0} s");
+        var hotTo = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await Task.Delay(TimeSpan.FromSeconds(3)); // deferred acknowledgements reach the journal
         await system.Terminate();
 
@@ -308,8 +311,50 @@ public static class Phases
         clock.Restart();
         await ForEachAccount(o.Accounts, i => regions.Accounts.Ask<AccountView>(new GetAccount(new(AccountId(i))), AskTimeout));
         var allSeconds = clock.Elapsed.TotalSeconds;
+        var reads = await BalancesAt(regions, hot, hotFrom, hotTo, hotTransfers);
+        var spread = await BalancesAtAcross(regions, o.Accounts, historyFrom, hotTo);
         await system.Terminate();
-        return (allSeconds, hotSeconds, hotTransfers);
+        return new(allSeconds, hotSeconds, hotTransfers, reads, spread);
+    }
+
+    /// <summary>
+    /// Reads the hot account's balance at 1,000 instants spread over the time its transfers arrived, one after another,
+    /// and times each. It only received, one unit a transfer: the balance never falls from one instant to the next,
+    /// and ends at every transfer it received.
+    /// </summary>
+    private static async Task<double[]> BalancesAt(LedgerRegions regions, AccountId hot, long from, long to, long received)
+    {
+        const int Reads = 1_000;
+        var millis = new double[Reads];
+        Int128 last = 0;
+        for (var k = 0; k <= Reads; k++)
+        {
+            var at = k == Reads ? to + 1 : from + (to - from) * k / Reads;
+            var clock = Stopwatch.StartNew();
+            var view = await regions.Accounts.Ask<BalancesAtView>(new GetBalancesAt(hot, at), AskTimeout);
+            if (k < Reads) millis[k] = clock.Elapsed.TotalMilliseconds;
+            var held = view.Balances.FirstOrDefault(b => b.Asset == new AssetId(Asset))?.Posted ?? 0;
+            if (held < last || (k == Reads && held != received))
+                throw new InvalidOperationException($"the hot account's balance at {at} reads {held} after {last} (received {received})");
+            last = held;
+        }
+        Array.Sort(millis);
+        return millis;
+    }
+
+    /// <summary>Times 1,000 reads of balances at an instant, each of another account at another instant of their history.</summary>
+    private static async Task<double[]> BalancesAtAcross(LedgerRegions regions, int accounts, long from, long to)
+    {
+        const int Reads = 1_000;
+        var millis = new double[Reads];
+        for (var k = 0; k < Reads; k++)
+        {
+            var clock = Stopwatch.StartNew();
+            await regions.Accounts.Ask<BalancesAtView>(new GetBalancesAt(new(AccountId(k * 7_919 % accounts)), from + (to - from) * k / Reads), AskTimeout);
+            millis[k] = clock.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(millis);
+        return millis;
     }
 
     /// <summary>Waits until the node is an Up member, then starts the regions.</summary>
@@ -405,4 +450,10 @@ public static class Phases
 
         return (load, (await HttpSums(http, ids.Append(issuer), assets))[asset] == 0);
     }
+}
+
+/// <summary>What the recovery workload measured; the read times (the hot account's, and across accounts) sorted ascending.</summary>
+public sealed record RecoveryResult(double AllAccountsSeconds, double HotAccountSeconds, long HotTransfers, double[] BalanceReadMillis, double[] SpreadReadMillis)
+{
+    public static double Percentile(double[] sorted, double p) => sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(p * sorted.Length))];
 }

@@ -30,6 +30,19 @@ public static class AccountsApi
             return found.IsRejected ? Problems.NotFound(found.Rejection) : Results.Json(Views.Account(found.Reply));
         });
 
+        v1.MapGet("/accounts/{id}/balances", async (string id, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time) =>
+        {
+            var account = new AccountId(RequestBody.PathId(id, "account"));
+            await auth.RequireAccount(request.HttpContext, account);
+            // An instant still to come has no balances yet: they could change before it.
+            var at = QueryLong(request, "at", 0, time.GetUtcNow().ToUnixTimeMilliseconds())
+                ?? throw RequestBody.Invalid(Codes.InvalidRequest, "query parameter 'at' (Unix milliseconds) is required");
+            var found = await ledger.Ask(new GetBalancesAt(account, at));
+            if (found.IsRejected)
+                return found.Rejection == Codes.Unavailable ? Problems.Rejection(found.Rejection, "the journal could not be read; retry") : Problems.NotFound(found.Rejection);
+            return Results.Json(new { id = account.Value, at = Views.Time(at), balances = Views.Balances(found.Reply.Balances) });
+        });
+
         v1.MapGet("/accounts/{id}/transactions", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var account = new AccountId(RequestBody.PathId(id, "account"));
@@ -50,10 +63,12 @@ public static class AccountsApi
         });
     }
 
-    private static int? QueryInt(HttpRequest request, string name, int min, int max)
+    private static int? QueryInt(HttpRequest request, string name, int min, int max) => (int?)QueryLong(request, name, min, max);
+
+    private static long? QueryLong(HttpRequest request, string name, long min, long max)
     {
         if (!request.Query.TryGetValue(name, out var values)) return null;
-        if (values.Count != 1 || !int.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < min || n > max)
+        if (values.Count != 1 || !long.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < min || n > max)
             throw RequestBody.Invalid(Codes.InvalidRequest, $"query parameter '{name}' must be an integer from {min} to {max}");
         return n;
     }

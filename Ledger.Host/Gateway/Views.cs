@@ -14,14 +14,16 @@ public static class Views
     {
         id = a.Id.Value,
         owner = a.Owner,
-        balances = a.Balances.ToDictionary(b => b.Asset.Value, b => new
-        {
-            posted = SignedAmount.Format(b.Posted),
-            pending_out = b.PendingOut.ToString(),
-            pending_in = b.PendingIn.ToString(),
-            available = SignedAmount.Format(b.Available),
-        }),
+        balances = Balances(a.Balances),
     };
+
+    public static object Balances(BalanceView[] balances) => balances.ToDictionary(b => b.Asset.Value, b => new
+    {
+        posted = SignedAmount.Format(b.Posted),
+        pending_out = b.PendingOut.ToString(),
+        pending_in = b.PendingIn.ToString(),
+        available = SignedAmount.Format(b.Available),
+    });
 
     public static object Asset(AssetView a, Int128 issuerPosted) => new
     {

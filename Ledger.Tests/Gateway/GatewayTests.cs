@@ -138,6 +138,48 @@ public class GatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
         Assert.Equal("1100", S(await Balance("alice"), "posted"));
     }
 
+    /// <summary>
+    /// <c>balances?at=</c> over HTTP: before a mint, between it and a transfer, and after both; the instants are read
+    /// from this machine's clock, which the host shares, each taken after one answer and before the next request.
+    /// </summary>
+    [Fact]
+    public async Task Balances_at_an_instant_count_what_moved_at_or_before_it()
+    {
+        await Setup("alice", "bob");
+        static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        static long After(long t)
+        {
+            while (Now() <= t) Thread.Sleep(1);
+            return Now();
+        }
+        var before = Now() - 1;
+        Assert.Equal(200, (await Transfer("bank", "alice", "10000", "m1")).Status);
+        var minted = After(Now());
+        After(minted);
+        Assert.Equal(200, (await Transfer("alice", "bob", "3000", "t1")).Status);
+        var moved = After(Now());
+
+        async Task<string?> At(string account, long at)
+        {
+            var r = await _host.Get($"/v1/accounts/{_p + account}/balances?at={at}");
+            Assert.Equal(200, r.Status);
+            Assert.Equal(_p + account, S(r.Body, "id"));
+            return r.Body.GetProperty("balances").TryGetProperty(_p + "USD", out var b) ? S(b, "posted") : null;
+        }
+        Assert.Null(await At("alice", before));
+        Assert.Equal("10000", await At("alice", minted));
+        Assert.Null(await At("bob", minted));
+        Assert.Equal(("7000", "3000", "-10000"), (await At("alice", moved), await At("bob", moved), await At("bank", moved)));
+
+        foreach (var query in new[] { "", "?at=", "?at=soon", "?at=-5", $"?at={Now() + 3_600_000}", "?at=1&at=2" })
+        {
+            var bad = await _host.Get($"/v1/accounts/{_p}alice/balances{query}");
+            Assert.Equal((400, "invalid_request"), (bad.Status, S(bad.Body, "code")));
+        }
+        var unknown = await _host.Get($"/v1/accounts/{_p}nobody/balances?at={moved}");
+        Assert.Equal((404, "account_not_found"), (unknown.Status, S(unknown.Body, "code")));
+    }
+
     [Fact]
     public async Task Pending_transfer_expires_on_its_own_and_can_then_not_be_posted()
     {
