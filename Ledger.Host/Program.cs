@@ -85,6 +85,10 @@ app.Use(async (context, next) =>
     {
         await Problems.Of(StatusCodes.Status400BadRequest, e.Code, e.Message).ExecuteAsync(context);
     }
+    catch (ProblemException e)
+    {
+        await (e.Status == StatusCodes.Status503ServiceUnavailable ? Problems.Unavailable(e.Message) : Problems.Of(e.Status, e.Code, e.Message)).ExecuteAsync(context);
+    }
     catch (LedgerUnavailableException e)
     {
         await Problems.Unavailable(e.Message).ExecuteAsync(context);
@@ -128,6 +132,7 @@ v1.MapLending();
 v1.MapFarms();
 v1.MapOptions();
 v1.MapPerps();
+v1.MapGovernance();
 v1.MapOperations();
 v1.MapKeys();
 v1.MapAudit();

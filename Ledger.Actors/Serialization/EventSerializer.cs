@@ -10,6 +10,7 @@ using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
 using Ledger.Contracts.Farms;
+using Ledger.Contracts.Governance;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Options;
 using Ledger.Contracts.Perps;
@@ -84,6 +85,15 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(PerpCallDecided)] = "PerpCallDecided.v1",
         [typeof(PerpWrite)] = "PerpWrite.v1",
         [typeof(PerpSnapshot)] = "PerpSnapshot.v1",
+        [typeof(GovernorCreated)] = "GovernorCreated.v1",
+        [typeof(ProposalSubmitted)] = "ProposalSubmitted.v1",
+        [typeof(VoteCast)] = "VoteCast.v1",
+        [typeof(ProposalQueued)] = "ProposalQueued.v1",
+        [typeof(ProposalCanceled)] = "ProposalCanceled.v1",
+        [typeof(ExecutionStarted)] = "ExecutionStarted.v1",
+        [typeof(ExecutionEnded)] = "ExecutionEnded.v1",
+        [typeof(GovernorWrite)] = "GovernorWrite.v1",
+        [typeof(GovernorSnapshot)] = "GovernorSnapshot.v1",
     };
 
     /// <summary>Every type this serializer persists; each needs its binding in akka.hocon, or Akka falls back to Newtonsoft.</summary>
@@ -104,6 +114,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         FarmWrite write => WriteToBinary(write.Events),
         OptionWrite write => WriteToBinary(write.Events),
         PerpWrite write => WriteToBinary(write.Events),
+        GovernorWrite write => WriteToBinary(write.Events),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default),
     };
 
@@ -115,6 +126,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         "FarmWrite.v1" => new FarmWrite(WriteFromBinary<IFarmEvent>(bytes)),
         "OptionWrite.v1" => new OptionWrite(WriteFromBinary<IOptionEvent>(bytes)),
         "PerpWrite.v1" => new PerpWrite(WriteFromBinary<IPerpEvent>(bytes)),
+        "GovernorWrite.v1" => new GovernorWrite(WriteFromBinary<IGovernorEvent>(bytes)),
         _ when TypeOf.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, EventJson.Default)!,
         _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
     };
@@ -217,4 +229,12 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(PerpCreated))]
 [JsonSerializable(typeof(PerpCallDecided))]
 [JsonSerializable(typeof(PerpSnapshot))]
+[JsonSerializable(typeof(GovernorCreated))]
+[JsonSerializable(typeof(ProposalSubmitted))]
+[JsonSerializable(typeof(VoteCast))]
+[JsonSerializable(typeof(ProposalQueued))]
+[JsonSerializable(typeof(ProposalCanceled))]
+[JsonSerializable(typeof(ExecutionStarted))]
+[JsonSerializable(typeof(ExecutionEnded))]
+[JsonSerializable(typeof(GovernorSnapshot))]
 internal sealed partial class EventJson : JsonSerializerContext;

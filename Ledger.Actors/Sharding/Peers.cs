@@ -17,5 +17,6 @@ public sealed class Peers
     public IActorRef Farms { get; set; } = ActorRefs.Nobody;
     public IActorRef Options { get; set; } = ActorRefs.Nobody;
     public IActorRef Perps { get; set; } = ActorRefs.Nobody;
+    public IActorRef Governors { get; set; } = ActorRefs.Nobody;
     public IActorRef Oracle { get; set; } = ActorRefs.Nobody;
 }

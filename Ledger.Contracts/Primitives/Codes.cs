@@ -66,4 +66,17 @@ public static class Codes
     public const string InsufficientMargin = "insufficient_margin";
     /// <summary>No key with that id, or it is revoked already.</summary>
     public const string KeyNotFound = "key_not_found";
+    /// <summary>The caller may not do this (a treasury spending outside a proposal, a cancel by another than the proposer).</summary>
+    public const string Forbidden = "forbidden";
+    public const string GovernorNotFound = "governor_not_found";
+    public const string GovernorExists = "governor_exists";
+    public const string ProposalNotFound = "proposal_not_found";
+    /// <summary>The proposer's votes one millisecond before proposing are below the governor's threshold.</summary>
+    public const string BelowThreshold = "below_threshold";
+    public const string AlreadyVoted = "already_voted";
+    public const string ProposalNotActive = "proposal_not_active";
+    public const string ProposalNotSucceeded = "proposal_not_succeeded";
+    public const string ProposalNotPending = "proposal_not_pending";
+    /// <summary>Execution before the proposal's eta.</summary>
+    public const string Timelock = "timelock";
 }

@@ -53,6 +53,16 @@ public readonly record struct OptionId(string Value)
     public override string ToString() => Value;
 }
 
+/// <summary>A governor; its treasury is the account <c>gov.&lt;id&gt;</c>, which only its proposals' execution spends from.</summary>
+public readonly record struct GovernorId(string Value)
+{
+    public const string TreasuryPrefix = "gov.";
+
+    public AccountId Treasury => new(TreasuryPrefix + Value);
+
+    public override string ToString() => Value;
+}
+
 /// <summary>A perpetual futures market.</summary>
 public readonly record struct PerpId(string Value)
 {

@@ -13,6 +13,8 @@ public static class AccountsApi
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "owner");
             var id = new AccountId(body.Id("id"));
+            if (id.Value.StartsWith(GovernorId.TreasuryPrefix, StringComparison.Ordinal))
+                throw RequestBody.Invalid(Codes.InvalidId, $"account ids starting '{GovernorId.TreasuryPrefix}' are the governors' treasuries");
             var owner = body.Text("owner", Ledger.Contracts.Primitives.Id.MaxLength);
             // A key opens accounts for its own owner only.
             if (Auth.Of(request.HttpContext) is { IsAdmin: false, Owner: var keyOwner } && keyOwner != owner)

@@ -19,6 +19,8 @@ public static class AssetsApi
                 throw RequestBody.Invalid(Codes.InvalidId, $"asset ids starting '{PoolId.SharePrefix}' are the shares of pools");
             if (id.Value.StartsWith(OptionId.TokenPrefix, StringComparison.Ordinal))
                 throw RequestBody.Invalid(Codes.InvalidId, $"asset ids starting '{OptionId.TokenPrefix}' are the tokens of option series");
+            if (id.Value.StartsWith(GovernorId.TreasuryPrefix, StringComparison.Ordinal) || issuer.Value.StartsWith(GovernorId.TreasuryPrefix, StringComparison.Ordinal))
+                throw RequestBody.Invalid(Codes.InvalidId, $"ids starting '{GovernorId.TreasuryPrefix}' are the governors' treasuries");
             var created = await ledger.Ask(new CreateAsset(id, decimals, issuer));
             if (created.IsRejected) return Problems.Rejection(created.Rejection, $"asset '{id}' exists with another definition");
             var a = created.Reply;

@@ -87,9 +87,20 @@ public sealed class Auth(string adminKey, LedgerClient ledger, TimeProvider time
         if (owner != caller.Owner) throw new ForbiddenException($"this key may not act on '{account}'");
     }
 
-    public async Task RequireAccounts(HttpContext context, IEnumerable<AccountId> accounts)
+    /// <summary>
+    /// The caller may move value out of <paramref name="account"/>: as <see cref="RequireAccount"/>, except that a
+    /// governor's treasury is spent only by its proposals' execution, never through the API — not even by the admin.
+    /// </summary>
+    public async Task RequireInitiator(HttpContext context, AccountId account)
     {
-        foreach (var account in accounts.Distinct()) await RequireAccount(context, account);
+        if (account.Value.StartsWith(GovernorId.TreasuryPrefix, StringComparison.Ordinal))
+            throw new ForbiddenException($"'{account}' is a treasury: only its governor's proposals spend from it");
+        await RequireAccount(context, account);
+    }
+
+    public async Task RequireInitiators(HttpContext context, IEnumerable<AccountId> accounts)
+    {
+        foreach (var account in accounts.Distinct()) await RequireInitiator(context, account);
     }
 
     public void Dispose() => _keys.Dispose();

@@ -44,7 +44,7 @@ public static class BatchesApi
                 i++;
             }
 
-            await auth.RequireAccounts(request.HttpContext, ops.Select(o => o.Op.Account));
+            await auth.RequireInitiators(request.HttpContext, ops.Select(o => o.Op.Account));
             var unknownAssets = new HashSet<AssetId>();
             foreach (var asset in ops.Select(o => o.Transfer?.Asset).OfType<AssetId>().Distinct())
                 if (await ledger.FindAsset(asset) is null) unknownAssets.Add(asset);

@@ -53,7 +53,7 @@ public static class FarmsApi
             if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
             var body = (await RequestBody.ReadAsync(request)).Allow(kind == FarmCallKind.Claim ? ["id", "account"] : ["id", "account", "amount"]);
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-            await auth.RequireAccount(request.HttpContext, account);
+            await auth.RequireInitiator(request.HttpContext, account);
             var amount = kind == FarmCallKind.Claim ? Amount.Zero : body.Amount("amount");
             if (await ledger.Find(new GetFarm(farm)) is not { } f) return Problems.Rejection(Codes.FarmNotFound);
             Leg[] @in = kind switch { FarmCallKind.Fund => [new Leg(f.RewardAsset, amount)], FarmCallKind.Stake => [new Leg(f.StakeAsset, amount)], _ => [] };

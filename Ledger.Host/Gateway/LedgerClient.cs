@@ -97,6 +97,7 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
         IFarmMessage => regions.Farms,
         IOptionMessage => regions.Options,
         IPerpMessage => regions.Perps,
+        IGovernorMessage => regions.Governors,
         IOracleMessage => regions.Oracle,
         IKeyMessage => regions.Keys,
         _ => throw new ArgumentException($"the gateway has no region for {request.GetType().Name}", nameof(request)),

@@ -84,7 +84,7 @@ public static class LendingApi
             var account = new AccountId(body.Id(liquidate ? "liquidator" : "account"));
             var amount = body.Amount(liquidate ? "repay_amount" : "amount");
             var borrower = liquidate ? new AccountId(body.Id("borrower")) : (AccountId?)null;
-            await auth.RequireAccount(request.HttpContext, account);
+            await auth.RequireInitiator(request.HttpContext, account);
             if (await ledger.Find(new GetMarket(market)) is not { } m) return Problems.Rejection(Codes.MarketNotFound);
             var kind = liquidate ? MarketCallKind.Liquidate : Operations[operation];
             Leg[] @in = kind switch

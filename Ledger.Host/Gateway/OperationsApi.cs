@@ -51,7 +51,7 @@ public static class OperationsApi
     public static IEnumerable<(string Name, IActorRef Region)> Regions(LedgerRegions r) =>
     [
         (LedgerSharding.AccountType, r.Accounts), (LedgerSharding.AssetType, r.Assets), (LedgerSharding.PoolType, r.Pools),
-        (LedgerSharding.SagaType, r.Sagas), (LedgerSharding.MarketType, r.Markets), (LedgerSharding.FarmType, r.Farms), (LedgerSharding.OptionType, r.Options), (LedgerSharding.PerpType, r.Perps),
+        (LedgerSharding.SagaType, r.Sagas), (LedgerSharding.MarketType, r.Markets), (LedgerSharding.FarmType, r.Farms), (LedgerSharding.OptionType, r.Options), (LedgerSharding.PerpType, r.Perps), (LedgerSharding.GovernorType, r.Governors),
     ];
 }
 

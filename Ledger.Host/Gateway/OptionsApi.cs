@@ -69,7 +69,7 @@ public static class OptionsApi
             if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
             var body = (await RequestBody.ReadAsync(request)).Allow(kind == OptionCallKind.Settle ? ["id", "account"] : ["id", "account", "amount"]);
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-            await auth.RequireAccount(request.HttpContext, account);
+            await auth.RequireInitiator(request.HttpContext, account);
             var amount = kind == OptionCallKind.Settle ? Amount.Zero : body.Amount("amount");
             if (await ledger.Find(new GetOption(series)) is not { } o) return Problems.Rejection(Codes.OptionNotFound);
             Leg[] @in;

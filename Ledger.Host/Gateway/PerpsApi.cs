@@ -66,7 +66,7 @@ public static class PerpsApi
             var perp = new PerpId(RequestBody.PathId(id, "perp"));
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "size_delta");
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-            await auth.RequireAccount(request.HttpContext, account);
+            await auth.RequireInitiator(request.HttpContext, account);
             if (!Int128.TryParse(body.Text("size_delta", 48), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var delta) || delta == Int128.MinValue)
                 throw RequestBody.Invalid(Codes.InvalidAmount, "size_delta is a signed integer of base units");
             if (await ledger.Find(new GetPerp(perp)) is null) return Problems.Rejection(Codes.PerpNotFound);
@@ -79,7 +79,7 @@ public static class PerpsApi
             var perp = new PerpId(RequestBody.PathId(id, "perp"));
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "liquidator", "account");
             var (tx, liquidator, trader) = (new TxId(body.Id("id")), new AccountId(body.Id("liquidator")), new AccountId(body.Id("account")));
-            await auth.RequireAccount(request.HttpContext, liquidator);
+            await auth.RequireInitiator(request.HttpContext, liquidator);
             if (await ledger.Find(new GetPerp(perp)) is null) return Problems.Rejection(Codes.PerpNotFound);
             return VenuesApi.Outcome(await ledger.Ask(new CallVenue(liquidator, tx, new PerpCall(perp, PerpCallKind.Liquidate, [], Amount.Zero, Target: trader))));
         });
@@ -92,7 +92,7 @@ public static class PerpsApi
         if (kind is null) return Problems.NotFound(Codes.NotFound);
         var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "amount");
         var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-        await auth.RequireAccount(request.HttpContext, account);
+        await auth.RequireInitiator(request.HttpContext, account);
         var amount = body.Amount("amount");
         if (await ledger.Find(new GetPerp(perp)) is not { } p) return Problems.Rejection(Codes.PerpNotFound);
         Leg[] @in = kind == deposit ? [new Leg(p.Parameters.MarginAsset, amount)] : [];

@@ -42,7 +42,7 @@ public static class PoolsApi
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "amount_a_desired", "amount_b_desired", "amount_a_min", "amount_b_min");
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-            await auth.RequireAccount(request.HttpContext, account);
+            await auth.RequireInitiator(request.HttpContext, account);
             if (await ledger.FindPool(new PoolId(RequestBody.PathId(id, "pool"))) is not { } pool) return Problems.Rejection(Codes.PoolNotFound);
             var call = new PoolCall(pool.Id, PoolCallKind.Deposit,
                 [new Leg(pool.AssetA, body.Amount("amount_a_desired")), new Leg(pool.AssetB, body.Amount("amount_b_desired"))],
@@ -54,7 +54,7 @@ public static class PoolsApi
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "shares", "amount_a_min", "amount_b_min");
             var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-            await auth.RequireAccount(request.HttpContext, account);
+            await auth.RequireInitiator(request.HttpContext, account);
             if (await ledger.FindPool(new PoolId(RequestBody.PathId(id, "pool"))) is not { } pool) return Problems.Rejection(Codes.PoolNotFound);
             var call = new PoolCall(pool.Id, PoolCallKind.Withdraw, [new Leg(pool.Id.ShareAsset, body.Amount("shares"))],
                 MinA: body.AmountOrNull("amount_a_min") ?? default, MinB: body.AmountOrNull("amount_b_min") ?? default);

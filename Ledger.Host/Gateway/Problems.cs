@@ -3,6 +3,13 @@ using Ledger.Contracts.Primitives;
 namespace Ledger.Host.Gateway;
 
 /// <summary>Malformed input, found at the edge before anything reaches an actor.</summary>
+/// <summary>A refusal found deep in a handler, answered as the problem it names.</summary>
+public sealed class ProblemException(int status, string code, string detail) : Exception(detail)
+{
+    public int Status => status;
+    public string Code => code;
+}
+
 public sealed class BadRequestException(string code, string detail) : Exception(detail)
 {
     public string Code { get; } = code;

@@ -23,7 +23,7 @@ public static class SwapsApi
         v1.MapPost("/swaps", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var op = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
-            await auth.RequireAccount(request.HttpContext, op.Account);
+            await auth.RequireInitiator(request.HttpContext, op.Account);
             var (fill, code) = await Run(ledger, op);
             return fill is not null ? Results.Json(Json(fill)) : Problems.Rejection(code!);
         });

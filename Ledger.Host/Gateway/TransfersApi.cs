@@ -14,7 +14,7 @@ public static class TransfersApi
         v1.MapPost("/transfers", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var (from, transfer) = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
-            await auth.RequireAccount(request.HttpContext, from);
+            await auth.RequireInitiator(request.HttpContext, from);
             if (await ledger.FindAsset(transfer.Asset) is null) return Problems.Rejection(Codes.AssetNotFound);
             return Outcome((await ledger.Ask(new SubmitTransfers(from, [transfer]))).Results[0]);
         });
@@ -22,7 +22,7 @@ public static class TransfersApi
         v1.MapPost("/transfers/{id}/post", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("from", "amount");
-            await auth.RequireAccount(request.HttpContext, new AccountId(body.Id("from")));
+            await auth.RequireInitiator(request.HttpContext, new AccountId(body.Id("from")));
             var message = new PostPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")), body.AmountOrNull("amount"));
             return Outcome(await ledger.Ask(message));
         });
@@ -30,7 +30,7 @@ public static class TransfersApi
         v1.MapPost("/transfers/{id}/void", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var body = (await RequestBody.ReadAsync(request)).Allow("from");
-            await auth.RequireAccount(request.HttpContext, new AccountId(body.Id("from")));
+            await auth.RequireInitiator(request.HttpContext, new AccountId(body.Id("from")));
             return Outcome(await ledger.Ask(new VoidPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")))));
         });
     }

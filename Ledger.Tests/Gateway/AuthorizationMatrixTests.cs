@@ -76,6 +76,17 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
         new("PUT", "/v1/options/{id}/expiry_price", Access.Admin, $"/v1/options/{_p}opt/expiry_price", new { price = "1" }),
         new("POST", "/v1/options/{id}/{operation}", Access.Owner, $"/v1/options/{_p}opt/mint", new { id = "o-1", account = Alice, amount = "1" }),
         new("POST", "/v1/options/{id}/{operation}", Access.Owner, $"/v1/options/{_p}opt/settle", new { id = "o-2", account = Alice }),
+        new("POST", "/v1/governors", Access.Admin, "/v1/governors", new
+        {
+            id = _p + "gov", token = Usd, voting_delay_ms = 0, voting_period_ms = 60_000, proposal_threshold = "0", quorum_bps = 100, timelock_ms = 0,
+            grace_ms = 60_000,
+        }),
+        new("GET", "/v1/governors/{g}", Access.AnyKey, $"/v1/governors/{_p}gov"),
+        new("POST", "/v1/governors/{g}/proposals", Access.Owner, $"/v1/governors/{_p}gov/proposals",
+            new { id = "gp-1", proposer = Alice, operations = new[] { new { type = "transfer", id = "g1", from = $"gov.{_p}gov", to = Alice, asset = Usd, amount = "1" } } }),
+        new("GET", "/v1/governors/{g}/proposals/{p}", Access.AnyKey, $"/v1/governors/{_p}gov/proposals/gp-1"),
+        new("POST", "/v1/governors/{g}/proposals/{p}/votes", Access.Owner, $"/v1/governors/{_p}gov/proposals/gp-1/votes", new { id = "gv-1", voter = Alice, support = "for" }),
+        new("POST", "/v1/governors/{g}/proposals/{p}/{operation}", Access.Owner, $"/v1/governors/{_p}gov/proposals/gp-1/queue", new { id = "gq-1", account = Alice }),
         new("POST", "/v1/perps", Access.Admin, "/v1/perps", new
         {
             id = _p + "perp", underlying = Eur, margin_asset = Usd, skew_scale = "1000", max_funding_velocity = "0.1", initial_margin_ratio = "0.1",

@@ -1,0 +1,218 @@
+using Ledger.Contracts.Governance;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>
+/// Governors (api.md 1.1, "Governance"). The gateway reads what a decision needs from the token's balances at an
+/// instant — the proposer's votes a millisecond before now, a voter's weight and the issuer's balance (the quorum) at
+/// the snapshot — and the governor decides; once the snapshot has passed, those balances can no longer change.
+/// </summary>
+public static class GovernanceApi
+{
+    public static void MapGovernance(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/governors", async (HttpRequest request, LedgerClient ledger) =>
+        {
+            Auth.RequireAdmin(request.HttpContext);
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "token", "voting_delay_ms", "voting_period_ms", "proposal_threshold",
+                "quorum_bps", "timelock_ms", "grace_ms");
+            var id = new GovernorId(body.Id("id"));
+            if (id.Treasury.Value.Length > Id.MaxLength) throw RequestBody.Invalid(Codes.InvalidId, $"a governor id has at most {Id.MaxLength - GovernorId.TreasuryPrefix.Length} characters");
+            var token = new AssetId(body.Id("token"));
+            const long Year = 366L * 24 * 3600 * 1000 * 100;
+            var parameters = new GovernorParameters(token, body.WholeNumber("voting_delay_ms", 0, Year, required: true)!.Value,
+                body.WholeNumber("voting_period_ms", 1, Year, required: true)!.Value, body.Amount("proposal_threshold"),
+                (int)body.WholeNumber("quorum_bps", 0, 10_000, required: true)!.Value, body.WholeNumber("timelock_ms", 0, Year, required: true)!.Value,
+                body.WholeNumber("grace_ms", 0, Year, required: true)!.Value);
+            if (await ledger.FindAsset(token) is null) return Problems.Rejection(Codes.AssetNotFound, $"no asset '{token}'");
+            var treasury = await ledger.Ask(new OpenAccount(id.Treasury, id.Treasury.Value));
+            if (treasury.IsRejected) return Problems.Rejection(treasury.Rejection);
+            var created = await ledger.Ask(new CreateGovernor(id, parameters));
+            if (created.IsRejected) return Problems.Rejection(created.Rejection, $"governor '{id}' exists with another definition");
+            return Results.Json(Governor(created.Reply), statusCode: created.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+        });
+
+        v1.MapGet("/governors/{g}", async (string g, LedgerClient ledger) =>
+            await ledger.Find(new GetGovernor(new GovernorId(RequestBody.PathId(g, "governor")))) is { } view
+                ? Results.Json(Governor(view)) : Problems.NotFound(Codes.GovernorNotFound));
+
+        v1.MapPost("/governors/{g}/proposals", async (string g, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time) =>
+        {
+            var governor = await Find(ledger, g);
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "proposer", "description", "operations");
+            var (id, proposer) = (new TxId(body.Id("id")), new AccountId(body.Id("proposer")));
+            // The ids of an attempt's operations are "<proposal>:<attempt>:<index>", within the 64 characters of an id.
+            if (id.Value.Length > 48) throw RequestBody.Invalid(Codes.InvalidId, "a proposal id has at most 48 characters");
+            var description = body.Has("description") ? body.Text("description", 4_096) : "";
+            var operations = Operations(body, governor.Id.Treasury);
+            await auth.RequireAccount(request.HttpContext, proposer);
+            var votes = await Votes(ledger, proposer, governor.Parameters.Token, time.GetUtcNow().ToUnixTimeMilliseconds() - 1);
+            return Answer(await ledger.Ask(new Propose(governor.Id, proposer, id, description, operations, votes)), created: true);
+        });
+
+        v1.MapGet("/governors/{g}/proposals/{p}", async (string g, string p, LedgerClient ledger, TimeProvider time) =>
+        {
+            var governor = await Find(ledger, g, notFound: StatusCodes.Status404NotFound);
+            var view = await ledger.Ask(new GetProposal(governor.Id, RequestBody.PathId(p, "proposal")));
+            if (view.Code is not null) return Problems.NotFound(view.Code);
+            var quorum = view.Quorum ?? (time.GetUtcNow().ToUnixTimeMilliseconds() > view.Snapshot ? await Quorum(ledger, governor, view.Snapshot) : null);
+            return Results.Json(Proposal(view with { Quorum = quorum }));
+        });
+
+        v1.MapPost("/governors/{g}/proposals/{p}/votes", async (string g, string p, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time) =>
+        {
+            var (governor, proposal) = (await Find(ledger, g), RequestBody.PathId(p, "proposal"));
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "voter", "support");
+            var (id, voter) = (new TxId(body.Id("id")), new AccountId(body.Id("voter")));
+            var support = body.Text("support", 16) switch
+            {
+                "for" => VoteSupport.For,
+                "against" => VoteSupport.Against,
+                "abstain" => VoteSupport.Abstain,
+                _ => throw RequestBody.Invalid(Codes.InvalidRequest, "support is one of for, against, abstain"),
+            };
+            await auth.RequireAccount(request.HttpContext, voter);
+            var view = await ledger.Ask(new GetProposal(governor.Id, proposal));
+            if (view.Code is not null) return Problems.Rejection(view.Code);
+            // Before the snapshot the governor refuses the vote (not active); nothing is read for it.
+            var (weight, quorum) = time.GetUtcNow().ToUnixTimeMilliseconds() > view.Snapshot
+                ? (await Votes(ledger, voter, governor.Parameters.Token, view.Snapshot), await Quorum(ledger, governor, view.Snapshot))
+                : (Amount.Zero, Amount.Zero);
+            return Answer(await ledger.Ask(new CastVote(governor.Id, proposal, voter, id, support, weight, quorum)));
+        });
+
+        v1.MapPost("/governors/{g}/proposals/{p}/{operation}", async (string g, string p, string operation, HttpRequest request, Auth auth,
+            LedgerClient ledger, TimeProvider time) =>
+        {
+            if (operation is not ("queue" or "execute" or "cancel")) return Problems.NotFound(Codes.NotFound);
+            var (governor, proposal) = (await Find(ledger, g), RequestBody.PathId(p, "proposal"));
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "account");
+            var (id, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            await auth.RequireAccount(request.HttpContext, account);
+            switch (operation)
+            {
+                case "queue":
+                    var view = await ledger.Ask(new GetProposal(governor.Id, proposal));
+                    if (view.Code is not null) return Problems.Rejection(view.Code);
+                    var quorum = time.GetUtcNow().ToUnixTimeMilliseconds() > view.Snapshot ? await Quorum(ledger, governor, view.Snapshot) : Amount.Zero;
+                    return Answer(await ledger.Ask(new QueueProposal(governor.Id, proposal, account, id, quorum)));
+                case "execute":
+                    return Answer(await ledger.Ask(new ExecuteProposal(governor.Id, proposal, account, id)));
+                default:
+                    return Answer(await ledger.Ask(new CancelProposal(governor.Id, proposal, account, id)));
+            }
+        });
+    }
+
+    private static async Task<GovernorView> Find(LedgerClient ledger, string g, int notFound = StatusCodes.Status422UnprocessableEntity) =>
+        await ledger.Find(new GetGovernor(new GovernorId(RequestBody.PathId(g, "governor"))))
+        ?? throw new ProblemException(notFound, Codes.GovernorNotFound, $"no governor '{g}'");
+
+    /// <summary>The account's balance of the token at <paramref name="at"/> (none below zero: an issuer has no votes).</summary>
+    private static async Task<Amount> Votes(LedgerClient ledger, AccountId account, AssetId token, long at)
+    {
+        var found = await ledger.Ask(new GetBalancesAt(account, at));
+        if (found.IsRejected) return found.Rejection == Codes.AccountNotFound ? Amount.Zero : throw new ProblemException(StatusCodes.Status503ServiceUnavailable, found.Rejection, "balances could not be read; retry");
+        var posted = found.Reply.Balances.FirstOrDefault(b => b.Asset == token)?.Posted ?? 0;
+        return posted > 0 ? new Amount((UInt128)posted) : Amount.Zero;
+    }
+
+    /// <summary>The quorum at the snapshot: a fraction of the supply, minus the token issuer's balance then.</summary>
+    private static async Task<Amount> Quorum(LedgerClient ledger, GovernorView governor, long snapshot)
+    {
+        var asset = await ledger.FindAsset(governor.Parameters.Token) ?? throw new ProblemException(StatusCodes.Status503ServiceUnavailable, Codes.Unavailable, "the token could not be read; retry");
+        var found = await ledger.Ask(new GetBalancesAt(asset.Issuer, snapshot));
+        if (found.IsRejected) throw new ProblemException(StatusCodes.Status503ServiceUnavailable, Codes.Unavailable, "balances could not be read; retry");
+        var issuer = found.Reply.Balances.FirstOrDefault(b => b.Asset == governor.Parameters.Token)?.Posted ?? 0;
+        return GovernorContract.Quorum(governor.Parameters, issuer);
+    }
+
+    /// <summary>Version 1 batch operations, each initiated by the treasury; 1 to 10 of them.</summary>
+    private static SagaOp[] Operations(RequestBody body, AccountId treasury)
+    {
+        var operations = body.Array("operations");
+        var count = operations.GetArrayLength();
+        if (count is 0 or > GovernorContract.OperationsMax)
+            throw RequestBody.Invalid(Codes.InvalidRequest, $"a proposal holds 1 to {GovernorContract.OperationsMax} operations");
+        var ops = new SagaOp[count];
+        var i = 0;
+        foreach (var op in operations.EnumerateArray())
+        {
+            var b = new RequestBody(op, $"operations[{i}]: ");
+            ops[i] = b.Text("type") switch
+            {
+                "transfer" => TransfersApi.Parse(b.Allow([.. TransfersApi.Fields, "type"])) switch
+                {
+                    { Transfer.Pending: true } => throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending transfer cannot be part of a proposal"),
+                    var (from, t) => new TransferOp(t.Id, from, t.To, t.Asset, t.Amount),
+                },
+                "swap" => SwapsApi.Parse(b.Allow([.. SwapsApi.Fields, "type"])),
+                var type => throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: operation type '{type}' is not supported"),
+            };
+            if (ops[i].Account != treasury)
+                throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a proposal's operations are initiated by the treasury '{treasury}'");
+            i++;
+        }
+        if (ops.Select(o => o.Id).Distinct().Count() != ops.Length) throw RequestBody.Invalid(Codes.InvalidRequest, "operation ids repeat");
+        return ops;
+    }
+
+    private static IResult Answer(ProposalView view, bool created = false) => view.Code switch
+    {
+        null => Results.Json(Proposal(view), statusCode: created ? StatusCodes.Status201Created : StatusCodes.Status200OK),
+        Codes.Forbidden => Problems.Of(StatusCodes.Status403Forbidden, Codes.Forbidden, "only the proposer may cancel a proposal"),
+        var code => Problems.Rejection(code),
+    };
+
+    private static object Governor(GovernorView g) => new
+    {
+        id = g.Id.Value,
+        token = g.Parameters.Token.Value,
+        voting_delay_ms = g.Parameters.VotingDelayMs,
+        voting_period_ms = g.Parameters.VotingPeriodMs,
+        proposal_threshold = g.Parameters.ProposalThreshold.ToString(),
+        quorum_bps = g.Parameters.QuorumBps,
+        timelock_ms = g.Parameters.TimelockMs,
+        grace_ms = g.Parameters.GraceMs,
+        treasury = g.Id.Treasury.Value,
+        proposals = g.Proposals,
+    };
+
+    private static object Proposal(ProposalView p) => new
+    {
+        id = p.Id,
+        proposer = p.Proposer.Value,
+        description = p.Description,
+        state = p.State.ToString().ToLowerInvariant(),
+        @for = p.For.ToString(),
+        against = p.Against.ToString(),
+        abstain = p.Abstain.ToString(),
+        quorum = p.Quorum?.ToString(),
+        snapshot = Views.Time(p.Snapshot),
+        deadline = Views.Time(p.Deadline),
+        eta = p.Eta is { } eta ? Views.Time(eta) : null,
+        operations = p.Operations.Select(Operation),
+        results = p.Results?.Select(r => new BatchItemJson(r.Id.Value, r.Committed ? "committed" : "rejected", r.Code,
+            r.Committed && r.Fill is { Path: not null } fill ? SwapsApi.Json(fill) : null)),
+    };
+
+    private static object Operation(SagaOp op) => op switch
+    {
+        TransferOp t => new { type = "transfer", id = t.Id.Value, from = t.Account.Value, to = t.To.Value, asset = t.Asset.Value, amount = t.Amount.ToString() },
+        SwapOp s => (object)new
+        {
+            type = "swap",
+            id = s.Id.Value,
+            account = s.Account.Value,
+            route = s.Route.Select(r => r.Value),
+            asset_in = s.AssetIn.Value,
+            amount_in = s.AmountIn.ToString(),
+            amount_out = s.AmountOut?.ToString(),
+            min_amount_out = s.MinOut.ToString(),
+        },
+        _ => new { type = "unknown", id = op.Id.Value },
+    };
+}
