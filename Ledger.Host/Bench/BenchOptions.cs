@@ -40,6 +40,7 @@ public sealed record BenchOptions
           --workload loans      supply, collateral, borrow, repay, liquidations and price moves on --pools K lending markets
           --workload options    mints, purchases in the pool and burns on --pools K call series; then every holder redeems
           --workload perps      orders, margin, liquidation attempts and price moves on --pools K perpetual futures markets
+          --workload votes      every account votes on one proposal after another of one governor (the hot key)
           --workload hop        the cost of a hop between two nodes (round trip and throughput, loopback TCP)
           --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
           --hot-events N        for recovery (default 1000000)
@@ -88,10 +89,10 @@ public sealed record BenchOptions
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
-        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "atomic" or "loans" or "options" or "perps" or "hop" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
+        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "atomic" or "loans" or "options" or "perps" or "votes" or "hop" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
         if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
         if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
-        if (o.Workload is "mixed" or "loans" or "options" or "perps" && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
+        if (o.Workload is "mixed" or "loans" or "options" or "perps" or "votes" && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
         if (o.Pools < 1 || o.SweepPools.Any(k => k < 1)) throw new ArgumentException("out of range: pools ≥ 1");
         if (o.Workload == "routes" && (o.SweepPools.Length > 0 ? o.SweepPools.Any(k => k < 2) : o.Pools < 2)) throw new ArgumentException("--workload routes needs pools ≥ 2 (a route crosses two)");
         if (o.SweepPools.Length > 0 && !o.UsesPools) throw new ArgumentException("--sweep pools applies to swaps, routes and mixed");
