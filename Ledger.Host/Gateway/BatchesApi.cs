@@ -32,13 +32,7 @@ public static class BatchesApi
             var i = 0;
             foreach (var op in operations.EnumerateArray())
             {
-                var b = new RequestBody(op, $"operations[{i}]: ");
-                ops[i] = b.Text("type") switch
-                {
-                    "transfer" => Transfer(TransfersApi.Parse(b.Allow([.. TransfersApi.Fields, "type"]))),
-                    "swap" => new Operation(SwapsApi.Parse(b.Allow([.. SwapsApi.Fields, "type"])), null),
-                    var type => throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: operation type '{type}' is not supported"),
-                };
+                ops[i] = Parse(op, i);
                 if (atomic && ops[i].Transfer is { Pending: true })
                     throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending transfer cannot be part of an atomic batch");
                 i++;
@@ -54,7 +48,19 @@ public static class BatchesApi
     }
 
     /// <summary>One operation: as a saga sees it, and for a transfer the request an account decides alone.</summary>
-    private sealed record Operation(SagaOp Op, TransferRequest? Transfer);
+    public sealed record Operation(SagaOp Op, TransferRequest? Transfer);
+
+    /// <summary>Operation <paramref name="i"/> of a request: a version 1 transfer or swap (also a proposal's operations).</summary>
+    public static Operation Parse(System.Text.Json.JsonElement op, int i)
+    {
+        var b = new RequestBody(op, $"operations[{i}]: ");
+        return b.Text("type") switch
+        {
+            "transfer" => Transfer(TransfersApi.Parse(b.Allow([.. TransfersApi.Fields, "type"]))),
+            "swap" => new Operation(SwapsApi.Parse(b.Allow([.. SwapsApi.Fields, "type"])), null),
+            var type => throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: operation type '{type}' is not supported"),
+        };
+    }
 
     private static Operation Transfer((AccountId From, TransferRequest Transfer) p) =>
         new(new TransferOp(p.Transfer.Id, p.From, p.Transfer.To, p.Transfer.Asset, p.Transfer.Amount), p.Transfer);

@@ -141,17 +141,10 @@ public static class GovernanceApi
         var i = 0;
         foreach (var op in operations.EnumerateArray())
         {
-            var b = new RequestBody(op, $"operations[{i}]: ");
-            ops[i] = b.Text("type") switch
-            {
-                "transfer" => TransfersApi.Parse(b.Allow([.. TransfersApi.Fields, "type"])) switch
-                {
-                    { Transfer.Pending: true } => throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending transfer cannot be part of a proposal"),
-                    var (from, t) => new TransferOp(t.Id, from, t.To, t.Asset, t.Amount),
-                },
-                "swap" => SwapsApi.Parse(b.Allow([.. SwapsApi.Fields, "type"])),
-                var type => throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: operation type '{type}' is not supported"),
-            };
+            var parsed = BatchesApi.Parse(op, i);
+            if (parsed.Transfer is { Pending: true })
+                throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending transfer cannot be part of a proposal");
+            ops[i] = parsed.Op;
             if (ops[i].Account != treasury)
                 throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a proposal's operations are initiated by the treasury '{treasury}'");
             i++;

@@ -131,6 +131,61 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         await cluster.Restart(2);
     }
 
+    [Fact]
+    public async Task A_grant_voted_through_one_gateway_is_executed_once_through_the_others_after_a_node_is_killed()
+    {
+        await using var cluster = await Cluster.Start();
+        var (dao, token) = (P + "dao", P + "VOTE");
+        var treasury = "gov." + dao;
+        await cluster.Nodes[0].Seed(token, P + "vote-mint", (P + "a0", "100"), (P + "a1", "50"));
+        Assert.Equal(201, (await cluster.Nodes[0].PostUntilKnown("/v1/governors", new
+        {
+            id = dao,
+            token,
+            voting_delay_ms = 1_000,
+            voting_period_ms = 4_000,
+            proposal_threshold = "1",
+            quorum_bps = 400,
+            timelock_ms = 1_000,
+            grace_ms = 60_000,
+        })).Status);
+        Assert.Equal(200, (await cluster.Nodes[0].PostUntilKnown("/v1/transfers", new { id = "fund-dao", from = P + "a3", to = treasury, asset = P + "USD", amount = "10000" })).Status);
+        Assert.Equal(201, (await cluster.Nodes[1].PostUntilKnown($"/v1/governors/{dao}/proposals", new
+        {
+            id = "p1",
+            proposer = P + "a0",
+            operations = new[] { new { type = "transfer", id = "g1", from = treasury, to = P + "a5", asset = P + "USD", amount = "2500" } },
+        })).Status);
+        async Task Until(string state)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await Until503Ends(() => cluster.Nodes[0].Get($"/v1/governors/{dao}/proposals/p1"))).Body.GetProperty("state").GetString() != state)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the proposal never became {state}");
+                await Task.Delay(100);
+            }
+        }
+        await Until("active");
+        Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/votes", new { id = "v1", voter = P + "a0", support = "for" })).Status);
+        Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/votes", new { id = "v1", voter = P + "a1", support = "against" })).Status);
+        cluster.Nodes[2].Kill();
+
+        await Until("succeeded");
+        var queued = await cluster.Nodes[1].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/queue", new { id = "q1", account = P + "a2" });
+        Assert.Equal(("100", "50", "6"), (queued.Body.GetProperty("for").GetString(), queued.Body.GetProperty("against").GetString(), queued.Body.GetProperty("quorum").GetString()));
+        var eta = DateTimeOffset.Parse(queued.Body.GetProperty("eta").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        while (DateTimeOffset.UtcNow <= eta.AddMilliseconds(50)) await Task.Delay(50);
+        foreach (var (node, id) in new[] { (0, "x1"), (1, "x2") })
+            Assert.Equal("executed", (await cluster.Nodes[node].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/execute", new { id, account = P + "a2" })).Body.GetProperty("state").GetString());
+        Assert.Equal(((long)Funding + 2_500).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            (await cluster.Nodes[0].Balance(P + "a5", P + "USD")).GetProperty("posted").GetString());
+        Assert.Equal("7500", (await cluster.Nodes[1].Balance(treasury, P + "USD")).GetProperty("posted").GetString());
+        var audit = (await Until503Ends(() => cluster.Nodes[0].Get("/v1/audit/supply"))).Body.GetProperty("assets");
+        foreach (var asset in new[] { P + "USD", token })
+            Assert.Equal(("0", "0"), (audit.GetProperty(asset).GetProperty("sum").GetString(), audit.GetProperty(asset).GetProperty("in_flight").GetString()));
+        await cluster.Restart(2);
+    }
+
     /// <summary>Asks again while the answer is 503 (shards of a killed node moving), for up to a minute.</summary>
     private static async Task<(int Status, System.Text.Json.JsonElement Body)> Until503Ends(Func<Task<(int Status, System.Text.Json.JsonElement Body)>> ask)
     {
