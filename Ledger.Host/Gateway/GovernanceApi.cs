@@ -77,10 +77,11 @@ public static class GovernanceApi
             await auth.RequireAccount(request.HttpContext, voter);
             var view = await ledger.Ask(new GetProposal(governor.Id, proposal));
             if (view.Code is not null) return Problems.Rejection(view.Code);
-            // Before the snapshot the governor refuses the vote (not active); nothing is read for it.
-            var (weight, quorum) = time.GetUtcNow().ToUnixTimeMilliseconds() > view.Snapshot
-                ? (await Votes(ledger, voter, governor.Parameters.Token, view.Snapshot), await Quorum(ledger, governor, view.Snapshot))
-                : (Amount.Zero, Amount.Zero);
+            // Until the snapshot has passed by this gateway's clock the weight cannot be read yet: the vote is not active here,
+            // and never reaches the governor with a weight read too early (its own clock decides whether it is active).
+            if (time.GetUtcNow().ToUnixTimeMilliseconds() <= view.Snapshot)
+                return Problems.Rejection(Codes.ProposalNotActive, "voting starts once the snapshot has passed");
+            var (weight, quorum) = (await Votes(ledger, voter, governor.Parameters.Token, view.Snapshot), await Quorum(ledger, governor, view.Snapshot));
             return Answer(await ledger.Ask(new CastVote(governor.Id, proposal, voter, id, support, weight, quorum)));
         });
 
