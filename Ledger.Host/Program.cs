@@ -103,7 +103,7 @@ app.Use(async (context, next) =>
     }
     catch (ForbiddenException e)
     {
-        await Problems.Of(StatusCodes.Status403Forbidden, "forbidden", e.Message).ExecuteAsync(context);
+        await Problems.Of(StatusCodes.Status403Forbidden, Codes.Forbidden, e.Message).ExecuteAsync(context);
     }
 });
 

@@ -100,25 +100,25 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
                 sender.Tell(_state.Exists ? View(false) : new Rejected(Codes.GovernorNotFound));
                 break;
             case GetProposal get:
-                sender.Tell(ViewOf(get.Proposal, now, null, _state.Exists ? Codes.ProposalNotFound : Codes.GovernorNotFound));
+                sender.Tell(ViewOf(get.Proposal, now, null));
                 break;
             case Propose m:
                 if (!Repeated(m.Proposer, m.Id, m.Id.Value, now, sender, after))
-                    Decided(GovernorContract.Propose(_state, m.Proposer, m.Id, m.Description, m.Operations, m.ProposerVotes, now), m.Id.Value, e => e.Code,
-                        now, sender, events, after);
+                    Decided(GovernorContract.Propose(_state, m.Proposer, m.Id, m.Description, m.Operations, m.ProposerVotes, now), m.Id.Value, now, sender,
+                        events, after);
                 break;
             case CastVote v:
                 if (!Repeated(v.Voter, v.Id, v.Proposal, now, sender, after))
-                    Decided(GovernorContract.Vote(_state, v.Voter, v.Id, v.Proposal, v.Support, v.Weight, v.Quorum, now), v.Proposal, e => e.Code,
-                        now, sender, events, after);
+                    Decided(GovernorContract.Vote(_state, v.Voter, v.Id, v.Proposal, v.Support, v.Weight, v.Quorum, now), v.Proposal, now, sender, events,
+                        after);
                 break;
             case QueueProposal q:
                 if (!Repeated(q.Account, q.Id, q.Proposal, now, sender, after))
-                    Decided(GovernorContract.Queue(_state, q.Account, q.Id, q.Proposal, q.Quorum, now), q.Proposal, e => e.Code, now, sender, events, after);
+                    Decided(GovernorContract.Queue(_state, q.Account, q.Id, q.Proposal, q.Quorum, now), q.Proposal, now, sender, events, after);
                 break;
             case CancelProposal c:
                 if (!Repeated(c.Account, c.Id, c.Proposal, now, sender, after))
-                    Decided(GovernorContract.Cancel(_state, c.Account, c.Id, c.Proposal, now), c.Proposal, e => e.Code, now, sender, events, after);
+                    Decided(GovernorContract.Cancel(_state, c.Account, c.Id, c.Proposal, now), c.Proposal, now, sender, events, after);
                 break;
             case ExecuteProposal x:
                 Execute(x, sender, now, events, after);
@@ -136,15 +136,14 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
     private bool Repeated(AccountId account, TxId id, string proposal, long now, IActorRef sender, List<Action> after)
     {
         if (Answers.Find(account, id, out var known) != Known.Resident) return false;
-        after.Add(() => sender.Tell(ViewOf(proposal, now, known!.Code, known.Code)));
+        after.Add(() => sender.Tell(ViewOf(proposal, now, known!.Code)));
         return true;
     }
 
-    private void Decided<TEvent>(TEvent decided, string proposal, Func<TEvent, string?> code, long now, IActorRef sender, List<IGovernorEvent> events,
-        List<Action> after) where TEvent : IGovernorEvent
+    private void Decided(IGovernorCall decided, string proposal, long now, IActorRef sender, List<IGovernorEvent> events, List<Action> after)
     {
         Record(decided, events);
-        after.Add(() => sender.Tell(ViewOf(proposal, now, code(decided), code(decided))));
+        after.Add(() => sender.Tell(ViewOf(proposal, now, decided.Code)));
     }
 
     private void Execute(ExecuteProposal x, IActorRef sender, long now, List<IGovernorEvent> events, List<Action> after)
@@ -154,20 +153,20 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
         {
             // The same call again: it waits for the attempt it started, or hears how it ended.
             if (known!.Code is null && p is { Executing: true }) Wait(p, sender);
-            else after.Add(() => sender.Tell(ViewOf(x.Proposal, now, known.Code, known.Code)));
+            else after.Add(() => sender.Tell(ViewOf(x.Proposal, now, known.Code)));
             return;
         }
         if (GovernorContract.Execute(_state, x.Account, x.Id, x.Proposal, now) is not { } started)
         {
             // Executed already (answered as it stands: exactly once), or an attempt is in flight (wait for it).
             if (p!.Executing) Wait(p, sender);
-            else after.Add(() => sender.Tell(ViewOf(x.Proposal, now, null, null)));
+            else after.Add(() => sender.Tell(ViewOf(x.Proposal, now, null)));
             return;
         }
         Record(started, events);
         if (started.Code is not null)
         {
-            after.Add(() => sender.Tell(ViewOf(x.Proposal, now, started.Code, started.Code)));
+            after.Add(() => sender.Tell(ViewOf(x.Proposal, now, started.Code)));
             return;
         }
         Wait(p!, sender);
@@ -190,7 +189,7 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
         var waiting = _waiting.Remove(p.Id, out var list) ? list : [];
         after.Add(() =>
         {
-            foreach (var w in waiting) w.Tell(ViewOf(p.Id, now, null, null));
+            foreach (var w in waiting) w.Tell(ViewOf(p.Id, now, null));
         });
     }
 
@@ -211,10 +210,11 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
 
     private GovernorView View(bool created) => new(_state.Id, _state.Parameters, _state.Proposals.Count, created);
 
-    /// <summary>The proposal as of now with <paramref name="code"/>, or a refusal with <paramref name="missing"/> when there is no such proposal.</summary>
-    private ProposalView ViewOf(string id, long now, string? code, string? missing)
+    /// <summary>The proposal as of now with <paramref name="code"/>; without the proposal, its refusal (or why there is none).</summary>
+    private ProposalView ViewOf(string id, long now, string? code)
     {
-        if (!_state.Exists || _state.Proposals.GetValueOrDefault(id) is not { } p) return ProposalView.Refused(id, missing ?? Codes.ProposalNotFound);
+        if (!_state.Exists || _state.Proposals.GetValueOrDefault(id) is not { } p)
+            return ProposalView.Refused(id, code ?? (_state.Exists ? Codes.ProposalNotFound : Codes.GovernorNotFound));
         return new ProposalView(p.Id, p.Proposer, p.Description, GovernorContract.StateOf(_state.Parameters, p, now), p.For, p.Against, p.Abstain,
             p.Quorum, p.Snapshot, p.Deadline, p.Eta, p.Operations, p.Results, code);
     }

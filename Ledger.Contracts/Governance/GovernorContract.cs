@@ -31,25 +31,31 @@ public sealed record GovernorParameters(AssetId Token, long VotingDelayMs, long 
 /// <summary>Everything a governor persists (the durable schema: add fields only with defaults).</summary>
 public interface IGovernorEvent;
 
+/// <summary>A call's decision: what it changed, or its refusal (<see cref="Code"/>), remembered under the caller's (account, id).</summary>
+public interface IGovernorCall : IGovernorEvent
+{
+    string? Code { get; }
+}
+
 public sealed record GovernorCreated(GovernorParameters Parameters, long At) : IGovernorEvent;
 
 /// <summary>A proposal made (no code), or the refusal of one. <paramref name="Operations"/> are spent from the treasury.</summary>
 public sealed record ProposalSubmitted(AccountId Proposer, TxId Id, string Description, SagaOp[] Operations, long Snapshot, long Deadline,
-    string? Code, long At) : IGovernorEvent;
+    string? Code, long At) : IGovernorCall;
 
 /// <summary>A vote of <paramref name="Weight"/> (the voter's balance at the snapshot); <paramref name="Quorum"/> is recorded with the first.</summary>
 public sealed record VoteCast(AccountId Voter, TxId Id, string Proposal, VoteSupport Support, Amount Weight, Amount? Quorum, string? Code, long At)
-    : IGovernorEvent;
+    : IGovernorCall;
 
-public sealed record ProposalQueued(AccountId Account, TxId Id, string Proposal, Amount? Quorum, long Eta, string? Code, long At) : IGovernorEvent;
+public sealed record ProposalQueued(AccountId Account, TxId Id, string Proposal, Amount? Quorum, long Eta, string? Code, long At) : IGovernorCall;
 
-public sealed record ProposalCanceled(AccountId Account, TxId Id, string Proposal, string? Code, long At) : IGovernorEvent;
+public sealed record ProposalCanceled(AccountId Account, TxId Id, string Proposal, string? Code, long At) : IGovernorCall;
 
 /// <summary>
 /// Attempt <paramref name="Attempt"/> of the proposal's batch is about to run (recorded before it starts, so that after
 /// a crash the governor asks the same batch for its outcome instead of starting another), or the refusal to run it.
 /// </summary>
-public sealed record ExecutionStarted(AccountId Account, TxId Id, string Proposal, int Attempt, string? Code, long At) : IGovernorEvent;
+public sealed record ExecutionStarted(AccountId Account, TxId Id, string Proposal, int Attempt, string? Code, long At) : IGovernorCall;
 
 /// <summary>The batch of an attempt ended: committed, the proposal is executed; not, it stays queued.</summary>
 public sealed record ExecutionEnded(string Proposal, int Attempt, bool Committed, OpOutcome[] Results, long At) : IGovernorEvent;

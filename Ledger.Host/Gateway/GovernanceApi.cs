@@ -175,23 +175,29 @@ public static class GovernanceApi
         proposals = g.Proposals,
     };
 
-    private static object Proposal(ProposalView p) => new
+    /// <summary>api.md's proposal; <c>results</c> only once a batch has run.</summary>
+    private static Dictionary<string, object?> Proposal(ProposalView p)
     {
-        id = p.Id,
-        proposer = p.Proposer.Value,
-        description = p.Description,
-        state = p.State.ToString().ToLowerInvariant(),
-        @for = p.For.ToString(),
-        against = p.Against.ToString(),
-        abstain = p.Abstain.ToString(),
-        quorum = p.Quorum?.ToString(),
-        snapshot = Views.Time(p.Snapshot),
-        deadline = Views.Time(p.Deadline),
-        eta = p.Eta is { } eta ? Views.Time(eta) : null,
-        operations = p.Operations.Select(Operation),
-        results = p.Results?.Select(r => new BatchItemJson(r.Id.Value, r.Committed ? "committed" : "rejected", r.Code,
-            r.Committed && r.Fill is { Path: not null } fill ? SwapsApi.Json(fill) : null)),
-    };
+        var json = new Dictionary<string, object?>
+        {
+            ["id"] = p.Id,
+            ["proposer"] = p.Proposer.Value,
+            ["description"] = p.Description,
+            ["state"] = p.State.ToString().ToLowerInvariant(),
+            ["for"] = p.For.ToString(),
+            ["against"] = p.Against.ToString(),
+            ["abstain"] = p.Abstain.ToString(),
+            ["quorum"] = p.Quorum?.ToString(),
+            ["snapshot"] = Views.Time(p.Snapshot),
+            ["deadline"] = Views.Time(p.Deadline),
+            ["eta"] = p.Eta is { } eta ? Views.Time(eta) : null,
+            ["operations"] = p.Operations.Select(Operation),
+        };
+        if (p.Results is { } results)
+            json["results"] = results.Select(r => new BatchItemJson(r.Id.Value, r.Committed ? "committed" : "rejected", r.Code,
+                r.Committed && r.Fill is { Path: not null } fill ? SwapsApi.Json(fill) : null));
+        return json;
+    }
 
     private static object Operation(SagaOp op) => op switch
     {
