@@ -12,6 +12,7 @@ using Prometheus;
 
 if (args is ["bench", .. var benchArgs]) return await Ledger.Host.Bench.BenchCommand.Run(benchArgs);
 if (args is ["verify", .. var verifyArgs]) return await Ledger.Host.VerifyCommand.Run(verifyArgs);
+if (args is ["channel", .. var channelArgs]) return Ledger.Host.ChannelCommand.Run(channelArgs);
 
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls("http://127.0.0.1:5080");
@@ -133,6 +134,7 @@ v1.MapFarms();
 v1.MapOptions();
 v1.MapPerps();
 v1.MapGovernance();
+v1.MapChannels();
 v1.MapOperations();
 v1.MapKeys();
 v1.MapAudit();

@@ -9,6 +9,7 @@ using Ledger.Actors.Hosting;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Channels;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Options;
@@ -73,7 +74,7 @@ public static class VerifyCommand
                 world.Apply(pid, envelope.Event);
         }
         var violations = world.Check(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), settled);
-        Console.WriteLine($"verify: {world.Accounts.Count:N0} accounts, {world.Pools.Count:N0} pools, {world.Markets.Count:N0} markets, {world.Farms.Count:N0} farms, {world.Options.Count:N0} option series replayed");
+        Console.WriteLine($"verify: {world.Accounts.Count:N0} accounts, {world.Pools.Count:N0} pools, {world.Markets.Count:N0} markets, {world.Farms.Count:N0} farms, {world.Options.Count:N0} option series, {world.Perps.Count:N0} perps, {world.Channels.Count:N0} channels replayed");
         foreach (var (asset, sum) in world.Sums.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal))
             Console.WriteLine($"  {asset.Value}: sum {sum}");
         foreach (var v in violations) Console.WriteLine("VIOLATION " + v);
@@ -90,11 +91,13 @@ public static class VerifyCommand
         public Dictionary<FarmId, FarmState> Farms { get; } = [];
         public Dictionary<OptionId, OptionState> Options { get; } = [];
         public Dictionary<PerpId, PerpState> Perps { get; } = [];
+        public Dictionary<ChannelId, ChannelState> Channels { get; } = [];
         public Dictionary<AssetId, BigInteger> Sums { get; } = [];
 
         public static bool Accepts(string pid) => pid.StartsWith("account-", StringComparison.Ordinal) || pid.StartsWith("pool-", StringComparison.Ordinal)
             || pid.StartsWith("market-", StringComparison.Ordinal) || pid.StartsWith("farm-", StringComparison.Ordinal)
-            || pid.StartsWith("option-", StringComparison.Ordinal) || pid.StartsWith("perp-", StringComparison.Ordinal);
+            || pid.StartsWith("option-", StringComparison.Ordinal) || pid.StartsWith("perp-", StringComparison.Ordinal)
+            || pid.StartsWith("channel-", StringComparison.Ordinal);
 
         public void Apply(string pid, object e)
         {
@@ -126,6 +129,9 @@ public static class VerifyCommand
                     break;
                 case PerpWrite w:
                     foreach (var x in w.Events) PerpContract.Apply(Get(Perps, new PerpId(id), k => new PerpState { Id = k }), x);
+                    break;
+                case ChannelWrite w:
+                    foreach (var x in w.Events) ChannelContract.Apply(Get(Channels, new ChannelId(id), k => new ChannelState { Id = k }), x);
                     break;
             }
         }
@@ -217,6 +223,12 @@ public static class VerifyCommand
                 foreach (var h in PerpContract.Holdings(perp)) Add(h.Asset, (BigInteger)h.Held);
                 if (perp.Vault.Sign < 0) violations.Add($"perp {perp.Id}: vault {perp.Vault}");
             }
+            foreach (var c in Channels.Values.Where(c => c.Exists))
+            {
+                Add(c.Asset, (BigInteger)c.Held.Value);
+                if (c.Status == ChannelStatus.Settled && (BigInteger)c.SettleA.Value + c.SettleB.Value != (BigInteger)c.DepositA.Value + c.DepositB.Value)
+                    violations.Add($"channel {c.Id}: settled {c.SettleA} + {c.SettleB}, deposits {c.DepositA} + {c.DepositB}");
+            }
             foreach (var (asset, sum) in Sums)
                 if (!sum.IsZero) violations.Add($"asset {asset}: holdings sum to {sum}, not zero");
             return violations;
@@ -228,6 +240,7 @@ public static class VerifyCommand
             : t.Venue is FarmCall f ? Farms.GetValueOrDefault(f.Farm)?.Answers.GetValueOrDefault((account, t.Id))
             : t.Venue is OptionCall o ? Options.GetValueOrDefault(o.Series)?.Answers.GetValueOrDefault((account, t.Id))
             : t.Venue is PerpCall pc ? Perps.GetValueOrDefault(pc.Perp)?.Answers.GetValueOrDefault((account, t.Id))
+            : t.Venue is ChannelCall ch ? Channels.GetValueOrDefault(ch.Channel)?.Answers.GetValueOrDefault((account, t.Id))
             : null;
 
         /// <summary>

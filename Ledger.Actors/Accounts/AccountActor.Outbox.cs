@@ -86,6 +86,7 @@ public sealed partial class AccountActor
                 else if (t.Venue is FarmCall f) _peers.Farms.Tell(new ExecuteFarmCall(f.Farm, _id, t.Id, f), Self);
                 else if (t.Venue is OptionCall o) _peers.Options.Tell(new ExecuteOptionCall(o.Series, _id, t.Id, o), Self);
                 else if (t.Venue is PerpCall pc) _peers.Perps.Tell(new ExecutePerpCall(pc.Perp, _id, t.Id, pc), Self);
+                else if (t.Venue is ChannelCall ch) _peers.Channels.Tell(new ExecuteChannelCall(ch.Channel, _id, t.Id, ch), Self);
                 else if (t.Venue is { } venue) throw new InvalidOperationException($"unknown venue call {venue.GetType().Name}");
                 else deliveries++;
             }

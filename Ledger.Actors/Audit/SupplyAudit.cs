@@ -60,6 +60,7 @@ public static class SupplyAudit
                 _ when pid.StartsWith("farm-", StringComparison.Ordinal) => (regions.Farms, new GetFarmHoldings(new(pid["farm-".Length..]))),
                 _ when pid.StartsWith("option-", StringComparison.Ordinal) => (regions.Options, new GetOptionHoldings(new(pid["option-".Length..]))),
                 _ when pid.StartsWith("perp-", StringComparison.Ordinal) => (regions.Perps, new GetPerpHoldings(new(pid["perp-".Length..]))),
+                _ when pid.StartsWith("channel-", StringComparison.Ordinal) => (regions.Channels, new GetChannelHoldings(new(pid["channel-".Length..]))),
                 _ => null,
             };
             if (ask is not { } a) return;

@@ -9,6 +9,7 @@ using Ledger.Actors.Security;
 using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Assets;
+using Ledger.Contracts.Channels;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Governance;
 using Ledger.Contracts.Markets;
@@ -94,6 +95,13 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(ExecutionEnded)] = "ExecutionEnded.v1",
         [typeof(GovernorWrite)] = "GovernorWrite.v1",
         [typeof(GovernorSnapshot)] = "GovernorSnapshot.v1",
+        [typeof(ChannelOpened)] = "ChannelOpened.v1",
+        [typeof(ChannelCallDecided)] = "ChannelCallDecided.v1",
+        [typeof(ChannelClosed)] = "ChannelClosed.v1",
+        [typeof(ProofUpdated)] = "ProofUpdated.v1",
+        [typeof(ChannelSettled)] = "ChannelSettled.v1",
+        [typeof(ChannelWrite)] = "ChannelWrite.v1",
+        [typeof(ChannelSnapshot)] = "ChannelSnapshot.v1",
     };
 
     /// <summary>Every type this serializer persists; each needs its binding in akka.hocon, or Akka falls back to Newtonsoft.</summary>
@@ -115,6 +123,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         OptionWrite write => WriteToBinary(write.Events),
         PerpWrite write => WriteToBinary(write.Events),
         GovernorWrite write => WriteToBinary(write.Events),
+        ChannelWrite write => WriteToBinary(write.Events),
         _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), EventJson.Default),
     };
 
@@ -127,6 +136,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         "OptionWrite.v1" => new OptionWrite(WriteFromBinary<IOptionEvent>(bytes)),
         "PerpWrite.v1" => new PerpWrite(WriteFromBinary<IPerpEvent>(bytes)),
         "GovernorWrite.v1" => new GovernorWrite(WriteFromBinary<IGovernorEvent>(bytes)),
+        "ChannelWrite.v1" => new ChannelWrite(WriteFromBinary<IChannelEvent>(bytes)),
         _ when TypeOf.TryGetValue(manifest, out var type) => JsonSerializer.Deserialize(bytes, type, EventJson.Default)!,
         _ => throw new SerializationException($"unknown event manifest '{manifest}'"),
     };
@@ -237,4 +247,10 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(ExecutionStarted))]
 [JsonSerializable(typeof(ExecutionEnded))]
 [JsonSerializable(typeof(GovernorSnapshot))]
+[JsonSerializable(typeof(ChannelOpened))]
+[JsonSerializable(typeof(ChannelCallDecided))]
+[JsonSerializable(typeof(ChannelClosed))]
+[JsonSerializable(typeof(ProofUpdated))]
+[JsonSerializable(typeof(ChannelSettled))]
+[JsonSerializable(typeof(ChannelSnapshot))]
 internal sealed partial class EventJson : JsonSerializerContext;

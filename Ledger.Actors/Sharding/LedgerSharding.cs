@@ -18,7 +18,7 @@ public sealed class EntityMessageExtractor(int shards) : HashCodeMessageExtracto
 
 /// <summary>The typed handles the gateway (and the entities) talk to: one shard region or proxy per entity kind.</summary>
 public sealed record LedgerRegions(IActorRef Accounts, IActorRef Assets, IActorRef Pools, IActorRef Sagas, IActorRef Markets, IActorRef Farms,
-    IActorRef Oracle, IActorRef Keys, IActorRef Options, IActorRef Perps, IActorRef Governors);
+    IActorRef Oracle, IActorRef Keys, IActorRef Options, IActorRef Perps, IActorRef Governors, IActorRef Channels);
 
 public static class LedgerSharding
 {
@@ -32,6 +32,7 @@ public static class LedgerSharding
     public const string OptionType = "option";
     public const string PerpType = "perp";
     public const string GovernorType = "governor";
+    public const string ChannelType = "channel";
     public const string OracleType = "oracle";
     public const string KeysType = "keys";
     public const string WakerType = "account-waker";
@@ -58,7 +59,8 @@ public static class LedgerSharding
                 sharding.StartProxy(KeysType, LedgerRole, extractor),
                 sharding.StartProxy(OptionType, LedgerRole, extractor),
                 sharding.StartProxy(PerpType, LedgerRole, extractor),
-                sharding.StartProxy(GovernorType, LedgerRole, extractor));
+                sharding.StartProxy(GovernorType, LedgerRole, extractor),
+                sharding.StartProxy(ChannelType, LedgerRole, extractor));
 
         var settings = ClusterShardingSettings.Create(system).WithRole(LedgerRole);
         var peers = new Peers();
@@ -71,6 +73,7 @@ public static class LedgerSharding
         peers.Options = sharding.Start(OptionType, id => OptionActor.Props(id, time, venueSettings), settings, extractor);
         peers.Perps = sharding.Start(PerpType, id => PerpActor.Props(id, peers.Oracle, time, venueSettings), settings, extractor);
         peers.Governors = sharding.Start(GovernorType, id => GovernorActor.Props(id, peers, time, venueSettings), settings, extractor);
+        peers.Channels = sharding.Start(ChannelType, id => ChannelActor.Props(id, peers, time, venueSettings), settings, extractor);
         // Wakers and sagas are the regions whose entities must restart by themselves after a crash or a move.
         peers.Wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, peers.Accounts), settings.WithRememberEntities(true), extractor);
         sagaSettings ??= new SagaSettings();
@@ -80,7 +83,7 @@ public static class LedgerSharding
         var assets = sharding.Start(AssetType, id => AssetActor.Props(id, peers.Accounts, time), settings, extractor);
         var keys = sharding.Start(KeysType, _ => KeyStoreActor.Props(time), settings, extractor);
         return new LedgerRegions(peers.Accounts, assets, peers.Pools, peers.Sagas, peers.Markets, peers.Farms, peers.Oracle, keys, peers.Options, peers.Perps,
-            peers.Governors);
+            peers.Governors, peers.Channels);
     }
 }
 

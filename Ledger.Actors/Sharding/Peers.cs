@@ -18,5 +18,6 @@ public sealed class Peers
     public IActorRef Options { get; set; } = ActorRefs.Nobody;
     public IActorRef Perps { get; set; } = ActorRefs.Nobody;
     public IActorRef Governors { get; set; } = ActorRefs.Nobody;
+    public IActorRef Channels { get; set; } = ActorRefs.Nobody;
     public IActorRef Oracle { get; set; } = ActorRefs.Nobody;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Ledger.Contracts.Channels;
 using Ledger.Contracts.Farms;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Options;
@@ -19,6 +20,7 @@ namespace Ledger.Contracts.Accounts;
 [JsonDerivedType(typeof(FarmCall), "farm")]
 [JsonDerivedType(typeof(OptionCall), "option")]
 [JsonDerivedType(typeof(PerpCall), "perp")]
+[JsonDerivedType(typeof(ChannelCall), "channel")]
 public abstract record VenueCall(Leg[] In, Amount Amount)
 {
     /// <summary>The idempotency fingerprint of the request.</summary>
@@ -82,4 +84,15 @@ public sealed record PerpCall(PerpId Perp, PerpCallKind Kind, Leg[] In, Amount A
     };
 
     public override string VenueId => Perp.Value;
+}
+
+/// <summary>A deposit into a payment channel, or the payout of its settlement to a participant.</summary>
+public sealed record ChannelCall(ChannelId Channel, ChannelCallKind Kind, Leg[] In, Amount Amount) : VenueCall(In, Amount)
+{
+    public override ulong Fingerprint(AccountId account) =>
+        Primitives.Fingerprint.Of("channel", account.Value, Channel.Value, Kind.ToString(), Amount.ToString());
+
+    public override string Operation => Kind == ChannelCallKind.Deposit ? "channel_deposit" : "channel_payout";
+
+    public override string VenueId => Channel.Value;
 }

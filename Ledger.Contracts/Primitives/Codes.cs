@@ -79,4 +79,21 @@ public static class Codes
     public const string ProposalNotPending = "proposal_not_pending";
     /// <summary>Execution before the proposal's eta.</summary>
     public const string Timelock = "timelock";
+    public const string ChannelNotFound = "channel_not_found";
+    /// <summary>A channel id opened before with other parameters (a channel id is never reused).</summary>
+    public const string ChannelExists = "channel_exists";
+    /// <summary>An account that is neither <c>a</c> nor <c>b</c> of the channel.</summary>
+    public const string NotParticipant = "not_participant";
+    /// <summary>A proof or close signature that does not verify under the signer's key (or names another signer).</summary>
+    public const string InvalidSignature = "invalid_signature";
+    /// <summary>A proof whose nonce is not above the one the channel holds for its signer.</summary>
+    public const string StaleProof = "stale_proof";
+    /// <summary>Cooperative balances that do not sum to the deposits.</summary>
+    public const string InvalidBalances = "invalid_balances";
+    /// <summary>A settle before the challenge window ended.</summary>
+    public const string ChallengeOpen = "challenge_open";
+    /// <summary>A deposit, close or update after the channel was closed (or its window ended).</summary>
+    public const string ChannelClosed = "channel_closed";
+    /// <summary>An update or settle of a channel nobody has closed.</summary>
+    public const string ChannelOpen = "channel_open";
 }

@@ -63,6 +63,12 @@ public readonly record struct GovernorId(string Value)
     public override string ToString() => Value;
 }
 
+/// <summary>A payment channel between two accounts.</summary>
+public readonly record struct ChannelId(string Value)
+{
+    public override string ToString() => Value;
+}
+
 /// <summary>A perpetual futures market.</summary>
 public readonly record struct PerpId(string Value)
 {

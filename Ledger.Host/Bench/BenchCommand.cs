@@ -68,8 +68,8 @@ public static class BenchCommand
         var workload = new Workload(o.Workload, o.Accounts);
         var swaps = o.UsesPools;
         // Transfers alone have a bare-actor ceiling and a contracts-only baseline; an atomic batch has neither yet.
-        var transfers = !swaps && o.Workload is not ("atomic" or "votes");
-        var baseline = o.Only is not (null or "baseline") || o.Workload is "atomic" or "options" or "perps" or "votes" ? 0
+        var transfers = !swaps && o.Workload is not ("atomic" or "votes" or "channels");
+        var baseline = o.Only is not (null or "baseline") || o.Workload is "atomic" or "options" or "perps" or "votes" or "channels" ? 0
             : o.Workload == "loans" ? LoanPhases.SequentialBaseline(o)
             : swaps ? SwapPhases.SequentialBaseline(o, workload)
             : Phases.SequentialBaseline(o, workload);
@@ -110,6 +110,7 @@ public static class BenchCommand
                     : node.Workload == "options" ? Without(await OptionPhases.Ledger(node, regions))
                     : node.Workload == "perps" ? Without(await PerpPhases.Ledger(node, regions))
                     : node.Workload == "votes" ? Without(await VotePhases.Ledger(node, regions))
+                    : node.Workload == "channels" ? Without(await ChannelPhases.Ledger(node, regions))
                     : swaps ? Without(await SwapPhases.Ledger(node, regions, workload))
                     : await Phases.Ledger(node, dataDir, regions, workload));
         }

@@ -26,6 +26,8 @@ public sealed record BenchOptions
     public int[] SweepAccounts { get; init; } = [];
     public int[] SweepPools { get; init; } = [];
     public int HotEvents { get; init; } = 1_000_000;
+    /// <summary>Off-ledger payments per channel of the <c>channels</c> workload.</summary>
+    public int Payments { get; init; } = 100;
     public string? DataDir { get; init; }
     /// <summary>Run only one phase: <c>ledger</c>, <c>ceiling</c> or <c>baseline</c> (for profiling).</summary>
     public string? Only { get; init; }
@@ -41,6 +43,9 @@ public sealed record BenchOptions
           --workload options    mints, purchases in the pool and burns on --pools K call series; then every holder redeems
           --workload perps      orders, margin, liquidation attempts and price moves on --pools K perpetual futures markets
           --workload votes      every account votes on one proposal after another of one governor (the hot key)
+          --workload channels   channel lives (open, deposits, --payments N off-ledger payments, cooperative close, payouts), after
+                                the off-ledger rate of proofs signed and verified by the client helper
+          --payments N          off-ledger payments per channel of the channels workload (default 100)
           --workload hop        the cost of a hop between two nodes (round trip and throughput, loopback TCP)
           --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
           --hot-events N        for recovery (default 1000000)
@@ -85,20 +90,21 @@ public sealed record BenchOptions
                 "--data" => o with { DataDir = Value() },
                 "--only" => o with { Only = Value() },
                 "--hot-events" => o with { HotEvents = Int() },
+                "--payments" => o with { Payments = Int() },
                 "--sweep" => Sweep(o, Value()),
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
-        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "atomic" or "loans" or "options" or "perps" or "votes" or "hop" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
+        if (o.Workload is not ("transfers" or "transfers-zipf" or "swaps" or "routes" or "mixed" or "atomic" or "loans" or "options" or "perps" or "votes" or "channels" or "hop" or "recovery")) throw new ArgumentException($"unknown workload '{o.Workload}'");
         if (o.Journal is not ("sqlite" or "postgres" or "memory")) throw new ArgumentException($"unknown journal '{o.Journal}'");
         if (o.Journal == "postgres" && o.Pg is null) throw new ArgumentException("--journal postgres needs --pg CONNSTRING or --pg auto");
-        if (o.Workload is "mixed" or "loans" or "options" or "perps" or "votes" && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
+        if (o.Workload is "mixed" or "loans" or "options" or "perps" or "votes" or "channels" && o.Url is not null) throw new ArgumentException($"--workload {o.Workload} runs in process (no --url yet)");
         if (o.Pools < 1 || o.SweepPools.Any(k => k < 1)) throw new ArgumentException("out of range: pools ≥ 1");
         if (o.Workload == "routes" && (o.SweepPools.Length > 0 ? o.SweepPools.Any(k => k < 2) : o.Pools < 2)) throw new ArgumentException("--workload routes needs pools ≥ 2 (a route crosses two)");
         if (o.SweepPools.Length > 0 && !o.UsesPools) throw new ArgumentException("--sweep pools applies to swaps, routes and mixed");
         if (o.Only is not (null or "ledger" or "ceiling" or "baseline")) throw new ArgumentException($"--only takes ledger, ceiling or baseline, not '{o.Only}'");
-        if (o.Accounts < 2 || o.InFlight < 1 || o.Seconds < 1 || o.Batch is < 1 or > 8_190 || o.BatchSize is < 1 or > 8_190)
-            throw new ArgumentException("out of range: accounts ≥ 2, in-flight ≥ 1, seconds ≥ 1, batch and batch size 1–8190");
+        if (o.Accounts < 2 || o.InFlight < 1 || o.Seconds < 1 || o.Batch is < 1 or > 8_190 || o.BatchSize is < 1 or > 8_190 || o.Payments < 0)
+            throw new ArgumentException("out of range: accounts ≥ 2, in-flight ≥ 1, seconds ≥ 1, batch and batch size 1–8190, payments ≥ 0");
         return o;
     }
 
@@ -110,7 +116,7 @@ public sealed record BenchOptions
     {
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
         string[] always = ["--workload", Workload, "--accounts", I(Accounts), "--pools", I(Pools), "--seconds", I(Seconds),
-            "--warmup", I(WarmupSeconds), "--in-flight", I(InFlight), "--journal", Journal, "--batch", I(Batch), "--batch-size", I(BatchSize), "--hot-events", I(HotEvents)];
+            "--warmup", I(WarmupSeconds), "--in-flight", I(InFlight), "--journal", Journal, "--batch", I(Batch), "--batch-size", I(BatchSize), "--hot-events", I(HotEvents), "--payments", I(Payments)];
         (string Name, string? Value)[] optional = [("--pg", Pg), ("--url", Url), ("--key", Key), ("--json", Json), ("--chart", Chart), ("--data", DataDir), ("--only", Only)];
         return always.Concat(optional.Where(p => p.Value is not null).SelectMany(p => new[] { p.Name, p.Value! }));
     }

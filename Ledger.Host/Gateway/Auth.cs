@@ -76,15 +76,21 @@ public sealed class Auth(string adminKey, LedgerClient ledger, TimeProvider time
     /// <summary>The caller may act on <paramref name="account"/>: the admin, or a key of the account's owner.</summary>
     public async Task RequireAccount(HttpContext context, AccountId account)
     {
+        if (!Of(context).IsAdmin && !await Owns(context, account)) throw new ForbiddenException($"this key may not act on '{account}'");
+    }
+
+    /// <summary>Whether the caller's key is one of <paramref name="account"/>'s owner (the admin key owns no account).</summary>
+    public async Task<bool> Owns(HttpContext context, AccountId account)
+    {
         var caller = Of(context);
-        if (caller.IsAdmin) return;
+        if (caller.IsAdmin) return false;
         if (!_accountOwners.TryGetValue(account, out var owner))
         {
             // An account's owner never changes, so what was read once holds.
-            if (await ledger.Find(new GetAccount(account)) is not { } view) throw new ForbiddenException($"this key may not act on '{account}'");
+            if (await ledger.Find(new GetAccount(account)) is not { } view) return false;
             owner = _accountOwners.GetOrAdd(account, view.Owner);
         }
-        if (owner != caller.Owner) throw new ForbiddenException($"this key may not act on '{account}'");
+        return owner == caller.Owner;
     }
 
     /// <summary>

@@ -98,6 +98,7 @@ public sealed class LedgerClient(LedgerRegions regions, TimeSpan timeout, Journa
         IOptionMessage => regions.Options,
         IPerpMessage => regions.Perps,
         IGovernorMessage => regions.Governors,
+        IChannelMessage => regions.Channels,
         IOracleMessage => regions.Oracle,
         IKeyMessage => regions.Keys,
         _ => throw new ArgumentException($"the gateway has no region for {request.GetType().Name}", nameof(request)),

@@ -52,6 +52,7 @@ public static class OperationsApi
     [
         (LedgerSharding.AccountType, r.Accounts), (LedgerSharding.AssetType, r.Assets), (LedgerSharding.PoolType, r.Pools),
         (LedgerSharding.SagaType, r.Sagas), (LedgerSharding.MarketType, r.Markets), (LedgerSharding.FarmType, r.Farms), (LedgerSharding.OptionType, r.Options), (LedgerSharding.PerpType, r.Perps), (LedgerSharding.GovernorType, r.Governors),
+        (LedgerSharding.ChannelType, r.Channels),
     ];
 }
 

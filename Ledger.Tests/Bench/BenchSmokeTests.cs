@@ -51,6 +51,7 @@ public class BenchSmokeTests
     [InlineData("options")]
     [InlineData("perps")]
     [InlineData("votes")]
+    [InlineData("channels")]
     public async Task Pool_and_market_workloads_run_with_conservation_checked(string workload)
     {
         var r = await Bench("--workload", workload, "--pools", "2");

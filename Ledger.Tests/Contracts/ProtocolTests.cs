@@ -11,7 +11,7 @@ public class ProtocolTests
     private static readonly Type[] GatewayRegions =
     [
         typeof(IAccountMessage), typeof(IAssetMessage), typeof(IPoolMessage), typeof(ISagaMessage),
-        typeof(IMarketMessage), typeof(IFarmMessage), typeof(IOptionMessage), typeof(IPerpMessage), typeof(IGovernorMessage), typeof(IOracleMessage), typeof(IKeyMessage),
+        typeof(IMarketMessage), typeof(IFarmMessage), typeof(IOptionMessage), typeof(IPerpMessage), typeof(IGovernorMessage), typeof(IChannelMessage), typeof(IOracleMessage), typeof(IKeyMessage),
     ];
 
     private static Type[] Asks => [.. typeof(ILedgerMessage).Assembly.GetExportedTypes().Where(t => !t.IsInterface && Pairings(t).Any())];

@@ -26,6 +26,7 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
 
     private string Alice => _p + "alice-acc";
     private string Bob => _p + "bob-acc";
+    private string Carol => _p + "carol-acc";
     private string Usd => _p + "USD";
     private string Eur => _p + "EUR";
 
@@ -98,6 +99,14 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
         new("POST", "/v1/perps/{id}/margin/{operation}", Access.Owner, $"/v1/perps/{_p}perp/margin/deposit", new { id = "pm-1", account = Alice, amount = "1" }),
         new("POST", "/v1/perps/{id}/orders", Access.Owner, $"/v1/perps/{_p}perp/orders", new { id = "po-1", account = Alice, size_delta = "1" }),
         new("POST", "/v1/perps/{id}/liquidate", Access.Owner, $"/v1/perps/{_p}perp/liquidate", new { id = "pl-1", liquidator = Alice, account = Bob }),
+        new("POST", "/v1/channels", Access.Owner, "/v1/channels",
+            new { id = _p + "ch", asset = Usd, a = Alice, b = Carol, a_key = new string('a', 64), b_key = new string('b', 64), challenge_ms = 1_000 }),
+        new("GET", "/v1/channels/{c}", Access.AnyKey, $"/v1/channels/{_p}ch"),
+        new("POST", "/v1/channels/{c}/deposit", Access.Owner, $"/v1/channels/{_p}ch/deposit", new { id = "cd-1", account = Alice, amount = "1" }),
+        new("POST", "/v1/channels/{c}/update", Access.Owner, $"/v1/channels/{_p}ch/update",
+            new { id = "cu-1", account = Alice, proof = new { signer = Carol, nonce = 1, transferred = "1", signature = new string('0', 128) } }),
+        new("POST", "/v1/channels/{c}/close", Access.Owner, $"/v1/channels/{_p}ch/close", new { id = "cc-1", account = Alice }),
+        new("POST", "/v1/channels/{c}/settle", Access.Owner, $"/v1/channels/{_p}ch/settle", new { id = "cs-1", account = Alice }),
         new("GET", "/v1/cluster", Access.Admin, "/v1/cluster"),
         new("POST", "/v1/keys", Access.Admin, "/v1/keys", new { owner = _p + "carol" }),
         new("GET", "/v1/keys", Access.Admin, "/v1/keys"),
@@ -127,6 +136,7 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
         foreach (var asset in new[] { Usd, Eur }) Assert.Equal(201, (await _host.Post("/v1/assets", new { id = asset, decimals = 2, issuer = _p + "bank" })).Status);
         Assert.Equal(201, (await _host.Post("/v1/accounts", new { id = Alice, owner = _p + "alice" })).Status);
         Assert.Equal(201, (await _host.Post("/v1/accounts", new { id = Bob, owner = _p + "bob" })).Status);
+        Assert.Equal(201, (await _host.Post("/v1/accounts", new { id = Carol, owner = _p + "carol" })).Status);
         Assert.Equal(200, (await _host.Post("/v1/transfers", new { id = "mint", from = _p + "bank", to = Alice, asset = Usd, amount = "1000" })).Status);
         var keys = new Dictionary<Caller, string?>
         {

@@ -45,12 +45,15 @@ public class VerifyTests
         Assert.Equal(200, (await host.Post("/v1/perps/wp/vault/deposit", new { id = "pv", account = "alice", amount = "10000" })).Status);
         Assert.Equal(200, (await host.Post("/v1/perps/wp/margin/deposit", new { id = "pm", account = "alice", amount = "1000" })).Status);
         Assert.Equal(200, (await host.Post("/v1/perps/wp/orders", new { id = "po", account = "alice", size_delta = "-500" })).Status);
+        // A payment channel holding alice's deposit.
+        Assert.Equal(201, (await host.Post("/v1/channels", new { id = "ch", asset = "V", a = "alice", b = "bob", a_key = new string('a', 64), b_key = new string('b', 64), challenge_ms = 1_000 })).Status);
+        Assert.Equal(200, (await host.Post("/v1/channels/ch/deposit", new { id = "cd", account = "alice", amount = "500" })).Status);
         await host.Stop();
 
         var healthy = await HostProcess.Verify(host.DataDir);
         Assert.True(healthy.Exit == 0, healthy.Output);
         Assert.Contains("verify: ok", healthy.Output, StringComparison.Ordinal);
-        Assert.Contains("1 option series replayed", healthy.Output, StringComparison.Ordinal);
+        Assert.Contains("1 option series, 1 perps, 1 channels replayed", healthy.Output, StringComparison.Ordinal);
 
         // Tampering: bob's first credit (one alice has seen acknowledged) disappears from the journal. (Removing the
         // newest one would only look like a credit still on its way: its acknowledgement may not be written yet.)

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Ledger.Contracts.Channels;
+using Ledger.Contracts.Primitives;
 using Ledger.Host.Bench;
 using Ledger.Tests.Support;
 
@@ -132,7 +134,7 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_grant_voted_through_one_gateway_is_executed_once_through_the_others_after_a_node_is_killed()
+    public async Task A_grant_and_a_channel_begun_through_one_gateway_are_executed_and_settled_once_through_the_others_after_a_node_is_killed()
     {
         await using var cluster = await Cluster.Start();
         var (dao, token) = (P + "dao", P + "VOTE");
@@ -168,7 +170,22 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         await Until("active");
         Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/votes", new { id = "v1", voter = P + "a0", support = "for" })).Status);
         Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/votes", new { id = "v1", voter = P + "a1", support = "against" })).Status);
+
+        // A channel opened and funded through two gateways, paid off the ledger, and closed by a6 through the node about to die.
+        var ch = P + "ch";
+        using var a6 = new ChannelParty(new(ch), new(P + "a6"), new(P + "a7"), Enumerable.Repeat((byte)6, 32).ToArray());
+        using var a7 = new ChannelParty(new(ch), new(P + "a7"), new(P + "a6"), Enumerable.Repeat((byte)7, 32).ToArray());
+        (a6.OtherKeyHex, a7.OtherKeyHex) = (a7.PublicKeyHex, a6.PublicKeyHex);
+        Assert.Equal(201, (await cluster.Nodes[0].PostUntilKnown("/v1/channels", a6.OpenRequest(new(P + "USD"), a7.PublicKeyHex, 20_000))).Status);
+        await cluster.Nodes[1].PostUntilKnown($"/v1/channels/{ch}/deposit", a6.DepositRequest("d1", new Amount(500)));
+        await cluster.Nodes[2].PostUntilKnown($"/v1/channels/{ch}/deposit", a7.DepositRequest("d1", new Amount(300)));
+        for (var i = 0; i < 50; i++) Assert.True(a7.Accept(a6.Pay(4)));
+        Assert.True(a6.Accept(a7.Pay(30)));
+        Assert.Equal("closing", (await cluster.Nodes[2].PostUntilKnown($"/v1/channels/{ch}/close", a6.CloseRequest("c1"))).Body.GetProperty("state").GetString());
         cluster.Nodes[2].Kill();
+        // The window (20 s) outlasts the move of the dead node's shards, which an update waits for.
+        var updated = await cluster.Nodes[0].PostUntilKnown($"/v1/channels/{ch}/update", a7.UpdateRequest("u1"));
+        var closesAt = DateTimeOffset.Parse(updated.Body.GetProperty("closes_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
 
         await Until("succeeded");
         var queued = await cluster.Nodes[1].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/queue", new { id = "q1", account = P + "a2" });
@@ -180,6 +197,14 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(((long)Funding + 2_500).ToString(System.Globalization.CultureInfo.InvariantCulture),
             (await cluster.Nodes[0].Balance(P + "a5", P + "USD")).GetProperty("posted").GetString());
         Assert.Equal("7500", (await cluster.Nodes[1].Balance(treasury, P + "USD")).GetProperty("posted").GetString());
+        // After the window: settled through both survivors, paid once (a6: 500 + 30 − 200, a7: 300 + 200 − 30).
+        while (DateTimeOffset.UtcNow <= closesAt.AddMilliseconds(50)) await Task.Delay(50);
+        foreach (var (node, id) in new[] { (1, "s1"), (0, "s2") })
+            Assert.Equal("settled", (await cluster.Nodes[node].PostUntilKnown($"/v1/channels/{ch}/settle", new { id, account = P + "a8" })).Body.GetProperty("state").GetString());
+        Assert.Equal(((long)Funding - 500 + 330).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            (await cluster.Nodes[0].Balance(P + "a6", P + "USD")).GetProperty("posted").GetString());
+        Assert.Equal(((long)Funding - 300 + 470).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            (await cluster.Nodes[1].Balance(P + "a7", P + "USD")).GetProperty("posted").GetString());
         var audit = (await Until503Ends(() => cluster.Nodes[0].Get("/v1/audit/supply"))).Body.GetProperty("assets");
         foreach (var asset in new[] { P + "USD", token })
             Assert.Equal(("0", "0"), (audit.GetProperty(asset).GetProperty("sum").GetString(), audit.GetProperty(asset).GetProperty("in_flight").GetString()));

@@ -21,6 +21,7 @@ public sealed class EntityWorld
     public IActorRef Options => _peers.Options;
     public IActorRef Perps => _peers.Perps;
     public IActorRef Governors => _peers.Governors;
+    public IActorRef Channels => _peers.Channels;
     public IActorRef Oracle => _peers.Oracle;
 
     private readonly Peers _peers = new();
@@ -42,6 +43,7 @@ public sealed class EntityWorld
         peers.Options = Parent("options", id => OptionActor.Props(id, time, venues));
         peers.Perps = Parent("perps", id => PerpActor.Props(id, peers.Oracle, time, venues));
         peers.Governors = Parent("governors", id => GovernorActor.Props(id, peers, time, venues));
+        peers.Channels = Parent("channels", id => ChannelActor.Props(id, peers, time, venues));
     }
 
     /// <summary>Opens <paramref name="account"/> and mints <paramref name="amount"/> of <paramref name="asset"/> to it from "bank".</summary>

@@ -1,0 +1,163 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Channels;
+using Ledger.Contracts.Pools;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+
+namespace Ledger.Host.Gateway;
+
+/// <summary>
+/// Payment channels (api.md 1.1, "Payment channels"). Deposits are venue calls of the depositing participant's
+/// account; closes, updates and settles are decided by the channel, which checks every signature; the settlement
+/// is paid to both participants before the settle is answered.
+/// </summary>
+public static class ChannelsApi
+{
+    public static void MapChannels(this IEndpointRouteBuilder v1)
+    {
+        v1.MapPost("/channels", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
+        {
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "asset", "a", "b", "a_key", "b_key", "challenge_ms");
+            var (id, asset) = (new ChannelId(body.Id("id")), new AssetId(body.Id("asset")));
+            var (a, b) = (new AccountId(body.Id("a")), new AccountId(body.Id("b")));
+            var (keyA, keyB) = (Hex(body, "a_key", ChannelProofs.KeyHexLength), Hex(body, "b_key", ChannelProofs.KeyHexLength));
+            var challenge = body.WholeNumber("challenge_ms", 1, ChannelContract.ChallengeMaxMs, required: true)!.Value;
+            if (a == b) return Problems.Rejection(Codes.SameAccount, "a channel is between two accounts");
+            await RequireEither(auth, request.HttpContext, a, b);
+            if (await ledger.FindAsset(asset) is null) return Problems.Rejection(Codes.AssetNotFound, $"no asset '{asset}'");
+            foreach (var account in new[] { a, b })
+                if (await ledger.Find(new GetAccount(account)) is null) return Problems.Rejection(Codes.AccountNotFound, $"no account '{account}'");
+            var opened = await ledger.Ask(new OpenChannel(id, asset, a, b, keyA, keyB, challenge));
+            if (opened.IsRejected) return Problems.Rejection(opened.Rejection, $"channel '{id}' exists with another definition");
+            return Results.Json(Channel(opened.Reply), statusCode: opened.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+        });
+
+        v1.MapGet("/channels/{c}", async (string c, LedgerClient ledger) =>
+            await ledger.Find(new GetChannel(new ChannelId(RequestBody.PathId(c, "channel")))) is { } view
+                ? Results.Json(Channel(view)) : Problems.NotFound(Codes.ChannelNotFound));
+
+        v1.MapPost("/channels/{c}/deposit", async (string c, HttpRequest request, Auth auth, LedgerClient ledger) =>
+        {
+            var channel = await Find(ledger, c);
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "amount");
+            var (tx, account, amount) = (new TxId(body.Id("id")), new AccountId(body.Id("account")), body.Amount("amount"));
+            await auth.RequireInitiator(request.HttpContext, account);
+            if (account != channel.A && account != channel.B) return Problems.Rejection(Codes.NotParticipant, $"'{account}' is neither a nor b");
+            if (amount.IsZero) return Problems.Rejection(Codes.ZeroAmount);
+            var call = new ChannelCall(channel.Id, ChannelCallKind.Deposit, [new Leg(channel.Asset, amount)], amount);
+            return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, call)));
+        });
+
+        v1.MapPost("/channels/{c}/close", async (string c, HttpRequest request, Auth auth, LedgerClient ledger) =>
+        {
+            var channel = await Find(ledger, c);
+            var body = await RequestBody.ReadAsync(request);
+            if (body.Bool("cooperative", false))
+            {
+                body.Allow("id", "account", "cooperative", "balance_a", "balance_b", "signature_a", "signature_b");
+                var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+                var (balanceA, balanceB) = (body.Amount("balance_a"), body.Amount("balance_b"));
+                var (signatureA, signatureB) = (Hex(body, "signature_a", ChannelProofs.SignatureHexLength), Hex(body, "signature_b", ChannelProofs.SignatureHexLength));
+                await auth.RequireAccount(request.HttpContext, account);
+                return Answer(await ledger.Ask(new CloseChannelTogether(channel.Id, account, tx, balanceA, balanceB, signatureA, signatureB)));
+            }
+            body.Allow("id", "account", "cooperative", "proof");
+            var (id, closer) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            var proof = body.Has("proof") ? Proof(body.Nested("proof")) : null;
+            await auth.RequireAccount(request.HttpContext, closer);
+            if (proof is not null) await RequireNotSigner(auth, request.HttpContext, channel, proof);
+            return Answer(await ledger.Ask(new CloseChannel(channel.Id, closer, id, proof)));
+        });
+
+        v1.MapPost("/channels/{c}/update", async (string c, HttpRequest request, Auth auth, LedgerClient ledger) =>
+        {
+            var channel = await Find(ledger, c);
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "account", "proof");
+            var (id, account, proof) = (new TxId(body.Id("id")), new AccountId(body.Id("account")), Proof(body.Nested("proof")));
+            await auth.RequireAccount(request.HttpContext, account);
+            await RequireNotSigner(auth, request.HttpContext, channel, proof);
+            return Answer(await ledger.Ask(new UpdateChannel(channel.Id, account, id, proof)));
+        });
+
+        v1.MapPost("/channels/{c}/settle", async (string c, HttpRequest request, Auth auth, LedgerClient ledger) =>
+        {
+            var channel = await Find(ledger, c);
+            var body = (await RequestBody.ReadAsync(request)).Allow("id", "account");
+            var (id, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+            await auth.RequireAccount(request.HttpContext, account);
+            return Answer(await ledger.Ask(new SettleChannel(channel.Id, account, id)));
+        });
+    }
+
+    private static async Task<ChannelView> Find(LedgerClient ledger, string c) =>
+        await ledger.Find(new GetChannel(new ChannelId(RequestBody.PathId(c, "channel"))))
+        ?? throw new ProblemException(StatusCodes.Status422UnprocessableEntity, Codes.ChannelNotFound, $"no channel '{c}'");
+
+    /// <summary>Opening needs a key of <c>a</c>'s or <c>b</c>'s owner (or the admin's).</summary>
+    private static async Task RequireEither(Auth auth, HttpContext context, AccountId a, AccountId b)
+    {
+        try
+        {
+            await auth.RequireAccount(context, a);
+        }
+        catch (ForbiddenException)
+        {
+            await auth.RequireAccount(context, b);
+        }
+    }
+
+    /// <summary>
+    /// A proof helps the other side only, so its signer's owner may not submit it (unless it owns both sides): it could
+    /// otherwise sign a newer proof that sends less and take back what it paid. The channel refuses its signer likewise.
+    /// </summary>
+    private static async Task RequireNotSigner(Auth auth, HttpContext context, ChannelView channel, BalanceProof proof)
+    {
+        if (Auth.Of(context).IsAdmin || proof.Signer != channel.A && proof.Signer != channel.B) return;
+        var other = proof.Signer == channel.A ? channel.B : channel.A;
+        if (await auth.Owns(context, proof.Signer) && !await auth.Owns(context, other))
+            throw new ForbiddenException($"a proof of '{proof.Signer}' is submitted by the other side or its watchtower, not by '{proof.Signer}'");
+    }
+
+    private static BalanceProof Proof(RequestBody proof)
+    {
+        proof.Allow("signer", "nonce", "transferred", "signature");
+        return new BalanceProof(new AccountId(proof.Id("signer")), proof.WholeNumber("nonce", 1, long.MaxValue, required: true)!.Value,
+            proof.Amount("transferred"), Hex(proof, "signature", ChannelProofs.SignatureHexLength));
+    }
+
+    /// <summary>A key or a signature: exactly <paramref name="length"/> hex digits, kept in lowercase.</summary>
+    private static string Hex(RequestBody body, string name, int length)
+    {
+        var text = body.Text(name, length);
+        return ChannelProofs.IsHex(text, length)
+            ? text.ToLowerInvariant()
+            : throw RequestBody.Invalid(Codes.InvalidRequest, $"'{name}' must be {length} hex digits");
+    }
+
+    private static IResult Answer(Answer<ChannelView> answer) => answer.IsRejected switch
+    {
+        false => Results.Json(Channel(answer.Reply)),
+        true when answer.Rejection == Codes.Forbidden => Problems.Of(StatusCodes.Status403Forbidden, Codes.Forbidden,
+            "a proof is submitted by the other side or a watchtower, never by its signer"),
+        _ => Problems.Rejection(answer.Rejection),
+    };
+
+    private static object Channel(ChannelView c) => new
+    {
+        id = c.Id.Value,
+        asset = c.Asset.Value,
+        a = c.A.Value,
+        b = c.B.Value,
+        a_key = c.KeyA,
+        b_key = c.KeyB,
+        challenge_ms = c.ChallengeMs,
+        deposit_a = c.DepositA.ToString(),
+        deposit_b = c.DepositB.ToString(),
+        state = c.State.ToString().ToLowerInvariant(),
+        closes_at = c.ClosesAt is { } at ? Views.Time(at) : null,
+        proof_a = c.ProofA is { } pa ? ChannelParty.Json(pa) : null,
+        proof_b = c.ProofB is { } pb ? ChannelParty.Json(pb) : null,
+        settled_a = c.State == ChannelStatus.Settled ? c.SettleA.ToString() : null,
+        settled_b = c.State == ChannelStatus.Settled ? c.SettleB.ToString() : null,
+    };
+}
