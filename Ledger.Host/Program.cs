@@ -58,6 +58,7 @@ builder.Services.AddLedgerNode(options, (akka, services) =>
 });
 builder.Services.AddSingleton(services => LedgerSharding.Start(services.GetRequiredService<ActorSystem>(), options.Shards, TimeProvider.System, accountSettings));
 builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(services => new Ledger.Actors.Feed.ChangeFeed(services.GetRequiredService<ActorSystem>()));
 builder.Services.AddSingleton(TimeProvider.System);
 var journalHealth = JournalHealth.Watch(options);
 builder.Services.AddSingleton(journalHealth);
@@ -135,6 +136,7 @@ v1.MapOptions();
 v1.MapPerps();
 v1.MapGovernance();
 v1.MapChannels();
+v1.MapEvents();
 v1.MapOperations();
 v1.MapKeys();
 v1.MapAudit();

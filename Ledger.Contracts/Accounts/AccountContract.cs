@@ -277,7 +277,7 @@ public static class AccountContract
         // Step 2 is only ever sent after step 1 was acknowledged, so the credit is known here.
         if (known is null) return new(Decision.None, null);
         if (known.Status != TransferStatus.Pending) return new(Decision.None, new DeliveryResult(item.Id, 2, null));
-        return new([new PendingResolved(from, item.Id, item.Outcome, item.PostedAmount, now)], new DeliveryResult(item.Id, 2, null));
+        return new([new PendingResolved(from, item.Id, item.Outcome, item.PostedAmount, now, item.Asset)], new DeliveryResult(item.Id, 2, null));
     }
 
     /// <summary>Payer: the payee answered a delivery. (A record no longer held is settled: nothing is owed.)</summary>

@@ -45,7 +45,7 @@ public sealed record TransferCredited(AccountId From, TxId Id, AssetId Asset, Am
 public sealed record CreditRefused(AccountId From, TxId Id, AssetId Asset, Amount Amount, string Code, long At) : IAccountEvent;
 
 /// <summary>Payee: delivery step 2 (the payer posted, voided or let expire a pending transfer).</summary>
-public sealed record PendingResolved(AccountId From, TxId Id, TransferStatus Outcome, Amount PostedAmount, long At) : IAccountEvent;
+public sealed record PendingResolved(AccountId From, TxId Id, TransferStatus Outcome, Amount PostedAmount, long At, AssetId? Asset = null) : IAccountEvent;
 
 /// <summary>The account refused its own pool call (e.g. insufficient funds); recorded so a retry gets the same outcome.</summary>
 public sealed record PoolCallRejected(TxId Id, PoolCall Call, ulong Fingerprint, string Code, long At) : IAccountEvent;

@@ -42,7 +42,8 @@ public sealed record ChannelOpened(AssetId Asset, AccountId A, AccountId B, stri
 /// A deposit (its amount came in, or back out with <see cref="Code"/>) or a payout of the settlement to a participant,
 /// decided as a venue call of that participant's account: <see cref="Out"/> is what the account is credited.
 /// </summary>
-public sealed record ChannelCallDecided(AccountId Account, TxId Id, ChannelCallKind Kind, Amount Amount, Leg[] Out, string? Code, long At) : IChannelCall;
+public sealed record ChannelCallDecided(AccountId Account, TxId Id, ChannelCallKind Kind, Amount Amount, Leg[] In, Leg[] Out, string? Code, long At)
+    : IChannelCall;
 
 /// <summary>A unilateral close by a participant with the proof it holds (or none): the challenge window runs until <see cref="ClosesAt"/>.</summary>
 public sealed record ChannelClosed(AccountId Account, TxId Id, BalanceProof? Proof, long ClosesAt, string? Code, long At) : IChannelCall;
@@ -119,13 +120,13 @@ public static class ChannelContract
     /// <summary>A deposit brought by the participant's account (refused: it goes back).</summary>
     public static ChannelCallDecided Deposit(ChannelState s, AccountId account, TxId id, Leg[] @in, Amount amount, long now)
     {
-        ChannelCallDecided Refuse(string code) => new(account, id, ChannelCallKind.Deposit, amount, @in, code, now);
+        ChannelCallDecided Refuse(string code) => new(account, id, ChannelCallKind.Deposit, amount, @in, @in, code, now);
         if (!s.Exists) return Refuse(Codes.ChannelNotFound);
         if (!s.IsParticipant(account)) return Refuse(Codes.NotParticipant);
         if (s.Status != ChannelStatus.Open) return Refuse(Codes.ChannelClosed);
         if (@in is not [var leg] || leg.Asset != s.Asset || leg.Amount != amount || amount.IsZero) return Refuse(Codes.InvalidRequest);
         if (amount.Value > UInt128.MaxValue - s.DepositA.Value - s.DepositB.Value) return Refuse(Codes.InvalidAmount);
-        return new(account, id, ChannelCallKind.Deposit, amount, [], null, now);
+        return new(account, id, ChannelCallKind.Deposit, amount, @in, [], null, now);
     }
 
     /// <summary>The payout of a participant's settlement to its account, once.</summary>
@@ -133,8 +134,8 @@ public static class ChannelContract
     {
         var owed = s.Owed().Where(o => o.Account == account).Select(o => o.Amount).FirstOrDefault();
         return owed.IsZero
-            ? new(account, id, ChannelCallKind.Payout, Amount.Zero, [], Codes.AlreadySettled, now)
-            : new(account, id, ChannelCallKind.Payout, owed, [new Leg(s.Asset, owed)], null, now);
+            ? new(account, id, ChannelCallKind.Payout, Amount.Zero, [], [], Codes.AlreadySettled, now)
+            : new(account, id, ChannelCallKind.Payout, owed, [], [new Leg(s.Asset, owed)], null, now);
     }
 
     /// <summary>Both participants signed the final balances, which sum to the deposits: settled at once.</summary>

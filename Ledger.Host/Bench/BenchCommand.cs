@@ -112,7 +112,7 @@ public static class BenchCommand
                     : node.Workload == "votes" ? Without(await VotePhases.Ledger(node, regions))
                     : node.Workload == "channels" ? Without(await ChannelPhases.Ledger(node, regions))
                     : swaps ? Without(await SwapPhases.Ledger(node, regions, workload))
-                    : await Phases.Ledger(node, dataDir, regions, workload));
+                    : await WithFeed(node, system, () => Phases.Ledger(node, dataDir, regions, workload)));
         }
         return new BenchResult(o.Workload, o.Accounts, o.Pools, o.Seconds, o.InFlight, o.Journal, o.Url, o.Batch,
             load.Committed, load.Rejected, load.Failed, Math.Round(load.Tps),
@@ -196,6 +196,16 @@ public static class BenchCommand
     /// (<c>--pg auto</c>), a fresh database; a given <c>--data</c> directory or connection string is used as it is.
     /// The phase is handed the options that name its own journal.
     /// </summary>
+    /// <summary>Runs a phase with a reader of the change feed beside it when <c>--feed</c> asks for one.</summary>
+    private static async Task<T> WithFeed<T>(BenchOptions o, ActorSystem system, Func<Task<T>> phase)
+    {
+        if (!o.Feed) return await phase();
+        var watch = FeedWatch.Start(system);
+        var result = await phase();
+        await watch.Report();
+        return result;
+    }
+
     private static async Task<T> OnOwnNode<T>(BenchOptions o, ThrowawayPostgres? pg, string phase,
         Func<BenchOptions, ActorSystem, Ledger.Actors.Sharding.LedgerRegions, string, Task<T>> run)
     {

@@ -28,6 +28,8 @@ public sealed record BenchOptions
     public int HotEvents { get; init; } = 1_000_000;
     /// <summary>Off-ledger payments per channel of the <c>channels</c> workload.</summary>
     public int Payments { get; init; } = 100;
+    /// <summary>Read the change feed beside the load and report its lag and rate (transfers, atomic).</summary>
+    public bool Feed { get; init; }
     public string? DataDir { get; init; }
     /// <summary>Run only one phase: <c>ledger</c>, <c>ceiling</c> or <c>baseline</c> (for profiling).</summary>
     public string? Only { get; init; }
@@ -45,6 +47,7 @@ public sealed record BenchOptions
           --workload votes      every account votes on one proposal after another of one governor (the hot key)
           --workload channels   channel lives (open, deposits, --payments N off-ledger payments, cooperative close, payouts), after
                                 the off-ledger rate of proofs signed and verified by the client helper
+          --feed                with transfers or atomic: read the change feed beside the load; report its lag and items/s
           --payments N          off-ledger payments per channel of the channels workload (default 100)
           --workload hop        the cost of a hop between two nodes (round trip and throughput, loopback TCP)
           --workload recovery   restart time of --accounts accounts and of one account with --hot-events transfers
@@ -91,6 +94,7 @@ public sealed record BenchOptions
                 "--only" => o with { Only = Value() },
                 "--hot-events" => o with { HotEvents = Int() },
                 "--payments" => o with { Payments = Int() },
+                "--feed" => o with { Feed = true },
                 "--sweep" => Sweep(o, Value()),
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
@@ -118,7 +122,7 @@ public sealed record BenchOptions
         string[] always = ["--workload", Workload, "--accounts", I(Accounts), "--pools", I(Pools), "--seconds", I(Seconds),
             "--warmup", I(WarmupSeconds), "--in-flight", I(InFlight), "--journal", Journal, "--batch", I(Batch), "--batch-size", I(BatchSize), "--hot-events", I(HotEvents), "--payments", I(Payments)];
         (string Name, string? Value)[] optional = [("--pg", Pg), ("--url", Url), ("--key", Key), ("--json", Json), ("--chart", Chart), ("--data", DataDir), ("--only", Only)];
-        return always.Concat(optional.Where(p => p.Value is not null).SelectMany(p => new[] { p.Name, p.Value! }));
+        return always.Concat(optional.Where(p => p.Value is not null).SelectMany(p => new[] { p.Name, p.Value! })).Concat(Feed ? ["--feed"] : []);
     }
 
     /// <summary>Whether the workload trades on pools (and so runs <see cref="SwapPhases"/>).</summary>

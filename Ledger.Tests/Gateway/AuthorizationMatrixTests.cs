@@ -107,6 +107,8 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
             new { id = "cu-1", account = Alice, proof = new { signer = Carol, nonce = 1, transferred = "1", signature = new string('0', 128) } }),
         new("POST", "/v1/channels/{c}/close", Access.Owner, $"/v1/channels/{_p}ch/close", new { id = "cc-1", account = Alice }),
         new("POST", "/v1/channels/{c}/settle", Access.Owner, $"/v1/channels/{_p}ch/settle", new { id = "cs-1", account = Alice }),
+        new("GET", "/v1/events", Access.AnyKey, "/v1/events?limit=5"),
+        new("GET", "/v1/events/stream", Access.AnyKey, "/v1/events/stream"),
         new("GET", "/v1/cluster", Access.Admin, "/v1/cluster"),
         new("POST", "/v1/keys", Access.Admin, "/v1/keys", new { owner = _p + "carol" }),
         new("GET", "/v1/keys", Access.Admin, "/v1/keys"),
@@ -186,7 +188,9 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
         if (row.Body is not null) request.Content = JsonContent.Create(row.Body);
         request.Headers.Authorization = key is null ? null : new AuthenticationHeaderValue("Bearer", key);
         using var client = new HttpClient { BaseAddress = _host.Http.BaseAddress };
-        using var response = await client.SendAsync(request);
+        // A stream (the change feed's) answers its headers and stays open: its status is the answer.
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        if (response.Content.Headers.ContentType?.MediaType == "text/event-stream") return ((int)response.StatusCode, null);
         var text = await response.Content.ReadAsStringAsync();
         var code = text.StartsWith('{') && JsonDocument.Parse(text).RootElement.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         return ((int)response.StatusCode, code);

@@ -205,6 +205,18 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
             (await cluster.Nodes[0].Balance(P + "a6", P + "USD")).GetProperty("posted").GetString());
         Assert.Equal(((long)Funding - 300 + 470).ToString(System.Globalization.CultureInfo.InvariantCulture),
             (await cluster.Nodes[1].Balance(P + "a7", P + "USD")).GetProperty("posted").GetString());
+        // The change feed through a survivor, in pages: both payouts and the grant's transfer are in it.
+        var (ids, after) = (new List<string>(), (string?)null);
+        while (true)
+        {
+            var page = (await Until503Ends(() => cluster.Nodes[1].Get("/v1/events?limit=1000" + (after is null ? "" : "&after=" + after)))).Body;
+            var items = page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("transaction").GetProperty("id").GetString()!).ToList();
+            ids.AddRange(items);
+            after = page.GetProperty("next").GetString();
+            if (items.Count < 1000) break;
+        }
+        Assert.Equal(2, ids.Count(id => id == "payout~" + ch));
+        Assert.Contains("p1:1:0", ids);
         var audit = (await Until503Ends(() => cluster.Nodes[0].Get("/v1/audit/supply"))).Body.GetProperty("assets");
         foreach (var asset in new[] { P + "USD", token })
             Assert.Equal(("0", "0"), (audit.GetProperty(asset).GetProperty("sum").GetString(), audit.GetProperty(asset).GetProperty("in_flight").GetString()));
