@@ -123,6 +123,7 @@ app.UseHttpMetrics();
 app.MapHealth();
 app.MapMetrics("/metrics");
 app.MapOpenApi("/openapi/{documentName}.json");
+app.MapConsole();
 var v1 = app.MapGroup("/v1");
 v1.MapAssets();
 v1.MapAccounts();

@@ -223,6 +223,13 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
             case OpenAccount open:
                 Open(open, sender, now, events, after);
                 break;
+            case CloseAccount:
+                {
+                    var d = AccountContract.Close(_state, now);
+                    Emit(d.Events, events);
+                    after.Add(() => sender.Tell(d.Rejection is { } code ? new Rejected(code) : View(created: false)));
+                    break;
+                }
             case GetAccount:
                 sender.Tell(_state.Exists ? View(created: false) : new Rejected(Codes.AccountNotFound));
                 break;
@@ -417,7 +424,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     private AccountView View(bool created) => new(_id, _state.Owner,
         _state.Balances.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal)
             .Select(kv => new BalanceView(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
-        created);
+        created, _state.Closed);
 
     /// <summary>
     /// The balances as they stood at <paramref name="at"/>: those in memory when nothing changed since the last row

@@ -22,7 +22,10 @@ public sealed record FeedLeg(string From, string To, AssetId Asset, Amount Amoun
 /// the accounts it touches (whose owners may see it).
 /// </summary>
 public sealed record FeedTransaction(TxId Id, AccountId Account, string Type, string Status, string? Code, FeedLeg[] Legs, long At,
-    AccountId[] Accounts);
+    AccountId[] Accounts, FeedVenue? Venue = null);
+
+/// <summary>The venue an operation ran on: its kind (<c>pool</c>, <c>market</c>, … or <c>route</c> for a saga's swap) and id.</summary>
+public sealed record FeedVenue(string Kind, string Id);
 
 /// <summary>An item of the feed: the transaction and where it stands in the journal (<see cref="Cursor"/>).</summary>
 public sealed record FeedItem(FeedCursor Cursor, FeedTransaction Transaction);
@@ -46,9 +49,15 @@ public readonly record struct FeedCursor(long Row, int? Index)
         var dot = text.IndexOf('.', StringComparison.Ordinal);
         var style = System.Globalization.NumberStyles.None;
         var culture = System.Globalization.CultureInfo.InvariantCulture;
-        if (dot < 0) return long.TryParse(text, style, culture, out var row) && (cursor = new(row, null)) == cursor;
-        if (!long.TryParse(text.AsSpan(0, dot), style, culture, out var r) || !int.TryParse(text.AsSpan(dot + 1), style, culture, out var i)) return false;
-        cursor = new(r, i);
+        var rowText = dot < 0 ? text.AsSpan() : text.AsSpan(0, dot);
+        if (!long.TryParse(rowText, style, culture, out var row)) return false;
+        int? index = null;
+        if (dot >= 0)
+        {
+            if (!int.TryParse(text.AsSpan(dot + 1), style, culture, out var i)) return false;
+            index = i;
+        }
+        cursor = new(row, index);
         return true;
     }
 
@@ -201,8 +210,8 @@ public sealed class ChangeFeed(ActorSystem system)
                     {
                         TransferOp t => Transfer(t.Id, account, t.To, t.Asset, t.Amount, "committed", null, a.At),
                         SwapOp s when a.Fills?[i] is { Path: { } path, Amounts: { } amounts } => new FeedTransaction(s.Id, account, "swap", "committed", null,
-                            [new(account.Value, string.Join(",", s.Route.Select(p => p.Value)), path[0], amounts[0]),
-                                new(string.Join(",", s.Route.Select(p => p.Value)), account.Value, path[^1], amounts[^1])], a.At, [account]),
+                            [new(account.Value, s.Route[0].Value, path[0], amounts[0]), new(s.Route[^1].Value, account.Value, path[^1], amounts[^1])], a.At,
+                            [account], new FeedVenue("route", string.Join(",", s.Route.Select(p => p.Value)))),
                         _ => new FeedTransaction(op.Id, account, op is SwapOp ? "swap" : "transfer", "committed", null, [], a.At, [account]),
                     };
                 }
@@ -216,14 +225,16 @@ public sealed class ChangeFeed(ActorSystem system)
     /// <summary>A venue's decision on an account's call: what came in from the account and what went back to it.</summary>
     private static FeedTransaction Venue(string persistenceId, AccountId account, TxId id, string type, Leg[] @in, Leg[] @out, string? code, long at)
     {
-        var venue = persistenceId[(persistenceId.IndexOf('-', StringComparison.Ordinal) + 1)..];
+        var dash = persistenceId.IndexOf('-', StringComparison.Ordinal);
+        var venue = persistenceId[(dash + 1)..];
         FeedLeg[] legs = code is null
             ? [.. @in.Select(l => new FeedLeg(account.Value, venue, l.Asset, l.Amount)), .. @out.Select(l => new FeedLeg(venue, account.Value, l.Asset, l.Amount))]
             : [];
-        return new FeedTransaction(id, account, type, code is null ? "committed" : "rejected", code, legs, at, [account]);
+        return new FeedTransaction(id, account, type, code is null ? "committed" : "rejected", code, legs, at, [account], new FeedVenue(persistenceId[..dash], venue));
     }
 
-    private static string PoolType(PoolCallDecided d) => d.In.Length == 2 ? "deposit" : d.Out.Length == 2 ? "withdraw" : "swap";
+    /// <summary>As a pool call's transaction names it (<c>deposit</c>, <c>withdrawal</c>, <c>swap</c>).</summary>
+    private static string PoolType(PoolCallDecided d) => d.In.Length == 2 ? "deposit" : d.Out.Length == 2 ? "withdrawal" : "swap";
 
     private static string Snake(string pascal) =>
         string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));

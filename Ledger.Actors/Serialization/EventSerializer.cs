@@ -33,6 +33,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
     private static readonly Dictionary<Type, string> ManifestOf = new()
     {
         [typeof(AccountOpened)] = "AccountOpened.v1",
+        [typeof(AccountClosed)] = "AccountClosed.v1",
         [typeof(IssuerGranted)] = "IssuerGranted.v1",
         [typeof(TransferRejected)] = "TransferRejected.v1",
         [typeof(TransferDebited)] = "TransferDebited.v1",
@@ -192,6 +193,7 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
     // Smaller rows: a field at its default is left out and reads back as that default.
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(AccountOpened))]
+[JsonSerializable(typeof(AccountClosed))]
 [JsonSerializable(typeof(IssuerGranted))]
 [JsonSerializable(typeof(TransferRejected))]
 [JsonSerializable(typeof(TransferDebited))]

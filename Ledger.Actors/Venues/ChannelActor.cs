@@ -177,8 +177,9 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
         {
             if (!_paying.Add(account)) continue;
             var call = new CallVenue(account, PayoutId(_state.Id), new ChannelCall(_state.Id, ChannelCallKind.Payout, [], amount));
+            // A closed account refuses for good: its payout stays in the channel, and asking again would never end.
             peers.Accounts.Ask<ILedgerMessage>(call, PayoutAskTimeout).ContinueWith(t =>
-                t.IsCompletedSuccessfully && t.Result is TransferOutcome { Transaction.Status: not TransferStatus.InFlight }
+                t.IsCompletedSuccessfully && t.Result is TransferOutcome { Transaction.Status: not TransferStatus.InFlight } or Rejected { Code: Codes.AccountClosed }
                     ? (object)new PayoutConfirmed(account)
                     : new PayoutRetry(account)).PipeTo(Self);
         }

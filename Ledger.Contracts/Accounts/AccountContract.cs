@@ -6,15 +6,20 @@ using Ledger.Contracts.Sagas;
 namespace Ledger.Contracts.Accounts;
 
 /// <summary>A transfer as the payer receives it. <see cref="TimeoutMs"/> only with <see cref="Pending"/>.</summary>
-public sealed record TransferRequest(TxId Id, AccountId To, AssetId Asset, Amount Amount, bool Pending, long? TimeoutMs)
+public sealed record TransferRequest(TxId Id, AccountId To, AssetId Asset, Amount Amount, bool Pending, long? TimeoutMs, string? UserData = null,
+    bool Balancing = false)
 {
-    public ulong Fingerprint(AccountId from) => Primitives.Fingerprint.Of("transfer", from.Value, To.Value, Asset.Value,
-        Amount.ToString(), Pending ? "1" : "0", TimeoutMs?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>The idempotency fingerprint; one without user data or balancing is what it was before they existed.</summary>
+    public ulong Fingerprint(AccountId from) => UserData is null && !Balancing
+        ? Primitives.Fingerprint.Of("transfer", from.Value, To.Value, Asset.Value, Amount.ToString(), Pending ? "1" : "0",
+            TimeoutMs?.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        : Primitives.Fingerprint.Of("transfer", from.Value, To.Value, Asset.Value, Amount.ToString(), Pending ? "1" : "0",
+            TimeoutMs?.ToString(System.Globalization.CultureInfo.InvariantCulture), UserData ?? "", Balancing ? "balancing" : "");
 }
 
 /// <summary>What the payer owes the payee: step 1 is the credit, step 2 the resolution of a pending transfer.</summary>
 public sealed record DeliveryItem(TxId Id, int Step, AssetId Asset, Amount Amount, bool Pending, long? ExpiresAt,
-    TransferStatus Outcome, Amount PostedAmount);
+    TransferStatus Outcome, Amount PostedAmount, string? UserData = null);
 
 /// <summary>The payee's answer to one delivery item; <see cref="Code"/> is set when the credit was refused.</summary>
 public sealed record DeliveryResult(TxId Id, int Step, string? Code);
@@ -49,6 +54,19 @@ public static class AccountContract
         return s.Owner == owner ? new Decision(Decision.None) : Decision.Reject(Codes.AccountExists);
     }
 
+    /// <summary>
+    /// Closes the account once nothing is in it or on its way: no balance, no pending amount either way, no saga hold,
+    /// no transfer of its own still travelling. Closing a closed account changes nothing.
+    /// </summary>
+    public static Decision Close(AccountState s, long now)
+    {
+        if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
+        if (s.Closed) return new Decision(Decision.None);
+        var busy = s.Balances.Values.Any(b => b.Posted != 0 || !b.PendingOut.IsZero || !b.PendingIn.IsZero) || s.Holds.Count > 0
+            || s.Outgoing.Values.Any(t => t.Status is TransferStatus.InFlight or TransferStatus.Pending || t.AwaitsDelivery);
+        return busy ? Decision.Reject(Codes.AccountNotEmpty) : new Decision([new AccountClosed(now)]);
+    }
+
     /// <summary>Marks the account as issuer of an asset, opening it (owned by its own id) if it does not exist.</summary>
     public static IReadOnlyList<IAccountEvent> GrantIssuer(AccountState s, AssetId asset, long now)
     {
@@ -61,6 +79,7 @@ public static class AccountContract
     public static Decision StartTransfer(AccountState s, TransferRequest r, long now)
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
+        if (s.Closed) return Decision.Reject(Codes.AccountClosed);
         var fingerprint = r.Fingerprint(s.Id);
         switch (s.FindOutgoing(r.Id, out var existing))
         {
@@ -70,15 +89,21 @@ public static class AccountContract
                 return Decision.ReadBack(s.Id, r.Id);
         }
 
-        var code = Validate(s, r);
+        var amount = r.Balancing ? Balanced(s, r) : r.Amount;
+        var code = r.To == s.Id ? Codes.SameAccount : CanSpend(s, r.Asset, amount);
         if (code is not null)
-            return Decision.Await(r.Id, new TransferRejected(r.Id, r.To, r.Asset, r.Amount, r.Pending, r.TimeoutMs, fingerprint, code, now));
+            return Decision.Await(r.Id, new TransferRejected(r.Id, r.To, r.Asset, r.Amount, r.Pending, r.TimeoutMs, fingerprint, code, now, r.UserData));
         long? expiresAt = r.Pending && r.TimeoutMs is { } t ? checked(now + t) : null;
-        return Decision.Await(r.Id, new TransferDebited(r.Id, r.To, r.Asset, r.Amount, r.Pending, r.TimeoutMs, expiresAt, fingerprint, now));
+        return Decision.Await(r.Id, new TransferDebited(r.Id, r.To, r.Asset, amount, r.Pending, r.TimeoutMs, expiresAt, fingerprint, now, r.UserData));
     }
 
-    private static string? Validate(AccountState s, TransferRequest r) =>
-        r.To == s.Id ? Codes.SameAccount : CanSpend(s, r.Asset, r.Amount);
+    /// <summary>A balancing transfer moves at most what is available (TigerBeetle's balancing debit); an issuer's is unbounded.</summary>
+    private static Amount Balanced(AccountState s, TransferRequest r)
+    {
+        if (s.IssuerOf.Contains(r.Asset)) return r.Amount;
+        var available = s.Balances.TryGetValue(r.Asset, out var b) ? b.Available : 0;
+        return available <= 0 ? Amount.Zero : Amount.Min(r.Amount, new Amount((UInt128)available));
+    }
 
     /// <summary>Whether <paramref name="amount"/> of <paramref name="asset"/> may leave this account now.</summary>
     private static string? CanSpend(AccountState s, AssetId asset, Amount value)
@@ -110,6 +135,7 @@ public static class AccountContract
         Func<ulong, string, long, IAccountEvent> rejected, bool requireInput = false)
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
+        if (s.Closed) return Decision.Reject(Codes.AccountClosed);
         switch (s.FindOutgoing(id, out var existing))
         {
             case Known.Resident:
@@ -141,6 +167,7 @@ public static class AccountContract
         if (s.Seen.ContainsKey(saga.Hash)) return (Decision.None, -1, Codes.LockTimeout);
         if (ops.Length == 0) return (Decision.None, -1, Codes.InvalidRequest);
         if (!s.Exists) return (Decision.None, ops[0].Index, Codes.AccountNotFound);
+        if (s.Closed) return (Decision.None, legs.Length > 0 ? legs[0].Op : ops[0].Index, Codes.AccountClosed);
         foreach (var (i, op) in ops)
             if (op.Account == s.Id && s.FindOutgoing(op.Id, out _) != Known.Absent) return (Decision.None, i, Codes.IdConflict);
         // Walk the legs in order: no debit may take the balance below what may be spent; hold the deepest dip.
@@ -259,7 +286,7 @@ public static class AccountContract
 
     /// <summary>What this payer still owes its payees, one item per transfer awaiting delivery.</summary>
     public static DeliveryItem Owed(Transfer t) =>
-        new(t.Id, t.StepsAcked + 1, t.Asset, t.Amount, t.IsPending, t.ExpiresAt, t.Status, t.PostedAmount ?? Amount.Zero);
+        new(t.Id, t.StepsAcked + 1, t.Asset, t.Amount, t.IsPending, t.ExpiresAt, t.Status, t.PostedAmount ?? Amount.Zero, t.UserData);
 
     /// <summary>Payee: decide on one delivered item. Idempotent per (payer, transaction, step).</summary>
     public static Receipt Receive(AccountState s, AccountId from, DeliveryItem item, long now)
@@ -268,10 +295,12 @@ public static class AccountContract
         if (item.Step == 1)
         {
             if (known is not null) return new(Decision.None, new DeliveryResult(item.Id, 1, known.Status == TransferStatus.Rejected ? known.Code : null));
-            if (!s.Exists)
-                return new([new CreditRefused(from, item.Id, item.Asset, item.Amount, Codes.AccountNotFound, now)],
-                    new DeliveryResult(item.Id, 1, Codes.AccountNotFound));
-            return new([new TransferCredited(from, item.Id, item.Asset, item.Amount, item.Pending, item.ExpiresAt, now)],
+            if (!s.Exists || s.Closed)
+            {
+                var refused = s.Exists ? Codes.AccountClosed : Codes.AccountNotFound;
+                return new([new CreditRefused(from, item.Id, item.Asset, item.Amount, refused, now)], new DeliveryResult(item.Id, 1, refused));
+            }
+            return new([new TransferCredited(from, item.Id, item.Asset, item.Amount, item.Pending, item.ExpiresAt, now, item.UserData)],
                 new DeliveryResult(item.Id, 1, null));
         }
         // Step 2 is only ever sent after step 1 was acknowledged, so the credit is known here.
@@ -298,6 +327,9 @@ public static class AccountContract
                 s.Owner = o.Owner;
                 s.OpenedAt = o.At;
                 break;
+            case AccountClosed:
+                s.Closed = true;
+                break;
             case IssuerGranted g:
                 s.IssuerOf.Add(g.Asset);
                 break;
@@ -311,6 +343,7 @@ public static class AccountContract
                     Amount = r.Amount,
                     IsPending = r.Pending,
                     TimeoutMs = r.TimeoutMs,
+                    UserData = r.UserData,
                     Fingerprint = r.Fingerprint,
                     Status = TransferStatus.Rejected,
                     Code = r.Code,
@@ -335,6 +368,7 @@ public static class AccountContract
                         IsPending = d.Pending,
                         TimeoutMs = d.TimeoutMs,
                         ExpiresAt = d.ExpiresAt,
+                        UserData = d.UserData,
                         Fingerprint = d.Fingerprint,
                         Status = TransferStatus.InFlight,
                         CreatedAt = d.At,
@@ -399,6 +433,7 @@ public static class AccountContract
                         Amount = c.Amount,
                         IsPending = c.Pending,
                         ExpiresAt = c.ExpiresAt,
+                        UserData = c.UserData,
                         Status = c.Pending ? TransferStatus.Pending : TransferStatus.Committed,
                         CreatedAt = c.At,
                         CompletedAt = c.Pending ? null : c.At,

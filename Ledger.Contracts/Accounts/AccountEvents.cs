@@ -13,16 +13,19 @@ public interface IAccountEvent;
 
 public sealed record AccountOpened(string Owner, long At) : IAccountEvent;
 
+/// <summary>The account is closed: nothing moves in or out of it any more; it stays readable.</summary>
+public sealed record AccountClosed(long At) : IAccountEvent;
+
 /// <summary>This account is the issuer of <paramref name="Asset"/> and may go below zero in it.</summary>
 public sealed record IssuerGranted(AssetId Asset) : IAccountEvent;
 
 /// <summary>Payer: a transfer was refused; recorded so that a retry returns the same outcome.</summary>
 public sealed record TransferRejected(TxId Id, AccountId To, AssetId Asset, Amount Amount, bool Pending, long? TimeoutMs,
-    ulong Fingerprint, string Code, long At) : IAccountEvent;
+    ulong Fingerprint, string Code, long At, string? UserData = null) : IAccountEvent;
 
 /// <summary>Payer: the amount left <c>posted</c> (or went to <c>pending_out</c>); the credit is now owed to the payee.</summary>
 public sealed record TransferDebited(TxId Id, AccountId To, AssetId Asset, Amount Amount, bool Pending, long? TimeoutMs,
-    long? ExpiresAt, ulong Fingerprint, long At) : IAccountEvent;
+    long? ExpiresAt, ulong Fingerprint, long At, string? UserData = null) : IAccountEvent;
 
 /// <summary>Payer: the payee made delivery step <paramref name="Step"/> durable.</summary>
 public sealed record DeliveryAcknowledged(TxId Id, int Step, long At) : IAccountEvent;
@@ -38,8 +41,8 @@ public sealed record PendingVoided(TxId Id, long At) : IAccountEvent;
 public sealed record PendingExpired(TxId Id, long At) : IAccountEvent;
 
 /// <summary>Payee: delivery step 1 landed.</summary>
-public sealed record TransferCredited(AccountId From, TxId Id, AssetId Asset, Amount Amount, bool Pending, long? ExpiresAt, long At)
-    : IAccountEvent;
+public sealed record TransferCredited(AccountId From, TxId Id, AssetId Asset, Amount Amount, bool Pending, long? ExpiresAt, long At,
+    string? UserData = null) : IAccountEvent;
 
 /// <summary>Payee that does not exist: the refusal is recorded so a late duplicate can never land after the payer compensated.</summary>
 public sealed record CreditRefused(AccountId From, TxId Id, AssetId Asset, Amount Amount, string Code, long At) : IAccountEvent;

@@ -45,6 +45,8 @@ public sealed class Transfer
     public bool IsPending { get; init; }
     public long? TimeoutMs { get => _rare?.TimeoutMs; init { if (value is not null) Rare.TimeoutMs = value; } }
     public long? ExpiresAt { get => _rare?.ExpiresAt; init { if (value is not null) Rare.ExpiresAt = value; } }
+    /// <summary>The client's opaque string (api.md 1.1), on the payer's record and the payee's.</summary>
+    public string? UserData { get => _rare?.UserData; init { if (value is not null) Rare.UserData = value; } }
     public ulong Fingerprint { get; init; }
     public TransferStatus Status { get; set; }
     public string? Code { get; set; }
@@ -76,6 +78,7 @@ public sealed class Transfer
     {
         public long? TimeoutMs;
         public long? ExpiresAt;
+        public string? UserData;
         public Amount? PostedAmount;
         public Amount? PostRequested;
         public PoolCall? Call;
@@ -133,6 +136,7 @@ public sealed class AccountState
     public bool Exists { get; set; }
     public string Owner { get; set; } = "";
     public long OpenedAt { get; set; }
+    public bool Closed { get; set; }
     public Dictionary<AssetId, Balance> Balances { get; } = [];
     /// <summary>Assets whose balance changed since the last <see cref="BalancesRecorded"/> (few: a list, not a set).</summary>
     public List<AssetId> BalancesChanged { get; } = new(2);

@@ -79,6 +79,10 @@ public static class Codes
     public const string ProposalNotPending = "proposal_not_pending";
     /// <summary>Execution before the proposal's eta.</summary>
     public const string Timelock = "timelock";
+    /// <summary>A closed account refuses every operation that would move value in or out.</summary>
+    public const string AccountClosed = "account_closed";
+    /// <summary>A close of an account with a balance, a pending amount, a saga hold or a transfer still on its way.</summary>
+    public const string AccountNotEmpty = "account_not_empty";
     public const string ChannelNotFound = "channel_not_found";
     /// <summary>A channel id opened before with other parameters (a channel id is never reused).</summary>
     public const string ChannelExists = "channel_exists";

@@ -61,16 +61,19 @@ public sealed record BalanceView(AssetId Asset, Int128 Posted, Amount PendingOut
     public Int128 Available => Posted - (Int128)PendingOut.Value;
 }
 
-public sealed record AccountView(AccountId Id, string Owner, BalanceView[] Balances, bool Created) : ILedgerMessage;
+public sealed record AccountView(AccountId Id, string Owner, BalanceView[] Balances, bool Created, bool Closed = false) : ILedgerMessage;
+
+/// <summary>Closes an empty account (api.md 1.1); answered with the account.</summary>
+public sealed record CloseAccount(AccountId Account) : IAccountMessage, IRejectableAsk<AccountView>;
 
 public sealed record BalancesAtView(AccountId Id, long At, BalanceView[] Balances) : ILedgerMessage;
 
 public sealed record TransferView(TxId Id, AccountId From, AccountId To, AssetId Asset, Amount Amount, bool Pending,
     TransferStatus Status, string? Code, Amount? PostedAmount, long? ExpiresAt, long CreatedAt, long? CompletedAt,
-    PoolCall? Call = null, Leg[]? Returned = null, SagaOp? Op = null, OpFill? Fill = null, VenueCall? Venue = null)
+    PoolCall? Call = null, Leg[]? Returned = null, SagaOp? Op = null, OpFill? Fill = null, VenueCall? Venue = null, string? UserData = null)
 {
     public static TransferView Of(Transfer t) => new(t.Id, t.From, t.To, t.Asset, t.Amount, t.IsPending, t.Status, t.Code,
-        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt, t.Call, t.Returned, t.Op, t.Fill, t.Venue);
+        t.PostedAmount, t.ExpiresAt, t.CreatedAt, t.CompletedAt, t.Call, t.Returned, t.Op, t.Fill, t.Venue, t.UserData ?? (t.Op as TransferOp)?.UserData);
 }
 
 /// <summary>The outcome of one operation: the recorded transaction, or a refusal that recorded nothing.</summary>

@@ -15,9 +15,9 @@ public abstract record SagaOp(TxId Id, AccountId Account)
     public abstract ulong Fingerprint();
 }
 
-public sealed record TransferOp(TxId Id, AccountId Account, AccountId To, AssetId Asset, Amount Amount) : SagaOp(Id, Account)
+public sealed record TransferOp(TxId Id, AccountId Account, AccountId To, AssetId Asset, Amount Amount, string? UserData = null) : SagaOp(Id, Account)
 {
-    public override ulong Fingerprint() => new TransferRequest(Id, To, Asset, Amount, false, null).Fingerprint(Account);
+    public override ulong Fingerprint() => new TransferRequest(Id, To, Asset, Amount, false, null, UserData).Fingerprint(Account);
 }
 
 /// <summary>

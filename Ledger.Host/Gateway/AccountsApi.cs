@@ -24,6 +24,15 @@ public static class AccountsApi
             return Results.Json(Views.Account(opened.Reply), statusCode: opened.Reply.Created ? StatusCodes.Status201Created : null);
         });
 
+        v1.MapPost("/accounts/{id}/close", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
+        {
+            var account = new AccountId(RequestBody.PathId(id, "account"));
+            (await RequestBody.ReadAsync(request)).Allow("id").Id("id");
+            await auth.RequireInitiator(request.HttpContext, account);
+            var closed = await ledger.Ask(new CloseAccount(account));
+            return closed.IsRejected ? Problems.Rejection(closed.Rejection) : Results.Json(Views.Account(closed.Reply));
+        });
+
         v1.MapGet("/accounts/{id}", async (string id, HttpContext context, Auth auth, LedgerClient ledger) =>
         {
             var account = new AccountId(RequestBody.PathId(id, "account"));

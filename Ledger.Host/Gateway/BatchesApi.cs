@@ -35,6 +35,8 @@ public static class BatchesApi
                 ops[i] = Parse(op, i);
                 if (atomic && ops[i].Transfer is { Pending: true })
                     throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending transfer cannot be part of an atomic batch");
+                if (atomic && ops[i].Transfer is { Balancing: true })
+                    throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a balancing transfer cannot be part of an atomic batch yet");
                 i++;
             }
 
@@ -63,7 +65,7 @@ public static class BatchesApi
     }
 
     private static Operation Transfer((AccountId From, TransferRequest Transfer) p) =>
-        new(new TransferOp(p.Transfer.Id, p.From, p.Transfer.To, p.Transfer.Asset, p.Transfer.Amount), p.Transfer);
+        new(new TransferOp(p.Transfer.Id, p.From, p.Transfer.To, p.Transfer.Asset, p.Transfer.Amount, p.Transfer.UserData), p.Transfer);
 
     private static async Task<BatchItemJson[]> Atomic(LedgerClient ledger, Operation[] ops, HashSet<AssetId> unknownAssets)
     {

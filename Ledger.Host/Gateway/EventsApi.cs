@@ -122,6 +122,7 @@ public static class EventsApi
                 code = t.Code,
                 legs = t.Legs.Select(l => new { from = l.From, to = l.To, asset = l.Asset.Value, amount = l.Amount.ToString() }),
                 completed_at = Views.Time(t.At),
+                venue = t.Venue is { } v ? new { kind = v.Kind, id = v.Id } : null,
             },
         };
     }

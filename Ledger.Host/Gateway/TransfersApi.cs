@@ -35,7 +35,10 @@ public static class TransfersApi
         });
     }
 
-    public static readonly string[] Fields = ["id", "from", "to", "asset", "amount", "pending", "timeout_ms"];
+    public static readonly string[] Fields = ["id", "from", "to", "asset", "amount", "pending", "timeout_ms", "user_data", "balancing"];
+
+    /// <summary>api.md 1.1: user data is an opaque string of at most 128 characters.</summary>
+    public const int UserDataMax = 128;
 
     /// <summary>Reads one transfer (also a batch operation); returns the payer and the request.</summary>
     public static (AccountId From, TransferRequest Transfer) Parse(RequestBody b)
@@ -48,7 +51,10 @@ public static class TransfersApi
         var pending = b.Bool("pending", false);
         var timeout = b.WholeNumber("timeout_ms", 1, TimeoutMsMax);
         if (timeout is not null && !pending) throw RequestBody.Invalid(Codes.InvalidRequest, "'timeout_ms' applies only to a pending transfer");
-        return (from, new TransferRequest(id, to, asset, amount, pending, timeout));
+        var userData = b.Has("user_data") ? b.Text("user_data", UserDataMax) : null;
+        var balancing = b.Bool("balancing", false);
+        if (balancing && pending) throw RequestBody.Invalid(Codes.InvalidRequest, "a balancing transfer cannot be pending");
+        return (from, new TransferRequest(id, to, asset, amount, pending, timeout, userData, balancing));
     }
 
     private static IResult Outcome(TransferOutcome outcome) => outcome.Transaction switch

@@ -15,6 +15,7 @@ public static class Views
         id = a.Id.Value,
         owner = a.Owner,
         balances = Balances(a.Balances),
+        closed = a.Closed,
     };
 
     public static object Balances(BalanceView[] balances) => balances.ToDictionary(b => b.Asset.Value, b => new
@@ -50,7 +51,7 @@ public static class Views
         if (t.Venue is { } venue) return VenueTransaction(t, venue);
         return new(t.Id.Value, t.From.Value, "transfer", Status(t.Status), t.Code,
             [new LegJson(t.From.Value, t.To.Value, t.Asset.Value, (t.PostedAmount ?? t.Amount).ToString())],
-            Result(t), Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);
+            Result(t), Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null, t.UserData);
     }
 
     /// <summary>A swap, deposit or withdrawal: legs into the pool, and (once committed) what came back.</summary>
@@ -140,4 +141,5 @@ public sealed record TransactionJson(
     LegJson[] Legs,
     object? Result,
     string CreatedAt,
-    string? CompletedAt);
+    string? CompletedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UserData = null);

@@ -36,6 +36,7 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
         new("GET", "/v1/assets/{id}", Access.AnyKey, $"/v1/assets/{Usd}"),
         new("POST", "/v1/accounts", Access.Owner, "/v1/accounts", new { id = _p + "alice-2", owner = _p + "alice" }),
         new("GET", "/v1/accounts/{id}", Access.Owner, $"/v1/accounts/{Alice}"),
+        new("POST", "/v1/accounts/{id}/close", Access.Owner, $"/v1/accounts/{Alice}/close", new { id = "close-1" }),
         new("GET", "/v1/accounts/{id}/balances", Access.Owner, $"/v1/accounts/{Alice}/balances?at=1700000000000"),
         new("GET", "/v1/accounts/{id}/transactions", Access.Owner, $"/v1/accounts/{Alice}/transactions"),
         new("GET", "/v1/accounts/{account}/transactions/{id}", Access.Owner, $"/v1/accounts/{Alice}/transactions/t-1"),

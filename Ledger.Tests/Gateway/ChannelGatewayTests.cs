@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Ledger.Contracts.Channels;
 using Ledger.Contracts.Primitives;
 using Ledger.Tests.Support;
+using static Ledger.Tests.Support.Problem;
 
 namespace Ledger.Tests.Gateway;
 
@@ -20,11 +21,6 @@ public class ChannelGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
 
     private static string S(JsonElement e, string name) => e.GetProperty(name).GetString()!;
 
-    private static async Task<(int Status, string? Code)> Code(Task<(int Status, JsonElement Body)> request)
-    {
-        var (status, body) = await request;
-        return (status, body.ValueKind == JsonValueKind.Object && body.TryGetProperty("code", out var c) ? c.GetString() : null);
-    }
 
     private async Task<(int Status, JsonElement Body)> PostAs(string key, string path, object body)
     {

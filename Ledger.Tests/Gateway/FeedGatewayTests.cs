@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Ledger.Tests.Support;
+using static Ledger.Tests.Support.Problem;
 
 namespace Ledger.Tests.Gateway;
 
@@ -194,9 +195,4 @@ public class FeedGatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
         throw new InvalidOperationException("the stream ended");
     }
 
-    private static async Task<(int Status, string? Code)> Code(Task<(int Status, JsonElement Body)> request)
-    {
-        var (status, body) = await request;
-        return (status, body.ValueKind == JsonValueKind.Object && body.TryGetProperty("code", out var c) ? c.GetString() : null);
-    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ledger.Tests.Support;
+using static Ledger.Tests.Support.Problem;
 
 namespace Ledger.Tests.Gateway;
 
@@ -121,9 +122,4 @@ public class GovernanceGatewayTests(HostFixture fixture) : IClassFixture<HostFix
         Assert.Equal("executed", S(await Proposal(g, "p1"), "state"));
     }
 
-    private static async Task<(int Status, string? Code)> Code(Task<(int Status, JsonElement Body)> request)
-    {
-        var (status, body) = await request;
-        return (status, body.ValueKind == JsonValueKind.Object && body.TryGetProperty("code", out var c) ? c.GetString() : null);
-    }
 }

@@ -171,21 +171,21 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/votes", new { id = "v1", voter = P + "a0", support = "for" })).Status);
         Assert.Equal(200, (await cluster.Nodes[2].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/votes", new { id = "v1", voter = P + "a1", support = "against" })).Status);
 
-        // A channel opened and funded through two gateways, paid off the ledger, and closed by a6 through the node about to die.
+        // A channel opened and funded through two gateways, paid off the ledger, closed by a6 through the node about to die
+        // and answered by a7 through another; settled after the node is gone.
         var ch = P + "ch";
         using var a6 = new ChannelParty(new(ch), new(P + "a6"), new(P + "a7"), Enumerable.Repeat((byte)6, 32).ToArray());
         using var a7 = new ChannelParty(new(ch), new(P + "a7"), new(P + "a6"), Enumerable.Repeat((byte)7, 32).ToArray());
         (a6.OtherKeyHex, a7.OtherKeyHex) = (a7.PublicKeyHex, a6.PublicKeyHex);
-        Assert.Equal(201, (await cluster.Nodes[0].PostUntilKnown("/v1/channels", a6.OpenRequest(new(P + "USD"), a7.PublicKeyHex, 20_000))).Status);
+        Assert.Equal(201, (await cluster.Nodes[0].PostUntilKnown("/v1/channels", a6.OpenRequest(new(P + "USD"), a7.PublicKeyHex, 5_000))).Status);
         await cluster.Nodes[1].PostUntilKnown($"/v1/channels/{ch}/deposit", a6.DepositRequest("d1", new Amount(500)));
         await cluster.Nodes[2].PostUntilKnown($"/v1/channels/{ch}/deposit", a7.DepositRequest("d1", new Amount(300)));
         for (var i = 0; i < 50; i++) Assert.True(a7.Accept(a6.Pay(4)));
         Assert.True(a6.Accept(a7.Pay(30)));
         Assert.Equal("closing", (await cluster.Nodes[2].PostUntilKnown($"/v1/channels/{ch}/close", a6.CloseRequest("c1"))).Body.GetProperty("state").GetString());
-        cluster.Nodes[2].Kill();
-        // The window (20 s) outlasts the move of the dead node's shards, which an update waits for.
         var updated = await cluster.Nodes[0].PostUntilKnown($"/v1/channels/{ch}/update", a7.UpdateRequest("u1"));
         var closesAt = DateTimeOffset.Parse(updated.Body.GetProperty("closes_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        cluster.Nodes[2].Kill();
 
         await Until("succeeded");
         var queued = await cluster.Nodes[1].PostUntilKnown($"/v1/governors/{dao}/proposals/p1/queue", new { id = "q1", account = P + "a2" });

@@ -76,6 +76,11 @@ public sealed class ContractWorld(int keepSettled = int.MaxValue)
     public Decision Transfer(string from, string to, string asset, Amount amount, string id, bool pending = false, long? timeoutMs = null) =>
         Run(from, s => AccountContract.StartTransfer(s, new TransferRequest(new(id), new(to), new(asset), amount, pending, timeoutMs), Now));
 
+    /// <summary>A transfer request as given (balancing, user data…).</summary>
+    public Decision Submit(string from, TransferRequest request) => Run(from, s => AccountContract.StartTransfer(s, request, Now));
+
+    public Decision Close(string account) => Run(account, s => AccountContract.Close(s, Now));
+
     public Decision Post(string from, string id, Amount? amount = null) => Run(from, s => AccountContract.Post(s, new(id), amount, Now));
 
     public Decision Void(string from, string id) => Run(from, s => AccountContract.Void(s, new(id), Now));
