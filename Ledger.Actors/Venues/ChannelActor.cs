@@ -25,6 +25,8 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
     private ChannelState _state = new() { Id = new ChannelId(entityId) };
     /// <summary>Participants whose payout call is asked for and not yet confirmed by their account.</summary>
     private readonly HashSet<AccountId> _paying = [];
+    /// <summary>Participants whose account refused its payout for good (closed): not asked again by this incarnation.</summary>
+    private readonly HashSet<AccountId> _refused = [];
     /// <summary>Settle and close calls waiting for the payouts to be confirmed.</summary>
     private readonly List<IActorRef> _waiting = [];
 
@@ -70,6 +72,7 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
         {
             case PayoutConfirmed confirmed:
                 _paying.Remove(confirmed.Account);
+                if (confirmed.Refused) _refused.Add(confirmed.Account);
                 AnswerWhenPaid();
                 break;
             case PayoutRetry retry:
@@ -175,19 +178,19 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
     {
         foreach (var (account, amount) in _state.Owed())
         {
-            if (!_paying.Add(account)) continue;
+            if (_refused.Contains(account) || !_paying.Add(account)) continue;
             var call = new CallVenue(account, PayoutId(_state.Id), new ChannelCall(_state.Id, ChannelCallKind.Payout, [], amount));
             // A closed account refuses for good: its payout stays in the channel, and asking again would never end.
-            peers.Accounts.Ask<ILedgerMessage>(call, PayoutAskTimeout).ContinueWith(t =>
-                t.IsCompletedSuccessfully && t.Result is TransferOutcome { Transaction.Status: not TransferStatus.InFlight } or Rejected { Code: Codes.AccountClosed }
-                    ? (object)new PayoutConfirmed(account)
-                    : new PayoutRetry(account)).PipeTo(Self);
+            peers.Accounts.Ask<ILedgerMessage>(call, PayoutAskTimeout).ContinueWith(t => !t.IsCompletedSuccessfully ? new PayoutRetry(account)
+                : t.Result is TransferOutcome { Transaction.Status: not TransferStatus.InFlight } ? new PayoutConfirmed(account, false)
+                : t.Result is TransferOutcome { Transaction: null, Code: Codes.AccountClosed } ? new PayoutConfirmed(account, true)
+                : (object)new PayoutRetry(account)).PipeTo(Self);
         }
     }
 
     private void AnswerWhenPaid()
     {
-        if (_paying.Count > 0 || _state.Owed().Any() || _waiting.Count == 0) return;
+        if (_paying.Count > 0 || _state.Owed().Any(o => !_refused.Contains(o.Account)) || _waiting.Count == 0) return;
         var view = View(false);
         foreach (var w in _waiting) w.Tell(view);
         _waiting.Clear();
@@ -196,7 +199,8 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
     private ChannelView View(bool created) => new(_state.Id, _state.Asset, _state.A, _state.B, _state.KeyA, _state.KeyB, _state.ChallengeMs, _state.DepositA,
         _state.DepositB, _state.Status, _state.ClosesAt, _state.ProofA, _state.ProofB, _state.SettleA, _state.SettleB, created);
 
-    private sealed record PayoutConfirmed(AccountId Account) : INoSerializationVerificationNeeded;
+    /// <summary>The account answered the payout call: paid, or (<paramref name="Refused"/>) refused for good.</summary>
+    private sealed record PayoutConfirmed(AccountId Account, bool Refused) : INoSerializationVerificationNeeded;
 
     private sealed record PayoutRetry(AccountId Account) : INoSerializationVerificationNeeded;
 

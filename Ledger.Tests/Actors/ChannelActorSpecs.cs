@@ -79,6 +79,22 @@ public class ChannelActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(((Int128)70, (Int128)30, (Int128)0), (await Posted(A), await Posted(B), await Held()));
     }
 
+    /// <summary>Bob closed his account before the settlement: the settle is answered, Alice is paid, Bob's share stays in the channel.</summary>
+    [Fact]
+    public async Task A_payout_to_a_closed_account_stays_in_the_channel_and_the_settle_is_answered()
+    {
+        _world.Mint(Usd, A.Value, 100);
+        await Ask<AccountView>(_world.Accounts, new OpenAccount(B, "bob"));
+        var (a, b) = await Open();
+        Assert.Equal(TransferStatus.Committed, (await Deposit(A, "d1", 100)).Transaction!.Status);
+        Assert.True(b.Accept(a.Pay(30)));
+        await Ask<ChannelView>(_world.Channels, new CloseChannel(C, B, new("close"), b.Received));
+        Assert.True((await Ask<AccountView>(_world.Accounts, new CloseAccount(B))).Closed);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(ChannelStatus.Settled, (await Ask<ChannelView>(_world.Channels, new SettleChannel(C, A, new("settle")))).State);
+        Assert.Equal(((Int128)70, (Int128)0, (Int128)30), (await Posted(A), await Posted(B), await Held()));
+    }
+
     [Fact]
     public async Task Deposits_by_others_or_after_close_come_back()
     {
