@@ -70,7 +70,7 @@ builder.Services.AddProblemDetails();
 // from one key (a token bucket, bursts up to a second's worth) are 429 with Retry-After.
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ledger.GetValue("MaxRequestBytes", 4L * 1024 * 1024));
 builder.Services.AddRateLimiter(o => Limits.Configure(o, ledger.GetValue("RateLimitPerSecond", 20_000)));
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(OpenApiDocument.Configure);
 builder.Services.AddHostedService<ShardGauges>();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
 

@@ -47,18 +47,9 @@ public static class FarmsApi
                 : Problems.NotFound(Codes.FarmNotFound);
         });
 
-        v1.MapPost("/farms/{id}/{operation}", async (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
-        {
-            var farm = new FarmId(RequestBody.PathId(id, "farm"));
-            if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
-            var body = (await RequestBody.ReadAsync(request)).Allow(kind == FarmCallKind.Claim ? ["id", "account"] : ["id", "account", "amount"]);
-            var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-            await auth.RequireInitiator(request.HttpContext, account);
-            var amount = kind == FarmCallKind.Claim ? Amount.Zero : body.Amount("amount");
-            if (await ledger.Find(new GetFarm(farm)) is not { } f) return Problems.Rejection(Codes.FarmNotFound);
-            Leg[] @in = kind switch { FarmCallKind.Fund => [new Leg(f.RewardAsset, amount)], FarmCallKind.Stake => [new Leg(f.StakeAsset, amount)], _ => [] };
-            return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new FarmCall(farm, kind, @in, amount))));
-        });
+        // One named path per operation, so that the OpenAPI document (and a client generated from it) names each.
+        foreach (var operation in Operations.Keys)
+            v1.MapPost("/farms/{id}/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) => Call(id, operation, request, auth, ledger));
     }
 
     private static object Farm(FarmView f) => new
@@ -71,6 +62,19 @@ public static class FarmsApi
         reward_held = f.RewardHeld.ToString(),
         period_finish = Views.Time(f.PeriodFinish),
     };
+
+    private static async Task<IResult> Call(string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger)
+    {
+        var farm = new FarmId(RequestBody.PathId(id, "farm"));
+        if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
+        var body = (await RequestBody.ReadAsync(request)).Allow(kind == FarmCallKind.Claim ? ["id", "account"] : ["id", "account", "amount"]);
+        var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+        await auth.RequireInitiator(request.HttpContext, account);
+        var amount = kind == FarmCallKind.Claim ? Amount.Zero : body.Amount("amount");
+        if (await ledger.Find(new GetFarm(farm)) is not { } f) return Problems.Rejection(Codes.FarmNotFound);
+        Leg[] @in = kind switch { FarmCallKind.Fund => [new Leg(f.RewardAsset, amount)], FarmCallKind.Stake => [new Leg(f.StakeAsset, amount)], _ => [] };
+        return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new FarmCall(farm, kind, @in, amount))));
+    }
 }
 
 /// <summary>What market and farm operations answer.</summary>

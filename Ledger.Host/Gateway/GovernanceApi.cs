@@ -85,27 +85,30 @@ public static class GovernanceApi
             return Answer(await ledger.Ask(new CastVote(governor.Id, proposal, voter, id, support, weight, quorum)));
         });
 
-        v1.MapPost("/governors/{g}/proposals/{p}/{operation}", async (string g, string p, string operation, HttpRequest request, Auth auth,
-            LedgerClient ledger, TimeProvider time) =>
+        // One named path per operation, so that the OpenAPI document (and a client generated from it) names each.
+        foreach (var operation in new[] { "queue", "execute", "cancel" })
+            v1.MapPost("/governors/{g}/proposals/{p}/" + operation, (string g, string p, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time) =>
+                Operate(g, p, operation, request, auth, ledger, time));
+    }
+
+    private static async Task<IResult> Operate(string g, string p, string operation, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time)
+    {
+        var (governor, proposal) = (await Find(ledger, g), RequestBody.PathId(p, "proposal"));
+        var body = (await RequestBody.ReadAsync(request)).Allow("id", "account");
+        var (id, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+        await auth.RequireAccount(request.HttpContext, account);
+        switch (operation)
         {
-            if (operation is not ("queue" or "execute" or "cancel")) return Problems.NotFound(Codes.NotFound);
-            var (governor, proposal) = (await Find(ledger, g), RequestBody.PathId(p, "proposal"));
-            var body = (await RequestBody.ReadAsync(request)).Allow("id", "account");
-            var (id, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-            await auth.RequireAccount(request.HttpContext, account);
-            switch (operation)
-            {
-                case "queue":
-                    var view = await ledger.Ask(new GetProposal(governor.Id, proposal));
-                    if (view.Code is not null) return Problems.Rejection(view.Code);
-                    var quorum = time.GetUtcNow().ToUnixTimeMilliseconds() > view.Snapshot ? await Quorum(ledger, governor, view.Snapshot) : Amount.Zero;
-                    return Answer(await ledger.Ask(new QueueProposal(governor.Id, proposal, account, id, quorum)));
-                case "execute":
-                    return Answer(await ledger.Ask(new ExecuteProposal(governor.Id, proposal, account, id)));
-                default:
-                    return Answer(await ledger.Ask(new CancelProposal(governor.Id, proposal, account, id)));
-            }
-        });
+            case "queue":
+                var view = await ledger.Ask(new GetProposal(governor.Id, proposal));
+                if (view.Code is not null) return Problems.Rejection(view.Code);
+                var quorum = time.GetUtcNow().ToUnixTimeMilliseconds() > view.Snapshot ? await Quorum(ledger, governor, view.Snapshot) : Amount.Zero;
+                return Answer(await ledger.Ask(new QueueProposal(governor.Id, proposal, account, id, quorum)));
+            case "execute":
+                return Answer(await ledger.Ask(new ExecuteProposal(governor.Id, proposal, account, id)));
+            default:
+                return Answer(await ledger.Ask(new CancelProposal(governor.Id, proposal, account, id)));
+        }
     }
 
     private static async Task<GovernorView> Find(LedgerClient ledger, string g, int notFound = StatusCodes.Status422UnprocessableEntity) =>

@@ -74,27 +74,9 @@ public static class LendingApi
                 : Problems.NotFound(Codes.MarketNotFound);
         });
 
-        v1.MapPost("/markets/{id}/{operation}", async (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
-        {
-            var market = new MarketId(RequestBody.PathId(id, "market"));
-            var liquidate = operation == "liquidate";
-            if (!liquidate && !Operations.ContainsKey(operation)) return Problems.NotFound(Codes.NotFound);
-            var body = (await RequestBody.ReadAsync(request)).Allow(liquidate ? ["id", "liquidator", "borrower", "repay_amount"] : ["id", "account", "amount"]);
-            var tx = new TxId(body.Id("id"));
-            var account = new AccountId(body.Id(liquidate ? "liquidator" : "account"));
-            var amount = body.Amount(liquidate ? "repay_amount" : "amount");
-            var borrower = liquidate ? new AccountId(body.Id("borrower")) : (AccountId?)null;
-            await auth.RequireInitiator(request.HttpContext, account);
-            if (await ledger.Find(new GetMarket(market)) is not { } m) return Problems.Rejection(Codes.MarketNotFound);
-            var kind = liquidate ? MarketCallKind.Liquidate : Operations[operation];
-            Leg[] @in = kind switch
-            {
-                MarketCallKind.Supply or MarketCallKind.Repay or MarketCallKind.Liquidate => [new Leg(m.LoanAsset, amount)],
-                MarketCallKind.SupplyCollateral => [new Leg(m.CollateralAsset, amount)],
-                _ => [],
-            };
-            return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new MarketCall(market, kind, @in, amount, borrower))));
-        });
+        // One named path per operation, so that the OpenAPI document (and a client generated from it) names each.
+        foreach (var operation in Operations.Keys.Append("liquidate"))
+            v1.MapPost("/markets/{id}/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) => Call(id, operation, request, auth, ledger));
     }
 
     private static object Market(MarketView m) => new
@@ -115,4 +97,25 @@ public static class LendingApi
         borrow_rate_bps = m.BorrowRateBps,
         supply_rate_bps = m.SupplyRateBps,
     };
+
+    private static async Task<IResult> Call(string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger)
+    {
+        var market = new MarketId(RequestBody.PathId(id, "market"));
+        var liquidate = operation == "liquidate";
+        var body = (await RequestBody.ReadAsync(request)).Allow(liquidate ? ["id", "liquidator", "borrower", "repay_amount"] : ["id", "account", "amount"]);
+        var tx = new TxId(body.Id("id"));
+        var account = new AccountId(body.Id(liquidate ? "liquidator" : "account"));
+        var amount = body.Amount(liquidate ? "repay_amount" : "amount");
+        var borrower = liquidate ? new AccountId(body.Id("borrower")) : (AccountId?)null;
+        await auth.RequireInitiator(request.HttpContext, account);
+        if (await ledger.Find(new GetMarket(market)) is not { } m) return Problems.Rejection(Codes.MarketNotFound);
+        var kind = liquidate ? MarketCallKind.Liquidate : Operations[operation];
+        Leg[] @in = kind switch
+        {
+            MarketCallKind.Supply or MarketCallKind.Repay or MarketCallKind.Liquidate => [new Leg(m.LoanAsset, amount)],
+            MarketCallKind.SupplyCollateral => [new Leg(m.CollateralAsset, amount)],
+            _ => [],
+        };
+        return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new MarketCall(market, kind, @in, amount, borrower))));
+    }
 }

@@ -63,25 +63,9 @@ public static class OptionsApi
             return priced.IsRejected ? Problems.Rejection(priced.Rejection) : Results.Json(Series(priced.Reply));
         });
 
-        v1.MapPost("/options/{id}/{operation}", async (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
-        {
-            var series = new OptionId(RequestBody.PathId(id, "option"));
-            if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
-            var body = (await RequestBody.ReadAsync(request)).Allow(kind == OptionCallKind.Settle ? ["id", "account"] : ["id", "account", "amount"]);
-            var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
-            await auth.RequireInitiator(request.HttpContext, account);
-            var amount = kind == OptionCallKind.Settle ? Amount.Zero : body.Amount("amount");
-            if (await ledger.Find(new GetOption(series)) is not { } o) return Problems.Rejection(Codes.OptionNotFound);
-            Leg[] @in;
-            if (kind == OptionCallKind.Mint)
-            {
-                var collateral = OptionContract.Collateral(o.Kind, o.Strike, o.UnderlyingDecimals, o.StrikeDecimals, amount.Value);
-                if (collateral > (System.Numerics.BigInteger)UInt128.MaxValue) return Problems.Rejection(Codes.SupplyOverflow);
-                @in = [new Leg(o.Kind == OptionKind.Call ? o.Underlying : o.StrikeAsset, new Amount((UInt128)collateral))];
-            }
-            else @in = kind == OptionCallKind.Settle ? [] : [new Leg(series.Token, amount)];
-            return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new OptionCall(series, kind, @in, amount))));
-        });
+        // One named path per operation, so that the OpenAPI document (and a client generated from it) names each.
+        foreach (var operation in Operations.Keys)
+            v1.MapPost("/options/{id}/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) => Call(id, operation, request, auth, ledger));
     }
 
     /// <summary>A positive decimal with up to 18 places, as WAD.</summary>
@@ -105,4 +89,24 @@ public static class OptionsApi
         expiry_price = o.ExpiryPrice is { } p ? Fixed.FormatWad(p.Value) : null,
         price_final = o.PriceFinal,
     };
+
+    private static async Task<IResult> Call(string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger)
+    {
+        var series = new OptionId(RequestBody.PathId(id, "option"));
+        if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
+        var body = (await RequestBody.ReadAsync(request)).Allow(kind == OptionCallKind.Settle ? ["id", "account"] : ["id", "account", "amount"]);
+        var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
+        await auth.RequireInitiator(request.HttpContext, account);
+        var amount = kind == OptionCallKind.Settle ? Amount.Zero : body.Amount("amount");
+        if (await ledger.Find(new GetOption(series)) is not { } o) return Problems.Rejection(Codes.OptionNotFound);
+        Leg[] @in;
+        if (kind == OptionCallKind.Mint)
+        {
+            var collateral = OptionContract.Collateral(o.Kind, o.Strike, o.UnderlyingDecimals, o.StrikeDecimals, amount.Value);
+            if (collateral > (System.Numerics.BigInteger)UInt128.MaxValue) return Problems.Rejection(Codes.SupplyOverflow);
+            @in = [new Leg(o.Kind == OptionKind.Call ? o.Underlying : o.StrikeAsset, new Amount((UInt128)collateral))];
+        }
+        else @in = kind == OptionCallKind.Settle ? [] : [new Leg(series.Token, amount)];
+        return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new OptionCall(series, kind, @in, amount))));
+    }
 }

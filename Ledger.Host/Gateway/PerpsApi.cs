@@ -55,11 +55,14 @@ public static class PerpsApi
                 : Problems.NotFound(Codes.PerpNotFound);
         });
 
-        v1.MapPost("/perps/{id}/vault/{operation}", (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
-            Transfer(id, operation, PerpCallKind.VaultDeposit, PerpCallKind.VaultWithdraw, request, auth, ledger));
-
-        v1.MapPost("/perps/{id}/margin/{operation}", (string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger) =>
-            Transfer(id, operation, PerpCallKind.MarginDeposit, PerpCallKind.MarginWithdraw, request, auth, ledger));
+        // One named path per operation, so that the OpenAPI document (and a client generated from it) names each.
+        foreach (var operation in new[] { "deposit", "withdraw" })
+        {
+            v1.MapPost("/perps/{id}/vault/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
+                Transfer(id, operation, PerpCallKind.VaultDeposit, PerpCallKind.VaultWithdraw, request, auth, ledger));
+            v1.MapPost("/perps/{id}/margin/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
+                Transfer(id, operation, PerpCallKind.MarginDeposit, PerpCallKind.MarginWithdraw, request, auth, ledger));
+        }
 
         v1.MapPost("/perps/{id}/orders", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {

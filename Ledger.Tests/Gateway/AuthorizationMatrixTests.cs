@@ -24,6 +24,13 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
     /// <summary>One request of a route: its pattern as the OpenAPI document names it, and a concrete path and body naming the owner's account.</summary>
     private sealed record Row(string Method, string Pattern, Access Access, string Path, object? Body = null);
 
+    // The operations with a body of (id, account, amount) or (id, account) that each have a path of their own.
+    private static readonly string[] MarketOperations = ["supply", "withdraw", "supply_collateral", "withdraw_collateral", "borrow", "repay"];
+    private static readonly string[] FarmOperations = ["rewards", "stake", "unstake"];
+    private static readonly string[] OptionOperations = ["mint", "burn", "redeem"];
+    private static readonly string[] ProposalOperations = ["queue", "execute", "cancel"];
+    private static readonly string[] PerpOperations = ["vault/deposit", "vault/withdraw", "margin/deposit", "margin/withdraw"];
+
     private string Alice => _p + "alice-acc";
     private string Bob => _p + "bob-acc";
     private string Carol => _p + "carol-acc";
@@ -63,21 +70,24 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
             }),
         new("GET", "/v1/markets/{id}", Access.AnyKey, $"/v1/markets/{_p}market"),
         new("GET", "/v1/markets/{id}/positions/{account}", Access.Owner, $"/v1/markets/{_p}market/positions/{Alice}"),
-        new("POST", "/v1/markets/{id}/{operation}", Access.Owner, $"/v1/markets/{_p}market/supply", new { id = "m-1", account = Alice, amount = "1" }),
-        new("POST", "/v1/markets/{id}/{operation}", Access.Owner, $"/v1/markets/{_p}market/liquidate",
+        .. MarketOperations.Select(op =>
+            new Row("POST", "/v1/markets/{id}/" + op, Access.Owner, $"/v1/markets/{_p}market/{op}", new { id = "m-" + op, account = Alice, amount = "1" })),
+        new("POST", "/v1/markets/{id}/liquidate", Access.Owner, $"/v1/markets/{_p}market/liquidate",
             new { id = "m-2", liquidator = Alice, borrower = Bob, repay_amount = "1" }),
         new("POST", "/v1/farms", Access.Admin, "/v1/farms", new { id = _p + "farm", stake_asset = Usd, reward_asset = Eur, duration_s = 3600 }),
         new("GET", "/v1/farms/{id}", Access.AnyKey, $"/v1/farms/{_p}farm"),
         new("GET", "/v1/farms/{id}/positions/{account}", Access.Owner, $"/v1/farms/{_p}farm/positions/{Alice}"),
-        new("POST", "/v1/farms/{id}/{operation}", Access.Owner, $"/v1/farms/{_p}farm/stake", new { id = "f-1", account = Alice, amount = "1" }),
-        new("POST", "/v1/farms/{id}/{operation}", Access.Owner, $"/v1/farms/{_p}farm/claim", new { id = "f-2", account = Alice }),
+        .. FarmOperations.Select(op =>
+            new Row("POST", "/v1/farms/{id}/" + op, Access.Owner, $"/v1/farms/{_p}farm/{op}", new { id = "f-" + op, account = Alice, amount = "1" })),
+        new("POST", "/v1/farms/{id}/claim", Access.Owner, $"/v1/farms/{_p}farm/claim", new { id = "f-2", account = Alice }),
         new("POST", "/v1/options", Access.Admin, "/v1/options",
             new { id = _p + "opt", underlying = Usd, strike_asset = Eur, kind = "put", strike = "1", expiry = 4_000_000_000_000L, dispute_ms = 0 }),
         new("GET", "/v1/options/{id}", Access.AnyKey, $"/v1/options/{_p}opt"),
         new("GET", "/v1/options/{id}/positions/{account}", Access.Owner, $"/v1/options/{_p}opt/positions/{Alice}"),
         new("PUT", "/v1/options/{id}/expiry_price", Access.Admin, $"/v1/options/{_p}opt/expiry_price", new { price = "1" }),
-        new("POST", "/v1/options/{id}/{operation}", Access.Owner, $"/v1/options/{_p}opt/mint", new { id = "o-1", account = Alice, amount = "1" }),
-        new("POST", "/v1/options/{id}/{operation}", Access.Owner, $"/v1/options/{_p}opt/settle", new { id = "o-2", account = Alice }),
+        .. OptionOperations.Select(op =>
+            new Row("POST", "/v1/options/{id}/" + op, Access.Owner, $"/v1/options/{_p}opt/{op}", new { id = "o-" + op, account = Alice, amount = "1" })),
+        new("POST", "/v1/options/{id}/settle", Access.Owner, $"/v1/options/{_p}opt/settle", new { id = "o-2", account = Alice }),
         new("POST", "/v1/governors", Access.Admin, "/v1/governors", new
         {
             id = _p + "gov", token = Usd, voting_delay_ms = 0, voting_period_ms = 60_000, proposal_threshold = "0", quorum_bps = 100, timelock_ms = 0,
@@ -88,7 +98,8 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
             new { id = "gp-1", proposer = Alice, operations = new[] { new { type = "transfer", id = "g1", from = $"gov.{_p}gov", to = Alice, asset = Usd, amount = "1" } } }),
         new("GET", "/v1/governors/{g}/proposals/{p}", Access.AnyKey, $"/v1/governors/{_p}gov/proposals/gp-1"),
         new("POST", "/v1/governors/{g}/proposals/{p}/votes", Access.Owner, $"/v1/governors/{_p}gov/proposals/gp-1/votes", new { id = "gv-1", voter = Alice, support = "for" }),
-        new("POST", "/v1/governors/{g}/proposals/{p}/{operation}", Access.Owner, $"/v1/governors/{_p}gov/proposals/gp-1/queue", new { id = "gq-1", account = Alice }),
+        .. ProposalOperations.Select(op =>
+            new Row("POST", "/v1/governors/{g}/proposals/{p}/" + op, Access.Owner, $"/v1/governors/{_p}gov/proposals/gp-1/{op}", new { id = "g-" + op, account = Alice })),
         new("POST", "/v1/perps", Access.Admin, "/v1/perps", new
         {
             id = _p + "perp", underlying = Eur, margin_asset = Usd, skew_scale = "1000", max_funding_velocity = "0.1", initial_margin_ratio = "0.1",
@@ -96,8 +107,8 @@ public class AuthorizationMatrixTests(HostFixture fixture) : IClassFixture<HostF
         }),
         new("GET", "/v1/perps/{id}", Access.AnyKey, $"/v1/perps/{_p}perp"),
         new("GET", "/v1/perps/{id}/positions/{account}", Access.Owner, $"/v1/perps/{_p}perp/positions/{Alice}"),
-        new("POST", "/v1/perps/{id}/vault/{operation}", Access.Owner, $"/v1/perps/{_p}perp/vault/deposit", new { id = "pv-1", account = Alice, amount = "1" }),
-        new("POST", "/v1/perps/{id}/margin/{operation}", Access.Owner, $"/v1/perps/{_p}perp/margin/deposit", new { id = "pm-1", account = Alice, amount = "1" }),
+        .. PerpOperations.Select(op =>
+            new Row("POST", "/v1/perps/{id}/" + op, Access.Owner, $"/v1/perps/{_p}perp/{op}", new { id = "p-" + op.Replace('/', '-'), account = Alice, amount = "1" })),
         new("POST", "/v1/perps/{id}/orders", Access.Owner, $"/v1/perps/{_p}perp/orders", new { id = "po-1", account = Alice, size_delta = "1" }),
         new("POST", "/v1/perps/{id}/liquidate", Access.Owner, $"/v1/perps/{_p}perp/liquidate", new { id = "pl-1", liquidator = Alice, account = Bob }),
         new("POST", "/v1/channels", Access.Owner, "/v1/channels",
