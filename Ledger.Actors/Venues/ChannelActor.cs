@@ -139,7 +139,7 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
     /// <summary>A call made before under the same (account, id): its refusal again, or the channel as it is now.</summary>
     private bool Repeated(AccountId account, TxId id, IActorRef sender, List<Action> after)
     {
-        if (Answers.Find(account, id, out var known) != Known.Resident) return false;
+        if (Answers.Find(account, ChannelContract.CommandKey(id), out var known) != Known.Resident) return false;
         if (known!.Code is null && _state.Status == ChannelStatus.Settled) WaitForPayouts(sender, after);
         else after.Add(() => sender.Tell(known.Code is { } code ? new Rejected(code) : View(false)));
         return true;

@@ -79,7 +79,6 @@ public static class AccountContract
     public static Decision StartTransfer(AccountState s, TransferRequest r, long now)
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
-        if (s.Closed) return Decision.Reject(Codes.AccountClosed);
         var fingerprint = r.Fingerprint(s.Id);
         switch (s.FindOutgoing(r.Id, out var existing))
         {
@@ -88,6 +87,8 @@ public static class AccountContract
             case Known.Evicted:
                 return Decision.ReadBack(s.Id, r.Id);
         }
+        // After the lookup: a transfer made before the close, asked again, is answered as it was.
+        if (s.Closed) return Decision.Reject(Codes.AccountClosed);
 
         var amount = r.Balancing ? Balanced(s, r) : r.Amount;
         var code = r.To == s.Id ? Codes.SameAccount : CanSpend(s, r.Asset, amount);
@@ -135,7 +136,6 @@ public static class AccountContract
         Func<ulong, string, long, IAccountEvent> rejected, bool requireInput = false)
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
-        if (s.Closed) return Decision.Reject(Codes.AccountClosed);
         switch (s.FindOutgoing(id, out var existing))
         {
             case Known.Resident:
@@ -143,6 +143,7 @@ public static class AccountContract
             case Known.Evicted:
                 return Decision.ReadBack(s.Id, id);
         }
+        if (s.Closed) return Decision.Reject(Codes.AccountClosed);
         string? code = (requireInput && @in.Length == 0) || @in.Select(l => l.Asset).Distinct().Count() != @in.Length ? Codes.InvalidRequest : null;
         foreach (var leg in @in) code ??= CanSpend(s, leg.Asset, leg.Amount);
         return Decision.Await(id, code is null ? sent(fingerprint, now) : rejected(fingerprint, code, now));

@@ -98,10 +98,8 @@ public sealed class ChannelState
 /// <summary>
 /// The rules of a payment channel (api.md 1.1, "Payment channels"; Raiden's settlement without locks): deposits
 /// while open; a cooperative close signed by both settles at once; a unilateral close starts a challenge window in
-/// which newer proofs replace older ones (the highest nonce wins, no penalty); after it anyone settles, once, by
-/// <c>S_a = clamp(D_a + T_b − T_a, 0, D_a + D_b)</c>. A proof is accepted only from someone other than its signer:
-/// its signer could otherwise sign a newer proof with a smaller <c>transferred</c> and take back what it paid
-/// (Raiden, likewise, takes each side's proof only from the other side).
+/// which newer proofs replace older ones (no penalty); after it anyone settles, once, by
+/// <c>S_a = clamp(D_a + T_b − T_a, 0, D_a + D_b)</c>.
 /// </summary>
 public static class ChannelContract
 {
@@ -159,18 +157,18 @@ public static class ChannelContract
         ChannelClosed Refuse(string code) => new(account, id, proof, 0, code, now);
         if (Unusable(s, account) is { } code) return Refuse(code);
         if (s.Status != ChannelStatus.Open) return Refuse(Codes.ChannelClosed);
-        if (proof is not null && Refusal(s, account, proof) is { } refused) return Refuse(refused);
+        if (proof is not null && Refusal(s, proof) is { } refused) return Refuse(refused);
         return new(account, id, proof, now + s.ChallengeMs, null, now);
     }
 
-    /// <summary>A newer proof of either side during the challenge window, by anyone but its signer (a watchtower too).</summary>
+    /// <summary>A newer proof of either side during the challenge window, by anyone (a watchtower too).</summary>
     public static ProofUpdated Update(ChannelState s, AccountId account, TxId id, BalanceProof proof, long now)
     {
         ProofUpdated Refuse(string code) => new(account, id, proof, code, now);
         if (!s.Exists) return Refuse(Codes.ChannelNotFound);
         if (s.Status == ChannelStatus.Open) return Refuse(Codes.ChannelOpen);
         if (s.Status == ChannelStatus.Settled || now >= s.ClosesAt) return Refuse(Codes.ChannelClosed);
-        return Refusal(s, account, proof) is { } refused ? Refuse(refused) : new(account, id, proof, null, now);
+        return Refusal(s, proof) is { } refused ? Refuse(refused) : new(account, id, proof, null, now);
     }
 
     /// <summary>After the challenge window, anyone settles; a settled channel is answered as it stands (it pays once).</summary>
@@ -196,21 +194,33 @@ public static class ChannelContract
     private static string? Unusable(ChannelState s, AccountId account) =>
         !s.Exists ? Codes.ChannelNotFound : !s.IsParticipant(account) ? Codes.NotParticipant : null;
 
-    /// <summary>Why a proof submitted by <paramref name="account"/> is refused, or null.</summary>
-    private static string? Refusal(ChannelState s, AccountId account, BalanceProof proof)
+    /// <summary>
+    /// Why a proof is refused, or null. A newer proof sends at least as much as the one held (an honest signer's
+    /// <c>transferred</c> never decreases): one with a higher nonce but less sent is stale, so that a signer who signs
+    /// a "newer" proof taking back what it paid — and has anyone submit it — never displaces what its partner holds.
+    /// </summary>
+    private static string? Refusal(ChannelState s, BalanceProof proof)
     {
         if (!s.IsParticipant(proof.Signer) || proof.Nonce <= 0) return Codes.InvalidSignature;
-        if (proof.Signer == account) return Codes.Forbidden;
         var key = proof.Signer == s.A ? s.KeyA : s.KeyB;
         if (!ChannelProofs.Verify(key, ChannelProofs.ProofMessage(s.Id, proof.Signer, proof.Nonce, proof.Transferred), proof.Signature))
             return Codes.InvalidSignature;
         var held = proof.Signer == s.A ? s.ProofA : s.ProofB;
-        return held is not null && proof.Nonce <= held.Nonce ? Codes.StaleProof : null;
+        if (held is null) return null;
+        var newer = proof.Transferred > held.Transferred || (proof.Transferred == held.Transferred && proof.Nonce > held.Nonce);
+        return newer ? null : Codes.StaleProof;
     }
+
+    /// <summary>
+    /// Where a close, update or settle is remembered: apart from the deposits and payouts of the same account (venue
+    /// calls, under their own ids), so that an id used for both never answers one with the other's record.
+    /// </summary>
+    public static TxId CommandKey(TxId id) => new("~" + id.Value);
 
     public static void Apply(ChannelState s, IChannelEvent e)
     {
-        if (e is IChannelCall call) s.Answers.Remember(call.Account, call.Id, new CallAnswer(call is ChannelCallDecided d ? d.Out : [], call.Code));
+        if (e is IChannelCall call)
+            s.Answers.Remember(call.Account, call is ChannelCallDecided ? call.Id : CommandKey(call.Id), new CallAnswer(call is ChannelCallDecided d ? d.Out : [], call.Code));
         switch (e)
         {
             case ChannelOpened o:

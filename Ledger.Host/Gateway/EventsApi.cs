@@ -60,12 +60,15 @@ public static class EventsApi
             {
                 await context.Response.Body.FlushAsync(aborted);
                 var pull = queue.PullAsync();
+                // One keep-alive timer at a time, renewed when it fires (not one per item).
+                var keepAlive = Task.Delay(KeepAlive, aborted);
                 while (!aborted.IsCancellationRequested)
                 {
-                    if (await Task.WhenAny(pull, Task.Delay(KeepAlive, aborted)) != pull)
+                    if (await Task.WhenAny(pull, keepAlive) != pull)
                     {
                         await context.Response.WriteAsync(": keep-alive\n\n", aborted);
                         await context.Response.Body.FlushAsync(aborted);
+                        keepAlive = Task.Delay(KeepAlive, aborted);
                         continue;
                     }
                     if (!(await pull).HasValue) break;

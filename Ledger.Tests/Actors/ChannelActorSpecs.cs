@@ -104,7 +104,8 @@ public class ChannelActorSpecs : Akka.TestKit.Xunit2.TestKit
         var refused = await Deposit(new("carol"), "d1", 40);
         Assert.Equal((TransferStatus.Rejected, Codes.NotParticipant), (refused.Transaction!.Status, refused.Transaction.Code));
         Assert.Equal(TransferStatus.Committed, (await Deposit(A, "d2", 40)).Transaction!.Status);
-        await Ask<ChannelView>(_world.Channels, new CloseChannel(C, A, new("close"), null));
+        // The same id for a close as for a deposit: a close of its own, not an answer from the deposit's record.
+        Assert.Equal(ChannelStatus.Closing, (await Ask<ChannelView>(_world.Channels, new CloseChannel(C, A, new("d2"), null))).State);
         var late = await Deposit(A, "d3", 10);
         Assert.Equal((TransferStatus.Rejected, Codes.ChannelClosed), (late.Transaction!.Status, late.Transaction.Code));
         Assert.Equal(((Int128)100, (Int128)60, (Int128)40), (await Posted(new("carol")), await Posted(A), await Held()));

@@ -128,8 +128,9 @@ public class ChannelContractTests(ITestOutputHelper output)
         Assert.Equal(Codes.StaleProof, ChannelContract.Update(s, Tower, new("u2"), stale, 11).Code);
         Assert.Null(Do(s, ChannelContract.Update(s, B, new("u3"), b.Received!, 20)).Code);
         Assert.Equal(Codes.StaleProof, ChannelContract.Update(s, Tower, new("u4"), b.Received!, 21).Code);
-        // A newer proof of her own with less sent is hers: she may not submit it.
-        Assert.Equal(Codes.Forbidden, ChannelContract.Update(s, A, new("u5"), a.Sign(10, Amount.Zero), 22).Code);
+        // A "newer" proof of her own that sends less takes nothing back, whoever submits it.
+        Assert.Equal(Codes.StaleProof, ChannelContract.Update(s, A, new("u5"), a.Sign(10, Amount.Zero), 22).Code);
+        Assert.Equal(Codes.StaleProof, ChannelContract.Update(s, Tower, new("u5"), a.Sign(11, new Amount(69)), 22).Code);
         Assert.Equal(Codes.ChannelClosed, ChannelContract.Update(s, B, new("u6"), a.Sign(11, new Amount(90)), 100).Code);
         var settled = ChannelContract.Settle(s, B, new("s"), 100)!;
         // True balances: Alice 100 + 60 - 70 = 90, Bob 100 + 70 - 60 = 110.
@@ -205,17 +206,34 @@ public class ChannelContractTests(ITestOutputHelper output)
 
     /// <summary>
     /// Random off-ledger histories between an honest party and an adversary (each pays only what it has), then random
-    /// adversarial closes and updates — no proof, a stale proof of the honest side, its own proof signed anew with less
-    /// sent, stale updates — while the honest party submits the newest proof it received during the window. The honest
-    /// party is paid at least its true balance <c>D + received − sent</c>, and the two payouts always sum to the deposits.
+    /// adversarial closes and updates — no proof, a stale proof of the honest side, its own proof signed anew with a
+    /// higher nonce and less sent (submitted before or after the honest party's), stale updates — while the honest
+    /// party submits the newest proof it received during the window. The honest party is paid at least its true balance
+    /// <c>D + received − sent</c>, and the two payouts always sum to the deposits.
     /// </summary>
     [Fact]
     public void An_honest_party_that_answers_in_the_window_never_receives_less_than_its_true_balance()
     {
         var seen = new Coverage();
         PropertyRun.Check(Gens.Script(Gens.Word, 2, 30), script => Holds(script, seen), maxTest: 150, seed: 26_12_04, shrink: PropertyRun.ShrinkScript);
-        seen.AssertFloors(output, ("payment", 1_000), ("settled", 140), ("own proof refused", 40), ("stale refused", 40), ("closed by adversary", 40),
+        seen.AssertFloors(output, ("payment", 1_000), ("settled", 140), ("forged proof first", 40), ("forged proof after", 40), ("stale refused", 40),
+            ("closed by adversary", 40),
             ("closed by honest", 20), ("honest paid more than true", 20), ("honest paid exactly true", 20));
+    }
+
+    /// <summary>
+    /// Submits <paramref name="proof"/> by a third account and checks the answer against the rule: taken when it sends
+    /// more than the proof held for its signer (or as much, with a higher nonce), stale otherwise.
+    /// </summary>
+    private static bool Submitted(ChannelState s, BalanceProof proof, long at, Coverage seen, string? kind)
+    {
+        var held = proof.Signer == s.A ? s.ProofA : s.ProofB;
+        var taken = held is null || proof.Transferred > held.Transferred || (proof.Transferred == held.Transferred && proof.Nonce > held.Nonce);
+        var e = Do(s, ChannelContract.Update(s, Tower, new("u-" + at), proof, at));
+        if (e.Code != (taken ? null : Codes.StaleProof)) return false;
+        if (kind is not null) seen.Add(kind);
+        if (e.Code is not null) seen.Add("stale refused");
+        return true;
     }
 
     private static bool Holds(uint[] script, Coverage seen)
@@ -255,10 +273,11 @@ public class ChannelContractTests(ITestOutputHelper output)
             if (Do(s, ChannelContract.Close(s, adversary.Self, new("c"), stale, at++)).Code is not null) return false;
             seen.Add("closed by adversary");
         }
-        // The adversary signs a newer proof of its own with nothing sent: refused, whoever holds what.
-        var own = adversary.Sign(1_000, Amount.Zero);
-        if (ChannelContract.Update(s, adversary.Self, new("u-own"), own, at++).Code != Codes.Forbidden) return false;
-        seen.Add("own proof refused");
+        // The adversary signs a "newer" proof of its own with nothing sent and has a third account submit it, before or
+        // after the honest party answers.
+        var forged = adversary.Sign(1_000, Amount.Zero);
+        var forgedFirst = (Scripts.Mix(v0 ^ 0x1234) & 1) == 0;
+        if (forgedFirst && !Submitted(s, forged, at++, seen, "forged proof first")) return false;
         if (history.Count > 1)
         {
             var older = history[0];
@@ -266,14 +285,9 @@ public class ChannelContractTests(ITestOutputHelper output)
             if (e.Code is not (null or Codes.StaleProof)) return false;
             if (e.Code is not null) seen.Add("stale refused");
         }
-        // The honest party answers with the newest proof it received (if it has one and it is not held yet).
-        if (honest.Received is { } newest)
-        {
-            var held = honestIsA ? s.ProofB : s.ProofA;
-            var e = Do(s, ChannelContract.Update(s, honest.Self, new("u-honest"), newest, at++));
-            if (e.Code != (held is not null && held.Nonce >= newest.Nonce ? Codes.StaleProof : null)) return false;
-            if (e.Code is not null) seen.Add("stale refused");
-        }
+        // The honest party answers with the newest proof it received (if it has one).
+        if (honest.Received is { } newest && !Submitted(s, newest, at++, seen, null)) return false;
+        if (!forgedFirst && !Submitted(s, forged, at++, seen, "forged proof after")) return false;
         if (ChannelContract.Settle(s, adversary.Self, new("early"), at)?.Code != Codes.ChallengeOpen) return false;
         var settled = Do(s, ChannelContract.Settle(s, adversary.Self, new("s"), s.ClosesAt!.Value)!);
         seen.Add("settled");

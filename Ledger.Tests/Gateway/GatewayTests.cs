@@ -286,7 +286,7 @@ public class GatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
 
         var (openApiStatus, openApi) = await _host.Get("/openapi/v1.json");
         Assert.Equal(200, openApiStatus);
-        foreach (var path in new[] { "/v1/transfers", "/v1/swaps", "/v1/batches", "/v1/markets/{id}/{operation}", "/v1/farms", "/v1/cluster" })
+        foreach (var path in new[] { "/v1/transfers", "/v1/swaps", "/v1/batches", "/v1/markets/{id}/borrow", "/v1/farms", "/v1/cluster" })
             Assert.True(openApi.GetProperty("paths").TryGetProperty(path, out _), path);
     }
 }
