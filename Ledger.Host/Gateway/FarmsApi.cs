@@ -66,7 +66,7 @@ public static class FarmsApi
     private static async Task<IResult> Call(string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger)
     {
         var farm = new FarmId(RequestBody.PathId(id, "farm"));
-        if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
+        var kind = Operations[operation];
         var body = (await RequestBody.ReadAsync(request)).Allow(kind == FarmCallKind.Claim ? ["id", "account"] : ["id", "account", "amount"]);
         var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
         await auth.RequireInitiator(request.HttpContext, account);

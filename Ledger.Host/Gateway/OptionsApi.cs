@@ -93,7 +93,7 @@ public static class OptionsApi
     private static async Task<IResult> Call(string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger)
     {
         var series = new OptionId(RequestBody.PathId(id, "option"));
-        if (!Operations.TryGetValue(operation, out var kind)) return Problems.NotFound(Codes.NotFound);
+        var kind = Operations[operation];
         var body = (await RequestBody.ReadAsync(request)).Allow(kind == OptionCallKind.Settle ? ["id", "account"] : ["id", "account", "amount"]);
         var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
         await auth.RequireInitiator(request.HttpContext, account);

@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ledger.Contracts.Channels;
@@ -22,14 +20,6 @@ public class ChannelGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
     private static string S(JsonElement e, string name) => e.GetProperty(name).GetString()!;
 
 
-    private async Task<(int Status, JsonElement Body)> PostAs(string key, string path, object body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var response = await _host.Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
-    }
 
     private async Task<string> Posted(string account, string asset) =>
         (await _host.Balance(account, asset)) is { ValueKind: JsonValueKind.Object } b ? S(b, "posted") : "0";
@@ -93,9 +83,9 @@ public class ChannelGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
         using var _a = a;
         using var _b = b;
         var aliceKey = S((await _host.Post("/v1/keys", new { owner = _p + "alice" })).Body, "key");
-        Assert.Equal(201, (await PostAs(aliceKey, "/v1/channels", a.OpenRequest(new(usd), b.PublicKeyHex, 1_500))).Status);
-        Assert.Equal(200, (await PostAs(aliceKey, $"/v1/channels/{ch}/deposit", a.DepositRequest("d1", new Amount(100)))).Status);
-        Assert.Equal((403, "forbidden"), await Code(PostAs(aliceKey, $"/v1/channels/{ch}/deposit", b.DepositRequest("d1", new Amount(100)))));
+        Assert.Equal(201, (await _host.PostAs(aliceKey, "/v1/channels", a.OpenRequest(new(usd), b.PublicKeyHex, 1_500))).Status);
+        Assert.Equal(200, (await _host.PostAs(aliceKey, $"/v1/channels/{ch}/deposit", a.DepositRequest("d1", new Amount(100)))).Status);
+        Assert.Equal((403, "forbidden"), await Code(_host.PostAs(aliceKey, $"/v1/channels/{ch}/deposit", b.DepositRequest("d1", new Amount(100)))));
         Assert.Equal(200, (await _host.Post($"/v1/channels/{ch}/deposit", b.DepositRequest("d1", new Amount(50)))).Status);
         Assert.Equal((422, "not_participant"), await Code(_host.Post($"/v1/channels/{ch}/deposit", new { id = "d1", account = _p + "carol", amount = "5" })));
 
@@ -104,13 +94,13 @@ public class ChannelGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
         Assert.True(b.Accept(a.Pay(60)));
         Assert.True(a.Accept(b.Pay(20)));
         // Alice closes with Bob's proof and keeps quiet about her own payments; Bob's watchtower answers with them.
-        var closed = await PostAs(aliceKey, $"/v1/channels/{ch}/close", a.CloseRequest("c1"));
+        var closed = await _host.PostAs(aliceKey, $"/v1/channels/{ch}/close", a.CloseRequest("c1"));
         Assert.Equal((200, "closing"), (closed.Status, S(closed.Body, "state")));
         Assert.Equal((422, "channel_closed"), await Code(_host.Post($"/v1/channels/{ch}/close", b.CloseRequest("c1"))));
         Assert.Equal((422, "challenge_open"), await Code(_host.Post($"/v1/channels/{ch}/settle", new { id = "s0", account = _p + "tower" })));
         // Alice puts in a "newer" proof of her own that sends nothing: held for now, since nothing of hers is held yet.
         var own = new JsonObject { ["id"] = "u0", ["account"] = _p + "alice", ["proof"] = ChannelParty.Json(a.Sign(99, Amount.Zero)) };
-        Assert.Equal(200, (await PostAs(aliceKey, $"/v1/channels/{ch}/update", own)).Status);
+        Assert.Equal(200, (await _host.PostAs(aliceKey, $"/v1/channels/{ch}/update", own)).Status);
         var bad = new JsonObject { ["id"] = "u0", ["account"] = _p + "tower", ["proof"] = ChannelParty.Json(b.Received! with { Transferred = new Amount(1) }) };
         Assert.Equal((422, "invalid_signature"), await Code(_host.Post($"/v1/channels/{ch}/update", bad)));
         var malformed = new JsonObject { ["id"] = "u0", ["account"] = _p + "tower", ["proof"] = ChannelParty.Json(b.Received! with { Signature = "xyz" }) };
@@ -123,7 +113,7 @@ public class ChannelGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
         Assert.Equal((422, "stale_proof"), await Code(_host.Post($"/v1/channels/{ch}/update", older)));
         // Her newest proof sends 70, so another of hers that sends less is stale whatever its nonce.
         var again = new JsonObject { ["id"] = "u3", ["account"] = _p + "alice", ["proof"] = ChannelParty.Json(a.Sign(100, new Amount(1))) };
-        Assert.Equal((422, "stale_proof"), await Code(PostAs(aliceKey, $"/v1/channels/{ch}/update", again)));
+        Assert.Equal((422, "stale_proof"), await Code(_host.PostAs(aliceKey, $"/v1/channels/{ch}/update", again)));
 
         var closesAt = DateTimeOffset.Parse(S(updated.Body, "closes_at"), System.Globalization.CultureInfo.InvariantCulture);
         while (DateTimeOffset.UtcNow <= closesAt.AddMilliseconds(20)) await Task.Delay(20);

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Ledger.Tests.Support;
 using static Ledger.Tests.Support.Problem;
@@ -33,7 +32,7 @@ public class FeedGatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
         while (true)
         {
             var path = $"/v1/events?limit={limit}" + (after is null ? "" : "&after=" + after);
-            var (status, body) = key is null ? await host.Get(path) : await GetAs(host, key, path);
+            var (status, body) = key is null ? await host.Get(path) : await host.GetAs(key, path);
             Assert.Equal(200, status);
             var page = body.GetProperty("items").EnumerateArray().Select(Parse).ToList();
             items.AddRange(page);
@@ -56,14 +55,6 @@ public class FeedGatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
         }
     }
 
-    private static async Task<(int Status, JsonElement Body)> GetAs(HostProcess host, string key, string path)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var response = await host.Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
-    }
 
     /// <summary>Transfers among a, b and c (some refused, one pending and posted, one voided); returns each id with its expected status, in order.</summary>
     private async Task<List<(string Id, string From, string To, string Status)>> Traffic(HostProcess host, string usd, int n)

@@ -98,9 +98,11 @@ public sealed class HostProcess : IAsyncDisposable
 
     public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
 
-    public async Task<(int Status, JsonElement Body)> Send(HttpMethod method, string path, object? body = null)
+    /// <param name="key">Another key than the admin's (an owner's), or null.</param>
+    public async Task<(int Status, JsonElement Body)> Send(HttpMethod method, string path, object? body = null, string? key = null)
     {
         using var request = new HttpRequestMessage(method, path);
+        if (key is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         if (body is string raw) request.Content = new StringContent(raw, System.Text.Encoding.UTF8, "application/json");
         else if (body is not null) request.Content = JsonContent.Create(body);
         using var response = await Http.SendAsync(request);
@@ -112,6 +114,10 @@ public sealed class HostProcess : IAsyncDisposable
     public Task<(int Status, JsonElement Body)> Post(string path, object body) => Send(HttpMethod.Post, path, body);
 
     public Task<(int Status, JsonElement Body)> Get(string path) => Send(HttpMethod.Get, path);
+
+    public Task<(int Status, JsonElement Body)> PostAs(string key, string path, object body) => Send(HttpMethod.Post, path, body, key);
+
+    public Task<(int Status, JsonElement Body)> GetAs(string key, string path) => Send(HttpMethod.Get, path, null, key);
 
     public Task<(int Status, JsonElement Body)> Put(string path, object body) => Send(HttpMethod.Put, path, body);
 
