@@ -348,7 +348,8 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     {
         var (decided, failedOp, code) = AccountContract.PrepareSaga(_state, prepare.Saga, prepare.Ops, prepare.Legs, prepare.ExpiresAt, now);
         Emit(decided, events);
-        after.Add(() => sender.Tell(new SagaVote(_id, prepare.Saga, failedOp, code, prepare.WorstCase)));
+        after.Add(() => sender.Tell(new SagaVote(_id, prepare.Saga, failedOp, code, prepare.WorstCase,
+            code is null ? AccountContract.Balanced(_state, prepare.Saga) : null)));
     }
 
     /// <summary>Payee: decides one delivered item; one whose record must be read back is answered on its own later.</summary>

@@ -165,8 +165,25 @@ public sealed class ChangeFeed(ActorSystem system)
         OptionWrite w => w.Events.OfType<Contracts.Options.OptionCallDecided>()
             .Select(d => Venue(persistenceId, d.Account, d.Id, Snake(d.Kind.ToString()), d.In, d.Out, d.Code, d.At)),
         PerpWrite w => w.Events.OfType<Contracts.Perps.PerpCallDecided>().Select(d => Venue(persistenceId, d.Account, d.Id, Snake(d.Kind.ToString()), d.In, d.Out, d.Code, d.At)),
-        ChannelWrite w => w.Events.OfType<ChannelCallDecided>()
-            .Select(d => Venue(persistenceId, d.Account, d.Id, "channel_" + Snake(d.Kind.ToString()), d.In, d.Out, d.Code, d.At)),
+        ChannelWrite w => w.Events.OfType<IChannelCall>().Select(c => c switch
+        {
+            ChannelCallDecided d => Venue(persistenceId, d.Account, d.Id, "channel_" + Snake(d.Kind.ToString()), d.In, d.Out, d.Code, d.At),
+            // Closes, updates and settles move nothing themselves: the payouts that follow a settle are items of their own.
+            ChannelClosed d => Venue(persistenceId, d.Account, d.Id, "channel_close", [], [], d.Code, d.At),
+            ProofUpdated d => Venue(persistenceId, d.Account, d.Id, "channel_update", [], [], d.Code, d.At),
+            ChannelSettled d => Venue(persistenceId, d.Account, d.Id, "channel_settle", [], [], d.Code, d.At),
+            _ => null,
+        }).OfType<FeedTransaction>(),
+        // A governor's calls move nothing either: an executed proposal's transfers are the items of its batch.
+        GovernorWrite w => w.Events.OfType<Contracts.Governance.IGovernorCall>().Select(c => c switch
+        {
+            Contracts.Governance.ProposalSubmitted d => Venue(persistenceId, d.Proposer, d.Id, "propose", [], [], d.Code, d.At),
+            Contracts.Governance.VoteCast d => Venue(persistenceId, d.Voter, d.Id, "vote", [], [], d.Code, d.At),
+            Contracts.Governance.ProposalQueued d => Venue(persistenceId, d.Account, d.Id, "queue", [], [], d.Code, d.At),
+            Contracts.Governance.ProposalCanceled d => Venue(persistenceId, d.Account, d.Id, "cancel", [], [], d.Code, d.At),
+            Contracts.Governance.ExecutionStarted d => Venue(persistenceId, d.Account, d.Id, "execute", [], [], d.Code, d.At),
+            _ => null,
+        }).OfType<FeedTransaction>(),
         _ => [],
     };
 
@@ -208,7 +225,7 @@ public sealed class ChangeFeed(ActorSystem system)
                     }
                     yield return op switch
                     {
-                        TransferOp t => Transfer(t.Id, account, t.To, t.Asset, t.Amount, "committed", null, a.At),
+                        TransferOp t => Transfer(t.Id, account, t.To, t.Asset, OpFill.Moved(t, a.Fills?[i]), "committed", null, a.At),
                         SwapOp s when a.Fills?[i] is { Path: { } path, Amounts: { } amounts } => new FeedTransaction(s.Id, account, "swap", "committed", null,
                             [new(account.Value, s.Route[0].Value, path[0], amounts[0]), new(s.Route[^1].Value, account.Value, path[^1], amounts[^1])], a.At,
                             [account], new FeedVenue("route", string.Join(",", s.Route.Select(p => p.Value)))),

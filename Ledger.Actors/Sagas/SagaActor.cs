@@ -63,6 +63,9 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
     private readonly Dictionary<PoolId, PoolReserves?> _locked = [];
     private OpFill[]? _plannedFills;
     private readonly Dictionary<AccountId, PrepareSaga> _awaitingVotes = [];
+    /// <summary>The accounts asked for their exact vote; and the balancing transfers paying each account, by operation.</summary>
+    private readonly HashSet<AccountId> _asked = [];
+    private ILookup<AccountId, int>? _balancingInto;
     /// <summary>The worst-case prepares sent while the pools are being locked, until answered; and the accounts that said yes to theirs.</summary>
     private readonly Dictionary<AccountId, PrepareSaga> _earlyVotes = [];
     private readonly HashSet<AccountId> _earlyYes = [];
@@ -256,7 +259,8 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         if (_poolOrder.Length == 0) _poolOrder = SagaPlanner.Pools(_state.Ops);
         StartRetrying();
         if (Expired()) return;
-        if (!_earlySent && _poolOrder.Length > 0)
+        // A balancing transfer's amount is worked out by its payer's exact vote, so a saga with one votes after the plan.
+        if (!_earlySent && _poolOrder.Length > 0 && !_state.Ops.Any(o => o is TransferOp { Balancing: true }))
         {
             _earlySent = true;
             foreach (var account in SagaPlanner.Accounts(_state.Ops))
@@ -276,15 +280,26 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             Decide(commit: false, failedOp, code);
             return;
         }
-        foreach (var account in SagaPlanner.Accounts(_state.Ops))
-        {
-            if (_earlyYes.Contains(account)) continue;
-            var ops = SagaPlanner.OpsOf(_state.Ops, account);
-            _awaitingVotes[account] = new PrepareSaga(account, _key, ops, SagaPlanner.LegsOf(ops, fills, account), _state.ExpiresAt);
-        }
         _earlyVotes.Clear();
         _plannedFills = fills;
-        foreach (var prepare in _awaitingVotes.Values) _accounts.Tell(prepare);
+        AskVotes(SagaPlanner.Accounts(_state.Ops));
+    }
+
+    /// <summary>
+    /// Asks for the exact vote of each of <paramref name="candidates"/> not yet asked that can vote now — one paid by a
+    /// balancing transfer only once that transfer's payer has said what it moves — and decides when no vote is outstanding.
+    /// </summary>
+    private void AskVotes(IEnumerable<AccountId> candidates)
+    {
+        _balancingInto ??= SagaPlanner.BalancingInto(_state.Ops);
+        if (_firstNo is null)
+            foreach (var account in candidates)
+            {
+                if (_earlyYes.Contains(account) || _asked.Contains(account) || _balancingInto[account].Any(i => _plannedFills![i].Amounts is null)) continue;
+                _asked.Add(account);
+                var ops = SagaPlanner.OpsOf(_state.Ops, account);
+                _accounts.Tell(_awaitingVotes[account] = new PrepareSaga(account, _key, ops, SagaPlanner.LegsOf(ops, _plannedFills!, account), _state.ExpiresAt));
+            }
         if (_awaitingVotes.Count == 0) AllVoted();
     }
 
@@ -319,7 +334,14 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         }
         if (!_awaitingVotes.Remove(vote.Account)) return;
         if (vote.Code is { } code && (_firstNo is null || vote.FailedOp < _firstNo.Value.Op)) _firstNo = (vote.FailedOp, code);
-        if (_awaitingVotes.Count == 0) AllVoted();
+        var paid = new List<AccountId>();
+        foreach (var (op, moved) in vote.Balanced ?? [])
+            if (op < _state.Ops.Length && _state.Ops[op] is TransferOp { Balancing: true } t && t.Account == vote.Account && moved <= t.Amount)
+            {
+                _plannedFills![op] = OpFill.Balanced(moved);
+                paid.Add(t.To);
+            }
+        AskVotes(paid);
     }
 
     /// <summary>Every account has voted (or said yes to the worst case): decide, after the crash tests' pause if one is set.</summary>

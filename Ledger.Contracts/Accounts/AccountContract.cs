@@ -175,20 +175,31 @@ public static class AccountContract
         // (Arbitrary precision: thousands of legs may sum beyond 128 bits.)
         var running = new Dictionary<AssetId, BigInteger>();
         var deepest = new Dictionary<AssetId, BigInteger>();
-        foreach (var leg in legs)
+        var worked = legs;
+        for (var k = 0; k < legs.Length; k++)
         {
+            var leg = legs[k];
+            var available = s.Balances.TryGetValue(leg.Asset, out var b) ? b.Available : 0;
+            var issuer = s.IssuerOf.Contains(leg.Asset);
+            if (leg.Balancing && !leg.Credit)
+            {
+                // A balancing debit takes what is available at its turn (an issuer's is unbounded), and is held as worked out.
+                var have = (BigInteger)available + running.GetValueOrDefault(leg.Asset);
+                var moved = issuer || have >= (BigInteger)leg.Amount.Value ? leg.Amount : have > 0 ? new Amount((UInt128)have) : Amount.Zero;
+                if (moved.IsZero) return (Decision.None, leg.Op, Codes.ZeroAmount);
+                if (ReferenceEquals(worked, legs)) worked = [.. legs];
+                worked[k] = leg = leg with { Amount = moved };
+            }
             var r = running.GetValueOrDefault(leg.Asset) + (leg.Credit ? 1 : -1) * (BigInteger)leg.Amount.Value;
             running[leg.Asset] = r;
             if (leg.Credit || r >= deepest.GetValueOrDefault(leg.Asset)) continue;
             deepest[leg.Asset] = r;
-            var available = s.Balances.TryGetValue(leg.Asset, out var b) ? b.Available : 0;
-            var issuer = s.IssuerOf.Contains(leg.Asset);
             // The issuer may go down to −(2^127 − 1), everyone else to zero.
             if ((BigInteger)available + r < (issuer ? -(BigInteger)Int128.MaxValue : BigInteger.Zero))
                 return (Decision.None, leg.Op, issuer ? Codes.SupplyOverflow : Codes.InsufficientFunds);
         }
         Leg[] held = [.. deepest.Where(kv => kv.Value < 0).Select(kv => new Leg(kv.Key, new Amount((UInt128)(-kv.Value))))];
-        return ([new SagaHeld(saga, ops, legs, held, expiresAt, now)], -1, null);
+        return ([new SagaHeld(saga, ops, worked, held, expiresAt, now)], -1, null);
     }
 
     /// <summary>
@@ -221,6 +232,12 @@ public static class AccountContract
         }
         return true;
     }
+
+    /// <summary>What the balancing transfers this account pays in <paramref name="saga"/> move, as its hold worked them out.</summary>
+    public static OpAmount[]? Balanced(AccountState s, SagaKey saga) =>
+        s.Holds.TryGetValue(saga, out var hold) && hold.Legs.Any(l => l.Balancing)
+            ? [.. hold.Legs.Where(l => l.Balancing).Select(l => new OpAmount(l.Op, l.Amount))]
+            : null;
 
     /// <summary>Sagas whose hold has expired undecided: the account asks each for its decision (presumed abort).</summary>
     public static IEnumerable<SagaKey> OverdueHolds(AccountState s, long now) => s.Holds.Values.Where(h => h.ExpiresAt <= now).Select(h => h.Key);
@@ -504,8 +521,9 @@ public static class AccountContract
                 }
             case SagaHeld h:
                 foreach (var leg in h.Held) s.BalanceOf(leg.Asset).PendingOut += leg.Amount;
-                foreach (var (_, op) in h.Ops)
-                    if (op.Account == s.Id) RecordOutgoing(s, SagaRecord(s, h.Saga, op, TransferStatus.Pending, null, h.At));
+                foreach (var (i, op) in h.Ops)
+                    if (op.Account == s.Id)
+                        RecordOutgoing(s, SagaRecord(s, h.Saga, op, TransferStatus.Pending, null, h.At, h.Legs.FirstOrDefault(l => l.Op == i && l.Balancing)?.Amount));
                 s.Holds[h.Saga] = new SagaHold(h.Saga, h.Ops, h.Legs, h.Held, h.ExpiresAt);
                 break;
             case SagaApplied a:
@@ -564,7 +582,7 @@ public static class AccountContract
                     From = op.Account,
                     To = s.Id,
                     Asset = transfer.Asset,
-                    Amount = transfer.Amount,
+                    Amount = OpFill.Moved(transfer, a.Fills?[k]),
                     Status = TransferStatus.Committed,
                     CreatedAt = a.At,
                     CompletedAt = a.At,
@@ -580,11 +598,11 @@ public static class AccountContract
     }
 
     /// <summary>The initiator's record of one saga operation: a transfer to its payee, or a swap (from and to itself).</summary>
-    private static Transfer SagaRecord(AccountState s, SagaKey saga, SagaOp op, TransferStatus status, string? code, long at)
+    private static Transfer SagaRecord(AccountState s, SagaKey saga, SagaOp op, TransferStatus status, string? code, long at, Amount? moved = null)
     {
         var (to, asset, amount) = op switch
         {
-            TransferOp t => (t.To, t.Asset, t.Amount),
+            TransferOp t => (t.To, t.Asset, moved ?? t.Amount),
             SwapOp w => (s.Id, w.AssetIn, w.AmountIn),
             _ => throw new ArgumentException($"unknown saga operation {op.GetType().Name}", nameof(op)),
         };

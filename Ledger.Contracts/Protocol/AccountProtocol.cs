@@ -92,8 +92,12 @@ public sealed record TransactionPage(TransferView[] Items, int? Next) : ILedgerM
 /// </summary>
 public sealed record PrepareSaga(AccountId Account, SagaKey Saga, SagaOpAt[] Ops, SagaLeg[] Legs, long ExpiresAt, bool WorstCase = false) : IAccountMessage;
 
-/// <summary>Account → saga: yes (no code), or the first of its operations that cannot run, with the code; for the prepare it answers.</summary>
-public sealed record SagaVote(AccountId Account, SagaKey Saga, int FailedOp, string? Code, bool WorstCase = false) : ILedgerMessage;
+/// <summary>
+/// Account → saga: yes (no code), or the first of its operations that cannot run, with the code; for the prepare it answers.
+/// A yes names what the balancing transfers the account pays move (<paramref name="Balanced"/>).
+/// </summary>
+public sealed record SagaVote(AccountId Account, SagaKey Saga, int FailedOp, string? Code, bool WorstCase = false, OpAmount[]? Balanced = null)
+    : ILedgerMessage;
 
 /// <summary>
 /// Saga → account: the decision, with what this account's operations did and, committed, the legs to apply (null: the

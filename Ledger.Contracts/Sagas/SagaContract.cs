@@ -60,7 +60,8 @@ public static class SagaContract
     {
         var fingerprint = FingerprintOf(ops);
         if (s.Phase != SagaPhase.New) return (null, s.Fingerprint == fingerprint ? null : Codes.IdConflict);
-        if (ops.Length is 0 or > OpsMax || ops[0].Account != s.Key.Account || ops[0].Id != s.Key.Id) return (null, Codes.InvalidRequest);
+        if (ops.Length is 0 or > OpsMax || ops[0].Account != s.Key.Account || ops[0].Id != s.Key.Id || SagaPlanner.BalancingCycle(ops))
+            return (null, Codes.InvalidRequest);
         return (new SagaStarted(ops, checked(now + (long)lockTimeout.TotalMilliseconds), now), null);
     }
 

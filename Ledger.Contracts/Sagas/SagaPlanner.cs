@@ -123,8 +123,12 @@ public static class SagaPlanner
         foreach (var (i, op) in ops)
             switch (op)
             {
+                case TransferOp { Balancing: true } t when fills is null || fills[i].Amounts is null:
+                    // Not worked out yet: the payer's vote sets it; a payee counts on nothing (it votes once it is known).
+                    legs.Add(t.To == account ? new SagaLeg(i, t.Asset, Amount.Zero, Credit: true) : new SagaLeg(i, t.Asset, t.Amount, Credit: false, Balancing: true));
+                    break;
                 case TransferOp t:
-                    legs.Add(new SagaLeg(i, t.Asset, t.Amount, Credit: t.To == account));
+                    legs.Add(new SagaLeg(i, t.Asset, OpFill.Moved(t, fills?[i]), Credit: t.To == account));
                     break;
                 case SwapOp s when fills is null:
                     legs.Add(new SagaLeg(i, s.AssetIn, s.AmountIn, false));
@@ -136,6 +140,30 @@ public static class SagaPlanner
                     break;
             }
         return [.. legs];
+    }
+
+    /// <summary>
+    /// The balancing transfers paying each account, by operation: an account votes once their payers have said what
+    /// they move, so that its own legs (and balancing transfers it pays) count what it really receives.
+    /// </summary>
+    public static ILookup<AccountId, int> BalancingInto(IReadOnlyList<SagaOp> ops) =>
+        Enumerable.Range(0, ops.Count).Where(i => ops[i] is TransferOp { Balancing: true }).ToLookup(i => ((TransferOp)ops[i]).To);
+
+    /// <summary>
+    /// Whether balancing transfers pay around a cycle of accounts (a pays b, b pays a): each would wait for the other's
+    /// vote, so such a saga is refused before it starts.
+    /// </summary>
+    public static bool BalancingCycle(IReadOnlyList<SagaOp> ops)
+    {
+        // Kahn's algorithm over "payer → payee" edges of balancing transfers: what is never freed lies on a cycle.
+        var edges = ops.OfType<TransferOp>().Where(t => t.Balancing && t.To != t.Account).Select(t => (t.Account, t.To)).Distinct().ToList();
+        var waiting = edges.GroupBy(e => e.To).ToDictionary(g => g.Key, g => g.Count());
+        var free = new Queue<AccountId>(edges.Select(e => e.Account).Distinct().Where(a => !waiting.ContainsKey(a)));
+        var bySource = edges.ToLookup(e => e.Account, e => e.To);
+        while (free.TryDequeue(out var a))
+            foreach (var to in bySource[a])
+                if (--waiting[to] == 0) free.Enqueue(to);
+        return waiting.Values.Any(n => n > 0);
     }
 
     /// <summary>The hops <paramref name="pool"/> executes, in operation order.</summary>

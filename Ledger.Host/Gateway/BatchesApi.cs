@@ -35,10 +35,10 @@ public static class BatchesApi
                 ops[i] = Parse(op, i);
                 if (atomic && ops[i].Transfer is { Pending: true })
                     throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending transfer cannot be part of an atomic batch");
-                if (atomic && ops[i].Transfer is { Balancing: true })
-                    throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a balancing transfer cannot be part of an atomic batch yet");
                 i++;
             }
+            if (atomic && SagaPlanner.BalancingCycle([.. ops.Select(o => o.Op)]))
+                throw RequestBody.Invalid(Codes.InvalidRequest, "balancing transfers in an atomic batch may not pay around a cycle of accounts (a to b and b to a)");
 
             await auth.RequireInitiators(request.HttpContext, ops.Select(o => o.Op.Account));
             var unknownAssets = new HashSet<AssetId>();
@@ -65,7 +65,7 @@ public static class BatchesApi
     }
 
     private static Operation Transfer((AccountId From, TransferRequest Transfer) p) =>
-        new(new TransferOp(p.Transfer.Id, p.From, p.Transfer.To, p.Transfer.Asset, p.Transfer.Amount, p.Transfer.UserData), p.Transfer);
+        new(new TransferOp(p.Transfer.Id, p.From, p.Transfer.To, p.Transfer.Asset, p.Transfer.Amount, p.Transfer.UserData, p.Transfer.Balancing), p.Transfer);
 
     private static async Task<BatchItemJson[]> Atomic(LedgerClient ledger, Operation[] ops, HashSet<AssetId> unknownAssets)
     {

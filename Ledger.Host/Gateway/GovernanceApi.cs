@@ -146,8 +146,8 @@ public static class GovernanceApi
         foreach (var op in operations.EnumerateArray())
         {
             var parsed = BatchesApi.Parse(op, i);
-            if (parsed.Transfer is { Pending: true } or { Balancing: true })
-                throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending or balancing transfer cannot be part of a proposal");
+            if (parsed.Transfer is { Pending: true })
+                throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a pending transfer cannot be part of a proposal");
             ops[i] = parsed.Op;
             if (ops[i].Account != treasury)
                 throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: a proposal's operations are initiated by the treasury '{treasury}'");

@@ -60,11 +60,11 @@ public sealed class RequestBody
         return s;
     }
 
-    public string Text(string name, int maxLength = 256)
+    public string Text(string name, int maxLength = 256, bool allowEmpty = false)
     {
         var v = Field(name, true)!.Value;
-        if (v.ValueKind != JsonValueKind.String || v.GetString() is not { Length: > 0 } s || s.Length > maxLength)
-            throw Invalid(Codes.InvalidRequest, $"{_where}'{name}' must be a non-empty string of at most {maxLength} characters");
+        if (v.ValueKind != JsonValueKind.String || v.GetString() is not { } s || s.Length > maxLength || s.Length == 0 && !allowEmpty)
+            throw Invalid(Codes.InvalidRequest, $"{_where}'{name}' must be a {(allowEmpty ? "" : "non-empty ")}string of at most {maxLength} characters");
         return s;
     }
 

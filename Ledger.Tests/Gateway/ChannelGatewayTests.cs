@@ -126,6 +126,17 @@ public class ChannelGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
         var view = (await _host.Get($"/v1/channels/{ch}")).Body;
         Assert.Equal(("100", "50", "settled"), (S(view, "deposit_a"), S(view, "deposit_b"), S(view, "state")));
         await _host.AssertBalanced();
+
+        // The close, the updates and the settle are in the change feed at their callers, beside the deposits and payouts.
+        bool Here(JsonElement t) => t.TryGetProperty("venue", out var v) && v.ValueKind == JsonValueKind.Object && S(v, "id") == ch;
+        var feed = await _host.FeedUntil(items => items.Count(Here) >= 9);
+        var calls = feed.Where(Here).Select(t => (S(t, "type"), S(t, "account"), S(t, "status"))).ToList();
+        foreach (var expected in new[]
+        {
+            ("channel_deposit", _p + "alice", "committed"), ("channel_close", _p + "alice", "committed"), ("channel_update", _p + "tower", "committed"),
+            ("channel_update", _p + "bob", "rejected"), ("channel_settle", _p + "tower", "committed"), ("channel_payout", _p + "bob", "committed"),
+        })
+            Assert.Contains(expected, calls);
     }
 
     [Fact]

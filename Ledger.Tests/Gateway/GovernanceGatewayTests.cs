@@ -76,14 +76,22 @@ public class GovernanceGatewayTests(HostFixture fixture) : IClassFixture<HostFix
         Assert.Equal((403, "forbidden"), await Code(_host.Post("/v1/transfers", new { id = "steal", from = treasury, to = _p + "alice", asset = usd, amount = "1" })));
         Assert.Equal((400, "invalid_id"), await Code(_host.Post("/v1/accounts", new { id = "gov.x" + _p, owner = "mallory" })));
 
-        object Grant(string id, string from, string amount = "25000") => new { type = "transfer", id, from, to = _p + "grantee", asset = usd, amount };
+        object Grant(string id, string from, string amount = "25000", bool balancing = false) =>
+            new { type = "transfer", id, from, to = _p + "grantee", asset = usd, amount, balancing };
         Assert.Equal((400, "invalid_request"), await Code(_host.Post($"/v1/governors/{g}/proposals", new { id = "p0", proposer = _p + "alice", operations = Array.Empty<object>() })));
         Assert.Equal((400, "invalid_request"), await Code(_host.Post($"/v1/governors/{g}/proposals", new { id = "p0", proposer = _p + "alice", operations = new[] { Grant("g", _p + "alice") } })));
         Assert.Equal((400, "invalid_request"), await Code(_host.Post($"/v1/governors/{g}/proposals",
             new { id = "p0", proposer = _p + "alice", operations = Enumerable.Range(0, 11).Select(i => Grant("g" + i, treasury)).ToArray() })));
         Assert.Equal((422, "below_threshold"), await Code(_host.Post($"/v1/governors/{g}/proposals", new { id = "p0", proposer = _p + "bob", operations = new[] { Grant("g", treasury) } })));
 
-        var proposed = await _host.Post($"/v1/governors/{g}/proposals", new { id = "p1", proposer = _p + "alice", description = "a grant", operations = new[] { Grant("g1", treasury) } });
+        // A grant of 25,000 and a balancing one of what is left (of at most 90,000): it moves the 75,000 left at its turn.
+        var proposed = await _host.Post($"/v1/governors/{g}/proposals", new
+        {
+            id = "p1",
+            proposer = _p + "alice",
+            description = "a grant",
+            operations = new[] { Grant("g1", treasury), Grant("g1b", treasury, "90000", balancing: true) },
+        });
         Assert.Equal((201, "pending"), (proposed.Status, S(proposed.Body, "state")));
         Assert.Equal((422, "proposal_not_active"), await Code(_host.Post($"/v1/governors/{g}/proposals/p1/votes", new { id = "v0", voter = _p + "bob", support = "for" })));
         // A second proposal, canceled by its proposer while pending (not by anyone else).
@@ -114,12 +122,26 @@ public class GovernanceGatewayTests(HostFixture fixture) : IClassFixture<HostFix
         while (DateTimeOffset.UtcNow <= eta.AddMilliseconds(20)) await Task.Delay(20);
         var executed = await _host.Post($"/v1/governors/{g}/proposals/p1/execute", new { id = "x2", account = _p + "carol" });
         Assert.Equal((200, "executed"), (executed.Status, S(executed.Body, "state")));
-        var result = Assert.Single(executed.Body.GetProperty("results").EnumerateArray());
-        Assert.Equal(("g1", "committed"), (S(result, "id"), S(result, "status")));
+        Assert.Equal([("g1", "committed"), ("g1b", "committed")], executed.Body.GetProperty("results").EnumerateArray().Select(r => (S(r, "id"), S(r, "status"))));
         var again = await _host.Post($"/v1/governors/{g}/proposals/p1/execute", new { id = "x3", account = _p + "bob" });
         Assert.Equal((200, "executed"), (again.Status, S(again.Body, "state")));
-        Assert.Equal(("25000", "75000"), (await Posted(_p + "grantee", usd), await Posted(treasury, usd)));
+        Assert.Equal(("100000", "0"), (await Posted(_p + "grantee", usd), await Posted(treasury, usd)));
         Assert.Equal("executed", S(await Proposal(g, "p1"), "state"));
+
+        // The governor's calls are in the change feed, each at its caller, with the governor as its venue; the grants as the
+        // treasury's transfers, under the ids the execution gives them (proposal:attempt:operation).
+        bool Governed(JsonElement t) => t.TryGetProperty("venue", out var v) && v.ValueKind == JsonValueKind.Object && S(v, "kind") == "governor" && S(v, "id") == g;
+        var feed = await _host.FeedUntil(items => items.Count(Governed) >= 8 && items.Any(t => S(t, "id") == "p1:1:1"));
+        var calls = feed.Where(Governed).Select(t => (S(t, "type"), S(t, "id"), S(t, "account"), S(t, "status"))).ToList();
+        foreach (var expected in new[]
+        {
+            ("propose", "p1", _p + "alice", "committed"), ("propose", "p0", _p + "bob", "rejected"), ("cancel", "c1", _p + "alice", "committed"),
+            ("vote", "v1", _p + "alice", "committed"), ("vote", "v2", _p + "alice", "rejected"), ("vote", "v1", _p + "carol", "committed"),
+            ("queue", "q2", _p + "carol", "committed"), ("execute", "x2", _p + "carol", "committed"),
+        })
+            Assert.Contains(expected, calls);
+        var moved = feed.Single(t => S(t, "id") == "p1:1:1" && S(t, "account") == treasury);
+        Assert.Equal(("committed", "75000"), (S(moved, "status"), S(moved.GetProperty("legs")[0], "amount")));
     }
 
 }

@@ -12,7 +12,6 @@ public class TransferOptionsGatewayTests(HostFixture fixture) : IClassFixture<Ho
 
     private static string S(JsonElement e, string name) => e.GetProperty(name).GetString()!;
 
-
     private static string Moved(JsonElement transaction) => S(transaction.GetProperty("legs")[0], "amount");
 
     [Fact]
@@ -38,12 +37,47 @@ public class TransferOptionsGatewayTests(HostFixture fixture) : IClassFixture<Ho
         var results = batch.Body.GetProperty("results").EnumerateArray().ToList();
         Assert.Equal(["committed", "committed", "rejected"], results.Select(r => S(r, "status")));
         Assert.Equal("40", Moved((await _host.Get($"/v1/accounts/{b}/transactions/bb2")).Body));
+        Assert.Equal(("100", "0"), (S(await _host.Balance(a, usd), "posted"), S(await _host.Balance(b, usd), "posted")));
+    }
+
+    [Fact]
+    public async Task In_an_atomic_batch_a_balancing_transfer_moves_what_is_available_at_its_turn()
+    {
+        var usd = _p + "USD";
+        var (a, b, c, d) = (_p + "a", _p + "b", _p + "c", _p + "d");
+        await _host.Seed(usd, _p + "fed", (a, "100"), (b, "30"), (c, "0"), (d, "0"));
+        static object Transfer(string id, string from, string to, string asset, string amount, bool balancing = false) =>
+            new { type = "transfer", id, from, to, asset, amount, balancing };
+        // b pays on what a's balancing transfer brings it (100 + its 30), c spends what b's brought.
+        var batch = await _host.Post("/v1/batches", new
+        {
+            atomic = true,
+            operations = new[] { Transfer("ab1", a, b, usd, "150", true), Transfer("ab2", b, c, usd, "1000", true), Transfer("ab3", c, d, usd, "50") },
+        });
+        Assert.Equal(["committed", "committed", "committed"], batch.Body.GetProperty("results").EnumerateArray().Select(r => S(r, "status")));
+        Assert.Equal(("100", "130"), (Moved((await _host.Get($"/v1/accounts/{a}/transactions/ab1")).Body), Moved((await _host.Get($"/v1/accounts/{b}/transactions/ab2")).Body)));
+        Assert.Contains((await _host.Get($"/v1/accounts/{c}/transactions")).Body.GetProperty("items").EnumerateArray(),
+            t => S(t, "id") == "ab2" && Moved(t) == "130");
+        async Task<string[]> Posted() => [.. await Task.WhenAll(new[] { a, b, c, d }.Select(async x => S(await _host.Balance(x, usd), "posted")))];
+        Assert.Equal(["0", "0", "80", "50"], await Posted());
+
+        // Nothing available at its turn: zero_amount, and the whole batch changes nothing.
+        var refused = await _host.Post("/v1/batches", new
+        {
+            atomic = true,
+            operations = new[] { Transfer("ab4", d, c, usd, "10"), Transfer("ab5", b, a, usd, "5", true) },
+        });
+        Assert.Equal(["linked_operation_failed", "zero_amount"], refused.Body.GetProperty("results").EnumerateArray().Select(r => S(r, "code")));
+        Assert.Equal(["0", "0", "80", "50"], await Posted());
+
+        // Balancing transfers paying around a cycle would each wait for the other's amount: refused before anything runs.
         Assert.Equal((400, "invalid_request"), await Code(_host.Post("/v1/batches", new
         {
             atomic = true,
-            operations = new object[] { new { type = "transfer", id = "ba1", from = a, to = b, asset = usd, amount = "1", balancing = true } },
+            operations = new[] { Transfer("ab6", c, d, usd, "10", true), Transfer("ab7", d, c, usd, "10", true) },
         })));
-        Assert.Equal(("100", "0"), (S(await _host.Balance(a, usd), "posted"), S(await _host.Balance(b, usd), "posted")));
+        Assert.Equal(["0", "0", "80", "50"], await Posted());
+        await _host.AssertBalanced();
     }
 
     [Fact]
@@ -59,6 +93,10 @@ public class TransferOptionsGatewayTests(HostFixture fixture) : IClassFixture<Ho
         Assert.Contains(history, t => S(t, "id") == "u1" && S(t, "user_data") == "order 7 / invoice 42");
         Assert.Equal((409, "id_conflict"), await Code(_host.Post("/v1/transfers", new { id = "u1", from = a, to = b, asset = usd, amount = "5", user_data = "other" })));
         Assert.Equal((400, "invalid_request"), await Code(_host.Post("/v1/transfers", new { id = "u2", from = a, to = b, asset = usd, amount = "5", user_data = new string('x', 129) })));
+        // Empty user data is none: the same transfer as without it, so its retry is answered, not refused as another body.
+        var empty = await _host.Post("/v1/transfers", new { id = "u4", from = a, to = b, asset = usd, amount = "2", user_data = "" });
+        Assert.Equal((200, false), (empty.Status, empty.Body.TryGetProperty("user_data", out _)));
+        Assert.Equal(200, (await _host.Post("/v1/transfers", new { id = "u4", from = a, to = b, asset = usd, amount = "2" })).Status);
         await _host.PostUntilKnown("/v1/batches", new
         {
             atomic = true,

@@ -161,6 +161,31 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The admin's whole change feed (its transactions), read page by page until <paramref name="complete"/> holds of it — the
+    /// feed is a moment behind the journal — for up to 20 seconds.
+    /// </summary>
+    public async Task<List<JsonElement>> FeedUntil(Func<List<JsonElement>, bool> complete)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var (items, after) = (new List<JsonElement>(), (string?)null);
+            while (true)
+            {
+                var (status, body) = await Get("/v1/events?limit=1000" + (after is null ? "" : "&after=" + after));
+                Assert.Equal(200, status);
+                var page = body.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("transaction")).ToList();
+                items.AddRange(page);
+                after = body.GetProperty("next").GetString();
+                if (page.Count < 1000) break;
+            }
+            if (complete(items)) return items;
+            Assert.True(DateTime.UtcNow < deadline, "the feed never held what was expected: " + string.Join("\n", items.TakeLast(40)));
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>A POST asked again with the same body while it is answered 503, for up to a minute; it must then succeed.</summary>
     public async Task<(int Status, JsonElement Body)> PostUntilKnown(string path, object body)
     {
