@@ -223,9 +223,9 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
             case OpenAccount open:
                 Open(open, sender, now, events, after);
                 break;
-            case CloseAccount:
+            case CloseAccount close:
                 {
-                    var d = AccountContract.Close(_state, now);
+                    var d = AccountContract.Close(_state, now, close.VenueCallsSeen);
                     Emit(d.Events, events);
                     after.Add(() => sender.Tell(d.Rejection is { } code ? new Rejected(code) : View(created: false)));
                     break;
@@ -425,7 +425,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     private AccountView View(bool created) => new(_id, _state.Owner,
         _state.Balances.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal)
             .Select(kv => new BalanceView(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
-        created, _state.Closed);
+        created, _state.Closed, _state.Venues.Count > 0 ? [.. _state.Venues] : null, _state.VenueCalls);
 
     /// <summary>
     /// The balances as they stood at <paramref name="at"/>: those in memory when nothing changed since the last row

@@ -56,14 +56,17 @@ public static class AccountContract
 
     /// <summary>
     /// Closes the account once nothing is in it or on its way: no balance, no pending amount either way, no saga hold,
-    /// no transfer of its own still travelling. Closing a closed account changes nothing.
+    /// no transfer of its own still travelling — and, when <paramref name="venueCallsSeen"/> is given, no venue call since
+    /// the gateway found every venue of <see cref="AccountState.Venues"/> holding nothing of it. Closing a closed account
+    /// changes nothing.
     /// </summary>
-    public static Decision Close(AccountState s, long now)
+    public static Decision Close(AccountState s, long now, long? venueCallsSeen = null)
     {
         if (!s.Exists) return Decision.Reject(Codes.AccountNotFound);
         if (s.Closed) return new Decision(Decision.None);
         var busy = s.Balances.Values.Any(b => b.Posted != 0 || !b.PendingOut.IsZero || !b.PendingIn.IsZero) || s.Holds.Count > 0
-            || s.Outgoing.Values.Any(t => t.Status is TransferStatus.InFlight or TransferStatus.Pending || t.AwaitsDelivery);
+            || s.Outgoing.Values.Any(t => t.Status is TransferStatus.InFlight or TransferStatus.Pending || t.AwaitsDelivery)
+            || venueCallsSeen is { } seen && seen != s.VenueCalls;
         return busy ? Decision.Reject(Codes.AccountNotEmpty) : new Decision([new AccountClosed(now)]);
     }
 
@@ -505,6 +508,8 @@ public static class AccountContract
                 RecordCall(s, r.Id, null, r.Call, r.Fingerprint, r.Code, r.At);
                 break;
             case VenueCallSent c:
+                s.Venues.Add(c.Call.Venue);
+                s.VenueCalls++;
                 MoveLegs(s, c.Call.In, -1);
                 RecordCall(s, c.Id, null, c.Call, c.Fingerprint, null, c.At);
                 break;

@@ -19,7 +19,7 @@ namespace Ledger.Contracts.Accounts;
 public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, SnapshotBalance[] Balances, AssetId[] IssuerOf,
     Transfer[] History, Transfer[] Refused, Transfer[]? Resident = null, long HistoryCount = 0, byte[]? Seen = null,
     SagaHold[]? Holds = null, byte[]? SeenAt = null, byte[]? HistoryKeys = null, long HistoryKeysFrom = 0, byte[]? HistoryMarks = null,
-    BalanceCheckpoint[]? BalanceCheckpoints = null, long BalancesAt = 0, bool Closed = false)
+    BalanceCheckpoint[]? BalanceCheckpoints = null, long BalancesAt = 0, bool Closed = false, VenueRef[]? Venues = null, long VenueCalls = 0)
 {
     public static AccountSnapshot Of(AccountState s)
     {
@@ -59,12 +59,13 @@ public sealed record AccountSnapshot(bool Exists, string Owner, long OpenedAt, S
             s.Balances.Select(kv => new SnapshotBalance(kv.Key, kv.Value.Posted, kv.Value.PendingOut, kv.Value.PendingIn)).ToArray(),
             s.IssuerOf.ToArray(), s.RecentHistory.ToArray(), [], [.. s.Outgoing.Values, .. s.Incoming.Values], s.HistoryCount, seen,
             s.Holds.Count > 0 ? [.. s.Holds.Values] : null, at.ToArray(), historyKeys, s.HistoryKeysFrom, marks,
-            s.BalanceCheckpoints.Count > 0 ? [.. s.BalanceCheckpoints] : null, s.BalancesAt, s.Closed);
+            s.BalanceCheckpoints.Count > 0 ? [.. s.BalanceCheckpoints] : null, s.BalancesAt, s.Closed, s.Venues.Count > 0 ? [.. s.Venues] : null, s.VenueCalls);
     }
 
     public AccountState Restore(AccountId id, int historyKeep)
     {
-        var s = new AccountState { Id = id, Exists = Exists, Owner = Owner, OpenedAt = OpenedAt, HistoryKeep = historyKeep, Closed = Closed };
+        var s = new AccountState { Id = id, Exists = Exists, Owner = Owner, OpenedAt = OpenedAt, HistoryKeep = historyKeep, Closed = Closed, VenueCalls = VenueCalls };
+        s.Venues.UnionWith(Venues ?? []);
         foreach (var b in Balances)
             s.Balances[b.Asset] = new Balance { Posted = b.Posted, PendingOut = b.PendingOut, PendingIn = b.PendingIn };
         foreach (var a in IssuerOf) s.IssuerOf.Add(a);

@@ -137,6 +137,12 @@ public sealed class AccountState
     public string Owner { get; set; } = "";
     public long OpenedAt { get; set; }
     public bool Closed { get; set; }
+    /// <summary>
+    /// The venues this account has called (where it may hold a position: closing asks each), and how many calls it has
+    /// made, so that a close checked against the venues is refused if another call came in between.
+    /// </summary>
+    public HashSet<VenueRef> Venues { get; } = [];
+    public long VenueCalls { get; set; }
     public Dictionary<AssetId, Balance> Balances { get; } = [];
     /// <summary>Assets whose balance changed since the last <see cref="BalancesRecorded"/> (few: a list, not a set).</summary>
     public List<AssetId> BalancesChanged { get; } = new(2);

@@ -30,7 +30,17 @@ public abstract record VenueCall(Leg[] In, Amount Amount)
     public abstract string Operation { get; }
 
     public abstract string VenueId { get; }
+
+    /// <summary>The venue's kind, as the feed and the gateway name it (<c>market</c>, <c>farm</c>, <c>option</c>, <c>perp</c>, <c>channel</c>).</summary>
+    [JsonIgnore]
+    public abstract string VenueKind { get; }
+
+    [JsonIgnore]
+    public VenueRef Venue => new(VenueKind, VenueId);
 }
+
+/// <summary>A venue an account has called, where it may hold a position.</summary>
+public sealed record VenueRef(string Kind, string Id);
 
 public sealed record MarketCall(MarketId Market, MarketCallKind Kind, Leg[] In, Amount Amount, AccountId? Borrower = null) : VenueCall(In, Amount)
 {
@@ -45,6 +55,8 @@ public sealed record MarketCall(MarketId Market, MarketCallKind Kind, Leg[] In, 
     };
 
     public override string VenueId => Market.Value;
+
+    public override string VenueKind => "market";
 }
 
 public sealed record FarmCall(FarmId Farm, FarmCallKind Kind, Leg[] In, Amount Amount) : VenueCall(In, Amount)
@@ -55,6 +67,8 @@ public sealed record FarmCall(FarmId Farm, FarmCallKind Kind, Leg[] In, Amount A
     public override string Operation => Kind == FarmCallKind.Fund ? "rewards" : Kind.ToString().ToLowerInvariant();
 
     public override string VenueId => Farm.Value;
+
+    public override string VenueKind => "farm";
 }
 
 public sealed record OptionCall(OptionId Series, OptionCallKind Kind, Leg[] In, Amount Amount) : VenueCall(In, Amount)
@@ -65,6 +79,8 @@ public sealed record OptionCall(OptionId Series, OptionCallKind Kind, Leg[] In, 
     public override string Operation => Kind.ToString().ToLowerInvariant();
 
     public override string VenueId => Series.Value;
+
+    public override string VenueKind => "option";
 }
 
 /// <summary>An operation on a perpetual futures market; an order's signed size is <see cref="SizeDelta"/> (its magnitude in <see cref="VenueCall.Amount"/>).</summary>
@@ -84,6 +100,8 @@ public sealed record PerpCall(PerpId Perp, PerpCallKind Kind, Leg[] In, Amount A
     };
 
     public override string VenueId => Perp.Value;
+
+    public override string VenueKind => "perp";
 }
 
 /// <summary>A deposit into a payment channel, or the payout of its settlement to a participant.</summary>
@@ -95,4 +113,6 @@ public sealed record ChannelCall(ChannelId Channel, ChannelCallKind Kind, Leg[] 
     public override string Operation => Kind == ChannelCallKind.Deposit ? "channel_deposit" : "channel_payout";
 
     public override string VenueId => Channel.Value;
+
+    public override string VenueKind => "channel";
 }

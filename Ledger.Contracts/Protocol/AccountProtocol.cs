@@ -61,10 +61,15 @@ public sealed record BalanceView(AssetId Asset, Int128 Posted, Amount PendingOut
     public Int128 Available => Posted - (Int128)PendingOut.Value;
 }
 
-public sealed record AccountView(AccountId Id, string Owner, BalanceView[] Balances, bool Created, bool Closed = false) : ILedgerMessage;
+/// <summary>An account as the gateway shows it; <paramref name="Venues"/> and <paramref name="VenueCalls"/> are for closing it, not shown.</summary>
+public sealed record AccountView(AccountId Id, string Owner, BalanceView[] Balances, bool Created, bool Closed = false, VenueRef[]? Venues = null,
+    long VenueCalls = 0) : ILedgerMessage;
 
-/// <summary>Closes an empty account (api.md 1.1); answered with the account.</summary>
-public sealed record CloseAccount(AccountId Account) : IAccountMessage, IRejectableAsk<AccountView>;
+/// <summary>
+/// Closes an empty account (api.md 1.1); answered with the account. <paramref name="VenueCallsSeen"/>: the venue calls the
+/// account had made when its venues were found holding nothing of it; refused if it has made another since.
+/// </summary>
+public sealed record CloseAccount(AccountId Account, long? VenueCallsSeen = null) : IAccountMessage, IRejectableAsk<AccountView>;
 
 public sealed record BalancesAtView(AccountId Id, long At, BalanceView[] Balances) : ILedgerMessage;
 

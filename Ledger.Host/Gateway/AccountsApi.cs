@@ -1,3 +1,5 @@
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Channels;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
 
@@ -29,7 +31,14 @@ public static class AccountsApi
             var account = new AccountId(RequestBody.PathId(id, "account"));
             (await RequestBody.ReadAsync(request)).Allow("id").Id("id");
             await auth.RequireInitiator(request.HttpContext, account);
-            var closed = await ledger.Ask(new CloseAccount(account));
+            // A position in a venue is value too (api.md): every venue the account has called must hold nothing of it, and
+            // the account refuses the close if it has called a venue since these were asked.
+            var found = await ledger.Ask(new GetAccount(account));
+            if (found.IsRejected) return Problems.Rejection(found.Rejection);
+            foreach (var venue in found.Reply.Venues ?? [])
+                if (await HoldsPosition(ledger, venue, account))
+                    return Problems.Rejection(Codes.AccountNotEmpty, $"the account holds a position in {venue.Kind} '{venue.Id}'");
+            var closed = await ledger.Ask(new CloseAccount(account, found.Reply.VenueCalls));
             return closed.IsRejected ? Problems.Rejection(closed.Rejection) : Results.Json(Views.Account(closed.Reply));
         });
 
@@ -82,5 +91,29 @@ public static class AccountsApi
         if (values.Count != 1 || !long.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < min || n > max)
             throw RequestBody.Invalid(Codes.InvalidRequest, $"query parameter '{name}' must be an integer from {min} to {max}");
         return n;
+    }
+    /// <summary>Whether <paramref name="venue"/> still holds anything of <paramref name="account"/>: a supply, a loan or collateral, a
+    /// stake or unclaimed rewards, a written option not yet settled, a perp position, margin or vault shares, a channel not yet settled.</summary>
+    private static async Task<bool> HoldsPosition(LedgerClient ledger, VenueRef venue, AccountId account)
+    {
+        switch (venue.Kind)
+        {
+            case "market":
+                return await ledger.Find(new GetMarketPosition(new MarketId(venue.Id), account)) is { } m
+                    && !(m.Supplied.IsZero && m.Borrowed.IsZero && m.Collateral.IsZero);
+            case "farm":
+                return await ledger.Find(new GetFarmPosition(new FarmId(venue.Id), account)) is { } f && !(f.Staked.IsZero && f.Earned.IsZero);
+            case "option":
+                return await ledger.Find(new GetOptionPosition(new OptionId(venue.Id), account)) is { } o
+                    && (!o.Written.IsZero || !o.Settled && !o.Collateral.IsZero);
+            case "perp":
+                return await ledger.Find(new GetPerpPosition(new PerpId(venue.Id), account)) is { } p
+                    && (p.Size != 0 || !p.Margin.IsZero || !p.VaultShares.IsZero);
+            case "channel":
+                return await ledger.Find(new GetChannel(new ChannelId(venue.Id))) is { } c
+                    && (c.A == account || c.B == account) && c.State != ChannelStatus.Settled && !(c.DepositA.IsZero && c.DepositB.IsZero);
+            default:
+                throw new InvalidOperationException($"unknown venue kind '{venue.Kind}'");
+        }
     }
 }

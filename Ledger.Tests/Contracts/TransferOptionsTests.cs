@@ -1,5 +1,6 @@
 using System.Numerics;
 using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Farms;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Tests.Support;
@@ -76,6 +77,23 @@ public class TransferOptionsTests(ITestOutputHelper output)
         Assert.True(AccountSnapshot.Of(_w.State(new("alice"))).Restore(new("alice"), 100).Closed);
         Assert.Equal(Codes.AccountNotEmpty, _w.Close("bank").Rejection);
         Assert.Equal(Codes.AccountNotFound, _w.Close("nobody").Rejection);
+    }
+
+    [Fact]
+    public void A_close_checked_against_the_venues_is_refused_if_the_account_called_a_venue_since()
+    {
+        _w.Transfer("alice", "bob", "USD", 1_000, "all");
+        _w.DeliverAll();
+        var alice = _w.State(new("alice"));
+        var claim = new FarmCall(new("f"), FarmCallKind.Claim, [], Amount.Zero);
+        AccountContract.Apply(alice, new VenueCallSent(new("claim"), claim, claim.Fingerprint(alice.Id), _w.Now));
+        AccountContract.Apply(alice, new PoolCallAnswered(new("claim"), [], null, _w.Now));
+        Assert.Equal((1L, new VenueRef("farm", "f")), (alice.VenueCalls, Assert.Single(alice.Venues)));
+        // What the gateway checked (the venues after 0 calls) is not what is there now.
+        Assert.Equal(Codes.AccountNotEmpty, AccountContract.Close(alice, _w.Now, venueCallsSeen: 0).Rejection);
+        var restored = AccountSnapshot.Of(alice).Restore(alice.Id, 100);
+        Assert.Equal((1L, new VenueRef("farm", "f")), (restored.VenueCalls, Assert.Single(restored.Venues)));
+        Assert.Null(AccountContract.Close(restored, _w.Now, venueCallsSeen: 1).Rejection);
     }
 
     /// <summary>

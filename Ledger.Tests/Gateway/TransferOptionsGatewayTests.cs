@@ -130,4 +130,23 @@ public class TransferOptionsGatewayTests(HostFixture fixture) : IClassFixture<Ho
         Assert.Equal((422, "account_not_found"), await Code(_host.Post($"/v1/accounts/{_p}nobody/close", new { id = "c3" })));
         await _host.AssertBalanced();
     }
+
+    [Fact]
+    public async Task An_account_with_a_position_in_a_venue_is_not_empty()
+    {
+        var usd = _p + "USD";
+        var (a, b, farm) = (_p + "alice", _p + "bob", _p + "farm");
+        await _host.Seed(usd, _p + "fed", (a, "100"), (b, "0"));
+        await _host.PostUntilKnown("/v1/farms", new { id = farm, stake_asset = usd, reward_asset = usd, duration_s = 3600 });
+        await _host.PostUntilKnown($"/v1/farms/{farm}/stake", new { id = "s1", account = a, amount = "100" });
+        // Her balance is zero, but the farm holds her stake.
+        Assert.Equal("0", S(await _host.Balance(a, usd), "posted"));
+        Assert.Equal((422, "account_not_empty"), await Code(_host.Post($"/v1/accounts/{a}/close", new { id = "c1" })));
+        await _host.PostUntilKnown($"/v1/farms/{farm}/unstake", new { id = "w1", account = a, amount = "100" });
+        await _host.PostUntilKnown("/v1/transfers", new { id = "out", from = a, to = b, asset = usd, amount = "100" });
+        var closed = await _host.Post($"/v1/accounts/{a}/close", new { id = "c2" });
+        Assert.Equal((200, true), (closed.Status, closed.Body.GetProperty("closed").GetBoolean()));
+        Assert.Equal((422, "account_closed"), await Code(_host.Post($"/v1/farms/{farm}/stake", new { id = "s2", account = a, amount = "1" })));
+        await _host.AssertBalanced();
+    }
 }
