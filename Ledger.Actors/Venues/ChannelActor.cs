@@ -117,18 +117,21 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
                     break;
                 }
             case CloseChannel c:
-                if (!Repeated(c.Account, c.Id, sender, after)) Decided(ChannelContract.Close(_state, c.Account, c.Id, c.Proof, now), sender, events, after);
+                if (!Repeated(c, c.Account, c.Id, sender, after, out var fp))
+                    Decided(ChannelContract.Close(_state, c.Account, c.Id, c.Proof, now) with { Fingerprint = fp }, sender, events, after);
                 break;
             case UpdateChannel u:
-                if (!Repeated(u.Account, u.Id, sender, after)) Decided(ChannelContract.Update(_state, u.Account, u.Id, u.Proof, now), sender, events, after);
+                if (!Repeated(u, u.Account, u.Id, sender, after, out fp))
+                    Decided(ChannelContract.Update(_state, u.Account, u.Id, u.Proof, now) with { Fingerprint = fp }, sender, events, after);
                 break;
             case CloseChannelTogether t:
-                if (!Repeated(t.Account, t.Id, sender, after))
-                    Settled(ChannelContract.CloseCooperatively(_state, t.Account, t.Id, t.BalanceA, t.BalanceB, t.SignatureA, t.SignatureB, now), sender, events,
-                        after);
+                if (!Repeated(t, t.Account, t.Id, sender, after, out fp))
+                    Settled(ChannelContract.CloseCooperatively(_state, t.Account, t.Id, t.BalanceA, t.BalanceB, t.SignatureA, t.SignatureB, now) with { Fingerprint = fp },
+                        sender, events, after);
                 break;
             case SettleChannel s:
-                if (!Repeated(s.Account, s.Id, sender, after)) Settled(ChannelContract.Settle(_state, s.Account, s.Id, now), sender, events, after);
+                if (!Repeated(s, s.Account, s.Id, sender, after, out fp))
+                    Settled(ChannelContract.Settle(_state, s.Account, s.Id, now) is { } settled ? settled with { Fingerprint = fp } : null, sender, events, after);
                 break;
             default:
                 Unhandled(message);
@@ -136,16 +139,21 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
         }
     }
 
-    /// <summary>A call made before under the same (account, id): its refusal again, or the channel as it is now.</summary>
-    private bool Repeated(AccountId account, TxId id, IActorRef sender, List<Action> after)
+    /// <summary>
+    /// A call made before under the same (account, id): <c>id_conflict</c> if it asked for something else, else its refusal
+    /// again, or the channel as it is now. Not made before: the request's <paramref name="fingerprint"/> to record.
+    /// </summary>
+    private bool Repeated(IChannelMessage command, AccountId account, TxId id, IActorRef sender, List<Action> after, out ulong fingerprint)
     {
+        fingerprint = ChannelContract.FingerprintOf(command);
         if (Answers.Find(account, ChannelContract.CommandKey(id), out var known) != Known.Resident) return false;
-        if (known!.Code is null && _state.Status == ChannelStatus.Settled) WaitForPayouts(sender, after);
+        if (known!.Fingerprint != 0 && known.Fingerprint != fingerprint) after.Add(() => sender.Tell(new Rejected(Codes.IdConflict)));
+        else if (known.Code is null && _state.Status == ChannelStatus.Settled) WaitForPayouts(sender, after);
         else after.Add(() => sender.Tell(known.Code is { } code ? new Rejected(code) : View(false)));
         return true;
     }
 
-    private void Decided(IChannelCall decided, IActorRef sender, List<IChannelEvent> events, List<Action> after)
+    private void Decided<TCall>(TCall decided, IActorRef sender, List<IChannelEvent> events, List<Action> after) where TCall : IChannelCall
     {
         Record(decided, events);
         after.Add(() => sender.Tell(decided.Code is { } code ? new Rejected(code) : View(false)));

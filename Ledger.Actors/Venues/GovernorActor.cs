@@ -103,22 +103,23 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
                 sender.Tell(ViewOf(get.Proposal, now, null));
                 break;
             case Propose m:
-                if (!Repeated(m.Proposer, m.Id, m.Id.Value, now, sender, after))
-                    Decided(GovernorContract.Propose(_state, m.Proposer, m.Id, m.Description, m.Operations, m.ProposerVotes, now), m.Id.Value, now, sender,
-                        events, after);
+                if (!Repeated(m, m.Proposer, m.Id, m.Id.Value, now, sender, after, out var fp))
+                    Decided(GovernorContract.Propose(_state, m.Proposer, m.Id, m.Description, m.Operations, m.ProposerVotes, now) with { Fingerprint = fp },
+                        m.Id.Value, now, sender, events, after);
                 break;
             case CastVote v:
-                if (!Repeated(v.Voter, v.Id, v.Proposal, now, sender, after))
-                    Decided(GovernorContract.Vote(_state, v.Voter, v.Id, v.Proposal, v.Support, v.Weight, v.Quorum, now), v.Proposal, now, sender, events,
-                        after);
+                if (!Repeated(v, v.Voter, v.Id, v.Proposal, now, sender, after, out fp))
+                    Decided(GovernorContract.Vote(_state, v.Voter, v.Id, v.Proposal, v.Support, v.Weight, v.Quorum, now) with { Fingerprint = fp }, v.Proposal,
+                        now, sender, events, after);
                 break;
             case QueueProposal q:
-                if (!Repeated(q.Account, q.Id, q.Proposal, now, sender, after))
-                    Decided(GovernorContract.Queue(_state, q.Account, q.Id, q.Proposal, q.Quorum, now), q.Proposal, now, sender, events, after);
+                if (!Repeated(q, q.Account, q.Id, q.Proposal, now, sender, after, out fp))
+                    Decided(GovernorContract.Queue(_state, q.Account, q.Id, q.Proposal, q.Quorum, now) with { Fingerprint = fp }, q.Proposal, now, sender, events,
+                        after);
                 break;
             case CancelProposal c:
-                if (!Repeated(c.Account, c.Id, c.Proposal, now, sender, after))
-                    Decided(GovernorContract.Cancel(_state, c.Account, c.Id, c.Proposal, now), c.Proposal, now, sender, events, after);
+                if (!Repeated(c, c.Account, c.Id, c.Proposal, now, sender, after, out fp))
+                    Decided(GovernorContract.Cancel(_state, c.Account, c.Id, c.Proposal, now) with { Fingerprint = fp }, c.Proposal, now, sender, events, after);
                 break;
             case ExecuteProposal x:
                 Execute(x, sender, now, events, after);
@@ -132,11 +133,17 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
         }
     }
 
-    /// <summary>A call made before under the same (account, id): answered with the proposal as it is now and the code it got then.</summary>
-    private bool Repeated(AccountId account, TxId id, string proposal, long now, IActorRef sender, List<Action> after)
+    /// <summary>
+    /// A call made before under the same (account, id): answered with the proposal as it is now and the code it got then
+    /// (<c>id_conflict</c> if it asked for something else). Not made before: the request's <paramref name="fingerprint"/> to record.
+    /// </summary>
+    private bool Repeated(IGovernorMessage call, AccountId account, TxId id, string proposal, long now, IActorRef sender, List<Action> after,
+        out ulong fingerprint)
     {
+        fingerprint = GovernorContract.FingerprintOf(call);
         if (Answers.Find(account, id, out var known) != Known.Resident) return false;
-        after.Add(() => sender.Tell(ViewOf(proposal, now, known!.Code)));
+        var code = known!.Fingerprint != 0 && known.Fingerprint != fingerprint ? Codes.IdConflict : known.Code;
+        after.Add(() => sender.Tell(ViewOf(proposal, now, code)));
         return true;
     }
 
@@ -149,20 +156,23 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
     private void Execute(ExecuteProposal x, IActorRef sender, long now, List<IGovernorEvent> events, List<Action> after)
     {
         var p = _state.Proposals.GetValueOrDefault(x.Proposal);
+        var fingerprint = GovernorContract.FingerprintOf(x);
         if (Answers.Find(x.Account, x.Id, out var known) == Known.Resident)
         {
             // The same call again: it waits for the attempt it started, or hears how it ended.
-            if (known!.Code is null && p is { Executing: true }) Wait(p, sender);
+            if (known!.Fingerprint != 0 && known.Fingerprint != fingerprint) after.Add(() => sender.Tell(ViewOf(x.Proposal, now, Codes.IdConflict)));
+            else if (known.Code is null && p is { Executing: true }) Wait(p, sender);
             else after.Add(() => sender.Tell(ViewOf(x.Proposal, now, known.Code)));
             return;
         }
-        if (GovernorContract.Execute(_state, x.Account, x.Id, x.Proposal, now) is not { } started)
+        if (GovernorContract.Execute(_state, x.Account, x.Id, x.Proposal, now) is not { } execute)
         {
             // Executed already (answered as it stands: exactly once), or an attempt is in flight (wait for it).
             if (p!.Executing) Wait(p, sender);
             else after.Add(() => sender.Tell(ViewOf(x.Proposal, now, null)));
             return;
         }
+        var started = execute with { Fingerprint = fingerprint };
         Record(started, events);
         if (started.Code is not null)
         {

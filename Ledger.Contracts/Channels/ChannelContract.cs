@@ -33,6 +33,9 @@ public interface IChannelCall : IChannelEvent
     AccountId Account { get; }
     TxId Id { get; }
     string? Code { get; }
+
+    /// <summary>A close's, update's or settle's request (<see cref="ChannelContract.FingerprintOf"/>); 0 for venue calls and older events.</summary>
+    ulong Fingerprint => 0;
 }
 
 /// <summary>Keys are the participants' Ed25519 public keys, 64 lowercase hex digits.</summary>
@@ -46,17 +49,17 @@ public sealed record ChannelCallDecided(AccountId Account, TxId Id, ChannelCallK
     : IChannelCall;
 
 /// <summary>A unilateral close by a participant with the proof it holds (or none): the challenge window runs until <see cref="ClosesAt"/>.</summary>
-public sealed record ChannelClosed(AccountId Account, TxId Id, BalanceProof? Proof, long ClosesAt, string? Code, long At) : IChannelCall;
+public sealed record ChannelClosed(AccountId Account, TxId Id, BalanceProof? Proof, long ClosesAt, string? Code, long At, ulong Fingerprint = 0) : IChannelCall;
 
 /// <summary>A newer proof submitted during the challenge window.</summary>
-public sealed record ProofUpdated(AccountId Account, TxId Id, BalanceProof? Proof, string? Code, long At) : IChannelCall;
+public sealed record ProofUpdated(AccountId Account, TxId Id, BalanceProof? Proof, string? Code, long At, ulong Fingerprint = 0) : IChannelCall;
 
 /// <summary>
 /// The channel is settled: <see cref="SettleA"/> is owed to <c>a</c>, <see cref="SettleB"/> to <c>b</c>, paid by
 /// payouts that follow. Cooperative: both participants signed these balances (the signatures are kept).
 /// </summary>
 public sealed record ChannelSettled(AccountId Account, TxId Id, Amount SettleA, Amount SettleB, string? SignatureA, string? SignatureB, string? Code,
-    long At) : IChannelCall;
+    long At, ulong Fingerprint = 0) : IChannelCall;
 
 public sealed class ChannelState
 {
@@ -217,10 +220,24 @@ public static class ChannelContract
     /// </summary>
     public static TxId CommandKey(TxId id) => new("~" + id.Value);
 
+    /// <summary>The idempotency fingerprint of a close, update or settle: the same (account, id) with another request is <c>id_conflict</c>.</summary>
+    public static ulong FingerprintOf(Protocol.IChannelMessage command) => command switch
+    {
+        Protocol.CloseChannel c => Fingerprint.Of("close", Text(c.Proof)),
+        Protocol.UpdateChannel u => Fingerprint.Of("update", Text(u.Proof)),
+        Protocol.CloseChannelTogether t => Fingerprint.Of("together", t.BalanceA.ToString(), t.BalanceB.ToString(), t.SignatureA, t.SignatureB),
+        Protocol.SettleChannel => Fingerprint.Of("settle"),
+        _ => throw new ArgumentException($"not a channel command: {command.GetType().Name}", nameof(command)),
+    };
+
+    private static string? Text(BalanceProof? p) =>
+        p is null ? null : $"{p.Signer.Value}/{p.Nonce.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{p.Transferred}/{p.Signature}";
+
     public static void Apply(ChannelState s, IChannelEvent e)
     {
         if (e is IChannelCall call)
-            s.Answers.Remember(call.Account, call is ChannelCallDecided ? call.Id : CommandKey(call.Id), new CallAnswer(call is ChannelCallDecided d ? d.Out : [], call.Code));
+            s.Answers.Remember(call.Account, call is ChannelCallDecided ? call.Id : CommandKey(call.Id),
+                new CallAnswer(call is ChannelCallDecided d ? d.Out : [], call.Code, call.Fingerprint));
         switch (e)
         {
             case ChannelOpened o:

@@ -35,27 +35,31 @@ public interface IGovernorEvent;
 public interface IGovernorCall : IGovernorEvent
 {
     string? Code { get; }
+
+    /// <summary>The request's idempotency fingerprint (<see cref="GovernorContract.FingerprintOf"/>); 0 in older events.</summary>
+    ulong Fingerprint => 0;
 }
 
 public sealed record GovernorCreated(GovernorParameters Parameters, long At) : IGovernorEvent;
 
 /// <summary>A proposal made (no code), or the refusal of one. <paramref name="Operations"/> are spent from the treasury.</summary>
 public sealed record ProposalSubmitted(AccountId Proposer, TxId Id, string Description, SagaOp[] Operations, long Snapshot, long Deadline,
-    string? Code, long At) : IGovernorCall;
+    string? Code, long At, ulong Fingerprint = 0) : IGovernorCall;
 
 /// <summary>A vote of <paramref name="Weight"/> (the voter's balance at the snapshot); <paramref name="Quorum"/> is recorded with the first.</summary>
-public sealed record VoteCast(AccountId Voter, TxId Id, string Proposal, VoteSupport Support, Amount Weight, Amount? Quorum, string? Code, long At)
+public sealed record VoteCast(AccountId Voter, TxId Id, string Proposal, VoteSupport Support, Amount Weight, Amount? Quorum, string? Code, long At,
+    ulong Fingerprint = 0) : IGovernorCall;
+
+public sealed record ProposalQueued(AccountId Account, TxId Id, string Proposal, Amount? Quorum, long Eta, string? Code, long At, ulong Fingerprint = 0)
     : IGovernorCall;
 
-public sealed record ProposalQueued(AccountId Account, TxId Id, string Proposal, Amount? Quorum, long Eta, string? Code, long At) : IGovernorCall;
-
-public sealed record ProposalCanceled(AccountId Account, TxId Id, string Proposal, string? Code, long At) : IGovernorCall;
+public sealed record ProposalCanceled(AccountId Account, TxId Id, string Proposal, string? Code, long At, ulong Fingerprint = 0) : IGovernorCall;
 
 /// <summary>
 /// Attempt <paramref name="Attempt"/> of the proposal's batch is about to run (recorded before it starts, so that after
 /// a crash the governor asks the same batch for its outcome instead of starting another), or the refusal to run it.
 /// </summary>
-public sealed record ExecutionStarted(AccountId Account, TxId Id, string Proposal, int Attempt, string? Code, long At) : IGovernorCall;
+public sealed record ExecutionStarted(AccountId Account, TxId Id, string Proposal, int Attempt, string? Code, long At, ulong Fingerprint = 0) : IGovernorCall;
 
 /// <summary>The batch of an attempt ended: committed, the proposal is executed; not, it stays queued.</summary>
 public sealed record ExecutionEnded(string Proposal, int Attempt, bool Committed, OpOutcome[] Results, long At) : IGovernorEvent;
@@ -206,7 +210,7 @@ public static class GovernorContract
                 (s.Exists, s.Parameters, s.CreatedAt) = (true, c.Parameters, c.At);
                 break;
             case ProposalSubmitted p:
-                Remember(s, p.Proposer, p.Id, p.Code);
+                Remember(s, p.Proposer, p.Id, p);
                 if (p.Code is null)
                     s.Proposals[p.Id.Value] = new Proposal
                     {
@@ -219,7 +223,7 @@ public static class GovernorContract
                     };
                 break;
             case VoteCast v:
-                Remember(s, v.Voter, v.Id, v.Code);
+                Remember(s, v.Voter, v.Id, v);
                 if (v.Code is null && s.Proposals.GetValueOrDefault(v.Proposal) is { } voted)
                 {
                     voted.Voters[v.Voter] = v.Support;
@@ -233,15 +237,15 @@ public static class GovernorContract
                 }
                 break;
             case ProposalQueued q:
-                Remember(s, q.Account, q.Id, q.Code);
+                Remember(s, q.Account, q.Id, q);
                 if (q.Code is null && s.Proposals.GetValueOrDefault(q.Proposal) is { } queued) (queued.Quorum, queued.Eta) = (q.Quorum, q.Eta);
                 break;
             case ProposalCanceled c:
-                Remember(s, c.Account, c.Id, c.Code);
+                Remember(s, c.Account, c.Id, c);
                 if (c.Code is null && s.Proposals.GetValueOrDefault(c.Proposal) is { } canceled) canceled.Canceled = true;
                 break;
             case ExecutionStarted x:
-                Remember(s, x.Account, x.Id, x.Code);
+                Remember(s, x.Account, x.Id, x);
                 if (x.Code is null && s.Proposals.GetValueOrDefault(x.Proposal) is { } started) (started.Attempts, started.Executing) = (x.Attempt, true);
                 break;
             case ExecutionEnded x:
@@ -253,7 +257,22 @@ public static class GovernorContract
         }
     }
 
-    private static void Remember(GovernorState s, AccountId account, TxId id, string? code) => s.Answers.Remember(account, id, new CallAnswer([], code));
+    private static void Remember(GovernorState s, AccountId account, TxId id, IGovernorCall call) =>
+        s.Answers.Remember(account, id, new CallAnswer([], call.Code, call.Fingerprint));
+
+    /// <summary>
+    /// The idempotency fingerprint of a governor call, from what the caller asked (not the weights the gateway read for
+    /// it): the same (account, id) with another request is <c>id_conflict</c>.
+    /// </summary>
+    public static ulong FingerprintOf(Protocol.IGovernorMessage call) => call switch
+    {
+        Protocol.Propose p => Fingerprint.Of("propose", p.Description, SagaContract.FingerprintOf(p.Operations).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        Protocol.CastVote v => Fingerprint.Of("vote", v.Proposal, v.Support.ToString()),
+        Protocol.QueueProposal q => Fingerprint.Of("queue", q.Proposal),
+        Protocol.CancelProposal c => Fingerprint.Of("cancel", c.Proposal),
+        Protocol.ExecuteProposal x => Fingerprint.Of("execute", x.Proposal),
+        _ => throw new ArgumentException($"not a governor call: {call.GetType().Name}", nameof(call)),
+    };
 }
 
 /// <summary>The persisted form of a <see cref="GovernorState"/>, answers as the venues keep them.</summary>

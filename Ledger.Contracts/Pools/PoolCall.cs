@@ -46,9 +46,11 @@ public sealed record PoolCall(PoolId Pool, PoolCallKind Kind, Leg[] In, AssetId?
 
 /// <summary>
 /// A venue's (a pool's, market's or farm's) answer to one call: what goes back to the account (<see cref="Out"/>),
-/// and the refusal code if it was refused (then <see cref="Out"/> is the inputs, returned whole).
+/// and the refusal code if it was refused (then <see cref="Out"/> is the inputs, returned whole). A venue's own commands
+/// (a channel's close, a governor's vote) keep the request's <see cref="Fingerprint"/> (0: none kept), so that the same id
+/// with another body is <c>id_conflict</c>; an account's calls are fingerprinted by the account.
 /// </summary>
-public sealed record CallAnswer(Leg[] Out, string? Code)
+public sealed record CallAnswer(Leg[] Out, string? Code, ulong Fingerprint = 0)
 {
     public static CallAnswer Refusal(PoolCall call, string code) => new(call.In, code);
 }

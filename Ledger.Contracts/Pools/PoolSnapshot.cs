@@ -29,4 +29,4 @@ public sealed record PoolSnapshot(bool Exists, AssetId AssetA, AssetId AssetB, i
     }
 }
 
-public sealed record PoolAnswerEntry(AccountId Account, TxId Id, Leg[] Out, string? Code);
+public sealed record PoolAnswerEntry(AccountId Account, TxId Id, Leg[] Out, string? Code, ulong Fingerprint = 0);

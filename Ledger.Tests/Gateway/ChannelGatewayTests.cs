@@ -109,6 +109,9 @@ public class ChannelGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
         tower["account"] = _p + "tower";
         var updated = await _host.Post($"/v1/channels/{ch}/update", tower);
         Assert.Equal((200, 2L), (updated.Status, updated.Body.GetProperty("proof_a").GetProperty("nonce").GetInt64()));
+        Assert.Equal(200, (await _host.Post($"/v1/channels/{ch}/update", tower.DeepClone())).Status);
+        var other = new JsonObject { ["id"] = "u1", ["account"] = _p + "tower", ["proof"] = ChannelParty.Json(stale) };
+        Assert.Equal((409, "id_conflict"), await Code(_host.Post($"/v1/channels/{ch}/update", other)));
         var older = new JsonObject { ["id"] = "u2", ["account"] = _p + "bob", ["proof"] = ChannelParty.Json(stale) };
         Assert.Equal((422, "stale_proof"), await Code(_host.Post($"/v1/channels/{ch}/update", older)));
         // Her newest proof sends 70, so another of hers that sends less is stale whatever its nonce.

@@ -107,6 +107,9 @@ public class GovernanceGatewayTests(HostFixture fixture) : IClassFixture<HostFix
         Assert.Equal((400, "invalid_request"), await Code(_host.Post($"/v1/governors/{g}/proposals/p1/votes", new { id = "v1", voter = _p + "alice", support = "maybe" })));
         Assert.Equal(200, (await _host.Post($"/v1/governors/{g}/proposals/p1/votes", new { id = "v1", voter = _p + "alice", support = "for" })).Status);
         Assert.Equal((422, "already_voted"), await Code(_host.Post($"/v1/governors/{g}/proposals/p1/votes", new { id = "v2", voter = _p + "alice", support = "against" })));
+        // Her first vote's id with another body is another request: id_conflict; with the same body, the same answer.
+        Assert.Equal((409, "id_conflict"), await Code(_host.Post($"/v1/governors/{g}/proposals/p1/votes", new { id = "v1", voter = _p + "alice", support = "abstain" })));
+        Assert.Equal(200, (await _host.Post($"/v1/governors/{g}/proposals/p1/votes", new { id = "v1", voter = _p + "alice", support = "for" })).Status);
         Assert.Equal(200, (await _host.Post($"/v1/governors/{g}/proposals/p1/votes", new { id = "v1", voter = _p + "bob", support = "against" })).Status);
         var voted = await _host.Post($"/v1/governors/{g}/proposals/p1/votes", new { id = "v1", voter = _p + "carol", support = "for" });
         Assert.Equal(("60", "30", "0", "9"), (S(voted.Body, "for"), S(voted.Body, "against"), S(voted.Body, "abstain"), S(voted.Body, "quorum")));
