@@ -155,6 +155,7 @@ public static class SagaPlanner
     /// </summary>
     public static bool BalancingCycle(IReadOnlyList<SagaOp> ops)
     {
+        if (!ops.Any(o => o is TransferOp { Balancing: true })) return false;
         // Kahn's algorithm over "payer → payee" edges of balancing transfers: what is never freed lies on a cycle.
         var edges = ops.OfType<TransferOp>().Where(t => t.Balancing && t.To != t.Account).Select(t => (t.Account, t.To)).Distinct().ToList();
         var waiting = edges.GroupBy(e => e.To).ToDictionary(g => g.Key, g => g.Count());
