@@ -182,13 +182,11 @@ public static class AccountContract
         for (var k = 0; k < legs.Length; k++)
         {
             var leg = legs[k];
-            var available = s.Balances.TryGetValue(leg.Asset, out var b) ? b.Available : 0;
-            var issuer = s.IssuerOf.Contains(leg.Asset);
             if (leg.Balancing && !leg.Credit)
             {
                 // A balancing debit takes what is available at its turn (an issuer's is unbounded), and is held as worked out.
-                var have = (BigInteger)available + running.GetValueOrDefault(leg.Asset);
-                var moved = issuer || have >= (BigInteger)leg.Amount.Value ? leg.Amount : have > 0 ? new Amount((UInt128)have) : Amount.Zero;
+                var have = (BigInteger)Available(s, leg.Asset) + running.GetValueOrDefault(leg.Asset);
+                var moved = s.IssuerOf.Contains(leg.Asset) || have >= (BigInteger)leg.Amount.Value ? leg.Amount : have > 0 ? new Amount((UInt128)have) : Amount.Zero;
                 if (moved.IsZero) return (Decision.None, leg.Op, Codes.ZeroAmount);
                 if (ReferenceEquals(worked, legs)) worked = [.. legs];
                 worked[k] = leg = leg with { Amount = moved };
@@ -197,6 +195,8 @@ public static class AccountContract
             running[leg.Asset] = r;
             if (leg.Credit || r >= deepest.GetValueOrDefault(leg.Asset)) continue;
             deepest[leg.Asset] = r;
+            var available = Available(s, leg.Asset);
+            var issuer = s.IssuerOf.Contains(leg.Asset);
             // The issuer may go down to −(2^127 − 1), everyone else to zero.
             if ((BigInteger)available + r < (issuer ? -(BigInteger)Int128.MaxValue : BigInteger.Zero))
                 return (Decision.None, leg.Op, issuer ? Codes.SupplyOverflow : Codes.InsufficientFunds);
@@ -235,6 +235,8 @@ public static class AccountContract
         }
         return true;
     }
+
+    private static Int128 Available(AccountState s, AssetId asset) => s.Balances.TryGetValue(asset, out var b) ? b.Available : 0;
 
     /// <summary>What the balancing transfers this account pays in <paramref name="saga"/> move, as its hold worked them out.</summary>
     public static OpAmount[]? Balanced(AccountState s, SagaKey saga) =>
