@@ -1,15 +1,21 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Ledger.Tests.Support;
 
 namespace Ledger.Tests.Gateway;
 
 /// <summary>
 /// What the host's OpenAPI document tells a client generator: the bearer scheme on every <c>/v1</c> operation, the
-/// problems each may answer (with the problem's schema), one named path and one operationId per operation, and each
-/// operation's request body and success response with their schemas.
+/// problems each may answer (with the problem's schema), one named path and one operationId per operation, each
+/// operation's request body and success response with their schemas — and that the C# client generated from it (kept in
+/// <c>Ledger.Tests/Generated</c>) is the one the document gives today, and drives the README's walk-through
+/// (<c>OpenApiTests.Walkthrough.cs</c>).
 /// </summary>
-public class OpenApiTests(HostFixture fixture) : IClassFixture<HostFixture>
+public partial class OpenApiTests(HostFixture fixture) : IClassFixture<HostFixture>
 {
+    /// <summary>Set to 1 to write the generated client anew from the running host's document instead of comparing.</summary>
+    public const string RegenerateVariable = "LEDGER_REGENERATE_CLIENT";
+
     private static readonly string[] ProblemStatuses = ["400", "401", "403", "422", "503"];
     private static readonly string[] BodyMethods = ["post", "put"];
 
@@ -153,5 +159,27 @@ public class OpenApiTests(HostFixture fixture) : IClassFixture<HostFixture>
             probed++;
         }
         Assert.True(probed > 45, $"only {probed} bodies probed");
+    }
+
+    /// <summary>
+    /// The kept client is what NSwag generates from the document the host serves now: a change to a route, a body or an
+    /// answer shows here first. To take a change, run this test with <c>LEDGER_REGENERATE_CLIENT=1</c> and commit the file.
+    /// </summary>
+    [Fact]
+    public async Task Generated_client_is_the_one_the_document_gives()
+    {
+        var generated = await ClientGenerator.Generate(await DocumentText());
+        var kept = Path.Combine([RepositoryRoot(), .. ClientGenerator.KeptAt]);
+        if (Environment.GetEnvironmentVariable(RegenerateVariable) == "1") await File.WriteAllTextAsync(kept, generated);
+        var keptText = File.Exists(kept) ? (await File.ReadAllTextAsync(kept)).ReplaceLineEndings("\n") : "";
+        Assert.True(generated == keptText,
+            $"{string.Join('/', ClientGenerator.KeptAt)} differs from what the document generates; run this test with {RegenerateVariable}=1 and commit the file");
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Ledger.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
     }
 }
