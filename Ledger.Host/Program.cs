@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
 using Ledger.Actors.Accounts;
@@ -72,7 +71,7 @@ builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ledger.GetVa
 builder.Services.AddRateLimiter(o => Limits.Configure(o, ledger.GetValue("RateLimitPerSecond", 20_000)));
 builder.Services.AddOpenApi(OpenApiDocument.Configure);
 builder.Services.AddHostedService<ShardGauges>();
-builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+builder.Services.ConfigureHttpJsonOptions(o => Views.ConfigureJson(o.SerializerOptions));
 
 var app = builder.Build();
 

@@ -2,6 +2,7 @@ using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Channels;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Microsoft.OpenApi;
 
 namespace Ledger.Host.Gateway;
 
@@ -13,7 +14,7 @@ public static class AccountsApi
     {
         v1.MapPost("/accounts", async (HttpRequest request, LedgerClient ledger) =>
         {
-            var body = (await RequestBody.ReadAsync(request)).Allow("id", "owner");
+            var body = await RequestBody.ReadAsync(request);
             var id = new AccountId(body.Id("id"));
             if (id.Value.StartsWith(GovernorId.TreasuryPrefix, StringComparison.Ordinal))
                 throw RequestBody.Invalid(Codes.InvalidId, $"account ids starting '{GovernorId.TreasuryPrefix}' are the governors' treasuries");
@@ -24,12 +25,12 @@ public static class AccountsApi
             var opened = await ledger.Ask(new OpenAccount(id, owner));
             if (opened.IsRejected) return Problems.Rejection(opened.Rejection, $"account '{id}' exists with another owner");
             return Results.Json(Views.Account(opened.Reply), statusCode: opened.Reply.Created ? StatusCodes.Status201Created : null);
-        });
+        }).Accepting<OpenAccountBody>().Produces<AccountJson>(StatusCodes.Status201Created).Produces<AccountJson>().WithName("openAccount");
 
         v1.MapPost("/accounts/{id}/close", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
             var account = new AccountId(RequestBody.PathId(id, "account"));
-            (await RequestBody.ReadAsync(request)).Allow("id").Id("id");
+            (await RequestBody.ReadAsync(request)).Id("id");
             await auth.RequireInitiator(request.HttpContext, account);
             // A position in a venue is value too (api.md): every venue the account has called must hold nothing of it, and
             // the account refuses the close if it has called a venue since these were asked.
@@ -40,7 +41,7 @@ public static class AccountsApi
                     return Problems.Rejection(Codes.AccountNotEmpty, $"the account holds a position in {venue.Kind} '{venue.Id}'");
             var closed = await ledger.Ask(new CloseAccount(account, found.Reply.VenueCalls));
             return closed.IsRejected ? Problems.Rejection(closed.Rejection) : Results.Json(Views.Account(closed.Reply));
-        });
+        }).Accepting<CloseAccountBody>().Produces<AccountJson>().WithName("closeAccount");
 
         v1.MapGet("/accounts/{id}", async (string id, HttpContext context, Auth auth, LedgerClient ledger) =>
         {
@@ -48,7 +49,7 @@ public static class AccountsApi
             await auth.RequireAccount(context, account);
             var found = await ledger.Ask(new GetAccount(account));
             return found.IsRejected ? Problems.NotFound(found.Rejection) : Results.Json(Views.Account(found.Reply));
-        });
+        }).Produces<AccountJson>().WithName("getAccount");
 
         v1.MapGet("/accounts/{id}/balances", async (string id, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time) =>
         {
@@ -60,8 +61,9 @@ public static class AccountsApi
             var found = await ledger.Ask(new GetBalancesAt(account, at));
             if (found.IsRejected)
                 return found.Rejection == Codes.Unavailable ? Problems.Rejection(found.Rejection, "the journal could not be read; retry") : Problems.NotFound(found.Rejection);
-            return Results.Json(new { id = account.Value, at = Views.Time(at), balances = Views.Balances(found.Reply.Balances) });
-        });
+            return Results.Json(new BalancesAtJson(account.Value, Views.Time(at), Views.Balances(found.Reply.Balances)));
+        }).Produces<BalancesAtJson>().WithName("getBalancesAt")
+            .Query("at", JsonSchemaType.Integer, required: true, "the instant, Unix milliseconds, not in the future", "int64");
 
         v1.MapGet("/accounts/{id}/transactions", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
@@ -71,8 +73,10 @@ public static class AccountsApi
             var before = QueryInt(request, "before", 0, int.MaxValue);
             var page = await ledger.Ask(new ListTransactions(account, limit, before));
             if (page.IsRejected) return Problems.NotFound(page.Rejection);
-            return Results.Json(new { items = page.Reply.Items.Select(Views.Transaction), next = page.Reply.Next?.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        });
+            return Results.Json(new TransactionPageJson([.. page.Reply.Items.Select(Views.Transaction)], page.Reply.Next?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }).Produces<TransactionPageJson>().WithName("listTransactions")
+            .Query("limit", JsonSchemaType.Integer, required: false, $"1 to {ListLimitMax}; 100 if omitted")
+            .Query("before", JsonSchemaType.Integer, required: false, "the cursor a page gave as next");
 
         v1.MapGet("/accounts/{account}/transactions/{id}", async (string account, string id, HttpContext context, Auth auth, LedgerClient ledger) =>
         {
@@ -80,7 +84,7 @@ public static class AccountsApi
             await auth.RequireAccount(context, owner);
             var found = await ledger.Ask(new GetTransaction(owner, new TxId(RequestBody.PathId(id, "transaction"))));
             return found.Transaction is { } t ? Results.Json(Views.Transaction(t)) : Problems.NotFound(found.Code!);
-        });
+        }).Produces<TransactionJson>().WithName("getTransaction");
     }
 
     private static int? QueryInt(HttpRequest request, string name, int min, int max) => (int?)QueryLong(request, name, min, max);
@@ -117,3 +121,8 @@ public static class AccountsApi
         }
     }
 }
+
+public sealed record OpenAccountBody(string Id, string Owner);
+
+/// <summary>Closing names a transaction id, as every state change does.</summary>
+public sealed record CloseAccountBody(string Id);

@@ -11,7 +11,7 @@ public static class AssetsApi
         v1.MapPost("/assets", async (HttpRequest request, LedgerClient ledger) =>
         {
             Auth.RequireAdmin(request.HttpContext);
-            var body = (await RequestBody.ReadAsync(request)).Allow("id", "decimals", "issuer");
+            var body = await RequestBody.ReadAsync(request);
             var id = new AssetId(body.Id("id"));
             var decimals = (int)body.WholeNumber("decimals", 0, AssetContract.MaxDecimals, required: true)!.Value;
             var issuer = new AccountId(body.Id("issuer"));
@@ -25,12 +25,12 @@ public static class AssetsApi
             if (created.IsRejected) return Problems.Rejection(created.Rejection, $"asset '{id}' exists with another definition");
             var a = created.Reply;
             return Results.Json(Views.Asset(a, await IssuerPosted(ledger, a)), statusCode: a.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
-        });
+        }).Accepting<CreateAssetBody>().Produces<AssetJson>(StatusCodes.Status201Created).Produces<AssetJson>().WithName("createAsset");
 
         v1.MapGet("/assets/{id}", async (string id, LedgerClient ledger) =>
             await ledger.FindAsset(new AssetId(RequestBody.PathId(id, "asset"))) is { } a
                 ? Results.Json(Views.Asset(a, await IssuerPosted(ledger, a)))
-                : Problems.NotFound(Codes.AssetNotFound));
+                : Problems.NotFound(Codes.AssetNotFound)).Produces<AssetJson>().WithName("getAsset");
     }
 
     /// <summary>
@@ -52,3 +52,6 @@ public static class AssetsApi
             : 0;
     }
 }
+
+/// <summary>A new asset: <c>decimals</c> 0–38; the issuer account is created if missing.</summary>
+public sealed record CreateAssetBody(string Id, int Decimals, string Issuer);

@@ -30,16 +30,14 @@ public static class AuditApi
             {
                 return Problems.Unavailable("the audit did not finish in time; try again");
             }
-            return Results.Json(new
-            {
-                assets = audit.ToDictionary(kv => kv.Key, kv => new
-                {
-                    sum = SignedAmount.Format(kv.Value.Sum),
-                    supply = kv.Value.Supply.ToString(),
-                    in_flight = kv.Value.InFlight.ToString(),
-                }),
-                as_of = Views.Time(time.GetUtcNow().ToUnixTimeMilliseconds()),
-            });
-        });
+            return Results.Json(new SupplyAuditJson(
+                audit.ToDictionary(kv => kv.Key, kv => new AssetSupplyJson(SignedAmount.Format(kv.Value.Sum), kv.Value.Supply.ToString(), kv.Value.InFlight.ToString())),
+                Views.Time(time.GetUtcNow().ToUnixTimeMilliseconds())));
+        }).Produces<SupplyAuditJson>().WithName("auditSupply");
     }
 }
+
+/// <summary>Per asset: the sum of all balances everywhere, in flight included (which must be "0"), and the supply.</summary>
+public sealed record SupplyAuditJson(Dictionary<string, AssetSupplyJson> Assets, string AsOf);
+
+public sealed record AssetSupplyJson(string Sum, string Supply, string InFlight);

@@ -21,7 +21,7 @@ public static class BatchesApi
     {
         v1.MapPost("/batches", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
-            var body = (await RequestBody.ReadAsync(request)).Allow("atomic", "operations");
+            var body = await RequestBody.ReadAsync(request);
             var atomic = body.Bool("atomic", false);
             var operations = body.Array("operations");
             var count = operations.GetArrayLength();
@@ -45,12 +45,16 @@ public static class BatchesApi
             foreach (var asset in ops.Select(o => o.Transfer?.Asset).OfType<AssetId>().Distinct())
                 if (await ledger.FindAsset(asset) is null) unknownAssets.Add(asset);
             var results = atomic ? await Atomic(ledger, ops, unknownAssets) : await Independent(ledger, ops, unknownAssets);
-            return Results.Json(new { results });
-        });
+            return Results.Json(new BatchResultsJson(results));
+        }).Accepting<BatchBody>().Produces<BatchResultsJson>().WithName("submitBatch");
     }
 
     /// <summary>One operation: as a saga sees it, and for a transfer the request an account decides alone.</summary>
     public sealed record Operation(SagaOp Op, TransferRequest? Transfer);
+
+    // A batch's operation is a transfer or a swap request with its type (BatchOperationBody, for the document, is their union).
+    private static readonly string[] TransferFields = [.. RequestShape.Of<TransferBody>().Fields, "type"];
+    private static readonly string[] SwapFields = [.. RequestShape.Of<SwapBody>().Fields, "type"];
 
     /// <summary>Operation <paramref name="i"/> of a request: a version 1 transfer or swap (also a proposal's operations).</summary>
     public static Operation Parse(System.Text.Json.JsonElement op, int i)
@@ -58,8 +62,8 @@ public static class BatchesApi
         var b = new RequestBody(op, $"operations[{i}]: ");
         return b.Text("type") switch
         {
-            "transfer" => Transfer(TransfersApi.Parse(b.Allow([.. TransfersApi.Fields, "type"]))),
-            "swap" => new Operation(SwapsApi.Parse(b.Allow([.. SwapsApi.Fields, "type"])), null),
+            "transfer" => Transfer(TransfersApi.Parse(b.Allow(TransferFields))),
+            "swap" => new Operation(SwapsApi.Parse(b.Allow(SwapFields)), null),
             var type => throw RequestBody.Invalid(Codes.InvalidRequest, $"operations[{i}]: operation type '{type}' is not supported"),
         };
     }
@@ -137,3 +141,32 @@ public sealed record BatchItemJson(
     string Status,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Code,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? Result);
+
+public sealed record BatchResultsJson(BatchItemJson[] Results);
+
+/// <summary>At most 8,190 operations; <c>atomic</c>: all commit or none does.</summary>
+public sealed record BatchBody(BatchOperationBody[] Operations, bool Atomic = false);
+
+/// <summary>
+/// A batch's (or a proposal's) operation: <c>type</c> <c>"transfer"</c> with the fields of <see cref="TransferBody"/>, or
+/// <c>"swap"</c> with those of <see cref="SwapBody"/>; a field of the other kind is refused. Fields left out are absent.
+/// </summary>
+public sealed record BatchOperationBody(
+    string Type,
+    string Id,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? From = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? To = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Asset = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Amount = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Pending = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? TimeoutMs = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UserData = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Balancing = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Account = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string[]? Route = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AssetIn = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AmountIn = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? MinAmountOut = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AmountOut = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? MaxAmountIn = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Deadline = null);

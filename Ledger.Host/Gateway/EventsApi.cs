@@ -4,6 +4,9 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using Ledger.Actors.Feed;
 using Ledger.Contracts.Primitives;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace Ledger.Host.Gateway;
 
@@ -29,15 +32,17 @@ public static class EventsApi
             try
             {
                 var (items, next) = await feed.Page(after, limit, Visible(auth, request.HttpContext), cancel);
-                return Results.Json(new { items = items.Select(Json), next = next.ToString() });
+                return Results.Json(new FeedPageJson([.. items.Select(Json)], next.ToString()));
             }
             catch (Exception e) when (e is ArgumentException or Akka.Configuration.ConfigurationException)
             {
                 return NeedsSql();
             }
-        });
+        }).Produces<FeedPageJson>().WithName("listEvents")
+            .Query("after", JsonSchemaType.String, required: false, "a cursor the feed gave; from the start if omitted")
+            .Query("limit", JsonSchemaType.Integer, required: false, $"1 to {LimitMax}; 100 if omitted");
 
-        v1.MapGet("/events/stream", async (HttpContext context, ChangeFeed feed, Auth auth, ActorSystem system) =>
+        v1.MapGet("/events/stream", async (HttpContext context, ChangeFeed feed, Auth auth, ActorSystem system, IOptions<JsonOptions> json) =>
         {
             var resume = context.Request.Headers["Last-Event-ID"] is { Count: > 0 } id ? id.ToString() : context.Request.Query["after"].ToString();
             var after = Cursor(resume.Length == 0 ? default : resume);
@@ -73,7 +78,7 @@ public static class EventsApi
                     }
                     if (!(await pull).HasValue) break;
                     var item = (await pull).Value;
-                    await context.Response.WriteAsync($"id: {item.Cursor}\ndata: {JsonSerializer.Serialize(Json(item))}\n\n", aborted);
+                    await context.Response.WriteAsync($"id: {item.Cursor}\ndata: {JsonSerializer.Serialize(Json(item), json.Value.SerializerOptions)}\n\n", aborted);
                     await context.Response.Body.FlushAsync(aborted);
                     pull = queue.PullAsync();
                 }
@@ -86,7 +91,8 @@ public static class EventsApi
             {
                 kill.Shutdown();
             }
-        });
+        }).Produces<string>(StatusCodes.Status200OK, "text/event-stream").WithName("streamEvents")
+            .Query("after", JsonSchemaType.String, required: false, "a cursor the feed gave (the Last-Event-ID header wins); from the start if omitted");
     }
 
     private static FeedCursor Cursor(string? text) =>
@@ -109,24 +115,21 @@ public static class EventsApi
     private static IResult NeedsSql() =>
         Problems.Of(StatusCodes.Status501NotImplemented, Codes.NotImplemented, "the change feed needs a SQL journal (sqlite or postgres)");
 
-    private static object Json(FeedItem item)
+    private static FeedItemJson Json(FeedItem item)
     {
         var t = item.Transaction;
-        return new
-        {
-            cursor = item.Cursor.ToString(),
-            account = t.Account.Value,
-            transaction = new
-            {
-                id = t.Id.Value,
-                account = t.Account.Value,
-                type = t.Type,
-                status = t.Status,
-                code = t.Code,
-                legs = t.Legs.Select(l => new { from = l.From, to = l.To, asset = l.Asset.Value, amount = l.Amount.ToString() }),
-                completed_at = Views.Time(t.At),
-                venue = t.Venue is { } v ? new { kind = v.Kind, id = v.Id } : null,
-            },
-        };
+        return new FeedItemJson(item.Cursor.ToString(), t.Account.Value, new FeedTransactionJson(t.Id.Value, t.Account.Value, t.Type, t.Status, t.Code,
+            [.. t.Legs.Select(l => new LegJson(l.From, l.To, l.Asset.Value, l.Amount.ToString()))], Views.Time(t.At),
+            t.Venue is { } v ? new FeedVenueJson(v.Kind, v.Id) : null));
     }
 }
+
+/// <summary>A page of the change feed; <c>next</c> is the cursor to read on from.</summary>
+public sealed record FeedPageJson(FeedItemJson[] Items, string Next);
+
+public sealed record FeedItemJson(string Cursor, string Account, FeedTransactionJson Transaction);
+
+/// <summary>A transaction that reached its final status, or a venue's operation (<c>venue</c> names it).</summary>
+public sealed record FeedTransactionJson(string Id, string Account, string Type, string Status, string? Code, LegJson[] Legs, string CompletedAt, FeedVenueJson? Venue);
+
+public sealed record FeedVenueJson(string Kind, string Id);

@@ -12,12 +12,13 @@ public static class FarmsApi
     /// <summary>The longest reward period: ten years.</summary>
     public const long DurationSecondsMax = 10L * 365 * 24 * 3600;
 
-    private static readonly Dictionary<string, FarmCallKind> Operations = new()
+    /// <summary>Each operation's path segment, and its name in the OpenAPI document (a generated client's method).</summary>
+    private static readonly Dictionary<string, (FarmCallKind Kind, string OperationId)> Operations = new()
     {
-        ["rewards"] = FarmCallKind.Fund,
-        ["stake"] = FarmCallKind.Stake,
-        ["unstake"] = FarmCallKind.Unstake,
-        ["claim"] = FarmCallKind.Claim,
+        ["rewards"] = (FarmCallKind.Fund, "fundFarm"),
+        ["stake"] = (FarmCallKind.Stake, "stake"),
+        ["unstake"] = (FarmCallKind.Unstake, "unstake"),
+        ["claim"] = (FarmCallKind.Claim, "claimRewards"),
     };
 
     public static void MapFarms(this IEndpointRouteBuilder v1)
@@ -25,7 +26,7 @@ public static class FarmsApi
         v1.MapPost("/farms", async (HttpRequest request, LedgerClient ledger) =>
         {
             Auth.RequireAdmin(request.HttpContext);
-            var body = (await RequestBody.ReadAsync(request)).Allow("id", "stake_asset", "reward_asset", "duration_s");
+            var body = await RequestBody.ReadAsync(request);
             var id = new FarmId(body.Id("id"));
             var (stake, reward) = (new AssetId(body.Id("stake_asset")), new AssetId(body.Id("reward_asset")));
             var duration = body.WholeNumber("duration_s", 1, DurationSecondsMax, required: true)!.Value;
@@ -33,41 +34,40 @@ public static class FarmsApi
             var created = await ledger.Ask(new CreateFarm(id, stake, reward, duration * 1_000));
             if (created.IsRejected) return Problems.Rejection(created.Rejection, $"farm '{id}' exists with another definition");
             return Results.Json(Farm(created.Reply), statusCode: created.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
-        });
+        }).Accepting<CreateFarmBody>().Produces<FarmJson>(StatusCodes.Status201Created).Produces<FarmJson>().WithName("createFarm");
 
         v1.MapGet("/farms/{id}", async (string id, LedgerClient ledger) =>
-            await ledger.Find(new GetFarm(new FarmId(RequestBody.PathId(id, "farm")))) is { } f ? Results.Json(Farm(f)) : Problems.NotFound(Codes.FarmNotFound));
+            await ledger.Find(new GetFarm(new FarmId(RequestBody.PathId(id, "farm")))) is { } f ? Results.Json(Farm(f)) : Problems.NotFound(Codes.FarmNotFound))
+            .Produces<FarmJson>().WithName("getFarm");
 
         v1.MapGet("/farms/{id}/positions/{account}", async (string id, string account, HttpContext context, Auth auth, LedgerClient ledger) =>
         {
             var holder = new AccountId(RequestBody.PathId(account, "account"));
             await auth.RequireAccount(context, holder);
             return await ledger.Find(new GetFarmPosition(new FarmId(RequestBody.PathId(id, "farm")), holder)) is { } p
-                ? Results.Json(new { staked = p.Staked.ToString(), earned = p.Earned.ToString() })
+                ? Results.Json(new FarmPositionJson(p.Staked.ToString(), p.Earned.ToString()))
                 : Problems.NotFound(Codes.FarmNotFound);
-        });
+        }).Produces<FarmPositionJson>().WithName("getFarmPosition");
 
         // One named path per operation, so that the OpenAPI document (and a client generated from it) names each.
-        foreach (var operation in Operations.Keys)
-            v1.MapPost("/farms/{id}/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) => Call(id, operation, request, auth, ledger));
+        foreach (var (operation, (kind, operationId)) in Operations)
+        {
+            var endpoint = v1.MapPost("/farms/{id}/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) => Call(id, operation, request, auth, ledger))
+                .Produces<TransactionJson>().WithName(operationId);
+            // A claim takes what was earned: it names no amount.
+            if (kind == FarmCallKind.Claim) endpoint.Accepting<AccountCallBody>();
+            else endpoint.Accepting<VenueCallBody>();
+        }
     }
 
-    private static object Farm(FarmView f) => new
-    {
-        id = f.Id.Value,
-        stake_asset = f.StakeAsset.Value,
-        reward_asset = f.RewardAsset.Value,
-        duration_s = f.DurationMs / 1_000,
-        total_staked = f.TotalStaked.ToString(),
-        reward_held = f.RewardHeld.ToString(),
-        period_finish = Views.Time(f.PeriodFinish),
-    };
+    private static FarmJson Farm(FarmView f) => new(f.Id.Value, f.StakeAsset.Value, f.RewardAsset.Value, f.DurationMs / 1_000, f.TotalStaked.ToString(),
+        f.RewardHeld.ToString(), Views.Time(f.PeriodFinish));
 
     private static async Task<IResult> Call(string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger)
     {
         var farm = new FarmId(RequestBody.PathId(id, "farm"));
-        var kind = Operations[operation];
-        var body = (await RequestBody.ReadAsync(request)).Allow(kind == FarmCallKind.Claim ? ["id", "account"] : ["id", "account", "amount"]);
+        var kind = Operations[operation].Kind;
+        var body = await RequestBody.ReadAsync(request);
         var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
         await auth.RequireInitiator(request.HttpContext, account);
         var amount = kind == FarmCallKind.Claim ? Amount.Zero : body.Amount("amount");
@@ -88,3 +88,13 @@ public static class VenuesApi
         null => Problems.Rejection(outcome.Code!),
     };
 }
+
+/// <summary>A farm paying <c>reward_asset</c> to stakers of <c>stake_asset</c>, each funded period lasting <c>duration_s</c> seconds.</summary>
+public sealed record CreateFarmBody(string Id, string StakeAsset, string RewardAsset, long DurationS);
+
+public sealed record FarmJson(string Id, string StakeAsset, string RewardAsset, long DurationS, string TotalStaked, string RewardHeld, string PeriodFinish);
+
+public sealed record FarmPositionJson(string Staked, string Earned);
+
+/// <summary>An operation of one account that names no amount: a farm's claim, an option's settle, a proposal's queue, execute or cancel, a channel's settle.</summary>
+public sealed record AccountCallBody(string Id, string Account);

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ledger.Contracts.Governance;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
@@ -17,8 +18,7 @@ public static class GovernanceApi
         v1.MapPost("/governors", async (HttpRequest request, LedgerClient ledger) =>
         {
             Auth.RequireAdmin(request.HttpContext);
-            var body = (await RequestBody.ReadAsync(request)).Allow("id", "token", "voting_delay_ms", "voting_period_ms", "proposal_threshold",
-                "quorum_bps", "timelock_ms", "grace_ms");
+            var body = await RequestBody.ReadAsync(request);
             var id = new GovernorId(body.Id("id"));
             if (id.Treasury.Value.Length > Id.MaxLength) throw RequestBody.Invalid(Codes.InvalidId, $"a governor id has at most {Id.MaxLength - GovernorId.TreasuryPrefix.Length} characters");
             var token = new AssetId(body.Id("token"));
@@ -33,16 +33,16 @@ public static class GovernanceApi
             var created = await ledger.Ask(new CreateGovernor(id, parameters));
             if (created.IsRejected) return Problems.Rejection(created.Rejection, $"governor '{id}' exists with another definition");
             return Results.Json(Governor(created.Reply), statusCode: created.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
-        });
+        }).Accepting<CreateGovernorBody>().Produces<GovernorJson>(StatusCodes.Status201Created).Produces<GovernorJson>().WithName("createGovernor");
 
         v1.MapGet("/governors/{g}", async (string g, LedgerClient ledger) =>
             await ledger.Find(new GetGovernor(new GovernorId(RequestBody.PathId(g, "governor")))) is { } view
-                ? Results.Json(Governor(view)) : Problems.NotFound(Codes.GovernorNotFound));
+                ? Results.Json(Governor(view)) : Problems.NotFound(Codes.GovernorNotFound)).Produces<GovernorJson>().WithName("getGovernor");
 
         v1.MapPost("/governors/{g}/proposals", async (string g, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time) =>
         {
             var governor = await Find(ledger, g);
-            var body = (await RequestBody.ReadAsync(request)).Allow("id", "proposer", "description", "operations");
+            var body = await RequestBody.ReadAsync(request);
             var (id, proposer) = (new TxId(body.Id("id")), new AccountId(body.Id("proposer")));
             // The ids of an attempt's operations are "<proposal>:<attempt>:<index>", within the 64 characters of an id.
             if (id.Value.Length > 48) throw RequestBody.Invalid(Codes.InvalidId, "a proposal id has at most 48 characters");
@@ -51,7 +51,7 @@ public static class GovernanceApi
             await auth.RequireAccount(request.HttpContext, proposer);
             var votes = await Votes(ledger, proposer, governor.Parameters.Token, time.GetUtcNow().ToUnixTimeMilliseconds() - 1);
             return Answer(await ledger.Ask(new Propose(governor.Id, proposer, id, description, operations, votes)), created: true);
-        });
+        }).Accepting<ProposeBody>().Produces<ProposalJson>(StatusCodes.Status201Created).WithName("propose");
 
         v1.MapGet("/governors/{g}/proposals/{p}", async (string g, string p, LedgerClient ledger, TimeProvider time) =>
         {
@@ -60,12 +60,12 @@ public static class GovernanceApi
             if (view.Code is not null) return Problems.NotFound(view.Code);
             var quorum = view.Quorum ?? (time.GetUtcNow().ToUnixTimeMilliseconds() > view.Snapshot ? await Quorum(ledger, governor, view.Snapshot) : null);
             return Results.Json(Proposal(view with { Quorum = quorum }));
-        });
+        }).Produces<ProposalJson>().WithName("getProposal");
 
         v1.MapPost("/governors/{g}/proposals/{p}/votes", async (string g, string p, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time) =>
         {
             var (governor, proposal) = (await Find(ledger, g), RequestBody.PathId(p, "proposal"));
-            var body = (await RequestBody.ReadAsync(request)).Allow("id", "voter", "support");
+            var body = await RequestBody.ReadAsync(request);
             var (id, voter) = (new TxId(body.Id("id")), new AccountId(body.Id("voter")));
             var support = body.Text("support", 16) switch
             {
@@ -83,18 +83,19 @@ public static class GovernanceApi
                 return Problems.Rejection(Codes.ProposalNotActive, "voting starts once the snapshot has passed");
             var (weight, quorum) = (await Votes(ledger, voter, governor.Parameters.Token, view.Snapshot), await Quorum(ledger, governor, view.Snapshot));
             return Answer(await ledger.Ask(new CastVote(governor.Id, proposal, voter, id, support, weight, quorum)));
-        });
+        }).Accepting<VoteBody>().Produces<ProposalJson>().WithName("vote");
 
         // One named path per operation, so that the OpenAPI document (and a client generated from it) names each.
         foreach (var operation in new[] { "queue", "execute", "cancel" })
             v1.MapPost("/governors/{g}/proposals/{p}/" + operation, (string g, string p, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time) =>
-                Operate(g, p, operation, request, auth, ledger, time));
+                Operate(g, p, operation, request, auth, ledger, time))
+                .Accepting<AccountCallBody>().Produces<ProposalJson>().WithName(operation + "Proposal");
     }
 
     private static async Task<IResult> Operate(string g, string p, string operation, HttpRequest request, Auth auth, LedgerClient ledger, TimeProvider time)
     {
         var (governor, proposal) = (await Find(ledger, g), RequestBody.PathId(p, "proposal"));
-        var body = (await RequestBody.ReadAsync(request)).Allow("id", "account");
+        var body = await RequestBody.ReadAsync(request);
         var (id, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
         await auth.RequireAccount(request.HttpContext, account);
         switch (operation)
@@ -164,58 +165,48 @@ public static class GovernanceApi
         var code => Problems.Rejection(code),
     };
 
-    private static object Governor(GovernorView g) => new
-    {
-        id = g.Id.Value,
-        token = g.Parameters.Token.Value,
-        voting_delay_ms = g.Parameters.VotingDelayMs,
-        voting_period_ms = g.Parameters.VotingPeriodMs,
-        proposal_threshold = g.Parameters.ProposalThreshold.ToString(),
-        quorum_bps = g.Parameters.QuorumBps,
-        timelock_ms = g.Parameters.TimelockMs,
-        grace_ms = g.Parameters.GraceMs,
-        treasury = g.Id.Treasury.Value,
-        proposals = g.Proposals,
-    };
+    private static GovernorJson Governor(GovernorView g) => new(g.Id.Value, g.Parameters.Token.Value, g.Parameters.VotingDelayMs, g.Parameters.VotingPeriodMs,
+        g.Parameters.ProposalThreshold.ToString(), g.Parameters.QuorumBps, g.Parameters.TimelockMs, g.Parameters.GraceMs, g.Id.Treasury.Value, g.Proposals);
 
     /// <summary>api.md's proposal; <c>results</c> only once a batch has run.</summary>
-    private static Dictionary<string, object?> Proposal(ProposalView p)
-    {
-        var json = new Dictionary<string, object?>
-        {
-            ["id"] = p.Id,
-            ["proposer"] = p.Proposer.Value,
-            ["description"] = p.Description,
-            ["state"] = p.State.ToString().ToLowerInvariant(),
-            ["for"] = p.For.ToString(),
-            ["against"] = p.Against.ToString(),
-            ["abstain"] = p.Abstain.ToString(),
-            ["quorum"] = p.Quorum?.ToString(),
-            ["snapshot"] = Views.Time(p.Snapshot),
-            ["deadline"] = Views.Time(p.Deadline),
-            ["eta"] = p.Eta is { } eta ? Views.Time(eta) : null,
-            ["operations"] = p.Operations.Select(Operation),
-        };
-        if (p.Results is { } results)
-            json["results"] = results.Select(r => new BatchItemJson(r.Id.Value, r.Committed ? "committed" : "rejected", r.Code,
-                r.Committed && r.Fill is { Path: not null } fill ? SwapsApi.Json(fill) : null));
-        return json;
-    }
+    private static ProposalJson Proposal(ProposalView p) => new(p.Id, p.Proposer.Value, p.Description, p.State.ToString().ToLowerInvariant(), p.For.ToString(),
+        p.Against.ToString(), p.Abstain.ToString(), p.Quorum?.ToString(), Views.Time(p.Snapshot), Views.Time(p.Deadline), p.Eta is { } eta ? Views.Time(eta) : null,
+        [.. p.Operations.Select(Operation)],
+        p.Results is { } results
+            ? [.. results.Select(r => new BatchItemJson(r.Id.Value, r.Committed ? "committed" : "rejected", r.Code,
+                r.Committed && r.Fill is { Path: not null } fill ? SwapsApi.Json(fill) : null))]
+            : null);
 
-    private static object Operation(SagaOp op) => op switch
+    /// <summary>A proposal's operation as it was proposed, in the shape of a batch's.</summary>
+    private static BatchOperationBody Operation(SagaOp op) => op switch
     {
-        TransferOp t => new { type = "transfer", id = t.Id.Value, from = t.Account.Value, to = t.To.Value, asset = t.Asset.Value, amount = t.Amount.ToString() },
-        SwapOp s => (object)new
-        {
-            type = "swap",
-            id = s.Id.Value,
-            account = s.Account.Value,
-            route = s.Route.Select(r => r.Value),
-            asset_in = s.AssetIn.Value,
-            amount_in = s.AmountIn.ToString(),
-            amount_out = s.AmountOut?.ToString(),
-            min_amount_out = s.MinOut.ToString(),
-        },
-        _ => new { type = "unknown", id = op.Id.Value },
+        TransferOp t => new("transfer", t.Id.Value, From: t.Account.Value, To: t.To.Value, Asset: t.Asset.Value, Amount: t.Amount.ToString()),
+        SwapOp s => new("swap", s.Id.Value, Account: s.Account.Value, Route: [.. s.Route.Select(r => r.Value)], AssetIn: s.AssetIn.Value,
+            AmountIn: s.AmountIn.ToString(), AmountOut: s.AmountOut?.ToString(), MinAmountOut: s.MinOut.ToString()),
+        _ => new("unknown", op.Id.Value),
     };
 }
+
+/// <summary>
+/// A governor of a treasury (<c>gov.&lt;id&gt;</c>) voted by holders of <c>token</c>; times in milliseconds, the threshold an
+/// amount of the token, the quorum in basis points of its supply.
+/// </summary>
+public sealed record CreateGovernorBody(string Id, string Token, long VotingDelayMs, long VotingPeriodMs, string ProposalThreshold, int QuorumBps, long TimelockMs,
+    long GraceMs);
+
+public sealed record GovernorJson(string Id, string Token, long VotingDelayMs, long VotingPeriodMs, string ProposalThreshold, int QuorumBps, long TimelockMs,
+    long GraceMs, string Treasury, int Proposals);
+
+/// <summary>A proposal: 1 to 10 batch operations initiated by the treasury, run as one atomic batch when executed.</summary>
+public sealed record ProposeBody(string Id, string Proposer, BatchOperationBody[] Operations, string? Description = null);
+
+/// <summary>A vote: <c>support</c> is <c>"for"</c>, <c>"against"</c> or <c>"abstain"</c>.</summary>
+public sealed record VoteBody(string Id, string Voter, string Support);
+
+/// <summary>
+/// A proposal: <c>state</c> is pending, active, defeated, succeeded, queued, expired, executed or canceled; <c>quorum</c> is
+/// known once the snapshot has passed; <c>results</c> are the batch's once it has run.
+/// </summary>
+public sealed record ProposalJson(string Id, string Proposer, string Description, string State, string For, string Against, string Abstain, string? Quorum,
+    string Snapshot, string Deadline, string? Eta, BatchOperationBody[] Operations,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BatchItemJson[]? Results);

@@ -21,7 +21,7 @@ public static class OperationsApi
             Auth.RequireAdmin(context);
             var cluster = Cluster.Get(system);
             var state = cluster.State;
-            var shards = new SortedDictionary<string, SortedDictionary<string, object>>(StringComparer.Ordinal);
+            var shards = new SortedDictionary<string, SortedDictionary<string, RegionShardsJson>>(StringComparer.Ordinal);
             foreach (var (name, region) in Regions(ledger.Regions))
             {
                 if (await region.Ask<object>(new GetClusterShardingStats(StatsTimeout), StatsTimeout + TimeSpan.FromSeconds(1)) is not ClusterShardingStats stats) continue;
@@ -29,23 +29,14 @@ public static class OperationsApi
                 {
                     var node = address.ToString();
                     if (!shards.TryGetValue(node, out var byRegion)) shards[node] = byRegion = new(StringComparer.Ordinal);
-                    byRegion[name] = new { shards = regionStats.Stats.Count, entities = regionStats.Stats.Values.Sum() };
+                    byRegion[name] = new RegionShardsJson(regionStats.Stats.Count, regionStats.Stats.Values.Sum());
                 }
             }
-            return Results.Json(new
-            {
-                self = cluster.SelfAddress.ToString(),
-                leader = state.Leader?.ToString(),
-                members = state.Members.Select(m => new
-                {
-                    address = m.Address.ToString(),
-                    roles = m.Roles.OrderBy(r => r, StringComparer.Ordinal).ToArray(),
-                    status = m.Status.ToString().ToLowerInvariant(),
-                    reachable = !state.Unreachable.Contains(m),
-                }),
-                shards,
-            });
-        });
+            return Results.Json(new ClusterJson(cluster.SelfAddress.ToString(), state.Leader?.ToString(),
+                [.. state.Members.Select(m => new ClusterMemberJson(m.Address.ToString(), [.. m.Roles.OrderBy(r => r, StringComparer.Ordinal)],
+                    m.Status.ToString().ToLowerInvariant(), !state.Unreachable.Contains(m)))],
+                shards));
+        }).Produces<ClusterJson>().WithName("getCluster");
     }
 
     public static IEnumerable<(string Name, IActorRef Region)> Regions(LedgerRegions r) =>
@@ -55,6 +46,13 @@ public static class OperationsApi
         (LedgerSharding.ChannelType, r.Channels),
     ];
 }
+
+/// <summary>The cluster as this node sees it: members with their roles and status (as Akka names it), and shards per node and region.</summary>
+public sealed record ClusterJson(string Self, string? Leader, ClusterMemberJson[] Members, SortedDictionary<string, SortedDictionary<string, RegionShardsJson>> Shards);
+
+public sealed record ClusterMemberJson(string Address, string[] Roles, string Status, bool Reachable);
+
+public sealed record RegionShardsJson(int Shards, int Entities);
 
 /// <summary>Keeps the <c>ledger_shards</c> and <c>ledger_entities</c> gauges of this node's regions current.</summary>
 public sealed class ShardGauges(LedgerClient ledger) : BackgroundService

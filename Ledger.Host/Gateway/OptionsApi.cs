@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Markets;
 using Ledger.Contracts.Options;
@@ -10,12 +11,13 @@ namespace Ledger.Host.Gateway;
 /// <summary>Option series (api.md 1.1, "Options"): create, mint, burn, expiry price, redeem, settle, series and positions.</summary>
 public static class OptionsApi
 {
-    private static readonly Dictionary<string, OptionCallKind> Operations = new()
+    /// <summary>Each operation's path segment, and its name in the OpenAPI document (a generated client's method).</summary>
+    private static readonly Dictionary<string, (OptionCallKind Kind, string OperationId)> Operations = new()
     {
-        ["mint"] = OptionCallKind.Mint,
-        ["burn"] = OptionCallKind.Burn,
-        ["redeem"] = OptionCallKind.Redeem,
-        ["settle"] = OptionCallKind.Settle,
+        ["mint"] = (OptionCallKind.Mint, "mintOptions"),
+        ["burn"] = (OptionCallKind.Burn, "burnOptions"),
+        ["redeem"] = (OptionCallKind.Redeem, "redeemOptions"),
+        ["settle"] = (OptionCallKind.Settle, "settleOptions"),
     };
 
     public static void MapOptions(this IEndpointRouteBuilder v1)
@@ -23,7 +25,7 @@ public static class OptionsApi
         v1.MapPost("/options", async (HttpRequest request, LedgerClient ledger, TimeProvider time) =>
         {
             Auth.RequireAdmin(request.HttpContext);
-            var body = (await RequestBody.ReadAsync(request)).Allow("id", "underlying", "strike_asset", "kind", "strike", "expiry", "dispute_ms");
+            var body = await RequestBody.ReadAsync(request);
             var id = new OptionId(body.Id("id"));
             var (underlying, strikeAsset) = (new AssetId(body.Id("underlying")), new AssetId(body.Id("strike_asset")));
             var kind = body.Text("kind", 8) switch
@@ -41,31 +43,38 @@ public static class OptionsApi
             var created = await ledger.Ask(new CreateOption(id, underlying, strikeAsset, kind, strike, expiry, dispute, u.Decimals, k.Decimals));
             if (created.IsRejected) return Problems.Rejection(created.Rejection, $"option series '{id}' exists with another definition");
             return Results.Json(Series(created.Reply), statusCode: created.Reply.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
-        });
+        }).Accepting<CreateOptionBody>().Produces<OptionSeriesJson>(StatusCodes.Status201Created).Produces<OptionSeriesJson>().WithName("createOptionSeries");
 
         v1.MapGet("/options/{id}", async (string id, LedgerClient ledger) =>
-            await ledger.Find(new GetOption(new OptionId(RequestBody.PathId(id, "option")))) is { } o ? Results.Json(Series(o)) : Problems.NotFound(Codes.OptionNotFound));
+            await ledger.Find(new GetOption(new OptionId(RequestBody.PathId(id, "option")))) is { } o ? Results.Json(Series(o)) : Problems.NotFound(Codes.OptionNotFound))
+            .Produces<OptionSeriesJson>().WithName("getOptionSeries");
 
         v1.MapGet("/options/{id}/positions/{account}", async (string id, string account, HttpContext context, Auth auth, LedgerClient ledger) =>
         {
             var writer = new AccountId(RequestBody.PathId(account, "account"));
             await auth.RequireAccount(context, writer);
             return await ledger.Find(new GetOptionPosition(new OptionId(RequestBody.PathId(id, "option")), writer)) is { } p
-                ? Results.Json(new { @short = p.Written.ToString(), collateral = p.Collateral.ToString(), settled = p.Settled })
+                ? Results.Json(new OptionPositionJson(p.Written.ToString(), p.Collateral.ToString(), p.Settled))
                 : Problems.NotFound(Codes.OptionNotFound);
-        });
+        }).Produces<OptionPositionJson>().WithName("getOptionPosition");
 
         v1.MapPut("/options/{id}/expiry_price", async (string id, HttpRequest request, LedgerClient ledger) =>
         {
             Auth.RequireAdmin(request.HttpContext);
-            var body = (await RequestBody.ReadAsync(request)).Allow("price");
+            var body = await RequestBody.ReadAsync(request);
             var priced = await ledger.Ask(new SetExpiryPrice(new OptionId(RequestBody.PathId(id, "option")), Wad(body, "price")));
             return priced.IsRejected ? Problems.Rejection(priced.Rejection) : Results.Json(Series(priced.Reply));
-        });
+        }).Accepting<PriceBody>().Produces<OptionSeriesJson>().WithName("setExpiryPrice");
 
         // One named path per operation, so that the OpenAPI document (and a client generated from it) names each.
-        foreach (var operation in Operations.Keys)
-            v1.MapPost("/options/{id}/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) => Call(id, operation, request, auth, ledger));
+        foreach (var (operation, (kind, operationId)) in Operations)
+        {
+            var endpoint = v1.MapPost("/options/{id}/" + operation, (string id, HttpRequest request, Auth auth, LedgerClient ledger) => Call(id, operation, request, auth, ledger))
+                .Produces<TransactionJson>().WithName(operationId);
+            // A writer settles its whole short: it names no amount.
+            if (kind == OptionCallKind.Settle) endpoint.Accepting<AccountCallBody>();
+            else endpoint.Accepting<VenueCallBody>();
+        }
     }
 
     /// <summary>A positive decimal with up to 18 places, as WAD.</summary>
@@ -74,27 +83,15 @@ public static class OptionsApi
             ? wad
             : throw RequestBody.Invalid(Codes.InvalidRequest, $"{name} is a positive decimal with at most 18 places");
 
-    private static object Series(OptionView o) => new
-    {
-        id = o.Id.Value,
-        token = o.Id.Token.Value,
-        underlying = o.Underlying.Value,
-        strike_asset = o.StrikeAsset.Value,
-        kind = o.Kind == OptionKind.Call ? "call" : "put",
-        strike = Fixed.FormatWad(o.Strike.Value),
-        expiry = Views.Time(o.Expiry),
-        dispute_ms = o.DisputeMs,
-        open_interest = o.OpenInterest.ToString(),
-        collateral = o.Collateral.ToString(),
-        expiry_price = o.ExpiryPrice is { } p ? Fixed.FormatWad(p.Value) : null,
-        price_final = o.PriceFinal,
-    };
+    private static OptionSeriesJson Series(OptionView o) => new(o.Id.Value, o.Id.Token.Value, o.Underlying.Value, o.StrikeAsset.Value,
+        o.Kind == OptionKind.Call ? "call" : "put", Fixed.FormatWad(o.Strike.Value), Views.Time(o.Expiry), o.DisputeMs, o.OpenInterest.ToString(),
+        o.Collateral.ToString(), o.ExpiryPrice is { } p ? Fixed.FormatWad(p.Value) : null, o.PriceFinal);
 
     private static async Task<IResult> Call(string id, string operation, HttpRequest request, Auth auth, LedgerClient ledger)
     {
         var series = new OptionId(RequestBody.PathId(id, "option"));
-        var kind = Operations[operation];
-        var body = (await RequestBody.ReadAsync(request)).Allow(kind == OptionCallKind.Settle ? ["id", "account"] : ["id", "account", "amount"]);
+        var kind = Operations[operation].Kind;
+        var body = await RequestBody.ReadAsync(request);
         var (tx, account) = (new TxId(body.Id("id")), new AccountId(body.Id("account")));
         await auth.RequireInitiator(request.HttpContext, account);
         var amount = kind == OptionCallKind.Settle ? Amount.Zero : body.Amount("amount");
@@ -110,3 +107,16 @@ public static class OptionsApi
         return VenuesApi.Outcome(await ledger.Ask(new CallVenue(account, tx, new OptionCall(series, kind, @in, amount))));
     }
 }
+
+/// <summary>
+/// A series of European options: <c>kind</c> is <c>"call"</c> or <c>"put"</c>, <c>strike</c> the price of one whole underlying
+/// in whole strike asset (a decimal), <c>expiry</c> Unix milliseconds; the expiry price may be replaced for <c>dispute_ms</c>.
+/// </summary>
+public sealed record CreateOptionBody(string Id, string Underlying, string StrikeAsset, string Kind, string Strike, long Expiry, long DisputeMs);
+
+/// <summary>A series; its token is the asset <c>opt.&lt;id&gt;</c>.</summary>
+public sealed record OptionSeriesJson(string Id, string Token, string Underlying, string StrikeAsset, string Kind, string Strike, string Expiry, long DisputeMs,
+    string OpenInterest, string Collateral, string? ExpiryPrice, bool PriceFinal);
+
+/// <summary>A writer's position: its short (what it has written), the collateral locked, and whether it has settled.</summary>
+public sealed record OptionPositionJson([property: JsonPropertyName("short")] string Written, string Collateral, bool Settled);

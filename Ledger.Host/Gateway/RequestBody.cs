@@ -20,17 +20,25 @@ public sealed class RequestBody
         _where = where;
     }
 
+    /// <summary>
+    /// Reads the body of a request to an endpoint that declares its shape (<see cref="OpenApiDocument.Accepting{T}"/>),
+    /// refusing any field the shape does not name: the fields let through are those the OpenAPI document lists.
+    /// </summary>
     public static async Task<RequestBody> ReadAsync(HttpRequest request)
     {
+        var shape = request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<RequestShape>()
+            ?? throw new InvalidOperationException($"{request.Method} {request.Path} reads a body but declares no shape (Accepting<T>)");
+        RequestBody body;
         try
         {
             using var doc = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 16 }, request.HttpContext.RequestAborted);
-            return new RequestBody(doc.RootElement.Clone());
+            body = new RequestBody(doc.RootElement.Clone());
         }
         catch (JsonException e)
         {
             throw Invalid(Codes.InvalidRequest, "the body is not valid JSON: " + e.Message);
         }
+        return body.Allow(shape.Fields);
     }
 
     /// <summary>Refuses any field not in <paramref name="known"/>, so a typo never passes silently.</summary>
@@ -40,6 +48,9 @@ public sealed class RequestBody
             if (System.Array.IndexOf(known, p.Name) < 0) throw Invalid(Codes.InvalidRequest, $"{_where}unknown field '{p.Name}'");
         return this;
     }
+
+    /// <summary>Refuses any field the record <typeparamref name="T"/> does not name (a nested object, a batch's operation).</summary>
+    public RequestBody Allow<T>() => Allow(RequestShape.Of<T>().Fields);
 
     public bool Has(string name) => _object.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
 

@@ -13,8 +13,6 @@ namespace Ledger.Host.Gateway;
 /// </summary>
 public static class SwapsApi
 {
-    public static readonly string[] Fields = ["id", "account", "route", "asset_in", "amount_in", "min_amount_out", "amount_out", "max_amount_in", "deadline"];
-
     /// <summary>Most pools in one route.</summary>
     public const int RouteMax = 4;
 
@@ -22,11 +20,11 @@ public static class SwapsApi
     {
         v1.MapPost("/swaps", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
-            var op = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
+            var op = Parse(await RequestBody.ReadAsync(request));
             await auth.RequireInitiator(request.HttpContext, op.Account);
             var (fill, code) = await Run(ledger, op);
             return fill is not null ? Results.Json(Json(fill)) : Problems.Rejection(code!);
-        });
+        }).Accepting<SwapBody>().Produces<SwapJson>().WithName("swap");
     }
 
     /// <summary>Reads a swap (also a batch operation).</summary>
@@ -81,10 +79,15 @@ public static class SwapsApi
     }
 
     /// <summary>api.md's swap result: what went in, what came out, and the amounts along the path (Uniswap's router order).</summary>
-    public static object Json(OpFill fill) => new
-    {
-        amount_in = fill.AmountIn.ToString(),
-        amount_out = fill.AmountOut.ToString(),
-        amounts = fill.Amounts!.Select(a => a.ToString()).ToArray(),
-    };
+    public static SwapJson Json(OpFill fill) => new(fill.AmountIn.ToString(), fill.AmountOut.ToString(), [.. fill.Amounts!.Select(a => a.ToString())]);
 }
+
+/// <summary>
+/// A swap along 1 to 4 pools (also a batch's <c>swap</c> operation): exact input (<c>amount_in</c>, <c>min_amount_out</c>)
+/// or exact output (<c>amount_out</c>, <c>max_amount_in</c>); <c>deadline</c> in Unix milliseconds.
+/// </summary>
+public sealed record SwapBody(string Id, string Account, string[] Route, string AssetIn, string? AmountIn = null, string? MinAmountOut = null,
+    string? AmountOut = null, string? MaxAmountIn = null, long? Deadline = null);
+
+/// <summary>What a swap took and gave, and the amounts along its path (the input, then each hop's output).</summary>
+public sealed record SwapJson(string AmountIn, string AmountOut, string[] Amounts);

@@ -13,29 +13,27 @@ public static class TransfersApi
     {
         v1.MapPost("/transfers", async (HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
-            var (from, transfer) = Parse((await RequestBody.ReadAsync(request)).Allow(Fields));
+            var (from, transfer) = Parse(await RequestBody.ReadAsync(request));
             await auth.RequireInitiator(request.HttpContext, from);
             if (await ledger.FindAsset(transfer.Asset) is null) return Problems.Rejection(Codes.AssetNotFound);
             return Outcome((await ledger.Ask(new SubmitTransfers(from, [transfer]))).Results[0]);
-        });
+        }).Accepting<TransferBody>().Produces<TransactionJson>().WithName("createTransfer");
 
         v1.MapPost("/transfers/{id}/post", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
-            var body = (await RequestBody.ReadAsync(request)).Allow("from", "amount");
+            var body = await RequestBody.ReadAsync(request);
             await auth.RequireInitiator(request.HttpContext, new AccountId(body.Id("from")));
             var message = new PostPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")), body.AmountOrNull("amount"));
             return Outcome(await ledger.Ask(message));
-        });
+        }).Accepting<PostPendingBody>().Produces<TransactionJson>().WithName("postPendingTransfer");
 
         v1.MapPost("/transfers/{id}/void", async (string id, HttpRequest request, Auth auth, LedgerClient ledger) =>
         {
-            var body = (await RequestBody.ReadAsync(request)).Allow("from");
+            var body = await RequestBody.ReadAsync(request);
             await auth.RequireInitiator(request.HttpContext, new AccountId(body.Id("from")));
             return Outcome(await ledger.Ask(new VoidPending(new AccountId(body.Id("from")), new TxId(RequestBody.PathId(id, "transfer")))));
-        });
+        }).Accepting<VoidPendingBody>().Produces<TransactionJson>().WithName("voidPendingTransfer");
     }
-
-    public static readonly string[] Fields = ["id", "from", "to", "asset", "amount", "pending", "timeout_ms", "user_data", "balancing"];
 
     /// <summary>api.md 1.1: user data is an opaque string of at most 128 characters.</summary>
     public const int UserDataMax = 128;
@@ -65,3 +63,15 @@ public static class TransfersApi
         null => Problems.Rejection(outcome.Code!),
     };
 }
+
+/// <summary>
+/// A transfer (also a batch's <c>transfer</c> operation): <c>pending</c> reserves the amount until posted, voided or
+/// <c>timeout_ms</c> passes; <c>balancing</c> moves at most what <c>from</c> has available; <c>user_data</c> is opaque, at most 128 characters.
+/// </summary>
+public sealed record TransferBody(string Id, string From, string To, string Asset, string Amount, bool Pending = false, long? TimeoutMs = null,
+    string? UserData = null, bool Balancing = false);
+
+/// <summary>Posts a pending transfer: all of it, or <c>amount</c> (the rest is released).</summary>
+public sealed record PostPendingBody(string From, string? Amount = null);
+
+public sealed record VoidPendingBody(string From);

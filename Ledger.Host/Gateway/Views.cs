@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Pools;
@@ -10,29 +11,20 @@ namespace Ledger.Host.Gateway;
 /// <summary>The JSON shapes of api.md (snake_case; amounts as strings).</summary>
 public static class Views
 {
-    public static object Account(AccountView a) => new
+    /// <summary>The naming of every request and response record (snake_case), for the host's JSON options and the document.</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
     {
-        id = a.Id.Value,
-        owner = a.Owner,
-        balances = Balances(a.Balances),
-        closed = a.Closed,
-    };
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        // Bodies are read by hand (RequestBody), never bound: strict numbers only keep the document's integers plain integers.
+        options.NumberHandling = JsonNumberHandling.Strict;
+    }
 
-    public static object Balances(BalanceView[] balances) => balances.ToDictionary(b => b.Asset.Value, b => new
-    {
-        posted = SignedAmount.Format(b.Posted),
-        pending_out = b.PendingOut.ToString(),
-        pending_in = b.PendingIn.ToString(),
-        available = SignedAmount.Format(b.Available),
-    });
+    public static AccountJson Account(AccountView a) => new(a.Id.Value, a.Owner, Balances(a.Balances), a.Closed);
 
-    public static object Asset(AssetView a, Int128 issuerPosted) => new
-    {
-        id = a.Id.Value,
-        decimals = a.Decimals,
-        issuer = a.Issuer.Value,
-        supply = SignedAmount.Format(-issuerPosted),
-    };
+    public static Dictionary<string, BalanceJson> Balances(BalanceView[] balances) => balances.ToDictionary(b => b.Asset.Value, b => new BalanceJson(
+        SignedAmount.Format(b.Posted), b.PendingOut.ToString(), b.PendingIn.ToString(), SignedAmount.Format(b.Available)));
+
+    public static AssetJson Asset(AssetView a, Int128 issuerPosted) => new(a.Id.Value, a.Decimals, a.Issuer.Value, SignedAmount.Format(-issuerPosted));
 
     public static string Status(TransferStatus s) => s switch
     {
@@ -106,23 +98,30 @@ public static class Views
         amounts = fill.Amounts!.Select(a => a.ToString()).ToArray(),
     };
 
-    public static object Pool(PoolView p) => new
-    {
-        id = p.Id.Value,
-        asset_a = p.AssetA.Value,
-        asset_b = p.AssetB.Value,
-        reserve_a = p.ReserveA.ToString(),
-        reserve_b = p.ReserveB.ToString(),
-        total_shares = p.TotalShares.ToString(),
-        fee_bps = p.FeeBps,
-        lp_asset = p.Id.ShareAsset.Value,
-    };
+    public static PoolJson Pool(PoolView p) => new(p.Id.Value, p.AssetA.Value, p.AssetB.Value, p.ReserveA.ToString(), p.ReserveB.ToString(),
+        p.TotalShares.ToString(), p.FeeBps, p.Id.ShareAsset.Value);
 
     public static TransferResultJson Result(TransferView t) => new(
         t.Pending, t.Pending ? t.Amount.ToString() : null, t.PostedAmount?.ToString(), t.ExpiresAt is { } e ? Time(e) : null);
 
     public static string Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
 }
+
+public sealed record AccountJson(string Id, string Owner, Dictionary<string, BalanceJson> Balances, bool Closed);
+
+/// <summary>One asset's balance; <c>available = posted − pending_out</c>. Posted and available are signed (an issuer's go below zero).</summary>
+public sealed record BalanceJson(string Posted, string PendingOut, string PendingIn, string Available);
+
+/// <summary><c>GET /v1/accounts/{id}/balances?at=</c>: the balances as they stood at that instant.</summary>
+public sealed record BalancesAtJson(string Id, string At, Dictionary<string, BalanceJson> Balances);
+
+/// <summary>A page of an account's transactions, newest first; <c>next</c> is the cursor of the following page.</summary>
+public sealed record TransactionPageJson(TransactionJson[] Items, string? Next);
+
+/// <summary>An asset; <c>supply</c> is minus the issuer's balance.</summary>
+public sealed record AssetJson(string Id, int Decimals, string Issuer, string Supply);
+
+public sealed record PoolJson(string Id, string AssetA, string AssetB, string ReserveA, string ReserveB, string TotalShares, int FeeBps, string LpAsset);
 
 public sealed record LegJson(string From, string To, string Asset, string Amount);
 
