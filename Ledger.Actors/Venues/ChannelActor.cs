@@ -14,10 +14,11 @@ namespace Ledger.Actors.Venues;
 /// participant's account to call it for its payout, under one id per channel, and the channel pays each side once
 /// (its payout decision is recorded). After a crash anywhere in between, the recovered channel asks again for every
 /// payout not yet decided: the accounts answer a repeated call from their record, so each side is paid exactly once.
-/// Answers are never evicted (a channel's calls are few), so a retried call is always answered from memory.
+/// Only the newest answers stay in memory, as at every venue: an older one is read back from the journal when its call is
+/// repeated (a close, update or settle included), so that refused updates sent without end cannot fill the memory.
 /// </summary>
 public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time, VenueSettings settings)
-    : VenueActor<IChannelEvent>("channel", time, settings with { AnswersKeep = int.MaxValue })
+    : VenueActor<IChannelEvent>("channel", time, settings)
 {
     private static readonly TimeSpan PayoutAskTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PayoutRetryAfter = TimeSpan.FromSeconds(1);
@@ -42,8 +43,8 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
 
     protected override AnswerStore Answers => _state.Answers;
 
-    // Never evicted, never read back.
-    protected override Func<IChannelEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } = static _ => null;
+    protected override Func<IChannelEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } =
+        static e => e is IChannelCall c ? (ChannelContract.AnswerKey(c), ChannelContract.AnswerOf(c)) : null;
 
     protected override bool IsQuery(object message) => message is GetChannel or GetChannelHoldings;
 
@@ -146,6 +147,7 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
     private bool Repeated(IChannelMessage command, AccountId account, TxId id, IActorRef sender, List<Action> after, out ulong fingerprint)
     {
         fingerprint = ChannelContract.FingerprintOf(command);
+        if (Recalling((IVenueCommand)command, account, ChannelContract.CommandKey(id), sender)) return true;
         if (Answers.Find(account, ChannelContract.CommandKey(id), out var known) != Known.Resident) return false;
         if (known!.Fingerprint != 0 && known.Fingerprint != fingerprint) after.Add(() => sender.Tell(new Rejected(Codes.IdConflict)));
         else if (known.Code is null && _state.Status == ChannelStatus.Settled) WaitForPayouts(sender, after);

@@ -14,11 +14,11 @@ namespace Ledger.Actors.Venues;
 /// (<see cref="ExecutionStarted"/>), then its operations run as one atomic batch — a saga keyed by the proposal and the
 /// attempt — and the batch's outcome is recorded (<see cref="ExecutionEnded"/>). After a crash between the two, the
 /// recovered governor asks the same saga again, which answers with the outcome it reached: the money moves once.
-/// Answers are never evicted (a governor's calls are its proposals and votes), so a retried call is always answered
-/// from memory.
+/// Only the newest answers stay in memory, as at every venue: an older one is read back from the journal when its call
+/// is repeated, so that a proposal with a million voters does not keep a million answers.
 /// </summary>
 public sealed class GovernorActor(string entityId, Peers peers, TimeProvider time, VenueSettings settings)
-    : VenueActor<IGovernorEvent>("governor", time, settings with { AnswersKeep = int.MaxValue })
+    : VenueActor<IGovernorEvent>("governor", time, settings)
 {
     /// <summary>How long one ask of the saga waits before it is asked again (the same saga: idempotent).</summary>
     private static readonly TimeSpan BatchAskTimeout = TimeSpan.FromSeconds(30);
@@ -38,8 +38,8 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
 
     protected override AnswerStore Answers => _state.Answers;
 
-    // Never evicted, never read back.
-    protected override Func<IGovernorEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } = static _ => null;
+    protected override Func<IGovernorEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } =
+        static e => e is IGovernorCall c ? (GovernorContract.AnswerKey(c), GovernorContract.AnswerOf(c)) : null;
 
     protected override bool IsQuery(object message) => message is GetGovernor or GetProposal;
 
@@ -141,6 +141,7 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
         out ulong fingerprint)
     {
         fingerprint = GovernorContract.FingerprintOf(call);
+        if (Recalling((IVenueCommand)call, account, id, sender)) return true;
         if (Answers.Find(account, id, out var known) != Known.Resident) return false;
         var code = known!.Fingerprint != 0 && known.Fingerprint != fingerprint ? Codes.IdConflict : known.Code;
         after.Add(() => sender.Tell(ViewOf(proposal, now, code)));
@@ -157,6 +158,7 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
     {
         var p = _state.Proposals.GetValueOrDefault(x.Proposal);
         var fingerprint = GovernorContract.FingerprintOf(x);
+        if (Recalling(x, x.Account, x.Id, sender)) return;
         if (Answers.Find(x.Account, x.Id, out var known) == Known.Resident)
         {
             // The same call again: it waits for the attempt it started, or hears how it ended.

@@ -99,7 +99,14 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
                 {
                     _reading.Remove(key);
                     if (_parked.Remove(key, out var waiting))
-                        foreach (var (_, id, sender) in waiting) sender.Tell(new VenueAnswer(VenueId, id, answer));
+                        foreach (var (call, id, sender) in waiting)
+                            if (call is IVenueCommand)
+                            {
+                                // A venue's own command, answered as it answers it: its record back in memory, it is decided again.
+                                Answers.Remember(key.Item1, key.Item2, answer);
+                                Enqueue(call, sender);
+                            }
+                            else sender.Tell(new VenueAnswer(VenueId, id, answer));
                 }
                 foreach (var key in done.NotFound)
                 {
@@ -208,6 +215,19 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// Whether a venue's own command (a channel's close, a governor's vote: not an account's call) under
+    /// (<paramref name="account"/>, <paramref name="key"/>) was answered before and its answer has left memory: then it
+    /// waits while the answer is read back from the journal, and is decided again once it is in memory.
+    /// </summary>
+    protected bool Recalling(IVenueCommand command, AccountId account, TxId key, IActorRef sender)
+    {
+        if (Answers.Find(account, key, out _) != Known.Evicted) return false;
+        if (!_parked.TryGetValue((account, key), out var waiting)) _parked[(account, key)] = waiting = [];
+        waiting.Add((command, key, sender));
+        return true;
     }
 
     /// <summary>A call decided now: applied, persisted with the batch, and answered once durable.</summary>

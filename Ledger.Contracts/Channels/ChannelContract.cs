@@ -220,6 +220,11 @@ public static class ChannelContract
     /// </summary>
     public static TxId CommandKey(TxId id) => new("~" + id.Value);
 
+    /// <summary>Where a call's answer is remembered: a deposit or payout under its id, a close, update or settle under <see cref="CommandKey"/>.</summary>
+    public static (AccountId Account, TxId Key) AnswerKey(IChannelCall call) => (call.Account, call is ChannelCallDecided ? call.Id : CommandKey(call.Id));
+
+    public static CallAnswer AnswerOf(IChannelCall call) => new(call is ChannelCallDecided d ? d.Out : [], call.Code, call.Fingerprint);
+
     /// <summary>The idempotency fingerprint of a close, update or settle: the same (account, id) with another request is <c>id_conflict</c>.</summary>
     public static ulong FingerprintOf(Protocol.IChannelMessage command) => command switch
     {
@@ -236,8 +241,10 @@ public static class ChannelContract
     public static void Apply(ChannelState s, IChannelEvent e)
     {
         if (e is IChannelCall call)
-            s.Answers.Remember(call.Account, call is ChannelCallDecided ? call.Id : CommandKey(call.Id),
-                new CallAnswer(call is ChannelCallDecided d ? d.Out : [], call.Code, call.Fingerprint));
+        {
+            var (account, key) = AnswerKey(call);
+            s.Answers.Remember(account, key, AnswerOf(call));
+        }
         switch (e)
         {
             case ChannelOpened o:

@@ -210,7 +210,7 @@ public static class GovernorContract
                 (s.Exists, s.Parameters, s.CreatedAt) = (true, c.Parameters, c.At);
                 break;
             case ProposalSubmitted p:
-                Remember(s, p.Proposer, p.Id, p);
+                Remember(s, p);
                 if (p.Code is null)
                     s.Proposals[p.Id.Value] = new Proposal
                     {
@@ -223,7 +223,7 @@ public static class GovernorContract
                     };
                 break;
             case VoteCast v:
-                Remember(s, v.Voter, v.Id, v);
+                Remember(s, v);
                 if (v.Code is null && s.Proposals.GetValueOrDefault(v.Proposal) is { } voted)
                 {
                     voted.Voters[v.Voter] = v.Support;
@@ -237,15 +237,15 @@ public static class GovernorContract
                 }
                 break;
             case ProposalQueued q:
-                Remember(s, q.Account, q.Id, q);
+                Remember(s, q);
                 if (q.Code is null && s.Proposals.GetValueOrDefault(q.Proposal) is { } queued) (queued.Quorum, queued.Eta) = (q.Quorum, q.Eta);
                 break;
             case ProposalCanceled c:
-                Remember(s, c.Account, c.Id, c);
+                Remember(s, c);
                 if (c.Code is null && s.Proposals.GetValueOrDefault(c.Proposal) is { } canceled) canceled.Canceled = true;
                 break;
             case ExecutionStarted x:
-                Remember(s, x.Account, x.Id, x);
+                Remember(s, x);
                 if (x.Code is null && s.Proposals.GetValueOrDefault(x.Proposal) is { } started) (started.Attempts, started.Executing) = (x.Attempt, true);
                 break;
             case ExecutionEnded x:
@@ -257,8 +257,24 @@ public static class GovernorContract
         }
     }
 
-    private static void Remember(GovernorState s, AccountId account, TxId id, IGovernorCall call) =>
-        s.Answers.Remember(account, id, new CallAnswer([], call.Code, call.Fingerprint));
+    private static void Remember(GovernorState s, IGovernorCall call)
+    {
+        var (account, id) = AnswerKey(call);
+        s.Answers.Remember(account, id, AnswerOf(call));
+    }
+
+    /// <summary>Where a call's answer is remembered: under its caller's (account, id).</summary>
+    public static (AccountId Account, TxId Id) AnswerKey(IGovernorCall call) => call switch
+    {
+        ProposalSubmitted p => (p.Proposer, p.Id),
+        VoteCast v => (v.Voter, v.Id),
+        ProposalQueued q => (q.Account, q.Id),
+        ProposalCanceled c => (c.Account, c.Id),
+        ExecutionStarted x => (x.Account, x.Id),
+        _ => throw new ArgumentException($"unknown governor call {call.GetType().Name}", nameof(call)),
+    };
+
+    public static CallAnswer AnswerOf(IGovernorCall call) => new([], call.Code, call.Fingerprint);
 
     /// <summary>
     /// The idempotency fingerprint of a governor call, from what the caller asked (not the weights the gateway read for

@@ -12,6 +12,13 @@ public interface IEntityMessage : ILedgerMessage
     string EntityId { get; }
 }
 
+/// <summary>
+/// A venue's own command (a channel's close, a governor's vote), remembered by the venue under the caller's (account, id)
+/// and answered as the venue answers it — unlike an account's venue call, which the account remembers and the venue answers
+/// with a <c>VenueAnswer</c>.
+/// </summary>
+public interface IVenueCommand : IEntityMessage;
+
 // ---- requests paired with their replies: any of them may also be answered JournalUnavailable ----------------
 
 /// <summary>A request to one entity that is always answered with <typeparamref name="TReply"/> (a refusal, if any, is part of it).</summary>

@@ -18,18 +18,18 @@ public sealed record GovernorView(GovernorId Id, GovernorParameters Parameters, 
 
 /// <summary>A proposal; <see cref="ProposerVotes"/> is the proposer's token balance one millisecond before now.</summary>
 public sealed record Propose(GovernorId Governor, AccountId Proposer, TxId Id, string Description, SagaOp[] Operations, Amount ProposerVotes)
-    : IGovernorMessage, IAsk<ProposalView>;
+    : IGovernorMessage, IVenueCommand, IAsk<ProposalView>;
 
 /// <summary>A vote of <see cref="Weight"/> (the voter's balance at the snapshot), with the quorum at the snapshot.</summary>
 public sealed record CastVote(GovernorId Governor, string Proposal, AccountId Voter, TxId Id, VoteSupport Support, Amount Weight, Amount Quorum)
-    : IGovernorMessage, IAsk<ProposalView>;
+    : IGovernorMessage, IVenueCommand, IAsk<ProposalView>;
 
-public sealed record QueueProposal(GovernorId Governor, string Proposal, AccountId Account, TxId Id, Amount Quorum) : IGovernorMessage, IAsk<ProposalView>;
+public sealed record QueueProposal(GovernorId Governor, string Proposal, AccountId Account, TxId Id, Amount Quorum) : IGovernorMessage, IVenueCommand, IAsk<ProposalView>;
 
-public sealed record CancelProposal(GovernorId Governor, string Proposal, AccountId Account, TxId Id) : IGovernorMessage, IAsk<ProposalView>;
+public sealed record CancelProposal(GovernorId Governor, string Proposal, AccountId Account, TxId Id) : IGovernorMessage, IVenueCommand, IAsk<ProposalView>;
 
 /// <summary>Runs a queued proposal's operations as one atomic batch from the treasury, once; answered when the batch ends.</summary>
-public sealed record ExecuteProposal(GovernorId Governor, string Proposal, AccountId Account, TxId Id) : IGovernorMessage, IAsk<ProposalView>;
+public sealed record ExecuteProposal(GovernorId Governor, string Proposal, AccountId Account, TxId Id) : IGovernorMessage, IVenueCommand, IAsk<ProposalView>;
 
 public sealed record GetProposal(GovernorId Governor, string Proposal) : IGovernorMessage, IAsk<ProposalView>;
 

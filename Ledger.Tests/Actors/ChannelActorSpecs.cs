@@ -2,6 +2,7 @@ using Akka.Actor;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Sagas;
+using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Channels;
 using Ledger.Contracts.Pools;
@@ -109,5 +110,48 @@ public class ChannelActorSpecs : Akka.TestKit.Xunit2.TestKit
         var late = await Deposit(A, "d3", 10);
         Assert.Equal((TransferStatus.Rejected, Codes.ChannelClosed), (late.Transaction!.Status, late.Transaction.Code));
         Assert.Equal(((Int128)100, (Int128)60, (Int128)40), (await Posted(new("carol")), await Posted(A), await Held()));
+    }
+}
+
+/// <summary>
+/// A channel keeps only its newest answers in memory (here one): a close, update or settle repeated after its answer
+/// left memory is read back from the journal and answered as before — the same channel, the same refusal, and
+/// <c>id_conflict</c> for the same id with another body — instead of being decided again.
+/// </summary>
+public class ChannelAnswerEvictionSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private static readonly AssetId Usd = new("USD");
+    private static readonly ChannelId C = new("ch1");
+    private static readonly AccountId A = new("alice"), B = new("bob");
+    private readonly EntityWorld _world;
+
+    public ChannelAnswerEvictionSpecs() : base(SpecConfig.Local(), "channel-evict-" + Guid.NewGuid().ToString("N")[..8])
+    {
+        _world = new EntityWorld(Sys, TimeProvider.System, new AccountSettings(), new PoolSettings(), new SagaSettings(), new VenueSettings { AnswersKeep = 1 });
+    }
+
+    private Task<object> Ask(object message) => _world.Channels.Ask<object>(message, Wait);
+
+    [Fact]
+    public async Task A_command_whose_answer_left_memory_is_answered_from_the_journal()
+    {
+        _world.Mint(Usd, A.Value, 100);
+        var (a, b) = (new ChannelParty(C, A, B, new byte[32]), new ChannelParty(C, B, A, Enumerable.Repeat((byte)7, 32).ToArray()));
+        (a.OtherKeyHex, b.OtherKeyHex) = (b.PublicKeyHex, a.PublicKeyHex);
+        await Ask(new OpenChannel(C, Usd, A, B, a.PublicKeyHex, b.PublicKeyHex, 60_000));
+        await _world.Accounts.Ask<TransferOutcome>(new CallVenue(A, new("d1"), new ChannelCall(C, ChannelCallKind.Deposit, [new Leg(Usd, 100)], 100)), Wait);
+        Assert.True(b.Accept(a.Pay(30)));
+        var close = new CloseChannel(C, B, new("close"), b.Received);
+        Assert.Equal(ChannelStatus.Closing, Assert.IsType<ChannelView>(await Ask(close)).State);
+        // The same proof again is not newer: refused, and recorded.
+        Assert.Equal(new Rejected(Codes.StaleProof), await Ask(new UpdateChannel(C, A, new("u0"), b.Received!)));
+        // More refusals push both answers out of memory.
+        for (var i = 1; i <= 3; i++) Assert.Equal(new Rejected(Codes.StaleProof), await Ask(new UpdateChannel(C, A, new("u" + i), b.Received!)));
+
+        // Decided again, the close would now be refused (channel_closed): read back, it is the close it was.
+        Assert.Equal(ChannelStatus.Closing, Assert.IsType<ChannelView>(await Ask(close)).State);
+        Assert.Equal(new Rejected(Codes.IdConflict), await Ask(close with { Proof = null }));
+        Assert.Equal(new Rejected(Codes.StaleProof), await Ask(new UpdateChannel(C, A, new("u0"), b.Received!)));
     }
 }

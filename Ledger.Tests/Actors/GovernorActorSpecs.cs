@@ -37,6 +37,29 @@ public class GovernorActorSpecs : Akka.TestKit.Xunit2.TestKit
     private Int128 Posted(string account) =>
         Ask<AccountView>(_world.Accounts, new GetAccount(new(account))).Balances.FirstOrDefault(b => b.Asset == Gov)?.Posted ?? 0;
 
+    /// <summary>
+    /// A governor keeps only its newest answers in memory (here one): a vote repeated after its answer left memory is read
+    /// back and answered as it was (decided again it would be <c>already_voted</c>), and with another body it is <c>id_conflict</c>.
+    /// </summary>
+    [Fact]
+    public void A_vote_whose_answer_left_memory_is_answered_from_the_journal()
+    {
+        var peers = new Peers { Accounts = _world.Accounts, Sagas = CreateTestProbe().Ref };
+        var governor = Sys.ActorOf(GovernorActor.Props("small", peers, _time, new VenueSettings { AnswersKeep = 1 }));
+        var g = new GovernorId("small");
+        Ask<GovernorView>(governor, new CreateGovernor(g, new GovernorParameters(Gov, 1_000, 10_000, Amount.Zero, 400, 2_000, 60_000)));
+        SagaOp[] grant = [new TransferOp(new("grant"), g.Treasury, new("grantee"), Gov, new Amount(30))];
+        Assert.Null(Ask<ProposalView>(governor, new Propose(g, new("voter"), new("p1"), "a grant", grant, new Amount(100))).Code);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        var first = new CastVote(g, "p1", new("v0"), new("v"), VoteSupport.For, new Amount(10), new Amount(6));
+        Assert.Null(Ask<ProposalView>(governor, first).Code);
+        for (var i = 1; i <= 3; i++)
+            Assert.Null(Ask<ProposalView>(governor, new CastVote(g, "p1", new("v" + i), new("v"), VoteSupport.Against, new Amount(1), new Amount(6))).Code);
+        var again = Ask<ProposalView>(governor, first);
+        Assert.Equal((null, new Amount(10), new Amount(3)), (again.Code, again.For, again.Against));
+        Assert.Equal(Codes.IdConflict, Ask<ProposalView>(governor, first with { Support = VoteSupport.Against }).Code);
+    }
+
     [Fact]
     public void A_crash_between_the_batch_and_the_governors_record_pays_the_grantee_once()
     {
