@@ -109,7 +109,7 @@ public static class AccountsApi
                 return await ledger.Find(new GetFarmPosition(new FarmId(venue.Id), account)) is { } f && !(f.Staked.IsZero && f.Earned.IsZero);
             case "option":
                 return await ledger.Find(new GetOptionPosition(new OptionId(venue.Id), account)) is { } o
-                    && (!o.Written.IsZero || !o.Settled && !o.Collateral.IsZero);
+                    && !o.Settled && !(o.Written.IsZero && o.Collateral.IsZero);
             case "perp":
                 return await ledger.Find(new GetPerpPosition(new PerpId(venue.Id), account)) is { } p
                     && (p.Size != 0 || !p.Margin.IsZero || !p.VaultShares.IsZero);

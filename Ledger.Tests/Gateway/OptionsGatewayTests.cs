@@ -107,6 +107,13 @@ public class OptionsGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
         Assert.Equal(("0", true), (S(position, "collateral"), position.GetProperty("settled").GetBoolean()));
         Assert.Equal(404, (await _host.Get("/v1/options/" + _p + "nothing")).Status);
 
+        // Settled, the writer's short is no position: once it has sent away all it holds (USDC, pool shares), it closes.
+        var balances = (await _host.Get($"/v1/accounts/{_p}writer")).Body.GetProperty("balances").EnumerateObject()
+            .Where(b => S(b.Value, "posted") != "0").ToList();
+        foreach (var b in balances)
+            await _host.PostUntilKnown("/v1/transfers", new { id = "out-" + b.Name, from = _p + "writer", to = _p + "buyer", asset = b.Name, amount = S(b.Value, "posted") });
+        Assert.Equal(200, (await _host.Post($"/v1/accounts/{_p}writer/close", new { id = "close" })).Status);
+
         var audit = (await _host.Get("/v1/audit/supply")).Body.GetProperty("assets");
         foreach (var asset in new[] { usdc, "opt." + series })
             Assert.Equal(("0", "0"), (S(audit.GetProperty(asset), "sum"), S(audit.GetProperty(asset), "in_flight")));
