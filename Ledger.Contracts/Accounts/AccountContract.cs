@@ -527,12 +527,16 @@ public static class AccountContract
                     break;
                 }
             case SagaHeld h:
-                foreach (var leg in h.Held) s.BalanceOf(leg.Asset).PendingOut += leg.Amount;
-                foreach (var (i, op) in h.Ops)
-                    if (op.Account == s.Id)
-                        RecordOutgoing(s, SagaRecord(s, h.Saga, op, TransferStatus.Pending, null, h.At, h.Legs.FirstOrDefault(l => l.Op == i && l.Balancing)?.Amount));
-                s.Holds[h.Saga] = new SagaHold(h.Saga, h.Ops, h.Legs, h.Held, h.ExpiresAt);
-                break;
+                {
+                    foreach (var leg in h.Held) s.BalanceOf(leg.Asset).PendingOut += leg.Amount;
+                    // What its balancing transfers move, as this hold worked it out (looked up once: a batch may hold thousands).
+                    var moved = h.Legs.Any(l => l.Balancing) ? h.Legs.Where(l => l.Balancing).ToDictionary(l => l.Op, l => (Amount?)l.Amount) : null;
+                    foreach (var (i, op) in h.Ops)
+                        if (op.Account == s.Id)
+                            RecordOutgoing(s, SagaRecord(s, h.Saga, op, TransferStatus.Pending, null, h.At, moved?.GetValueOrDefault(i)));
+                    s.Holds[h.Saga] = new SagaHold(h.Saga, h.Ops, h.Legs, h.Held, h.ExpiresAt);
+                    break;
+                }
             case SagaApplied a:
                 ApplySaga(s, a);
                 break;

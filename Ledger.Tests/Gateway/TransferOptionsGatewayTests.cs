@@ -48,18 +48,22 @@ public class TransferOptionsGatewayTests(HostFixture fixture) : IClassFixture<Ho
         await _host.Seed(usd, _p + "fed", (a, "100"), (b, "30"), (c, "0"), (d, "0"));
         static object Transfer(string id, string from, string to, string asset, string amount, bool balancing = false) =>
             new { type = "transfer", id, from, to, asset, amount, balancing };
-        // b pays on what a's balancing transfer brings it (100 + its 30), c spends what b's brought.
+        // a pays 10, then what it has left (90) to b; b pays on what that brings it (90 + its 30), c spends what b's brought.
         var batch = await _host.Post("/v1/batches", new
         {
             atomic = true,
-            operations = new[] { Transfer("ab1", a, b, usd, "150", true), Transfer("ab2", b, c, usd, "1000", true), Transfer("ab3", c, d, usd, "50") },
+            operations = new[]
+            {
+                Transfer("ab0", a, d, usd, "10"), Transfer("ab1", a, b, usd, "150", true), Transfer("ab2", b, c, usd, "1000", true), Transfer("ab3", c, d, usd, "50"),
+            },
         });
-        Assert.Equal(["committed", "committed", "committed"], batch.Body.GetProperty("results").EnumerateArray().Select(r => S(r, "status")));
-        Assert.Equal(("100", "130"), (Moved((await _host.Get($"/v1/accounts/{a}/transactions/ab1")).Body), Moved((await _host.Get($"/v1/accounts/{b}/transactions/ab2")).Body)));
+        Assert.Equal(["committed", "committed", "committed", "committed"], batch.Body.GetProperty("results").EnumerateArray().Select(r => S(r, "status")));
+        async Task<string> MovedBy(string account, string id) => Moved((await _host.Get($"/v1/accounts/{account}/transactions/{id}")).Body);
+        Assert.Equal(("10", "90", "120"), (await MovedBy(a, "ab0"), await MovedBy(a, "ab1"), await MovedBy(b, "ab2")));
         Assert.Contains((await _host.Get($"/v1/accounts/{c}/transactions")).Body.GetProperty("items").EnumerateArray(),
-            t => S(t, "id") == "ab2" && Moved(t) == "130");
+            t => S(t, "id") == "ab2" && Moved(t) == "120");
         async Task<string[]> Posted() => [.. await Task.WhenAll(new[] { a, b, c, d }.Select(async x => S(await _host.Balance(x, usd), "posted")))];
-        Assert.Equal(["0", "0", "80", "50"], await Posted());
+        Assert.Equal(["0", "0", "70", "60"], await Posted());
 
         // Nothing available at its turn: zero_amount, and the whole batch changes nothing.
         var refused = await _host.Post("/v1/batches", new
@@ -68,7 +72,7 @@ public class TransferOptionsGatewayTests(HostFixture fixture) : IClassFixture<Ho
             operations = new[] { Transfer("ab4", d, c, usd, "10"), Transfer("ab5", b, a, usd, "5", true) },
         });
         Assert.Equal(["linked_operation_failed", "zero_amount"], refused.Body.GetProperty("results").EnumerateArray().Select(r => S(r, "code")));
-        Assert.Equal(["0", "0", "80", "50"], await Posted());
+        Assert.Equal(["0", "0", "70", "60"], await Posted());
 
         // Balancing transfers paying around a cycle would each wait for the other's amount: refused before anything runs.
         Assert.Equal((400, "invalid_request"), await Code(_host.Post("/v1/batches", new
@@ -76,7 +80,7 @@ public class TransferOptionsGatewayTests(HostFixture fixture) : IClassFixture<Ho
             atomic = true,
             operations = new[] { Transfer("ab6", c, d, usd, "10", true), Transfer("ab7", d, c, usd, "10", true) },
         })));
-        Assert.Equal(["0", "0", "80", "50"], await Posted());
+        Assert.Equal(["0", "0", "70", "60"], await Posted());
         await _host.AssertBalanced();
     }
 
