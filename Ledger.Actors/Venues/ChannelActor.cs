@@ -147,10 +147,9 @@ public sealed class ChannelActor(string entityId, Peers peers, TimeProvider time
     private bool Repeated(IChannelMessage command, AccountId account, TxId id, IActorRef sender, List<Action> after, out ulong fingerprint)
     {
         fingerprint = ChannelContract.FingerprintOf(command);
-        if (Recalling((IVenueCommand)command, account, ChannelContract.CommandKey(id), sender)) return true;
-        if (Answers.Find(account, ChannelContract.CommandKey(id), out var known) != Known.Resident) return false;
-        if (known!.Fingerprint != 0 && known.Fingerprint != fingerprint) after.Add(() => sender.Tell(new Rejected(Codes.IdConflict)));
-        else if (known.Code is null && _state.Status == ChannelStatus.Settled) WaitForPayouts(sender, after);
+        if (!MadeBefore((IVenueCommand)command, account, ChannelContract.CommandKey(id), fingerprint, sender, out var known)) return false;
+        if (known is null) return true;
+        if (known.Code is null && _state.Status == ChannelStatus.Settled) WaitForPayouts(sender, after);
         else after.Add(() => sender.Tell(known.Code is { } code ? new Rejected(code) : View(false)));
         return true;
     }

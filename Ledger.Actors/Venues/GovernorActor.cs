@@ -141,10 +141,8 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
         out ulong fingerprint)
     {
         fingerprint = GovernorContract.FingerprintOf(call);
-        if (Recalling((IVenueCommand)call, account, id, sender)) return true;
-        if (Answers.Find(account, id, out var known) != Known.Resident) return false;
-        var code = known!.Fingerprint != 0 && known.Fingerprint != fingerprint ? Codes.IdConflict : known.Code;
-        after.Add(() => sender.Tell(ViewOf(proposal, now, code)));
+        if (!MadeBefore((IVenueCommand)call, account, id, fingerprint, sender, out var known)) return false;
+        if (known is not null) after.Add(() => sender.Tell(ViewOf(proposal, now, known.Code)));
         return true;
     }
 
@@ -158,12 +156,11 @@ public sealed class GovernorActor(string entityId, Peers peers, TimeProvider tim
     {
         var p = _state.Proposals.GetValueOrDefault(x.Proposal);
         var fingerprint = GovernorContract.FingerprintOf(x);
-        if (Recalling(x, x.Account, x.Id, sender)) return;
-        if (Answers.Find(x.Account, x.Id, out var known) == Known.Resident)
+        if (MadeBefore(x, x.Account, x.Id, fingerprint, sender, out var known))
         {
             // The same call again: it waits for the attempt it started, or hears how it ended.
-            if (known!.Fingerprint != 0 && known.Fingerprint != fingerprint) after.Add(() => sender.Tell(ViewOf(x.Proposal, now, Codes.IdConflict)));
-            else if (known.Code is null && p is { Executing: true }) Wait(p, sender);
+            if (known is null) return;
+            if (known.Code is null && p is { Executing: true }) Wait(p, sender);
             else after.Add(() => sender.Tell(ViewOf(x.Proposal, now, known.Code)));
             return;
         }

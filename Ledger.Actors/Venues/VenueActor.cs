@@ -218,16 +218,25 @@ public abstract class VenueActor<TEvent> : EntityHost<TEvent>, IWithTimers
     }
 
     /// <summary>
-    /// Whether a venue's own command (a channel's close, a governor's vote: not an account's call) under
-    /// (<paramref name="account"/>, <paramref name="key"/>) was answered before and its answer has left memory: then it
-    /// waits while the answer is read back from the journal, and is decided again once it is in memory.
+    /// Whether a venue's own command (a channel's close, a governor's vote: not an account's call) was made before under
+    /// (<paramref name="account"/>, <paramref name="key"/>). Then <paramref name="known"/> is its answer — with the code
+    /// <c>id_conflict</c> if it asked for something else (another <paramref name="fingerprint"/>) — or null while that
+    /// answer is read back from the journal, after which the command is decided again.
     /// </summary>
-    protected bool Recalling(IVenueCommand command, AccountId account, TxId key, IActorRef sender)
+    protected bool MadeBefore(IVenueCommand command, AccountId account, TxId key, ulong fingerprint, IActorRef sender, out CallAnswer? known)
     {
-        if (Answers.Find(account, key, out _) != Known.Evicted) return false;
-        if (!_parked.TryGetValue((account, key), out var waiting)) _parked[(account, key)] = waiting = [];
-        waiting.Add((command, key, sender));
-        return true;
+        switch (Answers.Find(account, key, out known))
+        {
+            case Known.Resident:
+                if (known!.Fingerprint != 0 && known.Fingerprint != fingerprint) known = known with { Code = Codes.IdConflict };
+                return true;
+            case Known.Evicted:
+                if (!_parked.TryGetValue((account, key), out var waiting)) _parked[(account, key)] = waiting = [];
+                waiting.Add((command, key, sender));
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>A call decided now: applied, persisted with the batch, and answered once durable.</summary>

@@ -50,7 +50,8 @@ public static class TransfersApi
         var timeout = b.WholeNumber("timeout_ms", 1, TimeoutMsMax);
         if (timeout is not null && !pending) throw RequestBody.Invalid(Codes.InvalidRequest, "'timeout_ms' applies only to a pending transfer");
         // Empty user data is none: the same transfer, the same fingerprint.
-        var userData = b.Has("user_data") ? b.Text("user_data", UserDataMax, allowEmpty: true) is { Length: > 0 } text ? text : null : null;
+        var userData = b.Has("user_data") ? b.Text("user_data", UserDataMax, allowEmpty: true) : null;
+        if (userData?.Length == 0) userData = null;
         var balancing = b.Bool("balancing", false);
         if (balancing && pending) throw RequestBody.Invalid(Codes.InvalidRequest, "a balancing transfer cannot be pending");
         return (from, new TransferRequest(id, to, asset, amount, pending, timeout, userData, balancing));

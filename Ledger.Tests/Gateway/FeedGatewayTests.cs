@@ -26,20 +26,8 @@ public class FeedGatewayTests(HostFixture fixture) : IClassFixture<HostFixture>
     }
 
     /// <summary>Pages from <paramref name="after"/> to the end of the feed.</summary>
-    private static async Task<List<Item>> ReadAll(HostProcess host, string? after, int limit, string? key = null)
-    {
-        var items = new List<Item>();
-        while (true)
-        {
-            var path = $"/v1/events?limit={limit}" + (after is null ? "" : "&after=" + after);
-            var (status, body) = key is null ? await host.Get(path) : await host.GetAs(key, path);
-            Assert.Equal(200, status);
-            var page = body.GetProperty("items").EnumerateArray().Select(Parse).ToList();
-            items.AddRange(page);
-            after = body.GetProperty("next").GetString();
-            if (page.Count < limit) return items;
-        }
-    }
+    private static async Task<List<Item>> ReadAll(HostProcess host, string? after, int limit, string? key = null) =>
+        [.. (await host.ReadFeed(after, limit, key)).Select(Parse)];
 
     /// <summary>Reads the whole feed until every id in <paramref name="ids"/> is in it (the feed is a moment behind the journal).</summary>
     private static async Task<List<Item>> Until(HostProcess host, IReadOnlyCollection<string> ids, string? after = null)

@@ -161,25 +161,32 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The change feed's items after <paramref name="after"/> to its end, in pages of <paramref name="limit"/>, as the admin (or <paramref name="key"/>) sees them.</summary>
+    public async Task<List<JsonElement>> ReadFeed(string? after, int limit, string? key = null)
+    {
+        var items = new List<JsonElement>();
+        while (true)
+        {
+            var path = $"/v1/events?limit={limit}" + (after is null ? "" : "&after=" + after);
+            var (status, body) = key is null ? await Get(path) : await GetAs(key, path);
+            Assert.Equal(200, status);
+            var page = body.GetProperty("items").EnumerateArray().ToList();
+            items.AddRange(page);
+            after = body.GetProperty("next").GetString();
+            if (page.Count < limit) return items;
+        }
+    }
+
     /// <summary>
-    /// The admin's whole change feed (its transactions), read page by page until <paramref name="complete"/> holds of it — the
-    /// feed is a moment behind the journal — for up to 20 seconds.
+    /// The admin's whole change feed (its transactions), read until <paramref name="complete"/> holds of it — the feed is a
+    /// moment behind the journal — for up to 20 seconds.
     /// </summary>
     public async Task<List<JsonElement>> FeedUntil(Func<List<JsonElement>, bool> complete)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
-            var (items, after) = (new List<JsonElement>(), (string?)null);
-            while (true)
-            {
-                var (status, body) = await Get("/v1/events?limit=1000" + (after is null ? "" : "&after=" + after));
-                Assert.Equal(200, status);
-                var page = body.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("transaction")).ToList();
-                items.AddRange(page);
-                after = body.GetProperty("next").GetString();
-                if (page.Count < 1000) break;
-            }
+            var items = (await ReadFeed(null, 1_000)).Select(i => i.GetProperty("transaction")).ToList();
             if (complete(items)) return items;
             Assert.True(DateTime.UtcNow < deadline, "the feed never held what was expected: " + string.Join("\n", items.TakeLast(40)));
             await Task.Delay(100);
