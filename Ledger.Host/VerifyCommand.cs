@@ -194,7 +194,17 @@ public static class VerifyCommand
                 }
             }
             foreach (var p in Pools.Values)
-                foreach (var h in PoolContract.Holdings(p)) Add(h.Asset, (BigInteger)h.Held);
+            {
+                foreach (var h in PoolContract.Holdings(p, withOwed: false)) Add(h.Asset, (BigInteger)h.Held);
+                // A route batch's hops still owed to another pool count here until that pool has applied them (its unlock's tombstone).
+                foreach (var (batch, pool, hop) in PoolContract.RouteHopsOwed(p))
+                    if (Pools.GetValueOrDefault(pool)?.Answers.Find(batch.Account, batch.Id, out _) is not (Known.Resident or Known.Evicted))
+                    {
+                        Add(hop.AssetIn, hop.AmountIn.Value);
+                        Add(hop.AssetOut, -(BigInteger)hop.AmountOut.Value);
+                        if (settled) violations.Add($"pool {p.Id}: route batch {batch} still owes {pool} its hops");
+                    }
+            }
             foreach (var m in Markets.Values.Where(m => m.Exists))
             {
                 Add(m.LoanAsset, (BigInteger)m.Cash.Value);

@@ -158,7 +158,12 @@ public sealed class ChangeFeed(ActorSystem system)
     {
         AccountWrite w when persistenceId.StartsWith("account-", StringComparison.Ordinal) =>
             w.Events.SelectMany(e => OfAccount(new AccountId(persistenceId["account-".Length..]), e)),
-        PoolWrite w => w.Events.OfType<PoolCallDecided>().Select(d => Venue(persistenceId, d.Account, d.Id, PoolType(d), d.In, d.Out, d.Code, d.At)),
+        PoolWrite w => w.Events.Select(e => e switch
+        {
+            PoolCallDecided d => Venue(persistenceId, d.Account, d.Id, PoolType(d), d.In, d.Out, d.Code, d.At),
+            RouteAnswered r => Route(r.Id, r.Account, r.Route, r.Fill, r.Code, r.At),
+            _ => null,
+        }).OfType<FeedTransaction>(),
         MarketWrite w => w.Events.OfType<Contracts.Markets.MarketCallDecided>()
             .Select(d => Venue(persistenceId, d.Account, d.Id, Snake(d.Kind.ToString()), d.In, d.Out, d.Code, d.At)),
         FarmWrite w => w.Events.OfType<Contracts.Farms.FarmCallDecided>().Select(d => Venue(persistenceId, d.Account, d.Id, Snake(d.Kind.ToString()), d.In, d.Out, d.Code, d.At)),
@@ -226,15 +231,21 @@ public sealed class ChangeFeed(ActorSystem system)
                     yield return op switch
                     {
                         TransferOp t => Transfer(t.Id, account, t.To, t.Asset, OpFill.Moved(t, a.Fills?[i]), "committed", null, a.At),
-                        SwapOp s when a.Fills?[i] is { Path: { } path, Amounts: { } amounts } => new FeedTransaction(s.Id, account, "swap", "committed", null,
-                            [new(account.Value, s.Route[0].Value, path[0], amounts[0]), new(s.Route[^1].Value, account.Value, path[^1], amounts[^1])], a.At,
-                            [account], new FeedVenue("route", string.Join(",", s.Route.Select(p => p.Value)))),
+                        SwapOp s when a.Fills?[i] is { Path: not null } fill => Route(s.Id, account, s.Route, fill, null, a.At),
                         _ => new FeedTransaction(op.Id, account, op is SwapOp ? "swap" : "transfer", "committed", null, [], a.At, [account]),
                     };
                 }
                 break;
         }
     }
+
+    /// <summary>A swap along a route: the input into its first pool and the output from its last.</summary>
+    private static FeedTransaction Route(TxId id, AccountId account, PoolId[] route, OpFill? fill, string? code, long at) =>
+        new(id, account, "swap", code is null ? "committed" : "rejected", code,
+            fill is { Path: { } path, Amounts: { } amounts }
+                ? [new(account.Value, route[0].Value, path[0], amounts[0]), new(route[^1].Value, account.Value, path[^1], amounts[^1])]
+                : [],
+            at, [account], new FeedVenue("route", string.Join(",", route.Select(p => p.Value))));
 
     private static FeedTransaction Transfer(TxId id, AccountId from, AccountId to, AssetId asset, Amount amount, string status, string? code, long at) =>
         new(id, from, "transfer", status, code, [new(from.Value, to.Value, asset, amount)], at, [from, to]);

@@ -6,6 +6,7 @@ using Ledger.Actors.Venues;
 using Ledger.Contracts.Pools;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
 
 namespace Ledger.Actors.Pools;
 
@@ -23,6 +24,18 @@ public sealed record PoolSettings : IVenueSettings
     public int BlockedMax { get; init; } = 100_000;
     /// <summary>Once a saga's lock has expired undecided, how often the pool asks that saga for its decision.</summary>
     public TimeSpan AskSagaEvery { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long the locks a route batch takes live (<see cref="RouteDesk"/>): a batch not decided by then is given up and its
+    /// routes go into the next one; a pool still locked by it then asks the coordinator.
+    /// </summary>
+    public TimeSpan RouteLockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How often a coordinator sends again its unanswered lock requests and its unacknowledged unlocks.</summary>
+    public TimeSpan RouteRetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Failpoint for crash tests: while it returns true, a route batch holding all its locks does not decide (it looks
+    /// again at every retry) — the window in which a test stops a participant or the coordinator. Null in production.
+    /// </summary>
+    public Func<bool>? HoldRouteDecisions { get; init; }
 }
 
 /// <summary>
@@ -33,28 +46,45 @@ public sealed record PoolSettings : IVenueSettings
 /// <para>
 /// A route or an atomic batch takes the pool's lock instead (<see cref="LockPool"/>): until its saga's decision
 /// arrives, calls and other sagas' lock requests wait in arrival order, quotes and reads see the locked reserves,
-/// and the committed hops are applied in one step with the unlock. That is what a route costs a hot pool.
+/// and the committed hops are applied in one step with the unlock.
+/// </para>
+/// <para>
+/// A pool is also the coordinator of the routes whose lowest pool it is (<see cref="RouteDesk"/>): it gathers their calls,
+/// locks the other pools once for every route waiting, prices them all in one decision and unlocks those pools with their
+/// hops. While batches of its own are locking, it lets no saga or other coordinator lock it (it would be locked below
+/// pools it already holds); it keeps serving swaps, since its batches price against its reserves when they decide.
 /// </para>
 /// </summary>
 public sealed class PoolActor : VenueActor<IPoolEvent>
 {
     private readonly PoolSettings _settings;
     private readonly IActorRef _sagas;
+    private readonly IActorRef _pools;
+    /// <summary>Route calls this pool coordinates, waiting for their batch, in arrival order; and every route waiting or in a batch.</summary>
+    private readonly List<(RouteRequest Route, IActorRef Sender)> _routesWaiting = [];
+    private readonly HashSet<(AccountId, TxId)> _routesTaken = [];
+    /// <summary>This pool's route batches taking their locks, by key; one at a time for each set of other pools.</summary>
+    private readonly Dictionary<SagaKey, RouteBatch> _batches = [];
+    /// <summary>Batches decided whose decision is not yet durable: asked about, they are not answered yet.</summary>
+    private readonly HashSet<SagaKey> _deciding = [];
+    /// <summary>Another's lock request waits for this pool's batches to finish: no new batch starts meanwhile.</summary>
+    private bool _lockAwaited;
     private ITimer? _lockTimer;
     private SagaKey? _lockTimerFor;
     /// <summary>When the lock held now was granted (0: none, or granted by an earlier incarnation).</summary>
     private long _lockedAt;
     private PoolState _state;
 
-    public PoolActor(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings) : base("pool", time, settings)
+    public PoolActor(string entityId, IActorRef sagas, IActorRef pools, TimeProvider time, PoolSettings settings) : base("pool", time, settings)
     {
         _settings = settings;
         _sagas = sagas;
+        _pools = pools;
         _state = NewState(new PoolId(entityId));
     }
 
-    public static Props Props(string entityId, IActorRef sagas, TimeProvider time, PoolSettings settings) =>
-        Akka.Actor.Props.Create(() => new PoolActor(entityId, sagas, time, settings));
+    public static Props Props(string entityId, IActorRef sagas, IActorRef pools, TimeProvider time, PoolSettings settings) =>
+        Akka.Actor.Props.Create(() => new PoolActor(entityId, sagas, pools, time, settings));
 
     public override string PersistenceId => "pool-" + _state.Id.Value;
 
@@ -64,8 +94,12 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
 
     protected override AnswerStore Answers => _state.Answers;
 
-    protected override Func<IPoolEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } =
-        static e => e is PoolCallDecided d ? ((d.Account, d.Id), new CallAnswer(d.Out, d.Code)) : null;
+    protected override Func<IPoolEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } = static e => e switch
+    {
+        PoolCallDecided d => ((d.Account, d.Id), new CallAnswer(d.Out, d.Code)),
+        RouteAnswered r => ((r.Account, r.Id), new CallAnswer(r.Out, r.Code, 0, r.Fill)),
+        _ => null,
+    };
 
     protected override void Apply(IPoolEvent e) => PoolContract.Apply(_state, e);
 
@@ -81,6 +115,8 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     {
         base.OnRecovered();
         WatchLock();
+        // Decided batches whose pools had not all acknowledged: they are told again.
+        if (_state.RouteUnlocks.Count > 0) RetryRoutes();
     }
 
     protected override bool IsQuery(object message) => message is GetPool or QuoteSwap or GetPoolHoldings;
@@ -91,7 +127,16 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         {
             case LockTick:
                 if (_state.LockedBy is { } saga && Now >= _state.LockExpiresAt)
-                    _sagas.Tell(new QuerySaga(saga, null, _state.Id));
+                {
+                    if (RouteDesk.CoordinatorOf(saga) is { } coordinator) _pools.Tell(new QueryRouteBatch(coordinator, saga, _state.Id));
+                    else _sagas.Tell(new QuerySaga(saga, null, _state.Id));
+                }
+                break;
+            case RouteRetryTick:
+                RetryRoutes();
+                break;
+            case QueryRouteBatch query:
+                AnswerRouteQuery(query);
                 break;
             default:
                 base.OnMessage(message);
@@ -99,7 +144,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         }
     }
 
-    protected override bool CanPassivate => base.CanPassivate && _state.LockedBy is null;
+    protected override bool CanPassivate => base.CanPassivate && _state.LockedBy is null && _routesTaken.Count == 0 && _state.RouteUnlocks.Count == 0;
 
     protected override void OnDurable()
     {
@@ -136,6 +181,11 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
             case ExecutePoolCall or CreatePool when _state.LockedBy is not null:
                 Block(message, sender, _settings.BlockedMax);
                 break;
+            case LockPool @lock when _batches.Count > 0:
+                // This pool's batches hold pools above it: another locking it now would wait below them (a deadlock).
+                _lockAwaited = true;
+                Block(message, sender, _settings.BlockedMax);
+                break;
             case LockPool @lock:
                 {
                     var (locked, wait, refusal) = PoolContract.Lock(_state, @lock.Saga, @lock.ExpiresAt, now);
@@ -167,6 +217,33 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                     if (_state.LockedBy is null) Unblock();
                     break;
                 }
+            case ExecutePoolCall { Call.Route: not null } call:
+                {
+                    if (AnsweredBefore(call, call.Account, call.Id, sender, after)) break;
+                    if (!_state.Exists || !RouteDesk.Valid(call.Call, _state.Id))
+                    {
+                        var refused = new RouteAnswered(call.Account, call.Id, call.Call.Route, call.Call.In, _state.Exists ? Codes.InvalidRequest : Codes.PoolNotFound, null, now);
+                        Answer(refused, call.Id, refused.Out, refused.Code, sender, events, after);
+                    }
+                    // Redelivered while waiting or in a batch: its answer goes to the first delivery's sender.
+                    else if (_routesTaken.Add((call.Account, call.Id))) _routesWaiting.Add((new RouteRequest(call.Account, call.Id, call.Call), sender));
+                    break;
+                }
+            case PoolLockReply reply:
+                if (_batches.TryGetValue(reply.Saga, out var batch) && batch.Locking < batch.Others.Length && reply.Pool == batch.Others[batch.Locking])
+                {
+                    batch.Locked[reply.Pool] = reply.Reserves;
+                    if (++batch.Locking < batch.Others.Length) AskLock(batch);
+                    else if (_settings.HoldRouteDecisions?.Invoke() != true) DecideBatch(batch, now, events, after);
+                }
+                break;
+            case DecideRoutes decide:
+                if (_batches.TryGetValue(decide.Batch, out var held) && held.Locking == held.Others.Length) DecideBatch(held, now, events, after);
+                break;
+            case PoolUnlockedAck ack:
+                if (_state.RouteUnlocks.TryGetValue(ack.Saga, out var owed) && owed.ContainsKey(ack.Pool))
+                    Record(new RouteBatchUnlocked(ack.Saga, ack.Pool, now), events);
+                break;
             case ExecutePoolCall call:
                 {
                     if (AnsweredBefore(call, call.Account, call.Id, sender, after)) break;
@@ -178,6 +255,115 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                 Unhandled(message);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Starts a batch for each set of other pools that has routes waiting and no batch locking, unless this pool is locked
+    /// or another's lock request waits for it (then the routes wait for the next round).
+    /// </summary>
+    protected override void AfterFlush()
+    {
+        base.AfterFlush();
+        if (_routesWaiting.Count == 0 || _state.LockedBy is not null || _lockAwaited) return;
+        var busy = _batches.Values.Select(b => b.OthersKey).ToHashSet(StringComparer.Ordinal);
+        var next = new Dictionary<string, RouteBatch>(StringComparer.Ordinal);
+        var keep = new List<(RouteRequest, IActorRef)>();
+        foreach (var waiting in _routesWaiting)
+        {
+            var others = RouteDesk.Others(waiting.Route.Call.Route!, _state.Id);
+            var key = string.Join(",", others.Select(p => p.Value));
+            if (busy.Contains(key))
+            {
+                keep.Add(waiting);
+                continue;
+            }
+            if (!next.TryGetValue(key, out var batch))
+                next[key] = batch = new RouteBatch(RouteDesk.BatchKey(_state.Id, Guid.NewGuid().ToString("N")), others, key, Now + (long)_settings.RouteLockTimeout.TotalMilliseconds);
+            batch.Routes.Add(waiting);
+        }
+        _routesWaiting.Clear();
+        _routesWaiting.AddRange(keep);
+        foreach (var batch in next.Values)
+        {
+            _batches[batch.Key] = batch;
+            AskLock(batch);
+        }
+        if (next.Count > 0 && !Timers.IsTimerActive(RouteRetryTick.Instance))
+            Timers.StartPeriodicTimer(RouteRetryTick.Instance, RouteRetryTick.Instance, _settings.RouteRetryAfter);
+    }
+
+    private void AskLock(RouteBatch batch) => _pools.Tell(new LockPool(batch.Others[batch.Locking], batch.Key, batch.ExpiresAt), Self);
+
+    /// <summary>Every other pool of the batch is locked (or refused): price its routes, and once that is durable answer them and unlock the pools.</summary>
+    private void DecideBatch(RouteBatch batch, long now, List<IPoolEvent> events, List<Action> after)
+    {
+        _batches.Remove(batch.Key);
+        var (answers, decided) = RouteDesk.Decide(batch.Key, _state, [.. batch.Routes.Select(r => r.Route)], batch.Locked, now);
+        foreach (var answer in answers) Record(answer, events);
+        Record(decided, events);
+        foreach (var (route, _) in batch.Routes) _routesTaken.Remove((route.Account, route.Id));
+        _deciding.Add(batch.Key);
+        after.Add(() =>
+        {
+            _deciding.Remove(batch.Key);
+            for (var i = 0; i < answers.Length; i++)
+                batch.Routes[i].Sender.Tell(new VenueAnswer(VenueId, answers[i].Id, new CallAnswer(answers[i].Out, answers[i].Code, 0, answers[i].Fill)));
+            foreach (var remote in decided.Remote) _pools.Tell(new UnlockPool(remote.Pool, batch.Key, true, remote.Hops), Self);
+        });
+        LetLockIn();
+    }
+
+    /// <summary>With no batch of its own locking, a lock request that waited for them goes first.</summary>
+    private void LetLockIn()
+    {
+        if (_batches.Count > 0 || !_lockAwaited) return;
+        _lockAwaited = false;
+        Unblock();
+    }
+
+    /// <summary>Sends again what is unanswered; a batch past its lock expiry is given up and its routes wait for the next.</summary>
+    private void RetryRoutes()
+    {
+        foreach (var batch in _batches.Values.ToArray())
+            if (Now >= batch.ExpiresAt) GiveUp(batch);
+            else if (batch.Locking < batch.Others.Length) AskLock(batch);
+            else if (_settings.HoldRouteDecisions?.Invoke() != true) Queue(new DecideRoutes(batch.Key), Self);
+        foreach (var (key, pools) in _state.RouteUnlocks)
+            if (!_deciding.Contains(key))
+                foreach (var (pool, hops) in pools) _pools.Tell(new UnlockPool(pool, key, true, hops), Self);
+        if (_batches.Count == 0 && _state.RouteUnlocks.Count == 0) Timers.Cancel(RouteRetryTick.Instance);
+        else if (!Timers.IsTimerActive(RouteRetryTick.Instance)) Timers.StartPeriodicTimer(RouteRetryTick.Instance, RouteRetryTick.Instance, _settings.RouteRetryAfter);
+        LetLockIn();
+        Flush();
+    }
+
+    /// <summary>A batch never decided: every pool it asked is told to abort, and its routes go first into the next batch.</summary>
+    private void GiveUp(RouteBatch batch)
+    {
+        _batches.Remove(batch.Key);
+        for (var i = 0; i <= batch.Locking && i < batch.Others.Length; i++) _pools.Tell(new UnlockPool(batch.Others[i], batch.Key, false, []), Self);
+        _routesWaiting.InsertRange(0, batch.Routes);
+    }
+
+    /// <summary>A pool's lock by one of this pool's batches expired: the batch's hops if it was decided (durably), else abort.</summary>
+    private void AnswerRouteQuery(QueryRouteBatch query)
+    {
+        if (_deciding.Contains(query.Batch)) return;
+        if (_state.RouteUnlocks.TryGetValue(query.Batch, out var pools) && pools.TryGetValue(query.Locked, out var hops))
+        {
+            _pools.Tell(new UnlockPool(query.Locked, query.Batch, true, hops), Self);
+            return;
+        }
+        if (_batches.TryGetValue(query.Batch, out var batch))
+        {
+            if (Now < batch.ExpiresAt) return;
+            GiveUp(batch);
+            LetLockIn();
+            Flush();
+            return;
+        }
+        // Unknown: never decided, and a batch key is never used again, so it never will be.
+        _pools.Tell(new UnlockPool(query.Locked, query.Batch, false, []), Self);
     }
 
     /// <summary>While a saga holds the lock, a timer fires from the lock's expiry on and asks the saga for its decision.</summary>
@@ -200,12 +386,33 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     }
 
     private PoolView View(bool created) =>
-        new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.LockedShares, _state.FeeBps, created);
+        new(_state.Id, _state.AssetA, _state.AssetB, _state.ReserveA, _state.ReserveB, _state.TotalShares, _state.LockedShares, _state.FeeBps, created, _state.LockedBy);
 }
 
 internal sealed class LockTick : INoSerializationVerificationNeeded
 {
     public static readonly LockTick Instance = new();
+}
+
+/// <summary>A batch held by the failpoint with all its locks: decide it now.</summary>
+internal sealed record DecideRoutes(SagaKey Batch) : INoSerializationVerificationNeeded;
+
+internal sealed class RouteRetryTick : INoSerializationVerificationNeeded
+{
+    public static readonly RouteRetryTick Instance = new();
+}
+
+/// <summary>A coordinator's batch of routes over the same other pools, taking their locks one after another in id order.</summary>
+internal sealed class RouteBatch(SagaKey key, PoolId[] others, string othersKey, long expiresAt)
+{
+    public SagaKey Key { get; } = key;
+    public PoolId[] Others { get; } = others;
+    public string OthersKey { get; } = othersKey;
+    public long ExpiresAt { get; } = expiresAt;
+    public List<(RouteRequest Route, IActorRef Sender)> Routes { get; } = [];
+    /// <summary>How many of <see cref="Others"/> have answered, and their reserves (null: refused, not locked).</summary>
+    public int Locking { get; set; }
+    public Dictionary<PoolId, PoolReserves?> Locked { get; } = [];
 }
 
 /// <summary>What a pool persists: the events of one write (group commit), as one journal row.</summary>

@@ -60,6 +60,9 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(SagaApplied)] = "SagaApplied.v1",
         [typeof(BalancesRecorded)] = "BalancesRecorded.v1",
         [typeof(PoolLocked)] = "PoolLocked.v1",
+        [typeof(RouteAnswered)] = "RouteAnswered.v1",
+        [typeof(RouteBatchDecided)] = "RouteBatchDecided.v1",
+        [typeof(RouteBatchUnlocked)] = "RouteBatchUnlocked.v1",
         [typeof(PoolUnlocked)] = "PoolUnlocked.v1",
         [typeof(SagaStarted)] = "SagaStarted.v1",
         [typeof(SagaDecided)] = "SagaDecided.v1",
@@ -213,6 +216,9 @@ public sealed class EventSerializer(ExtendedActorSystem system) : SerializerWith
 [JsonSerializable(typeof(PoolCallAnswered))]
 [JsonSerializable(typeof(PoolCreated))]
 [JsonSerializable(typeof(PoolCallDecided))]
+[JsonSerializable(typeof(RouteAnswered))]
+[JsonSerializable(typeof(RouteBatchDecided))]
+[JsonSerializable(typeof(RouteBatchUnlocked))]
 [JsonSerializable(typeof(PoolSnapshot))]
 [JsonSerializable(typeof(SagaHeld))]
 [JsonSerializable(typeof(SagaApplied))]

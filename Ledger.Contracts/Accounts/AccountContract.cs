@@ -155,7 +155,7 @@ public static class AccountContract
     /// <summary>The pool answered a call (again, possibly): applied once, while the call is in flight.</summary>
     public static IReadOnlyList<IAccountEvent> Answered(AccountState s, TxId id, CallAnswer answer, long now) =>
         s.Outgoing.TryGetValue(id, out var t) && (t.Call is not null || t.Venue is not null) && t.Status == TransferStatus.InFlight
-            ? [new PoolCallAnswered(id, answer.Out, answer.Code, now)]
+            ? [new PoolCallAnswered(id, answer.Out, answer.Code, now, answer.Code is null ? answer.Fill : null)]
             : Decision.None;
 
     /// <summary>
@@ -520,6 +520,7 @@ public static class AccountContract
                     var t = s.Outgoing[a.Id];
                     MoveLegs(s, a.Out, +1);
                     t.Returned = a.Out;
+                    t.Fill = a.Fill;
                     t.Status = a.Code is null ? TransferStatus.Committed : TransferStatus.Rejected;
                     t.Code = a.Code;
                     t.CompletedAt = a.At;

@@ -57,7 +57,7 @@ public sealed record PoolCallRejected(TxId Id, PoolCall Call, ulong Fingerprint,
 public sealed record PoolCallSent(TxId Id, PoolCall Call, ulong Fingerprint, long At) : IAccountEvent;
 
 /// <summary>The pool answered (durably, on its side): <paramref name="Out"/> is credited; refused when <paramref name="Code"/> is set.</summary>
-public sealed record PoolCallAnswered(TxId Id, Leg[] Out, string? Code, long At) : IAccountEvent;
+public sealed record PoolCallAnswered(TxId Id, Leg[] Out, string? Code, long At, OpFill? Fill = null) : IAccountEvent;
 
 /// <summary>The account voted yes for a saga: <paramref name="Held"/> moved to <c>pending_out</c>; the operations it initiates are recorded, pending.</summary>
 public sealed record SagaHeld(SagaKey Saga, SagaOpAt[] Ops, SagaLeg[] Legs, Leg[] Held, long ExpiresAt, long At) : IAccountEvent;

@@ -89,7 +89,7 @@ public sealed class AnswerStore
     /// </summary>
     public (PoolAnswerEntry[] Answers, byte[] Seen, byte[] SeenRuns) ToSnapshot()
     {
-        var answers = _order.Select(k => new PoolAnswerEntry(k.Account, k.Id, _resident[k].Out, _resident[k].Code, _resident[k].Fingerprint)).ToArray();
+        var answers = _order.Select(k => new PoolAnswerEntry(k.Account, k.Id, _resident[k].Out, _resident[k].Code, _resident[k].Fingerprint, _resident[k].Fill)).ToArray();
         var seen = new byte[_seenOrder.Count * sizeof(ulong)];
         for (var i = 0; i < _seenOrder.Count; i++) BinaryPrimitives.WriteUInt64LittleEndian(seen.AsSpan(i * sizeof(ulong)), _seenOrder[i]);
         var runs = new byte[_runs.Count * RunBytes];
@@ -133,7 +133,7 @@ public sealed class AnswerStore
         }
         var journalSeq = JournalSeq;
         JournalSeq = 0;
-        foreach (var a in answers) Remember(a.Account, a.Id, new CallAnswer(a.Out, a.Code, a.Fingerprint));
+        foreach (var a in answers) Remember(a.Account, a.Id, new CallAnswer(a.Out, a.Code, a.Fingerprint, a.Fill));
         JournalSeq = journalSeq;
     }
 }

@@ -23,9 +23,11 @@ public enum PoolCallKind
 /// balance and in flight to the pool until the pool answers); the pool answers with what goes back — the
 /// output, shares, change, or on a refusal the inputs themselves. Limits are the client's protection
 /// (<c>min_amount_out</c>, <c>max_amount_in</c> as <c>In[0]</c>, <c>amount_a_min</c>…, <c>deadline</c>).
+/// A swap along a <see cref="Route"/> of several pools goes to the route's coordinator (<see cref="RouteDesk"/>), its
+/// lowest pool by id, which executes every hop or none.
 /// </summary>
 public sealed record PoolCall(PoolId Pool, PoolCallKind Kind, Leg[] In, AssetId? AssetOut = null, Amount? AmountOut = null,
-    Amount MinOut = default, Amount MinA = default, Amount MinB = default, long? Deadline = null)
+    Amount MinOut = default, Amount MinA = default, Amount MinB = default, long? Deadline = null, PoolId[]? Route = null)
 {
     /// <summary>The idempotency fingerprint of the request: the same key with another body is a conflict.</summary>
     public ulong Fingerprint(AccountId account)
@@ -40,6 +42,7 @@ public sealed record PoolCall(PoolId Pool, PoolCallKind Kind, Leg[] In, AssetId?
             parts.Add(leg.Asset.Value);
             parts.Add(leg.Amount.ToString());
         }
+        if (Route is not null) parts.Add("route:" + string.Join(",", Route.Select(p => p.Value)));
         return Primitives.Fingerprint.Of([.. parts]);
     }
 }
@@ -48,9 +51,10 @@ public sealed record PoolCall(PoolId Pool, PoolCallKind Kind, Leg[] In, AssetId?
 /// A venue's (a pool's, market's or farm's) answer to one call: what goes back to the account (<see cref="Out"/>),
 /// and the refusal code if it was refused (then <see cref="Out"/> is the inputs, returned whole). A venue's own commands
 /// (a channel's close, a governor's vote) keep the request's <see cref="Fingerprint"/> (0: none kept), so that the same id
-/// with another body is <c>id_conflict</c>; an account's calls are fingerprinted by the account.
+/// with another body is <c>id_conflict</c>; an account's calls are fingerprinted by the account. A route's answer carries
+/// its path and the amount after each hop (<see cref="Fill"/>).
 /// </summary>
-public sealed record CallAnswer(Leg[] Out, string? Code, ulong Fingerprint = 0)
+public sealed record CallAnswer(Leg[] Out, string? Code, ulong Fingerprint = 0, Sagas.OpFill? Fill = null)
 {
     public static CallAnswer Refusal(PoolCall call, string code) => new(call.In, code);
 }

@@ -49,6 +49,9 @@ public sealed class PoolState
 
     public AnswerStore Answers { get; } = new();
 
+    /// <summary>Route batches this pool coordinated and decided: the hops each other pool has yet to apply (<see cref="RouteDesk"/>).</summary>
+    public Dictionary<SagaKey, Dictionary<PoolId, PoolHop[]>> RouteUnlocks { get; } = [];
+
     public AssetId ShareAsset => Id.ShareAsset;
 
     /// <summary>Shares held by accounts (the locked minimum belongs to no one).</summary>
@@ -233,6 +236,21 @@ public static class PoolContract
                 s.CallCount++;
                 s.Answers.Remember(d.Account, d.Id, new CallAnswer(d.Out, d.Code));
                 break;
+            case RouteAnswered r:
+                s.CallCount++;
+                s.Answers.Remember(r.Account, r.Id, new CallAnswer(r.Out, r.Code, 0, r.Fill));
+                break;
+            case RouteBatchDecided d:
+                foreach (var hop in d.Own)
+                {
+                    Move(s, new Leg(hop.AssetIn, hop.AmountIn), incoming: true);
+                    Move(s, new Leg(hop.AssetOut, hop.AmountOut), incoming: false);
+                }
+                if (d.Remote.Length > 0) s.RouteUnlocks[d.Batch] = d.Remote.ToDictionary(r => r.Pool, r => r.Hops);
+                break;
+            case RouteBatchUnlocked u:
+                if (s.RouteUnlocks.TryGetValue(u.Batch, out var pools) && pools.Remove(u.Pool) && pools.Count == 0) s.RouteUnlocks.Remove(u.Batch);
+                break;
             case PoolLocked l:
                 s.LockedBy = l.Saga;
                 s.LockExpiresAt = l.ExpiresAt;
@@ -265,13 +283,29 @@ public static class PoolContract
         else throw new InvalidOperationException($"pool {s.Id} moved {leg.Asset}, which it does not hold");
     }
 
-    /// <summary>Per asset, the pool's net holding: its reserves, and minus the shares it has issued to accounts.</summary>
-    public static Protocol.Holding[] Holdings(PoolState s) => s.Exists
-        ?
+    /// <summary>
+    /// Per asset, the pool's net holding: its reserves, and minus the shares it has issued to accounts. A route batch's
+    /// hops that another pool has not yet applied are still here: what they bring that pool in flight, what they pay out
+    /// owed (so the audit, finding something in flight, looks again).
+    /// </summary>
+    public static Protocol.Holding[] Holdings(PoolState s, bool withOwed = true)
+    {
+        if (!s.Exists) return [];
+        Protocol.Holding[] own =
         [
             new(s.AssetA, (Int128)s.ReserveA.Value, default, default),
             new(s.AssetB, (Int128)s.ReserveB.Value, default, default),
             new(s.ShareAsset, -(Int128)s.SharesOutstanding.Value, default, s.SharesOutstanding),
-        ]
-        : [];
+        ];
+        if (!withOwed || s.RouteUnlocks.Count == 0) return own;
+        var owed = RouteHopsOwed(s).SelectMany(o => new[]
+        {
+            new Protocol.Holding(o.Hop.AssetIn, 0, o.Hop.AmountIn, default), new Protocol.Holding(o.Hop.AssetOut, -(Int128)o.Hop.AmountOut.Value, default, default),
+        });
+        return [.. own, .. owed];
+    }
+
+    /// <summary>The hops of this pool's decided route batches that another pool has not yet acknowledged.</summary>
+    public static IEnumerable<(SagaKey Batch, PoolId Pool, PoolHop Hop)> RouteHopsOwed(PoolState s) =>
+        s.RouteUnlocks.SelectMany(b => b.Value.SelectMany(p => p.Value.Select(h => (b.Key, p.Key, h))));
 }

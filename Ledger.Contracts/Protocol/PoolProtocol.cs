@@ -14,8 +14,9 @@ public sealed record CreatePool(PoolId Pool, AssetId AssetA, AssetId AssetB, int
 
 public sealed record GetPool(PoolId Pool) : IPoolMessage, IRejectableAsk<PoolView>;
 
+/// <summary>A pool as it stands; <see cref="LockedBy"/> is the saga or route batch holding its lock, if any.</summary>
 public sealed record PoolView(PoolId Id, AssetId AssetA, AssetId AssetB, Amount ReserveA, Amount ReserveB, Amount TotalShares,
-    Amount LockedShares, int FeeBps, bool Created) : ILedgerMessage;
+    Amount LockedShares, int FeeBps, bool Created, SagaKey? LockedBy = null) : ILedgerMessage;
 
 /// <summary>What this pool holds, for the supply audit; answered with <see cref="Holdings"/>.</summary>
 public sealed record GetPoolHoldings(PoolId Pool) : IPoolMessage, IAsk<Holdings>;
@@ -39,3 +40,9 @@ public sealed record PoolLockReply(PoolId Pool, SagaKey Saga, PoolReserves? Rese
 public sealed record UnlockPool(PoolId Pool, SagaKey Saga, bool Commit, PoolHop[] Hops) : IPoolMessage;
 
 public sealed record PoolUnlockedAck(PoolId Pool, SagaKey Saga) : ILedgerMessage;
+
+/// <summary>
+/// Pool → the coordinator (<see cref="Pool"/>) of the route batch holding its expired lock: what was decided? The
+/// coordinator answers with <see cref="UnlockPool"/> — the batch's hops if it committed, an abort if it never will.
+/// </summary>
+public sealed record QueryRouteBatch(PoolId Pool, SagaKey Batch, PoolId Locked) : IPoolMessage;

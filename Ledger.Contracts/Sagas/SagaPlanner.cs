@@ -22,7 +22,7 @@ public static class SagaPlanner
             var (fill, code) = ops[i] switch
             {
                 TransferOp t => t.To == t.Account ? (null, Codes.SameAccount) : t.Amount.IsZero ? (null, Codes.ZeroAmount) : (OpFill.Transfer, null),
-                SwapOp s => Swap(s, reserves, now),
+                SwapOp s => Price(s, reserves, now),
                 _ => ((OpFill?)null, Codes.InvalidRequest),
             };
             if (code is not null) return (null, i, code);
@@ -31,7 +31,11 @@ public static class SagaPlanner
         return (fills, -1, null);
     }
 
-    private static (OpFill? Fill, string? Code) Swap(SwapOp op, Dictionary<PoolId, PoolReserves> reserves, long now)
+    /// <summary>
+    /// One swap along its route (Uniswap v2's router): its fill, with <paramref name="reserves"/> moved by its hops; or the
+    /// code it fails with, when <paramref name="reserves"/> may have moved by some of them.
+    /// </summary>
+    public static (OpFill? Fill, string? Code) Price(SwapOp op, Dictionary<PoolId, PoolReserves> reserves, long now)
     {
         if (op.Deadline is { } deadline && now > deadline) return (null, Codes.DeadlinePassed);
         if (op.Route.Length == 0 || op.Route.Distinct().Count() != op.Route.Length) return (null, Codes.InvalidRequest);

@@ -32,9 +32,16 @@ public static class SwapPhases
     private static PoolCall Swap(int pool, bool aToB) => new(PoolOf(pool), PoolCallKind.SwapExactIn,
         [new Leg(new(aToB ? Phases.Asset : AssetB), SwapAmount)], new AssetId(aToB ? AssetB : Phases.Asset));
 
-    /// <summary>A two-hop route: in on pool <paramref name="first"/>, back to the input asset on pool <paramref name="second"/>.</summary>
-    private static SwapOp Route(AccountId account, TxId id, int first, int second, bool aFirst) =>
-        new(id, account, [PoolOf(first), PoolOf(second)], new(aFirst ? Phases.Asset : AssetB), SwapAmount);
+    /// <summary>
+    /// A two-hop route, sent to its coordinator as <c>POST /v1/swaps</c> does: in on pool <paramref name="first"/>, back to
+    /// the input asset on pool <paramref name="second"/>.
+    /// </summary>
+    private static PoolCall Route(int first, int second, bool aFirst)
+    {
+        PoolId[] route = [PoolOf(first), PoolOf(second)];
+        var asset = new AssetId(aFirst ? Phases.Asset : AssetB);
+        return new PoolCall(RouteDesk.Coordinator(route), PoolCallKind.SwapExactIn, [new Leg(asset, SwapAmount)], asset, Route: route);
+    }
 
     private static (int, int) TwoPools(Random random, int pools)
     {
@@ -71,8 +78,8 @@ public static class SwapPhases
             if (o.Workload == "routes")
             {
                 var (first, second) = TwoPools(random, o.Pools);
-                reply = await regions.Sagas.Ask<object>(new StartSaga(new(account, id), [Route(account, id, first, second, random.Next(2) == 0)]), Phases.AskTimeout);
-                return reply is SagaOutcome { Committed: true } ? OpResult.One : OpResult.Refused;
+                reply = await regions.Accounts.Ask<object>(new CallPool(account, id, Route(first, second, random.Next(2) == 0)), Phases.AskTimeout);
+                return reply is TransferOutcome { Transaction.Status: TransferStatus.Committed } ? OpResult.One : OpResult.Refused;
             }
             if (o.Workload == "mixed" && random.Next(2) == 0)
             {
@@ -183,7 +190,7 @@ public static class SwapPhases
                 if (o.Workload == "routes")
                 {
                     var (first, second) = TwoPools(random, o.Pools);
-                    RouteThroughContracts(trader, pools[first], pools[second], Route(trader.Id, id, first, second, random.Next(2) == 0));
+                    RouteThroughContracts(trader, pools[first], pools[second], id, Route(first, second, random.Next(2) == 0));
                 }
                 else if (o.Workload == "mixed" && random.Next(2) == 0)
                 {
@@ -220,25 +227,22 @@ public static class SwapPhases
         foreach (var e in AccountContract.Acknowledge(payer, result!, 0)) AccountContract.Apply(payer, e);
     }
 
-    private static void RouteThroughContracts(AccountState trader, PoolState first, PoolState second, SwapOp op)
+    /// <summary>A route as its coordinator runs it, one per batch: the trader pays, the other pool is locked, the coordinator decides, the other applies.</summary>
+    private static void RouteThroughContracts(AccountState trader, PoolState first, PoolState second, TxId id, PoolCall call)
     {
-        var key = new SagaKey(trader.Id, op.Id);
-        var reserves = new Dictionary<PoolId, PoolReserves?>();
-        foreach (var pool in new[] { first, second }.OrderBy(p => p.Id.Value, StringComparer.Ordinal))
-        {
-            var (locked, _, _) = PoolContract.Lock(pool, key, 1, 0);
-            PoolContract.Apply(pool, locked!);
-            reserves[pool.Id] = PoolContract.Reserves(pool);
-        }
-        SagaOp[] ops = [op];
-        var (fills, _, _) = SagaPlanner.Plan(ops, reserves, 0);
-        var mine = SagaPlanner.OpsOf(ops, trader.Id);
-        var (held, _, code) = AccountContract.PrepareSaga(trader, key, mine, fills is null ? [] : SagaPlanner.LegsOf(mine, fills, trader.Id), 1, 0);
-        foreach (var e in held) AccountContract.Apply(trader, e);
-        var commit = fills is not null && code is null;
-        foreach (var pool in new[] { first, second })
-            PoolContract.Apply(pool, PoolContract.Unlock(pool, key, commit, commit ? SagaPlanner.HopsOf(ops, fills!, pool.Id) : [], 0)!);
-        foreach (var e in AccountContract.ResolveSaga(trader, key, commit, -1, commit ? null : Codes.SlippageExceeded, mine, commit ? [fills![0]] : null, 0))
+        var d = AccountContract.CallPool(trader, id, call, 0);
+        foreach (var e in d.Events) AccountContract.Apply(trader, e);
+        if (d.Events is not [PoolCallSent]) return;
+        var (coordinator, other) = first.Id == call.Pool ? (first, second) : (second, first);
+        var key = RouteDesk.BatchKey(coordinator.Id, id.Value);
+        PoolContract.Apply(other, PoolContract.Lock(other, key, 1, 0).Lock!);
+        var (answers, decided) = RouteDesk.Decide(key, coordinator, [new RouteRequest(trader.Id, id, call)],
+            new Dictionary<PoolId, PoolReserves?> { [other.Id] = PoolContract.Reserves(other) }, 0);
+        PoolContract.Apply(coordinator, answers[0]);
+        PoolContract.Apply(coordinator, decided);
+        PoolContract.Apply(other, PoolContract.Unlock(other, key, true, decided.Remote[0].Hops, 0)!);
+        PoolContract.Apply(coordinator, new RouteBatchUnlocked(key, other.Id, 0));
+        foreach (var e in AccountContract.Answered(trader, id, new CallAnswer(answers[0].Out, answers[0].Code, 0, answers[0].Fill), 0))
             AccountContract.Apply(trader, e);
     }
 }

@@ -8,8 +8,9 @@ namespace Ledger.Host.Gateway;
 
 /// <summary>
 /// <c>POST /v1/swaps</c>: exact input (<c>amount_in</c>, <c>min_amount_out</c>) or exact output (<c>amount_out</c>,
-/// <c>max_amount_in</c>). One pool takes the fast path (the trader's account debits, the pool executes and commits
-/// in one step); a route of several pools is one saga that locks every pool it crosses — every hop or none.
+/// <c>max_amount_in</c>). The trader's account debits the input, and the pool executes and commits in one step; a
+/// route of several pools goes to its coordinator, the route's lowest pool (<see cref="RouteDesk"/>), which executes
+/// every hop or none.
 /// </summary>
 public static class SwapsApi
 {
@@ -50,30 +51,30 @@ public static class SwapsApi
     /// <summary>Runs one swap: what it did, or the code it was refused with.</summary>
     public static async Task<(OpFill? Fill, string? Code)> Run(LedgerClient ledger, SwapOp op)
     {
-        if (op.Route.Length > 1)
+        // The path's assets from the pools' definitions (cached: they never change).
+        var assetOut = op.AssetIn;
+        foreach (var id in op.Route)
         {
-            var route = await ledger.Ask(new StartSaga(new SagaKey(op.Account, op.Id), [op]));
-            if (route.IsRejected) return (null, route.Rejection);
-            // One operation, one result: anything else is a saga that broke its contract.
-            return route.Reply.Results is [var r] ? (r.Fill, r.Code) : throw new InvalidOperationException($"unexpected reply {nameof(SagaOutcome)}");
+            if (await ledger.FindPool(id) is not { } pool) return (null, Codes.PoolNotFound);
+            if (assetOut != pool.AssetA && assetOut != pool.AssetB) return (null, Codes.AssetNotInPool);
+            assetOut = assetOut == pool.AssetA ? pool.AssetB : pool.AssetA;
         }
-        if (await ledger.FindPool(op.Route[0]) is not { } pool) return (null, Codes.PoolNotFound);
-        if (op.AssetIn != pool.AssetA && op.AssetIn != pool.AssetB) return (null, Codes.AssetNotInPool);
-        var assetOut = op.AssetIn == pool.AssetA ? pool.AssetB : pool.AssetA;
+        var (at, route) = op.Route.Length > 1 ? (RouteDesk.Coordinator(op.Route), op.Route) : (op.Route[0], null);
         var call = op.ExactOut
-            ? new PoolCall(pool.Id, PoolCallKind.SwapExactOut, [new Leg(op.AssetIn, op.AmountIn)], assetOut, op.AmountOut, Deadline: op.Deadline)
-            : new PoolCall(pool.Id, PoolCallKind.SwapExactIn, [new Leg(op.AssetIn, op.AmountIn)], assetOut, MinOut: op.MinOut, Deadline: op.Deadline);
+            ? new PoolCall(at, PoolCallKind.SwapExactOut, [new Leg(op.AssetIn, op.AmountIn)], assetOut, op.AmountOut, Deadline: op.Deadline, Route: route)
+            : new PoolCall(at, PoolCallKind.SwapExactIn, [new Leg(op.AssetIn, op.AmountIn)], assetOut, MinOut: op.MinOut, Deadline: op.Deadline, Route: route);
         return await ledger.Ask(new CallPool(op.Account, op.Id, call)) switch
         {
-            { Transaction: { Status: TransferStatus.Committed } t } => (Fill(t.Call!, t.Returned!), null),
+            { Transaction: { Status: TransferStatus.Committed } t } => (Fill(t.Call!, t.Returned!, t.Fill), null),
             { Transaction: { } t } => (null, t.Code ?? Codes.Unavailable),
             var refused => (null, refused.Code),
         };
     }
 
-    /// <summary>A single-pool swap's result in the shape of a route's.</summary>
-    public static OpFill Fill(PoolCall call, Leg[] returned)
+    /// <summary>A swap's result: a route's as its coordinator filled it; a single pool's from what it returned.</summary>
+    public static OpFill Fill(PoolCall call, Leg[] returned, OpFill? fill)
     {
+        if (fill is not null) return fill;
         var r = PoolCallResult.Of(call, returned);
         return new OpFill([call.In[0].Asset, call.AssetOut!.Value], [r.AmountIn, r.AmountOut]);
     }

@@ -38,6 +38,7 @@ public static class Views
 
     public static TransactionJson Transaction(TransferView t)
     {
+        if (t.Call is { Route: not null } route) return RouteTransaction(t, RouteDesk.AsSwap(t.From, t.Id, route));
         if (t.Call is { } call) return PoolTransaction(t, call);
         if (t.Op is SwapOp swap) return RouteTransaction(t, swap);
         if (t.Venue is { } venue) return VenueTransaction(t, venue);
@@ -61,7 +62,7 @@ public static class Views
             (_, null) => null,
             (PoolCallKind.Deposit, { } r) => new { pool, amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString(), shares = r.Shares.ToString() },
             (PoolCallKind.Withdraw, { } r) => new { pool, shares = r.Shares.ToString(), amount_a = r.AmountA.ToString(), amount_b = r.AmountB.ToString() },
-            (_, _) => SwapResult([call.Pool], SwapsApi.Fill(call, t.Returned!)),
+            (_, _) => SwapResult(call.Route ?? [call.Pool], SwapsApi.Fill(call, t.Returned!, t.Fill)),
         };
         var type = call.Kind switch { PoolCallKind.Deposit => "deposit", PoolCallKind.Withdraw => "withdrawal", _ => "swap" };
         return new(t.Id.Value, account, type, Status(t.Status), t.Code, legs, view, Time(t.CreatedAt), t.CompletedAt is { } c ? Time(c) : null);

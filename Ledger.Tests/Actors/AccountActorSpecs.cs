@@ -33,7 +33,7 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         };
         var extractor = new EntityMessageExtractor(10);
         var peers = new Peers();
-        peers.Pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, ActorRefs.Nobody, time, new PoolSettings()), extractor)), "pools");
+        peers.Pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, ActorRefs.Nobody, ActorRefs.Nobody, time, new PoolSettings()), extractor)), "pools");
         _accounts = peers.Accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountActor.Props(id, peers, time, settings), extractor)), "accounts");
         peers.Wakers = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, peers.Accounts), extractor)), "wakers");
         Open("alice");

@@ -23,12 +23,13 @@ public abstract class SagaWorld : Akka.TestKit.Xunit2.TestKit
     protected IActorRef Accounts { get; }
     protected IActorRef Pools { get; }
     protected IActorRef Sagas { get; }
+    protected string SystemName => Sys.Name;
     private readonly EntityWorld _world;
 
-    protected SagaWorld(SagaSettings sagaSettings) : base(SpecConfig.Local(), "saga-spec-" + Guid.NewGuid().ToString("N")[..8])
+    protected SagaWorld(SagaSettings sagaSettings, PoolSettings? poolSettings = null) : base(SpecConfig.Local(), "saga-spec-" + Guid.NewGuid().ToString("N")[..8])
     {
         var accountSettings = new AccountSettings { RedeliverAfter = TimeSpan.FromMilliseconds(200), KeepSettled = 0, SnapshotEveryEvents = 3 };
-        var poolSettings = new PoolSettings { AskSagaEvery = TimeSpan.FromMilliseconds(200), SnapshotEveryEvents = 3 };
+        poolSettings ??= new PoolSettings { AskSagaEvery = TimeSpan.FromMilliseconds(200), SnapshotEveryEvents = 3 };
         _world = new EntityWorld(Sys, TimeProvider.System, accountSettings, poolSettings, sagaSettings);
         (Accounts, Pools, Sagas) = (_world.Accounts, _world.Pools, _world.Sagas);
     }
@@ -53,6 +54,13 @@ public abstract class SagaWorld : Akka.TestKit.Xunit2.TestKit
 
     protected static SwapOp Route(string account, string id, ulong amountIn, ulong minOut = 0, params PoolId[] route) =>
         new(new(id), new(account), route.Length > 0 ? route : [P1, P2], X, amountIn, MinOut: minOut);
+
+    /// <summary>The route call <c>POST /v1/swaps</c> sends for X→Y→Z: to p1, its coordinator (the lower of p1 and p2).</summary>
+    protected static CallPool RouteCall(string account, string id, ulong amountIn, ulong minOut = 0) =>
+        new(new(account), new(id), new PoolCall(P1, PoolCallKind.SwapExactIn, [new Leg(X, amountIn)], Z, MinOut: minOut, Route: [P1, P2]));
+
+    protected TransferOutcome RunRoute(string account, string id, ulong amountIn, ulong minOut = 0) =>
+        Ask<TransferOutcome>(Accounts, RouteCall(account, id, amountIn, minOut));
 
     protected SagaOutcome Run(params SagaOp[] ops) => Ask<SagaOutcome>(Sagas, new StartSaga(new SagaKey(ops[0].Account, ops[0].Id), ops));
 

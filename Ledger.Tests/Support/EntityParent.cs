@@ -12,9 +12,15 @@ public sealed class EntityParent : ReceiveActor
 {
     public sealed record Kill(string EntityId);
 
+    /// <summary>Messages for the entity are held (a node cut off) until <see cref="Reconnect"/>, which delivers them, or drops them (lost with that node).</summary>
+    public sealed record Pause(string EntityId);
+
+    public sealed record Reconnect(string EntityId, bool Drop);
+
     private readonly Func<string, IActorRef, Props> _props;
     private readonly IMessageExtractor _extractor;
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _stopping = [];
+    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _paused = [];
 
     public EntityParent(Func<string, IActorRef, Props> props, IMessageExtractor extractor)
     {
@@ -22,6 +28,12 @@ public sealed class EntityParent : ReceiveActor
         _extractor = extractor;
         Receive<Passivate>(p => Stop(Sender.Path.Name, p.StopMessage));
         Receive<Kill>(k => Stop(Uri.EscapeDataString(k.EntityId), null));
+        Receive<Pause>(p => _paused.TryAdd(p.EntityId, []));
+        Receive<Reconnect>(r =>
+        {
+            if (!_paused.Remove(r.EntityId, out var held) || r.Drop) return;
+            foreach (var (message, sender) in held) Deliver(message, sender);
+        });
         Receive<Terminated>(t =>
         {
             if (!_stopping.Remove(t.ActorRef.Path.Name, out var held)) return;
@@ -44,6 +56,11 @@ public sealed class EntityParent : ReceiveActor
     private void Deliver(object message, IActorRef sender)
     {
         var id = _extractor.EntityId(message) ?? throw new InvalidOperationException($"no entity id in {message.GetType().Name}");
+        if (_paused.TryGetValue(id, out var cutOff))
+        {
+            cutOff.Add((message, sender));
+            return;
+        }
         var name = Uri.EscapeDataString(id);
         if (_stopping.TryGetValue(name, out var held))
         {

@@ -32,7 +32,7 @@ public sealed class EntityWorld
         var peers = _peers;
         venues ??= new VenueSettings();
         IActorRef Parent(string name, Func<string, Props> props) => system.ActorOf(Props.Create(() => new EntityParent((id, _) => props(id), extractor)), name);
-        peers.Pools = Parent("pools", id => PoolActor.Props(id, peers.Sagas, time, pools));
+        peers.Pools = Parent("pools", id => PoolActor.Props(id, peers.Sagas, peers.Pools, time, pools));
         peers.Accounts = Parent("accounts", id => AccountActor.Props(id, peers, time, accounts));
         var admission = system.ActorOf(SagaAdmission.Props(sagas.MaxLocking, sagas.AdmissionQueueMax), "saga-admission");
         peers.Sagas = Parent("sagas", id => SagaActor.Props(id, peers.Accounts, peers.Pools, admission, time, sagas));
