@@ -60,11 +60,15 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     private readonly PoolSettings _settings;
     private readonly IActorRef _sagas;
     private readonly IActorRef _pools;
-    /// <summary>Route calls this pool coordinates, waiting for their batch, in arrival order; and every route waiting or in a batch.</summary>
-    private readonly List<(RouteRequest Route, IActorRef Sender)> _routesWaiting = [];
+    /// <summary>
+    /// Route calls this pool coordinates, waiting for their batch: by the other pools they cross (as a key), in arrival
+    /// order; and every route waiting or in a batch.
+    /// </summary>
+    private readonly Dictionary<string, (PoolId[] Others, List<(RouteRequest Route, IActorRef Sender)> Routes)> _routesWaiting = new(StringComparer.Ordinal);
     private readonly HashSet<(AccountId, TxId)> _routesTaken = [];
-    /// <summary>This pool's route batches taking their locks, by key; one at a time for each set of other pools.</summary>
+    /// <summary>This pool's route batches taking their locks, by key; and the sets of other pools they lock, one batch each at a time.</summary>
     private readonly Dictionary<SagaKey, RouteBatch> _batches = [];
+    private readonly HashSet<string> _locking = new(StringComparer.Ordinal);
     /// <summary>Batches decided whose decision is not yet durable: asked about, they are not answered yet.</summary>
     private readonly HashSet<SagaKey> _deciding = [];
     /// <summary>Another's lock request waits for this pool's batches to finish: no new batch starts meanwhile.</summary>
@@ -226,7 +230,13 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                         Answer(refused, call.Id, refused.Out, refused.Code, sender, events, after);
                     }
                     // Redelivered while waiting or in a batch: its answer goes to the first delivery's sender.
-                    else if (_routesTaken.Add((call.Account, call.Id))) _routesWaiting.Add((new RouteRequest(call.Account, call.Id, call.Call), sender));
+                    else if (_routesTaken.Add((call.Account, call.Id)))
+                    {
+                        var others = RouteDesk.Others(call.Call.Route, _state.Id);
+                        var key = string.Join(",", others.Select(p => p.Value));
+                        if (!_routesWaiting.TryGetValue(key, out var waiting)) _routesWaiting[key] = waiting = (others, []);
+                        waiting.Routes.Add((new RouteRequest(call.Account, call.Id, call.Call), sender));
+                    }
                     break;
                 }
             case PoolLockReply reply:
@@ -265,30 +275,17 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     {
         base.AfterFlush();
         if (_routesWaiting.Count == 0 || _state.LockedBy is not null || _lockAwaited) return;
-        var busy = _batches.Values.Select(b => b.OthersKey).ToHashSet(StringComparer.Ordinal);
-        var next = new Dictionary<string, RouteBatch>(StringComparer.Ordinal);
-        var keep = new List<(RouteRequest, IActorRef)>();
-        foreach (var waiting in _routesWaiting)
+        var started = false;
+        foreach (var (key, (others, routes)) in _routesWaiting)
         {
-            var others = RouteDesk.Others(waiting.Route.Call.Route!, _state.Id);
-            var key = string.Join(",", others.Select(p => p.Value));
-            if (busy.Contains(key))
-            {
-                keep.Add(waiting);
-                continue;
-            }
-            if (!next.TryGetValue(key, out var batch))
-                next[key] = batch = new RouteBatch(RouteDesk.BatchKey(_state.Id, Guid.NewGuid().ToString("N")), others, key, Now + (long)_settings.RouteLockTimeout.TotalMilliseconds);
-            batch.Routes.Add(waiting);
-        }
-        _routesWaiting.Clear();
-        _routesWaiting.AddRange(keep);
-        foreach (var batch in next.Values)
-        {
+            if (!_locking.Add(key)) continue;
+            _routesWaiting.Remove(key);
+            var batch = new RouteBatch(RouteDesk.BatchKey(_state.Id, Guid.NewGuid().ToString("N")), others, key, Now + (long)_settings.RouteLockTimeout.TotalMilliseconds, routes);
             _batches[batch.Key] = batch;
             AskLock(batch);
+            started = true;
         }
-        if (next.Count > 0 && !Timers.IsTimerActive(RouteRetryTick.Instance))
+        if (started && !Timers.IsTimerActive(RouteRetryTick.Instance))
             Timers.StartPeriodicTimer(RouteRetryTick.Instance, RouteRetryTick.Instance, _settings.RouteRetryAfter);
     }
 
@@ -298,6 +295,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     private void DecideBatch(RouteBatch batch, long now, List<IPoolEvent> events, List<Action> after)
     {
         _batches.Remove(batch.Key);
+        _locking.Remove(batch.OthersKey);
         var (answers, decided) = RouteDesk.Decide(batch.Key, _state, [.. batch.Routes.Select(r => r.Route)], batch.Locked, now);
         foreach (var answer in answers) Record(answer, events);
         Record(decided, events);
@@ -341,8 +339,10 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     private void GiveUp(RouteBatch batch)
     {
         _batches.Remove(batch.Key);
+        _locking.Remove(batch.OthersKey);
         for (var i = 0; i <= batch.Locking && i < batch.Others.Length; i++) _pools.Tell(new UnlockPool(batch.Others[i], batch.Key, false, []), Self);
-        _routesWaiting.InsertRange(0, batch.Routes);
+        if (_routesWaiting.TryGetValue(batch.OthersKey, out var waiting)) batch.Routes.AddRange(waiting.Routes);
+        _routesWaiting[batch.OthersKey] = (batch.Others, batch.Routes);
     }
 
     /// <summary>A pool's lock by one of this pool's batches expired: the batch's hops if it was decided (durably), else abort.</summary>
@@ -403,13 +403,13 @@ internal sealed class RouteRetryTick : INoSerializationVerificationNeeded
 }
 
 /// <summary>A coordinator's batch of routes over the same other pools, taking their locks one after another in id order.</summary>
-internal sealed class RouteBatch(SagaKey key, PoolId[] others, string othersKey, long expiresAt)
+internal sealed class RouteBatch(SagaKey key, PoolId[] others, string othersKey, long expiresAt, List<(RouteRequest Route, IActorRef Sender)> routes)
 {
     public SagaKey Key { get; } = key;
     public PoolId[] Others { get; } = others;
     public string OthersKey { get; } = othersKey;
     public long ExpiresAt { get; } = expiresAt;
-    public List<(RouteRequest Route, IActorRef Sender)> Routes { get; } = [];
+    public List<(RouteRequest Route, IActorRef Sender)> Routes { get; } = routes;
     /// <summary>How many of <see cref="Others"/> have answered, and their reserves (null: refused, not locked).</summary>
     public int Locking { get; set; }
     public Dictionary<PoolId, PoolReserves?> Locked { get; } = [];
