@@ -71,6 +71,11 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     private readonly HashSet<string> _locking = new(StringComparer.Ordinal);
     /// <summary>Batches decided whose decision is not yet durable: asked about, they are not answered yet.</summary>
     private readonly HashSet<SagaKey> _deciding = [];
+    /// <summary>
+    /// Acknowledged unlocks of decided batches, applied but not yet written: they go with the next write, or on the next
+    /// retry if none comes. Lost in a crash, they only make the pools be told again, which they acknowledge again.
+    /// </summary>
+    private readonly List<IPoolEvent> _acksUnwritten = [];
     /// <summary>Another's lock request waits for this pool's batches to finish: no new batch starts meanwhile.</summary>
     private bool _lockAwaited;
     private ITimer? _lockTimer;
@@ -107,7 +112,12 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
 
     protected override void Apply(IPoolEvent e) => PoolContract.Apply(_state, e);
 
-    protected override object Persisted(List<IPoolEvent> events) => new PoolWrite([.. events]);
+    protected override object Persisted(List<IPoolEvent> events)
+    {
+        events.AddRange(_acksUnwritten);
+        _acksUnwritten.Clear();
+        return new PoolWrite([.. events]);
+    }
 
     protected override IReadOnlyList<IPoolEvent> Recovered(object persisted) => persisted is PoolWrite w ? w.Events : [];
 
@@ -148,7 +158,8 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         }
     }
 
-    protected override bool CanPassivate => base.CanPassivate && _state.LockedBy is null && _routesTaken.Count == 0 && _state.RouteUnlocks.Count == 0;
+    protected override bool CanPassivate =>
+        base.CanPassivate && _state.LockedBy is null && _routesTaken.Count == 0 && _state.RouteUnlocks.Count == 0 && _acksUnwritten.Count == 0;
 
     protected override void OnDurable()
     {
@@ -252,7 +263,16 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                 break;
             case PoolUnlockedAck ack:
                 if (_state.RouteUnlocks.TryGetValue(ack.Saga, out var owed) && owed.ContainsKey(ack.Pool))
-                    Record(new RouteBatchUnlocked(ack.Saga, ack.Pool, now), events);
+                {
+                    var unlocked = new RouteBatchUnlocked(ack.Saga, ack.Pool, now);
+                    Apply(unlocked);
+                    _acksUnwritten.Add(unlocked);
+                }
+                break;
+            case WriteAcks:
+                // Nothing else is being written: the acknowledgements get a write of their own.
+                events.AddRange(_acksUnwritten);
+                _acksUnwritten.Clear();
                 break;
             case ExecutePoolCall call:
                 {
@@ -329,7 +349,8 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         foreach (var (key, pools) in _state.RouteUnlocks)
             if (!_deciding.Contains(key))
                 foreach (var (pool, hops) in pools) _pools.Tell(new UnlockPool(pool, key, true, hops), Self);
-        if (_batches.Count == 0 && _state.RouteUnlocks.Count == 0) Timers.Cancel(RouteRetryTick.Instance);
+        if (_acksUnwritten.Count > 0 && !Writing) Queue(WriteAcks.Instance, Self);
+        if (_batches.Count == 0 && _state.RouteUnlocks.Count == 0 && _acksUnwritten.Count == 0) Timers.Cancel(RouteRetryTick.Instance);
         else if (!Timers.IsTimerActive(RouteRetryTick.Instance)) Timers.StartPeriodicTimer(RouteRetryTick.Instance, RouteRetryTick.Instance, _settings.RouteRetryAfter);
         LetLockIn();
         Flush();
@@ -396,6 +417,11 @@ internal sealed class LockTick : INoSerializationVerificationNeeded
 
 /// <summary>A batch held by the failpoint with all its locks: decide it now.</summary>
 internal sealed record DecideRoutes(SagaKey Batch) : INoSerializationVerificationNeeded;
+
+internal sealed class WriteAcks : INoSerializationVerificationNeeded
+{
+    public static readonly WriteAcks Instance = new();
+}
 
 internal sealed class RouteRetryTick : INoSerializationVerificationNeeded
 {
