@@ -195,6 +195,20 @@ public class RouteDeskCrashSpecs() : SagaWorld(new SagaSettings { RetryAfter = T
     }
 
     [Fact]
+    public void A_coordinator_stopped_once_its_unlock_is_acknowledged_but_perhaps_not_written_tells_the_pool_again_and_nothing_moves_twice()
+    {
+        _hold = false;
+        TwoPools();
+        Mint(X, "alice", 10_000);
+        var outcome = RunRoute("alice", "r1", 10_000);
+        // p2 has applied and acknowledged; p1 writes that acknowledgement with its next write, which a stop now forestalls.
+        AwaitCondition(() => Ask<Holdings>(Pools, new GetPoolHoldings(P1)).Items.All(h => h.InFlight == Amount.Zero), Wait, Poll);
+        Pools.Tell(new EntityParent.Kill(P1.Value));
+
+        AssertOneRoute(outcome);
+    }
+
+    [Fact]
     public async Task A_coordinator_stopped_after_its_decision_with_the_unlock_lost_tells_the_participant_the_commit_when_asked()
     {
         _hold = true;
