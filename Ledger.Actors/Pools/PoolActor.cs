@@ -20,7 +20,10 @@ public sealed record PoolSettings : IVenueSettings
     /// <summary>Events between snapshots (and at least an eighth of the call hashes the snapshot holds).</summary>
     public int SnapshotEveryEvents { get; init; } = 10_000;
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromMinutes(2);
-    /// <summary>Calls and lock requests held while a saga has the lock; beyond this they are dropped (their senders retry).</summary>
+    /// <summary>
+    /// Calls and lock requests held while a saga has the lock, and routes waiting for or in this pool's batches; beyond
+    /// this they are dropped (their senders retry).
+    /// </summary>
     public int BlockedMax { get; init; } = 100_000;
     /// <summary>Once a saga's lock has expired undecided, how often the pool asks that saga for its decision.</summary>
     public TimeSpan AskSagaEvery { get; init; } = TimeSpan.FromSeconds(1);
@@ -240,8 +243,9 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                         var refused = new RouteAnswered(call.Account, call.Id, call.Call.Route, call.Call.In, _state.Exists ? Codes.InvalidRequest : Codes.PoolNotFound, null, now);
                         Answer(refused, call.Id, refused.Out, refused.Code, sender, events, after);
                     }
-                    // Redelivered while waiting or in a batch: its answer goes to the first delivery's sender.
-                    else if (_routesTaken.Add((call.Account, call.Id)))
+                    // Redelivered while waiting or in a batch: its answer goes to the first delivery's sender. Beyond the
+                    // limit a route is dropped, and the account's redelivery brings it back.
+                    else if (_routesTaken.Count < _settings.BlockedMax && _routesTaken.Add((call.Account, call.Id)))
                     {
                         var others = RouteDesk.Others(call.Call.Route, _state.Id);
                         var key = string.Join(",", others.Select(p => p.Value));
