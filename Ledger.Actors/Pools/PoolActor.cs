@@ -109,7 +109,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     protected override Func<IPoolEvent, ((AccountId, TxId) Key, CallAnswer Answer)?> AnswerOf { get; } = static e => e switch
     {
         PoolCallDecided d => ((d.Account, d.Id), new CallAnswer(d.Out, d.Code)),
-        RouteAnswered r => ((r.Account, r.Id), new CallAnswer(r.Out, r.Code, 0, r.Fill)),
+        RouteAnswered r => ((r.Account, r.Id), r.Answer),
         _ => null,
     };
 
@@ -329,7 +329,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         {
             _deciding.Remove(batch.Key);
             for (var i = 0; i < answers.Length; i++)
-                batch.Routes[i].Sender.Tell(new VenueAnswer(VenueId, answers[i].Id, new CallAnswer(answers[i].Out, answers[i].Code, 0, answers[i].Fill)));
+                batch.Routes[i].Sender.Tell(new VenueAnswer(VenueId, answers[i].Id, answers[i].Answer));
             foreach (var remote in decided.Remote) _pools.Tell(new UnlockPool(remote.Pool, batch.Key, true, remote.Hops), Self);
         });
         LetLockIn();

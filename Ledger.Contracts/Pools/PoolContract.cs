@@ -238,7 +238,7 @@ public static class PoolContract
                 break;
             case RouteAnswered r:
                 s.CallCount++;
-                s.Answers.Remember(r.Account, r.Id, new CallAnswer(r.Out, r.Code, 0, r.Fill));
+                s.Answers.Remember(r.Account, r.Id, r.Answer);
                 break;
             case RouteBatchDecided d:
                 foreach (var hop in d.Own)

@@ -1,10 +1,16 @@
+using System.Text.Json.Serialization;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Sagas;
 
 namespace Ledger.Contracts.Pools;
 
 /// <summary>A route's answer, decided by the pool coordinating it: what goes back to the account, and the path it took.</summary>
-public sealed record RouteAnswered(AccountId Account, TxId Id, PoolId[] Route, Leg[] Out, string? Code, OpFill? Fill, long At) : IPoolEvent;
+public sealed record RouteAnswered(AccountId Account, TxId Id, PoolId[] Route, Leg[] Out, string? Code, OpFill? Fill, long At) : IPoolEvent
+{
+    /// <summary>As the trader is answered, and a redelivery after it.</summary>
+    [JsonIgnore]
+    public CallAnswer Answer => new(Out, Code, 0, Fill);
+}
 
 /// <summary>The hops another pool executes for a route batch, sent with that pool's unlock.</summary>
 public sealed record RemoteHops(PoolId Pool, PoolHop[] Hops);

@@ -242,7 +242,7 @@ public static class SwapPhases
         PoolContract.Apply(coordinator, decided);
         PoolContract.Apply(other, PoolContract.Unlock(other, key, true, decided.Remote[0].Hops, 0)!);
         PoolContract.Apply(coordinator, new RouteBatchUnlocked(key, other.Id, 0));
-        foreach (var e in AccountContract.Answered(trader, id, new CallAnswer(answers[0].Out, answers[0].Code, 0, answers[0].Fill), 0))
+        foreach (var e in AccountContract.Answered(trader, id, answers[0].Answer, 0))
             AccountContract.Apply(trader, e);
     }
 }
