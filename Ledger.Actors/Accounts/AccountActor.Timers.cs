@@ -45,13 +45,13 @@ public sealed partial class AccountActor
     }
 
     /// <summary>
-    /// While a saga hold exists, a timer (on the account's <see cref="TimeProvider"/>) fires from its expiry on,
-    /// every redelivery interval, and asks each overdue saga for its decision until it arrives. (After a restart
+    /// While a saga hold or a payee's promise exists, a timer (on the account's <see cref="TimeProvider"/>) fires from
+    /// its expiry on, every redelivery interval, and asks each overdue saga for its decision until it arrives. (After a restart
     /// the saga itself, a remembered entity, tells the account.)
     /// </summary>
     private void ScheduleHoldCheck()
     {
-        var next = _state.NextHoldExpiry();
+        var next = _promised.Count == 0 ? _state.NextHoldExpiry() : Math.Min(_state.NextHoldExpiry() ?? long.MaxValue, _promised.Values.Min());
         if (next == _holdCheckDueAt) return;
         _holdTimer?.Dispose();
         _holdTimer = null;

@@ -52,6 +52,13 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     /// <summary>Clients waiting for a transaction to settle, by transaction id.</summary>
     private readonly Dictionary<TxId, List<(Reply Reply, int Slot)>> _waiters = new(4);
 
+    /// <summary>
+    /// Sagas this account said yes to as a payee only, which it recorded nothing for (<see cref="AccountContract.PrepareSaga"/>),
+    /// with their lock expiry, until their decision comes: meanwhile the account neither closes nor leaves memory, and
+    /// past the expiry it asks, as for a hold.
+    /// </summary>
+    private readonly Dictionary<SagaKey, long> _promised = [];
+
     public AccountActor(string entityId, Peers peers, TimeProvider time, AccountSettings settings) : base(settings, time, "account")
     {
         _id = new AccountId(entityId);
@@ -123,7 +130,9 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
             case WakeUp:
                 break;
             case HoldTick:
-                foreach (var saga in AccountContract.OverdueHolds(_state, Now)) _peers.Sagas.Tell(new QuerySaga(saga, _id, null));
+                foreach (var saga in AccountContract.OverdueHolds(_state, Now).Concat(_promised.Where(p => p.Value <= Now).Select(p => p.Key)))
+                    _peers.Sagas.Tell(new QuerySaga(saga, _id, null));
+                ScheduleHoldCheck();
                 break;
             case ReadBackDone done:
                 _state.Remember(done.Found, done.NotFound);
@@ -157,7 +166,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     protected override bool Busy => _parked.Count > 0 || _waiters.Count > 0;
 
     protected override bool CanPassivate => _waiters.Count == 0 && _outbox.Owed == 0 && _parked.Count == 0 && _outbox.Deferred.Count == 0
-        && _state.NextExpiry() is null && _state.Holds.Count == 0 && _held is null;
+        && _state.NextExpiry() is null && _state.Holds.Count == 0 && _promised.Count == 0 && _held is null;
 
     /// <summary>Everything settled before this write is in it: once it is durable, that may leave memory.</summary>
     private long _durableBefore;
@@ -225,7 +234,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
                 break;
             case CloseAccount close:
                 {
-                    var d = AccountContract.Close(_state, now, close.VenueCallsSeen);
+                    var d = _promised.Count > 0 ? Decision.Reject(Codes.AccountNotEmpty) : AccountContract.Close(_state, now, close.VenueCallsSeen);
                     Emit(d.Events, events);
                     after.Add(() => sender.Tell(d.Rejection is { } code ? new Rejected(code) : View(created: false)));
                     break;
@@ -339,6 +348,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
 
     private void Resolve(ResolveSaga resolve, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
     {
+        _promised.Remove(resolve.Saga);
         Emit(AccountContract.ResolveSaga(_state, resolve.Saga, resolve.Commit, resolve.FailedOp, resolve.Code, resolve.Ops, resolve.Fills, now,
             resolve.Legs), events);
         after.Add(() => sender.Tell(new SagaResolvedAck(_id, resolve.Saga)));
@@ -347,6 +357,11 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     private void Prepare(PrepareSaga prepare, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)
     {
         var (decided, failedOp, code) = AccountContract.PrepareSaga(_state, prepare.Saga, prepare.Ops, prepare.Legs, prepare.ExpiresAt, now);
+        if (code is null && decided.Count == 0 && AccountContract.IsPayeeOnly(_state, prepare.Ops, prepare.Legs))
+        {
+            _promised[prepare.Saga] = prepare.ExpiresAt;
+            ScheduleHoldCheck();
+        }
         Emit(decided, events);
         after.Add(() => sender.Tell(new SagaVote(_id, prepare.Saga, failedOp, code, prepare.WorstCase,
             code is null ? AccountContract.Balanced(_state, prepare.Saga) : null)));

@@ -162,6 +162,12 @@ public static class AccountContract
     /// A saga asks this account to vote on its part (<paramref name="ops"/>, <paramref name="legs"/> in operation
     /// order). Yes: hold what the legs need and record the operations it initiates. No: the first operation that
     /// cannot run here, with its code; nothing is recorded. Asked again, the account votes as before.
+    /// <para>
+    /// A payee only (every leg a credit, no operation of its own) says yes without recording anything: there is nothing to
+    /// hold, and what its vote promises — that it exists and is open — is in its journal already. Its credit is recorded
+    /// once, when the commit comes (<see cref="ResolveSaga"/>); in an atomic batch of transfers that is half the
+    /// accounts' writes.
+    /// </para>
     /// </summary>
     public static (IReadOnlyList<IAccountEvent> Events, int FailedOp, string? Code) PrepareSaga(AccountState s, SagaKey saga, SagaOpAt[] ops,
         SagaLeg[] legs, long expiresAt, long now)
@@ -174,6 +180,7 @@ public static class AccountContract
         if (s.Closed) return (Decision.None, legs.Length > 0 ? legs[0].Op : ops[0].Index, Codes.AccountClosed);
         foreach (var (i, op) in ops)
             if (op.Account == s.Id && s.FindOutgoing(op.Id, out _) != Known.Absent) return (Decision.None, i, Codes.IdConflict);
+        if (IsPayeeOnly(s, ops, legs)) return (Decision.None, -1, null);
         // Walk the legs in order: no debit may take the balance below what may be spent; hold the deepest dip.
         // (Arbitrary precision: thousands of legs may sum beyond 128 bits.)
         var running = new Dictionary<AssetId, BigInteger>();
@@ -220,9 +227,14 @@ public static class AccountContract
             return [new SagaApplied(saga, commit, failedOp, code, ops, commit ? fills : null, now, commit ? legs : null)];
         }
         if (s.Seen.ContainsKey(saga.Hash)) return Decision.None;
+        if (commit && legs is not null && IsPayeeOnly(s, ops, legs)) return [new SagaApplied(saga, true, failedOp, code, ops, fills, now, legs)];
         if (commit) throw new InvalidOperationException($"account {s.Id}: saga {saga} committed without this account's vote");
         return s.Exists && ops.Any(o => o.Op.Account == s.Id) ? [new SagaApplied(saga, false, failedOp, code, ops, null, now)] : Decision.None;
     }
+
+    /// <summary>Whether this account is only paid in a saga: every leg a credit, and none of the operations its own.</summary>
+    public static bool IsPayeeOnly(AccountState s, SagaOpAt[] ops, SagaLeg[] legs) =>
+        legs.Length > 0 && legs.All(l => l.Credit) && !ops.Any(o => o.Op.Account == s.Id);
 
     /// <summary>Whether no asset's running balance along <paramref name="legs"/> dips below minus what is held of it.</summary>
     private static bool Covers(Leg[] held, SagaLeg[] legs)
@@ -557,16 +569,15 @@ public static class AccountContract
 
     private static void ApplySaga(AccountState s, SagaApplied a)
     {
+        // A payee only held nothing (PrepareSaga): its commit carries its legs.
         if (s.Holds.Remove(a.Saga, out var hold))
-        {
             foreach (var leg in hold.Held) s.BalanceOf(leg.Asset).PendingOut -= leg.Amount;
-            if (a.Commit)
-                foreach (var leg in a.Legs ?? hold.Legs)
-                {
-                    var b = s.BalanceOf(leg.Asset);
-                    b.Posted = checked(b.Posted + (leg.Credit ? 1 : -1) * (Int128)leg.Amount.Value);
-                }
-        }
+        if (a.Commit && (a.Legs ?? hold?.Legs) is { } legs)
+            foreach (var leg in legs)
+            {
+                var b = s.BalanceOf(leg.Asset);
+                b.Posted = checked(b.Posted + (leg.Credit ? 1 : -1) * (Int128)leg.Amount.Value);
+            }
         for (var k = 0; k < a.Ops.Length; k++)
         {
             var (i, op) = a.Ops[k];

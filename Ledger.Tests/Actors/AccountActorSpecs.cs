@@ -7,6 +7,7 @@ using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
 using Ledger.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
@@ -17,6 +18,8 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
     private readonly IActorRef _accounts;
+    /// <summary>Stands in for the saga coordinators: what the accounts ask them.</summary>
+    private readonly Akka.TestKit.TestProbe _sagas;
 
     public AccountActorSpecs() : base(SpecConfig.Local(), "spec-" + Guid.NewGuid().ToString("N")[..8])
     {
@@ -33,6 +36,7 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         };
         var extractor = new EntityMessageExtractor(10);
         var peers = new Peers();
+        peers.Sagas = (_sagas = CreateTestProbe()).Ref;
         peers.Pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, ActorRefs.Nobody, ActorRefs.Nobody, time, new PoolSettings()), extractor)), "pools");
         _accounts = peers.Accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountActor.Props(id, peers, time, settings), extractor)), "accounts");
         peers.Wakers = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, peers.Accounts), extractor)), "wakers");
@@ -59,6 +63,58 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         _accounts.Tell(new GetAccount(new(account)));
         return ExpectMsg<AccountView>(Wait).Balances.Single(b => b.Asset.Value == "USD");
+    }
+
+    /// <summary>A saga paying bob 40 from alice, as its coordinator asks each of them.</summary>
+    private static readonly SagaKey PaySaga = new(new("alice"), new("b1"));
+    private static readonly SagaOpAt[] PayOps = [new(0, new TransferOp(new("b1"), new("alice"), new("bob"), new("USD"), 40))];
+
+    private SagaVote Prepare(string account, SagaKey saga, SagaOpAt[] ops, bool credit, long expiresAt)
+    {
+        _accounts.Tell(new PrepareSaga(new(account), saga, ops, [new SagaLeg(0, new("USD"), 40, credit)], expiresAt));
+        return ExpectMsg<SagaVote>(Wait);
+    }
+
+    private void Resolve(string account, SagaKey saga, SagaOpAt[] ops, bool commit, bool credit)
+    {
+        _accounts.Tell(new ResolveSaga(new(account), saga, commit, commit ? -1 : 0, commit ? null : Codes.InsufficientFunds, ops,
+            commit ? [OpFill.Transfer] : null, commit ? [new SagaLeg(0, new("USD"), 40, credit)] : null));
+        ExpectMsg<SagaResolvedAck>(Wait);
+    }
+
+    private void AssertCloseRefused(string account)
+    {
+        _accounts.Tell(new CloseAccount(new(account)));
+        Assert.Equal(Codes.AccountNotEmpty, ExpectMsg<Rejected>(Wait).Code);
+    }
+
+    [Fact]
+    public void A_payee_only_saga_vote_keeps_the_account_open_and_asking_until_the_decision_which_credits_it_once()
+    {
+        var expiresAt = _time.GetUtcNow().ToUnixTimeMilliseconds() + 10_000;
+        Assert.Null(Prepare("alice", PaySaga, PayOps, credit: false, expiresAt).Code);
+        Assert.Null(Prepare("bob", PaySaga, PayOps, credit: true, expiresAt).Code);
+        // bob holds nothing and records nothing for his yes, but must not close (nor forget it) before the decision.
+        AssertCloseRefused("bob");
+        _time.Advance(TimeSpan.FromSeconds(11));
+        Assert.Equal(new QuerySaga(PaySaga, new("bob"), null), _sagas.FishForMessage<QuerySaga>(q => q.Account == new AccountId("bob"), Wait));
+
+        Resolve("alice", PaySaga, PayOps, commit: true, credit: false);
+        Resolve("bob", PaySaga, PayOps, commit: true, credit: true);
+        Resolve("bob", PaySaga, PayOps, commit: true, credit: true);
+        Assert.Equal((960, 40), (Balance("alice").Posted, Balance("bob").Posted));
+        // The commit is recorded: a late duplicate of the vote is a no, and holds nothing.
+        Assert.Equal(Codes.LockTimeout, Prepare("bob", PaySaga, PayOps, credit: true, expiresAt).Code);
+
+        // Aborted, a payee's yes leaves nothing behind: carol, empty, may close again.
+        Open("carol");
+        var toCarol = new SagaKey(new("alice"), new("b2"));
+        SagaOpAt[] carolOps = [new(0, new TransferOp(new("b2"), new("alice"), new("carol"), new("USD"), 40))];
+        Assert.Null(Prepare("carol", toCarol, carolOps, credit: true, expiresAt + 20_000).Code);
+        AssertCloseRefused("carol");
+        Resolve("carol", toCarol, carolOps, commit: false, credit: true);
+        _accounts.Tell(new CloseAccount(new("carol")));
+        Assert.True(ExpectMsg<AccountView>(Wait).Closed);
     }
 
     [Fact]

@@ -313,3 +313,44 @@ public class WorstCaseHoldTests
         Assert.Equal(((Int128)1_000, Amount.Zero), (alice.Balances[Usd].Posted, alice.Balances[Usd].PendingOut));
     }
 }
+
+/// <summary>An account only paid in a saga votes without a record; its credit is recorded once, with the commit.</summary>
+public class PayeeOnlyVoteTests
+{
+    private static readonly AssetId Usd = new("USD");
+    private static readonly SagaKey Saga = new(new AccountId("alice"), new TxId("b1"));
+    private static readonly SagaOpAt[] Ops = [new(0, new TransferOp(new("b1"), new("alice"), new("bob"), Usd, 40))];
+
+    private static AccountState Open(string id)
+    {
+        var s = new AccountState { Id = new(id) };
+        AccountContract.Apply(s, new AccountOpened(id, 0));
+        return s;
+    }
+
+    [Fact]
+    public void The_payee_records_nothing_to_vote_yes_and_one_credit_at_the_commit()
+    {
+        var bob = Open("bob");
+        SagaLeg[] credit = [new(0, Usd, 40, true)];
+        var (events, _, code) = AccountContract.PrepareSaga(bob, Saga, Ops, credit, 10_000, 1);
+        Assert.Equal((0, (string?)null), (events.Count, code));
+
+        foreach (var e in AccountContract.ResolveSaga(bob, Saga, true, -1, null, Ops, [OpFill.Transfer], 2, credit)) AccountContract.Apply(bob, e);
+        Assert.Equal((Int128)40, bob.Balances[Usd].Posted);
+        Assert.Equal(TransferStatus.Committed, bob.RecentHistory.Single(t => t.Id == new TxId("b1")).Status);
+        Assert.Empty(AccountContract.ResolveSaga(bob, Saga, true, -1, null, Ops, [OpFill.Transfer], 3, credit));
+    }
+
+    [Fact]
+    public void A_commit_reaching_a_payer_that_never_voted_is_still_refused_as_a_bug()
+    {
+        var alice = Open("alice");
+        AccountContract.Apply(alice, new TransferCredited(new("bank"), new("mint"), Usd, 100, false, null, 0));
+        SagaLeg[] debit = [new(0, Usd, 40, false)];
+        Assert.Throws<InvalidOperationException>(() => AccountContract.ResolveSaga(alice, Saga, true, -1, null, Ops, [OpFill.Transfer], 2, debit));
+        // And a payee paid by its own operation is a payer too: it votes with a record.
+        var (events, _, _) = AccountContract.PrepareSaga(alice, Saga, Ops, [new(0, Usd, 40, true)], 10_000, 1);
+        Assert.Single(events);
+    }
+}
