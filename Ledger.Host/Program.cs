@@ -50,7 +50,7 @@ builder.Services.AddLedgerNode(options, (akka, services) =>
     {
         var regions = services.GetRequiredService<LedgerRegions>();
         if (Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(LedgerSharding.LedgerRole))
-            system.ActorOf(OwingResumer.Props(options, regions.Accounts), "owing-resumer");
+            system.ActorOf(OwingResumer.Props(options, regions.Accounts, regions.Sagas), "owing-resumer");
         // The gateway's key cache polls the key store from the start, not from the first request.
         services.GetRequiredService<Auth>();
     });

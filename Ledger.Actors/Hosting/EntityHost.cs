@@ -227,9 +227,6 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
 
     protected override IEnumerable<IActorRef> AwaitingWrite => _batch.Awaiting.Concat(_blocked.Select(b => b.Sender));
 
-    /// <summary>This entity's journal plugin, for read-backs and the owing index.</summary>
-    protected IActorRef JournalRef => Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
-
     private void StopIfIdle()
     {
         if (_stopRequested && _batch.Idle && !Busy) Context.Stop(Self);

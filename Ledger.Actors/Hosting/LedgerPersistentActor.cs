@@ -71,6 +71,9 @@ public abstract class LedgerPersistentActor : UntypedPersistentActor
         }
     }
 
+    /// <summary>This entity's journal plugin, for read-backs and the owing index.</summary>
+    protected IActorRef JournalRef => Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
+
     /// <summary>Senders whose answer depends on the write in flight: its commands' and those queued behind it.</summary>
     protected virtual IEnumerable<IActorRef> AwaitingWrite => [];
 

@@ -9,28 +9,30 @@ namespace Ledger.Actors.Hosting;
 
 /// <summary>
 /// After this node comes up, and after any member leaves or is removed (its entities now live elsewhere), starts every
-/// account the <see cref="OwingIndex"/> lists: each resends what it had in flight, and what a crash cut short finishes
-/// without any client touching it. Waking an account that is already running, or owes nothing, is harmless. Then
-/// watches the index until every account it woke has cleared itself, and logs how long that took.
+/// account and saga the <see cref="OwingIndex"/> lists: each account resends what it had in flight, each saga goes on
+/// from where its journal says it is, and what a crash cut short finishes without any client touching it. Waking one
+/// that is already running, or owes nothing, is harmless. Then watches the index until every entity it woke has cleared
+/// itself, and logs how long that took.
 /// </summary>
 public sealed class OwingResumer : ReceiveActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
     public const string AccountPrefix = "account-";
+    public const string SagaPrefix = "saga-";
     public static readonly TimeSpan WatchFor = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(100);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public OwingResumer(LedgerNodeOptions options, IActorRef accounts)
+    public OwingResumer(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas)
     {
         var running = false;
         Receive<Run>(_ =>
         {
             if (running) return;
             running = true;
-            Resume(options, accounts).PipeTo(Self, success: () => Finished.Instance, failure: e => new Failed(e));
+            Resume(options, accounts, sagas).PipeTo(Self, success: () => Finished.Instance, failure: e => new Failed(e));
         });
         Receive<ClusterEvent.MemberRemoved>(_ => Self.Tell(Run.Instance));
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
@@ -43,7 +45,8 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
         });
     }
 
-    public static Props Props(LedgerNodeOptions options, IActorRef accounts) => Akka.Actor.Props.Create(() => new OwingResumer(options, accounts));
+    public static Props Props(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas) =>
+        Akka.Actor.Props.Create(() => new OwingResumer(options, accounts, sagas));
 
     protected override void PreStart()
     {
@@ -55,26 +58,29 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
 
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
 
-    private async Task Resume(LedgerNodeOptions options, IActorRef accounts)
+    private async Task Resume(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var owing = (await OwingIndex.Read(options, CancellationToken.None)).Where(p => p.StartsWith(AccountPrefix, StringComparison.Ordinal)).ToHashSet();
+        var owing = (await OwingIndex.Read(options, CancellationToken.None))
+            .Where(p => p.StartsWith(AccountPrefix, StringComparison.Ordinal) || p.StartsWith(SagaPrefix, StringComparison.Ordinal)).ToHashSet();
         if (owing.Count == 0)
         {
-            _log.Info("no account owed a step when its node stopped");
+            _log.Info("no account or saga owed a step when its node stopped");
             return;
         }
-        foreach (var pid in owing) accounts.Tell(new WakeUp(new AccountId(pid[AccountPrefix.Length..])));
-        _log.Info("woke {0} accounts that owed a step when their node stopped", owing.Count);
+        foreach (var pid in owing)
+            if (pid.StartsWith(AccountPrefix, StringComparison.Ordinal)) accounts.Tell(new WakeUp(new AccountId(pid[AccountPrefix.Length..])));
+            else sagas.Tell(new WakeSaga(SagaKey.Parse(pid[SagaPrefix.Length..])));
+        _log.Info("woke {0} accounts and sagas that owed a step when their node stopped", owing.Count);
         while (clock.Elapsed < WatchFor)
         {
             await Task.Delay(PollEvery);
             owing.IntersectWith(await OwingIndex.Read(options, CancellationToken.None));
             if (owing.Count > 0) continue;
-            _log.Info("every account woken has finished what it had in flight, {0} ms after waking them", clock.ElapsedMilliseconds);
+            _log.Info("every account and saga woken has finished what it had in flight, {0} ms after waking them", clock.ElapsedMilliseconds);
             return;
         }
-        _log.Warning("{0} accounts woken still owe a step after {1} s (a payee or venue not answering)", owing.Count, WatchFor.TotalSeconds);
+        _log.Warning("{0} accounts and sagas woken still owe a step after {1} s (a payee, venue or participant not answering)", owing.Count, WatchFor.TotalSeconds);
     }
 
     private sealed class Run

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
+using Ledger.Actors.Journal;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Primitives;
 using Ledger.Contracts.Protocol;
@@ -37,8 +38,8 @@ public sealed record SagaSettings
 
 /// <summary>
 /// Coordinates one multi-party transaction (a route, an atomic batch): a sharded entity keyed by its initiating
-/// account and id, in a region that remembers its entities, so that after a crash or a rebalance it starts
-/// again by itself and finishes what it began.
+/// account and id, listed in the owing index from its intent until it has finished, so that after a crash the
+/// node's <see cref="OwingResumer"/> starts it again and it finishes what it began.
 /// <para>
 /// The protocol (docs/architecture.md, "Sagas"): persist the intent; lock the pools one at a time in id order (a
 /// lock queues behind another saga's, and ordered locking cannot deadlock); price every operation against the
@@ -144,6 +145,11 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             case QuerySaga query:
                 Query(query);
                 break;
+            case WakeSaga:
+                // Listed but with nothing to finish: the crash came between the mark and the intent, or before the clear.
+                if (_state.Phase == SagaPhase.Finished || _state.Phase == SagaPhase.New && !_writing && _admitting is null)
+                    JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr + 1, false));
+                break;
             case PoolLockReply reply:
                 Locked(reply);
                 break;
@@ -212,6 +218,9 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         }
         if (_admitted) Step("admission");
         _writing = true;
+        // Marked owing before the intent is written (the journal keeps the order), so no participant is ever asked by
+        // a saga that a crash would leave unlisted.
+        JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr + 1, true));
         Persist(started, e =>
         {
             _writing = false;
@@ -420,6 +429,7 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
             _writing = false;
             Step("finish");
             SagaContract.Apply(_state, e);
+            JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr, false));
             Timers.Cancel(RetryTick.Instance);
             var outcome = Outcome();
             foreach (var waiter in _waiters) waiter.Tell(outcome);

@@ -74,12 +74,14 @@ public static class LedgerSharding
         peers.Perps = sharding.Start(PerpType, id => PerpActor.Props(id, peers.Oracle, time, venueSettings), settings, extractor);
         peers.Governors = sharding.Start(GovernorType, id => GovernorActor.Props(id, peers, time, venueSettings), settings, extractor);
         peers.Channels = sharding.Start(ChannelType, id => ChannelActor.Props(id, peers, time, venueSettings), settings, extractor);
-        // Wakers and sagas are the regions whose entities must restart by themselves after a crash or a move.
+        // Wakers must restart by themselves after a crash or a move. Sagas too, but a saga lives for one request: the
+        // owing index lists it while unfinished, in the rows it writes anyway (OwingResumer), where remembering it
+        // would cost two more durable writes on the way to its start and its stop.
         peers.Wakers = sharding.Start(WakerType, id => AccountWaker.Props(id, peers.Accounts), settings.WithRememberEntities(true), extractor);
         sagaSettings ??= new SagaSettings();
         var admission = system.ActorOf(SagaAdmission.Props(sagaSettings.MaxLocking, sagaSettings.AdmissionQueueMax), "saga-admission");
         peers.Sagas = sharding.Start(SagaType, id => SagaActor.Props(id, peers.Accounts, peers.Pools, admission, time, sagaSettings),
-            settings.WithRememberEntities(true), extractor);
+            settings, extractor);
         var assets = sharding.Start(AssetType, id => AssetActor.Props(id, peers.Accounts, time), settings, extractor);
         var keys = sharding.Start(KeysType, _ => KeyStoreActor.Props(time), settings, extractor);
         return new LedgerRegions(peers.Accounts, assets, peers.Pools, peers.Sagas, peers.Markets, peers.Farms, peers.Oracle, keys, peers.Options, peers.Perps,

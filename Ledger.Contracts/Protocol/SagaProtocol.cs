@@ -18,3 +18,9 @@ public sealed record SagaOutcome(SagaKey Key, bool Committed, OpOutcome[] Result
 
 /// <summary>Participant → saga: my hold or lock expired and I have no decision (presumed abort: undecided means abort).</summary>
 public sealed record QuerySaga(SagaKey Key, AccountId? Account, PoolId? Pool) : ISagaMessage;
+
+/// <summary>
+/// The node's resumer → saga, after a crash: the owing index lists you as unfinished. Starting is all it asks: a saga
+/// read back mid-way goes on by itself; one with nothing left to do clears its mark.
+/// </summary>
+public sealed record WakeSaga(SagaKey Key) : ISagaMessage;

@@ -112,7 +112,7 @@ public class CrashTests
         await second.Start();
         // No client touches an account: the node itself starts those its journal lists as owing a step.
         var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (!second.Output.Contains("every account woken has finished", StringComparison.Ordinal))
+        while (!second.Output.Contains("every account and saga woken has finished", StringComparison.Ordinal))
         {
             Assert.True(DateTime.UtcNow < deadline, "the accounts cut short did not finish by themselves:\n" + second.Output);
             await Task.Delay(100);

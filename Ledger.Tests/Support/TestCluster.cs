@@ -26,7 +26,7 @@ public sealed class TestCluster : IAsyncDisposable
         foreach (var port in ports)
         {
             var crashOnTerminate = port == ports[2] ? "akka.coordinated-shutdown.run-by-actor-system-terminate = off" : "";
-            var system = LedgerNode.Start(new LedgerNodeOptions
+            var options = new LedgerNodeOptions
             {
                 DataDir = cluster.DataDir,
                 Port = port,
@@ -42,8 +42,12 @@ public sealed class TestCluster : IAsyncDisposable
                     akka.cluster.min-nr-of-members = 3
 
                     """ + crashOnTerminate,
-            });
-            cluster.Nodes.Add((system, regions(system)));
+            };
+            var system = LedgerNode.Start(options);
+            var started = regions(system);
+            // As the host does: after a member is removed, what the owing index lists is started on the survivors.
+            system.ActorOf(OwingResumer.Props(options, started.Accounts, started.Sagas), "owing-resumer");
+            cluster.Nodes.Add((system, started));
         }
         await Until(() => cluster.Nodes.All(n => Cluster.Get(n.System).State.Members.Count(m => m.Status == MemberStatus.Up) == 3), "three members up", seconds: 90);
         return cluster;
