@@ -12,7 +12,9 @@ namespace Ledger.Actors.Hosting;
 /// account and saga the <see cref="OwingIndex"/> lists: each account resends what it had in flight, each saga goes on
 /// from where its journal says it is, and what a crash cut short finishes without any client touching it. Waking one
 /// that is already running, or owes nothing, is harmless. Then watches the index until every entity it woke has cleared
-/// itself, and logs how long that took.
+/// itself, and logs how long that took. Besides, every <see cref="SweepEvery"/> it wakes what is listed, quietly: a shard
+/// handed off to a member that joined stops its entities, and nothing else would start a saga or an account that was
+/// in the middle of something (no entity of those regions is remembered by sharding).
 /// </summary>
 public sealed class OwingResumer : ReceiveActor, IWithTimers
 {
@@ -22,6 +24,7 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
     public const string SagaPrefix = "saga-";
     public static readonly TimeSpan WatchFor = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(30);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
@@ -33,6 +36,12 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
             if (running) return;
             running = true;
             Resume(options, accounts, sagas).PipeTo(Self, success: () => Finished.Instance, failure: e => new Failed(e));
+        });
+        Receive<Sweep>(_ =>
+        {
+            if (running) return;
+            running = true;
+            Wake(options, accounts, sagas).PipeTo(Self, success: _ => Finished.Instance, failure: e => new Failed(e));
         });
         Receive<ClusterEvent.MemberRemoved>(_ => Self.Tell(Run.Instance));
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
@@ -54,6 +63,7 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
         var self = Self;
         cluster.RegisterOnMemberUp(() => self.Tell(Run.Instance));
         cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.MemberRemoved));
+        Timers.StartPeriodicTimer(Sweep.Instance, Sweep.Instance, SweepEvery);
     }
 
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
@@ -61,16 +71,12 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
     private async Task Resume(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var owing = (await OwingIndex.Read(options, CancellationToken.None))
-            .Where(p => p.StartsWith(AccountPrefix, StringComparison.Ordinal) || p.StartsWith(SagaPrefix, StringComparison.Ordinal)).ToHashSet();
+        var owing = await Wake(options, accounts, sagas);
         if (owing.Count == 0)
         {
             _log.Info("no account or saga owed a step when its node stopped");
             return;
         }
-        foreach (var pid in owing)
-            if (pid.StartsWith(AccountPrefix, StringComparison.Ordinal)) accounts.Tell(new WakeUp(new AccountId(pid[AccountPrefix.Length..])));
-            else sagas.Tell(new WakeSaga(SagaKey.Parse(pid[SagaPrefix.Length..])));
         _log.Info("woke {0} accounts and sagas that owed a step when their node stopped", owing.Count);
         while (clock.Elapsed < WatchFor)
         {
@@ -81,6 +87,22 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
             return;
         }
         _log.Warning("{0} accounts and sagas woken still owe a step after {1} s (a payee, venue or participant not answering)", owing.Count, WatchFor.TotalSeconds);
+    }
+
+    /// <summary>Starts every account and saga the index lists; returns their persistence ids.</summary>
+    private static async Task<HashSet<string>> Wake(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas)
+    {
+        var owing = (await OwingIndex.Read(options, CancellationToken.None))
+            .Where(p => p.StartsWith(AccountPrefix, StringComparison.Ordinal) || p.StartsWith(SagaPrefix, StringComparison.Ordinal)).ToHashSet();
+        foreach (var pid in owing)
+            if (pid.StartsWith(AccountPrefix, StringComparison.Ordinal)) accounts.Tell(new WakeUp(new AccountId(pid[AccountPrefix.Length..])));
+            else sagas.Tell(new WakeSaga(SagaKey.Parse(pid[SagaPrefix.Length..])));
+        return owing;
+    }
+
+    private sealed class Sweep
+    {
+        public static readonly Sweep Instance = new();
     }
 
     private sealed class Run
