@@ -46,8 +46,8 @@ public sealed partial class AccountActor
 
     /// <summary>
     /// While a saga hold or a payee's promise exists, a timer (on the account's <see cref="TimeProvider"/>) fires from
-    /// its expiry on, every redelivery interval, and asks each overdue saga for its decision until it arrives. (After a restart
-    /// the saga itself, a remembered entity, tells the account.)
+    /// its expiry on, every redelivery interval, and asks each overdue saga for its decision until it arrives. (After a crash
+    /// the saga, started again by the owing index, tells the account by itself.)
     /// </summary>
     private void ScheduleHoldCheck()
     {

@@ -20,7 +20,7 @@ public sealed record SagaOutcome(SagaKey Key, bool Committed, OpOutcome[] Result
 public sealed record QuerySaga(SagaKey Key, AccountId? Account, PoolId? Pool) : ISagaMessage;
 
 /// <summary>
-/// The node's resumer → saga, after a crash: the owing index lists you as unfinished. Starting is all it asks: a saga
+/// The node's resumer → saga, after a crash or a hand-off: the owing index lists you as unfinished. Starting is all it asks: a saga
 /// read back mid-way goes on by itself; one with nothing left to do clears its mark.
 /// </summary>
 public sealed record WakeSaga(SagaKey Key) : ISagaMessage;
