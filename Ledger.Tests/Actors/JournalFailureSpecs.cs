@@ -60,11 +60,17 @@ public class JournalFailureSpecs : Akka.TestKit.Xunit2.TestKit
         await _journal.OnRecovery.Pass();
         // The failed incarnation stops itself; a message that reaches it before its parent has seen it go is lost, as
         // it would be in a shard, so the read is asked again until the new incarnation answers.
+        Assert.Equal(10, (await AnsweredView("carol")).Balances.Single(b => b.Asset == Usd).Posted);
+    }
+
+    /// <summary>The account's view, asked every second until a running incarnation answers it.</summary>
+    private async Task<AccountView> AnsweredView(string account)
+    {
         var deadline = DateTime.UtcNow + Wait;
         object? answer = null;
         while (answer is not AccountView && DateTime.UtcNow < deadline)
-            answer = await _world.Accounts.Ask<object>(new GetAccount(new("carol")), TimeSpan.FromSeconds(1)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null);
-        Assert.Equal(10, Assert.IsType<AccountView>(answer).Balances.Single(b => b.Asset == Usd).Posted);
+            answer = await _world.Accounts.Ask<object>(new GetAccount(new(account)), TimeSpan.FromSeconds(1)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null);
+        return Assert.IsType<AccountView>(answer);
     }
 
     [Fact]
@@ -78,8 +84,10 @@ public class JournalFailureSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(new JournalUnavailable("account-alice"), failed);
 
         await _journal.OnWrite.Pass();
-        // The account stopped; its next message starts it from the journal, which does not hold the failed write.
-        Assert.Equal((100, 0), (Posted("alice", Usd), Posted("bob", Usd)));
+        // The account stopped; its next message starts it from the journal, which does not hold the failed write. A
+        // message that reaches the failed incarnation before its parent has seen it go is lost, as in a shard: asked again.
+        Assert.Equal(100, (await AnsweredView("alice")).Balances.Single(b => b.Asset == Usd).Posted);
+        Assert.Equal(0, Posted("bob", Usd));
         Assert.Equal(TransferStatus.Committed, Ask<TransferResults>(_world.Accounts, Transfer("t1")).Results[0].Transaction!.Status);
         Assert.Equal(TransferStatus.Committed, Ask<TransferResults>(_world.Accounts, Transfer("t1")).Results[0].Transaction!.Status);
         AwaitAssert(() => Assert.Equal((70, 30), (Posted("alice", Usd), Posted("bob", Usd))), Wait, TimeSpan.FromMilliseconds(100));
