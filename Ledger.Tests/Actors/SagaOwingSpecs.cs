@@ -1,0 +1,73 @@
+using Akka.Actor;
+using Ledger.Actors.Accounts;
+using Ledger.Actors.Hosting;
+using Ledger.Actors.Journal;
+using Ledger.Actors.Sagas;
+using Ledger.Actors.Sharding;
+using Ledger.Contracts.Accounts;
+using Ledger.Contracts.Assets;
+using Ledger.Contracts.Primitives;
+using Ledger.Contracts.Protocol;
+using Ledger.Contracts.Sagas;
+using Ledger.Tests.Support;
+
+namespace Ledger.Tests.Actors;
+
+/// <summary>
+/// One real node on SQLite: a saga is listed in the journal's owing index from its intent until it has finished (what
+/// the node's resumer starts again after a crash), and a listing left by a crash at the wrong moment is cleared once
+/// the saga is woken and finds nothing to do.
+/// </summary>
+public sealed class SagaOwingSpecs : IAsyncLifetime
+{
+    private static readonly AssetId Usd = new("USD");
+    private readonly LedgerNodeOptions _options = new() { DataDir = Ports.TempDir("ledger-saga-owing"), Port = Ports.Free(), ExtraHocon = "akka.loglevel = WARNING" };
+    private ActorSystem _system = null!;
+    private LedgerRegions _regions = null!;
+
+    public Task InitializeAsync()
+    {
+        _system = LedgerNode.Start(_options);
+        // The pause holds the saga, every vote in, before its decision: the window in which it must be listed.
+        _regions = LedgerSharding.Start(_system, 10, TimeProvider.System, new AccountSettings(),
+            sagaSettings: new SagaSettings { PauseBeforeDecision = TimeSpan.FromSeconds(1) });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        Directory.Delete(_options.DataDir, recursive: true);
+    }
+
+    private async Task<bool> Listed(string persistenceId) => (await OwingIndex.Read(_options, CancellationToken.None)).Contains(persistenceId);
+
+    private static async Task Until(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+            if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting until " + what);
+            else await Task.Delay(50);
+    }
+
+    [Fact]
+    public async Task A_saga_is_listed_as_owing_until_it_has_finished_and_a_stale_listing_is_cleared_when_woken()
+    {
+        Assert.IsType<AssetView>(await TestCluster.Ask(_regions.Assets, new CreateAsset(Usd, 0, new("bank"))));
+        foreach (var account in new[] { "alice", "bob" }) Assert.IsType<AccountView>(await TestCluster.Ask(_regions.Accounts, new OpenAccount(new(account), account)));
+        var mint = await TestCluster.Ask(_regions.Accounts, new SubmitTransfers(new("bank"), [new TransferRequest(new("mint"), new("alice"), Usd, 100, false, null)]));
+        Assert.Equal(TransferStatus.Committed, Assert.IsType<TransferResults>(mint).Results[0].Transaction!.Status);
+
+        var key = new SagaKey(new("alice"), new("b1"));
+        var outcome = _regions.Sagas.Ask<SagaOutcome>(new StartSaga(key, [new TransferOp(new("b1"), new("alice"), new("bob"), Usd, 40)]), TimeSpan.FromSeconds(30));
+        await Until(() => Listed("saga-alice/b1"), "the saga is listed");
+        Assert.True((await outcome).Committed);
+        await Until(async () => !await Listed("saga-alice/b1"), "the finished saga is no longer listed");
+
+        // A mark whose saga never wrote its intent (the crash came between the two): woken, it clears it.
+        Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null).Tell(new OwingMark("saga-carol/c1", 1, true));
+        await Until(() => Listed("saga-carol/c1"), "the stale mark is written");
+        _regions.Sagas.Tell(new WakeSaga(new SagaKey(new("carol"), new("c1"))));
+        await Until(async () => !await Listed("saga-carol/c1"), "the woken saga cleared its stale mark");
+    }
+}
