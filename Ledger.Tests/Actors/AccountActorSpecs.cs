@@ -98,6 +98,8 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         AssertCloseRefused("bob");
         _time.Advance(TimeSpan.FromSeconds(11));
         Assert.Equal(new QuerySaga(PaySaga, new("bob"), null), _sagas.FishForMessage<QuerySaga>(q => q.Account == new AccountId("bob"), Wait));
+        // bob's node dies: his promise is gone with it, and the commit that reaches him afterwards still credits him.
+        _accounts.Tell(new EntityParent.Kill("bob"));
 
         Resolve("alice", PaySaga, PayOps, commit: true, credit: false);
         Resolve("bob", PaySaga, PayOps, commit: true, credit: true);
