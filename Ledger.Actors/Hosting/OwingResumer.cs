@@ -31,18 +31,14 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
     public OwingResumer(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas)
     {
         var running = false;
-        Receive<Run>(_ =>
+        void Begin(Func<Task> work)
         {
             if (running) return;
             running = true;
-            Resume(options, accounts, sagas).PipeTo(Self, success: () => Finished.Instance, failure: e => new Failed(e));
-        });
-        Receive<Sweep>(_ =>
-        {
-            if (running) return;
-            running = true;
-            Wake(options, accounts, sagas).PipeTo(Self, success: _ => Finished.Instance, failure: e => new Failed(e));
-        });
+            work().PipeTo(Self, success: () => Finished.Instance, failure: e => new Failed(e));
+        }
+        Receive<Run>(_ => Begin(() => Resume(options, accounts, sagas)));
+        Receive<Sweep>(_ => Begin(() => Wake(options, accounts, sagas)));
         Receive<ClusterEvent.MemberRemoved>(_ => Self.Tell(Run.Instance));
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
         Receive<Finished>(_ => { running = false; });

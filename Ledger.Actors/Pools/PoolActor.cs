@@ -117,9 +117,14 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
 
     protected override object Persisted(List<IPoolEvent> events)
     {
+        TakeAcks(events);
+        return new PoolWrite([.. events]);
+    }
+
+    private void TakeAcks(List<IPoolEvent> events)
+    {
         events.AddRange(_acksUnwritten);
         _acksUnwritten.Clear();
-        return new PoolWrite([.. events]);
     }
 
     protected override IReadOnlyList<IPoolEvent> Recovered(object persisted) => persisted is PoolWrite w ? w.Events : [];
@@ -275,8 +280,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                 break;
             case WriteAcks:
                 // Nothing else is being written: the acknowledgements get a write of their own.
-                events.AddRange(_acksUnwritten);
-                _acksUnwritten.Clear();
+                TakeAcks(events);
                 break;
             case ExecutePoolCall call:
                 {
