@@ -27,9 +27,11 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
     public static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(30);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly TimeSpan _sweepEvery;
 
-    public OwingResumer(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas)
+    public OwingResumer(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas, TimeSpan? sweepEvery = null)
     {
+        _sweepEvery = sweepEvery ?? SweepEvery;
         var running = false;
         void Begin(Func<Task> work)
         {
@@ -50,8 +52,8 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
         });
     }
 
-    public static Props Props(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas) =>
-        Akka.Actor.Props.Create(() => new OwingResumer(options, accounts, sagas));
+    public static Props Props(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas, TimeSpan? sweepEvery = null) =>
+        Akka.Actor.Props.Create(() => new OwingResumer(options, accounts, sagas, sweepEvery));
 
     protected override void PreStart()
     {
@@ -59,7 +61,7 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
         var self = Self;
         cluster.RegisterOnMemberUp(() => self.Tell(Run.Instance));
         cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.MemberRemoved));
-        Timers.StartPeriodicTimer(Sweep.Instance, Sweep.Instance, SweepEvery);
+        Timers.StartPeriodicTimer(Sweep.Instance, Sweep.Instance, _sweepEvery);
     }
 
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);

@@ -16,7 +16,8 @@ namespace Ledger.Tests.Actors;
 /// <summary>
 /// One real node on SQLite: a saga is listed in the journal's owing index from its intent until it has finished (what
 /// the node's resumer starts again after a crash), and a listing left by a crash at the wrong moment is cleared once
-/// the saga is woken and finds nothing to do.
+/// the saga is woken and finds nothing to do; the node's resumer wakes what is listed again and again, not only after
+/// it comes up.
 /// </summary>
 public sealed class SagaOwingSpecs : IAsyncLifetime
 {
@@ -69,5 +70,24 @@ public sealed class SagaOwingSpecs : IAsyncLifetime
         await Until(() => Listed("saga-carol/c1"), "the stale mark is written");
         _regions.Sagas.Tell(new WakeSaga(new SagaKey(new("carol"), new("c1"))));
         await Until(async () => !await Listed("saga-carol/c1"), "the woken saga cleared its stale mark");
+    }
+
+    /// <summary>
+    /// Listed after the node came up (as when a shard is handed off to a member that joins and stops the sagas it had):
+    /// nobody asks for them, and the resumer's sweep starts them. The resumer's first run, when its node comes up, wakes
+    /// at most the first; the second is listed only once the first has been cleared, so only a sweep can wake it.
+    /// </summary>
+    [Fact]
+    public async Task What_is_listed_after_the_node_came_up_is_woken_by_the_resumers_sweep()
+    {
+        _system.ActorOf(OwingResumer.Props(_options, _regions.Accounts, _regions.Sagas, sweepEvery: TimeSpan.FromMilliseconds(300)));
+        var journal = Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null);
+        foreach (var saga in new[] { "saga-dave/d1", "saga-erin/e1" })
+        {
+            journal.Tell(new OwingMark(saga, 1, true));
+            await Until(() => Listed(saga), $"{saga} is listed");
+            // It never wrote its intent, so once started it has nothing to finish and clears its mark.
+            await Until(async () => !await Listed(saga), $"{saga} was woken and cleared its mark");
+        }
     }
 }
