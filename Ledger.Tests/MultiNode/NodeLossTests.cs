@@ -70,7 +70,7 @@ public sealed class NodeLossTests(Xunit.Abstractions.ITestOutputHelper output)
         var perp = await OpenPerpetual(cluster);
         var governor = await ProposeGrant(cluster);
         var channel = await CloseChannel(cluster);
-        // Last, so that its expiry (6 s after it is listed) falls after the kill however slowly the rest was set up.
+        // Last, so that the others' set-up does not eat into the 6 s before its expiry, in which its puts are written and given.
         var put = await WritePut(cluster);
         cluster.Nodes[2].Kill();
 
