@@ -90,11 +90,14 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
     /// <summary>Starts every account and saga the index lists; returns their persistence ids.</summary>
     private static async Task<HashSet<string>> Wake(LedgerNodeOptions options, IActorRef accounts, IActorRef sagas)
     {
-        var owing = (await OwingIndex.Read(options, CancellationToken.None))
-            .Where(p => p.StartsWith(AccountPrefix, StringComparison.Ordinal) || p.StartsWith(SagaPrefix, StringComparison.Ordinal)).ToHashSet();
-        foreach (var pid in owing)
+        var owing = new HashSet<string>();
+        foreach (var pid in await OwingIndex.Read(options, CancellationToken.None))
+        {
             if (pid.StartsWith(AccountPrefix, StringComparison.Ordinal)) accounts.Tell(new WakeUp(new AccountId(pid[AccountPrefix.Length..])));
-            else sagas.Tell(new WakeSaga(SagaKey.Parse(pid[SagaPrefix.Length..])));
+            else if (pid.StartsWith(SagaPrefix, StringComparison.Ordinal)) sagas.Tell(new WakeSaga(SagaKey.Parse(pid[SagaPrefix.Length..])));
+            else continue;
+            owing.Add(pid);
+        }
         return owing;
     }
 

@@ -17,8 +17,9 @@ namespace Ledger.Tests.MultiNode;
 /// every node at once, as sagas (in atomic batches of one) and through their coordinator pool; with every saga's vote
 /// in and no decision written yet (the sagas pause there), and the coordinators' batches holding their locks
 /// undecided (a failpoint), one node is hard-stopped. Its sagas restart on the survivors by themselves (the owing
-/// index), long before any lock expires, batches of a stopped coordinator are given up when their locks expire and their routes run again, and
-/// every route ends fully committed or fully voided, with no hold or lock left and every asset summing to zero.
+/// index), long before any lock expires; batches of a stopped coordinator are given up when their locks expire and
+/// their routes run again; and every route ends fully committed or fully voided, with no hold or lock left and every
+/// asset summing to zero.
 /// </summary>
 public sealed class SagaClusterSpecs : IAsyncLifetime
 {
