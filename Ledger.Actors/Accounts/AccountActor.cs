@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Persistence;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Journal;
+using Ledger.Actors.Sagas;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
@@ -58,6 +59,13 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     /// past the expiry it asks, as for a hold.
     /// </summary>
     private readonly Dictionary<SagaKey, long> _promised = [];
+    /// <summary>
+    /// Recovered open from its journal: an earlier incarnation's <see cref="_promised"/> died with it, so before it first
+    /// closes the account asks its node's <see cref="SagaCensus"/> whether any unfinished saga names it.
+    /// </summary>
+    private bool _earlierPromises;
+    /// <summary>Closes waiting for the census's answer.</summary>
+    private List<(CloseAccount Close, IActorRef Sender)>? _closing;
 
     public AccountActor(string entityId, Peers peers, TimeProvider time, AccountSettings settings) : base(settings, time, "account")
     {
@@ -103,6 +111,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
         if (_unsettled is not null) _held = [];
         // Listed or not, a recovered account may have been marked owing by an incarnation that died before clearing it.
         _markedOwing = true;
+        _earlierPromises = _state.Exists && !_state.Closed;
         ClearOwingIfSettled();
         SendOwed(force: true);
         // Whatever fell due while this account was not running expires before any command is decided.
@@ -128,6 +137,9 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
                 if (!Writing) Flush();
                 break;
             case WakeUp:
+                break;
+            case SagasNamed named:
+                CensusAnswered(named);
                 break;
             case HoldTick:
                 foreach (var saga in AccountContract.OverdueHolds(_state, Now).Concat(_promised.Where(p => p.Value <= Now).Select(p => p.Key)))
@@ -166,7 +178,7 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
     protected override bool Busy => _parked.Count > 0 || _waiters.Count > 0;
 
     protected override bool CanPassivate => _waiters.Count == 0 && _outbox.Owed == 0 && _parked.Count == 0 && _outbox.Deferred.Count == 0
-        && _state.NextExpiry() is null && _state.Holds.Count == 0 && _promised.Count == 0 && _held is null;
+        && _state.NextExpiry() is null && _state.Holds.Count == 0 && _promised.Count == 0 && _held is null && _closing is null;
 
     /// <summary>Everything settled before this write is in it: once it is durable, that may leave memory.</summary>
     private long _durableBefore;
@@ -231,6 +243,10 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
         {
             case OpenAccount open:
                 Open(open, sender, now, events, after);
+                break;
+            case CloseAccount close when _earlierPromises && !_peers.SagaCensus.IsNobody():
+                if ((_closing ??= []).Count == 0) _peers.SagaCensus.Tell(new SagasNaming(_id));
+                _closing.Add((close, sender));
                 break;
             case CloseAccount close:
                 {
@@ -302,6 +318,17 @@ public sealed partial class AccountActor : EntityHost<IAccountEvent>, IWithTimer
                 Unhandled(message);
                 break;
         }
+    }
+
+    /// <summary>No unfinished saga names this account: no earlier promise can still commit, and the closes go on.</summary>
+    private void CensusAnswered(SagasNamed named)
+    {
+        var closing = _closing ?? [];
+        _closing = null;
+        if (named.Count == 0) _earlierPromises = false;
+        foreach (var (close, sender) in closing)
+            if (named.Count == 0) Enqueue(close, sender);
+            else sender.Tell(named.Count is null ? new JournalUnavailable(PersistenceId) : new Rejected(Codes.AccountNotEmpty));
     }
 
     private void Open(OpenAccount open, IActorRef sender, long now, List<IAccountEvent> events, List<Action> after)

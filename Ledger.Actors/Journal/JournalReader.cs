@@ -18,6 +18,11 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
         $"WHERE \"{c.PersistenceId}\" = @pid AND \"{c.SequenceNumber}\" >= @from AND \"{c.SequenceNumber}\" <= @to AND \"{c.Deleted}\" = @deleted " +
         $"ORDER BY \"{c.SequenceNumber}\" LIMIT @max";
 
+    private readonly string _firstOfOwing =
+        $"SELECT j.\"{c.PersistenceId}\", j.\"{c.SequenceNumber}\", j.\"{c.Message}\", j.\"{c.Manifest}\", j.\"{c.Identifier}\", j.\"{c.Created}\" " +
+        $"FROM {table} j JOIN {OwingIndex.Table} o ON o.persistence_id = j.\"{c.PersistenceId}\" " +
+        $"WHERE substr(o.persistence_id, 1, @length) = @prefix AND j.\"{c.SequenceNumber}\" = 1";
+
     private readonly string _highest =
         $"SELECT max(\"{c.SequenceNumber}\") FROM {table} WHERE \"{c.PersistenceId}\" = @pid AND \"{c.SequenceNumber}\" >= @from";
 
@@ -63,6 +68,19 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
     {
         await using var command = Command(connection, _highest, persistenceId, from);
         return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture) : 0L;
+    }, ct);
+
+    /// <summary>The first row of every entity the owing index lists whose persistence id starts with <paramref name="prefix"/>.</summary>
+    public Task FirstRowsOfOwing(string prefix, Action<string, Row> each, CancellationToken ct) => Run(async connection =>
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = _firstOfOwing;
+        Add(command, "prefix", prefix);
+        Add(command, "length", prefix.Length);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            each(reader.GetString(0), new Row(reader.GetInt64(1), (byte[])reader.GetValue(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.GetInt64(5)));
+        return 0L;
     }, ct);
 
     /// <summary>On a pooled connection, off the caller's thread; a failure empties the pool, whose other connections died with the database.</summary>

@@ -65,6 +65,7 @@ public static class LedgerSharding
         var settings = ClusterShardingSettings.Create(system).WithRole(LedgerRole);
         var peers = new Peers();
         var venueSettings = new VenueSettings();
+        peers.SagaCensus = system.ActorOf(SagaCensus.Props(system), "saga-census");
         peers.Pools = sharding.Start(PoolType, id => PoolActor.Props(id, peers.Sagas, peers.Pools, time, poolSettings ?? new PoolSettings()), settings, extractor);
         peers.Accounts = sharding.Start(AccountType, id => AccountActor.Props(id, peers, time, accountSettings), settings, extractor);
         peers.Oracle = sharding.Start(OracleType, _ => OracleActor.Props(time), settings, extractor);

@@ -3,6 +3,7 @@ using Akka.Persistence;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Pools;
+using Ledger.Actors.Sagas;
 using Ledger.Actors.Sharding;
 using Ledger.Contracts.Accounts;
 using Ledger.Contracts.Primitives;
@@ -20,6 +21,9 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     private readonly IActorRef _accounts;
     /// <summary>Stands in for the saga coordinators: what the accounts ask them.</summary>
     private readonly Akka.TestKit.TestProbe _sagas;
+    /// <summary>Stands in for the node's saga census: how many unfinished sagas name each account (none unless set).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _namedBy = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _censusAsked = new();
 
     public AccountActorSpecs() : base(SpecConfig.Local(), "spec-" + Guid.NewGuid().ToString("N")[..8])
     {
@@ -37,6 +41,8 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         var extractor = new EntityMessageExtractor(10);
         var peers = new Peers();
         peers.Sagas = (_sagas = CreateTestProbe()).Ref;
+        var (namedBy, asked) = (_namedBy, _censusAsked);
+        peers.SagaCensus = Sys.ActorOf(Props.Create(() => new Census(namedBy, asked)));
         peers.Pools = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => PoolActor.Props(id, ActorRefs.Nobody, ActorRefs.Nobody, time, new PoolSettings()), extractor)), "pools");
         _accounts = peers.Accounts = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountActor.Props(id, peers, time, settings), extractor)), "accounts");
         peers.Wakers = Sys.ActorOf(Props.Create(() => new EntityParent((id, _) => AccountWaker.Props(id, peers.Accounts), extractor)), "wakers");
@@ -117,6 +123,44 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
         Resolve("carol", toCarol, carolOps, commit: false, credit: true);
         _accounts.Tell(new CloseAccount(new("carol")));
         Assert.True(ExpectMsg<AccountView>(Wait).Closed);
+    }
+
+    private sealed class Census : ReceiveActor
+    {
+        public Census(System.Collections.Concurrent.ConcurrentDictionary<string, int> namedBy, System.Collections.Concurrent.ConcurrentQueue<string> asked) =>
+            Receive<SagasNaming>(ask =>
+            {
+                asked.Enqueue(ask.Account.Value);
+                Sender.Tell(new SagasNamed(ask.Account, namedBy.GetValueOrDefault(ask.Account.Value)));
+            });
+    }
+
+    [Fact]
+    public void A_payee_only_promise_lost_with_its_node_keeps_the_account_from_closing_while_an_unfinished_saga_names_it()
+    {
+        var expiresAt = _time.GetUtcNow().ToUnixTimeMilliseconds() + 10_000;
+        Open("dave");
+        var toDave = new SagaKey(new("alice"), new("b3"));
+        SagaOpAt[] daveOps = [new(0, new TransferOp(new("b3"), new("alice"), new("dave"), new("USD"), 40))];
+        Assert.Null(Prepare("alice", toDave, daveOps, credit: false, expiresAt).Code);
+        Assert.Null(Prepare("dave", toDave, daveOps, credit: true, expiresAt).Code);
+        // dave's node dies with his promise. Recovered, he is empty and open; the saga is not finished.
+        _accounts.Tell(new EntityParent.Kill("dave"));
+        _namedBy["dave"] = 1;
+        AssertCloseRefused("dave");
+        Assert.Contains("dave", _censusAsked);
+
+        // The commit then lands on an open account.
+        Resolve("alice", toDave, daveOps, commit: true, credit: false);
+        Resolve("dave", toDave, daveOps, commit: true, credit: true);
+        Assert.Equal((960, 40), (Balance("alice").Posted, Balance("dave").Posted));
+
+        // Recovered, with no unfinished saga naming her, erin closes once the census has said so.
+        Open("erin");
+        _accounts.Tell(new EntityParent.Kill("erin"));
+        _accounts.Tell(new CloseAccount(new("erin")));
+        Assert.True(ExpectMsg<AccountView>(Wait).Closed);
+        Assert.Contains("erin", _censusAsked);
     }
 
     [Fact]

@@ -5,6 +5,8 @@ using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
 using Ledger.Actors.Hosting;
 using Ledger.Actors.Journal;
+using Ledger.Actors.Sagas;
+using Ledger.Contracts.Sagas;
 using Ledger.Host.Bench;
 using Ledger.Tests.Support;
 using Microsoft.Data.Sqlite;
@@ -206,6 +208,26 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
     /// a <see cref="Batch"/>'s events are persisted in one write, each on its own, and then a deferred handler runs. What the journal tells it
     /// (rejections, failures) goes to <paramref name="observer"/>.
     /// </summary>
+    [Fact]
+    public async Task The_saga_census_counts_the_listed_sagas_whose_intent_names_an_account()
+    {
+        static SagaStarted Paying(string from, string to) =>
+            new([new TransferOp(new("t"), new(from), new(to), new("USD"), 1), new TransferOp(new("u"), new(from), new("zoe"), new("USD"), 1)], long.MaxValue, 0);
+        // Rows written by hand come before any entity has recovered, so first the journal's tables are made (a recovery waits for that).
+        Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
+        await JournalRows.Append(_system, "saga-alice/1", 1, Paying("alice", "bob"), listOwing: true);
+        await JournalRows.Append(_system, "saga-carol/1", 1, Paying("carol", "bob"), listOwing: true);
+        // Finished: written, no longer listed. And a listed entity that is not a saga.
+        await JournalRows.Append(_system, "saga-dave/1", 1, Paying("dave", "erin"), listOwing: false);
+        await JournalRows.Append(_system, "sagaless-erin", 1, Paying("erin", "erin"), listOwing: true);
+
+        var census = _system.ActorOf(SagaCensus.Props(_system));
+        async Task<int?> Naming(string account) => (await census.Ask<SagasNamed>(new SagasNaming(new(account)), Wait)).Count;
+        // Appended with its row, each mark is in the index once the write is acknowledged.
+        Assert.Equal([2, 1, 1, 0, 0, 2], [await Naming("bob"), await Naming("alice"), await Naming("carol"), await Naming("dave"),
+            await Naming("erin"), await Naming("zoe")]);
+    }
+
     private sealed class Recorder(string persistenceId, IActorRef? observer = null) : UntypedPersistentActor
     {
         private readonly List<string> _seen = [];

@@ -73,6 +73,31 @@ public sealed class SagaOwingSpecs : IAsyncLifetime
     }
 
     /// <summary>
+    /// An account recovered from its journal, which may have promised a saga as a payee only in its earlier incarnation,
+    /// does not close while an unfinished saga names it (the census itself: <see cref="LedgerJournalSpecs"/>).
+    /// </summary>
+    [Fact]
+    public async Task A_recovered_account_does_not_close_while_an_unfinished_saga_in_the_journal_names_it()
+    {
+        foreach (var account in new[] { "bob", "carol" }) Assert.IsType<AccountView>(await TestCluster.Ask(_regions.Accounts, new OpenAccount(new(account), account)));
+        // A saga's intent, as its actor writes it (listed, then the row), paying bob; its decision never comes here.
+        const string saga = "saga-alice/c9";
+        await JournalRows.Append(_system, saga, 1, new SagaStarted([new TransferOp(new("c9"), new("alice"), new("bob"), Usd, 40)], long.MaxValue, 0), listOwing: true);
+        await Until(() => Listed(saga), "the saga is listed");
+
+        // bob's incarnation that knew of no promise is gone; the next may not close while the saga is listed.
+        var bob = await _system.ActorSelection("/system/sharding/account/*/bob").ResolveOne(TimeSpan.FromSeconds(30));
+        var watcher = Inbox.Create(_system);
+        watcher.Watch(bob);
+        bob.Tell(PoisonPill.Instance);
+        Assert.IsType<Terminated>(await watcher.ReceiveAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(Codes.AccountNotEmpty, Assert.IsType<Rejected>(await TestCluster.Ask(_regions.Accounts, new CloseAccount(new("bob")))).Code);
+        Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null).Tell(new OwingMark(saga, 1, false));
+        await Until(async () => !await Listed(saga), "the finished saga is no longer listed");
+        Assert.True(Assert.IsType<AccountView>(await TestCluster.Ask(_regions.Accounts, new CloseAccount(new("bob")))).Closed);
+    }
+
+    /// <summary>
     /// Listed after the node came up (as when a shard is handed off to a member that joins and stops the sagas it had):
     /// nobody asks for them, and the resumer's sweep starts them. The resumer's first run, when its node comes up, wakes
     /// at most the first; the second is listed only once the first has been cleared, so only a sweep can wake it.

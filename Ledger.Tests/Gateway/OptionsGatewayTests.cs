@@ -40,14 +40,16 @@ public class OptionsGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
             await _host.PostUntilKnown("/v1/transfers", new { id = "mint-" + account, from = _p + "circle", to = _p + account, asset = usdc, amount });
         }
         var series = _p + "put";
-        var expiry = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 5_000;
-        var definition = new { id = series, underlying = weth, strike_asset = usdc, kind = "put", strike = "300", expiry, dispute_ms = 1_000L };
+        // Room for the steps before expiry and for the two prices within the dispute window, on a loaded CI machine too.
+        var expiry = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 15_000;
+        const long dispute = 4_000;
+        var definition = new { id = series, underlying = weth, strike_asset = usdc, kind = "put", strike = "300", expiry, dispute_ms = dispute };
 
         // Bad definitions change nothing.
         foreach (var bad in new object[]
         {
             definition with { strike = "0" }, definition with { strike = "-1" }, definition with { kind = "straddle" },
-            definition with { expiry = expiry - 10_000 }, definition with { dispute_ms = 31L * 24 * 3600 * 1000 },
+            definition with { expiry = expiry - 60_000 }, definition with { dispute_ms = 31L * 24 * 3600 * 1000 },
         })
             Assert.Equal(400, (await _host.Post("/v1/options", bad)).Status);
         Assert.Equal(404, (await _host.Get("/v1/options/" + series)).Status);
@@ -86,7 +88,7 @@ public class OptionsGatewayTests(HostFixture fixture) : IClassFixture<HostFixtur
         Assert.Equal((422, "option_expired"), (late.Status, S(late.Body, "code")));
         Assert.Equal(200, (await _host.Put($"/v1/options/{series}/expiry_price", new { price = "250" })).Status);
         Assert.Equal(200, (await _host.Put($"/v1/options/{series}/expiry_price", new { price = "200" })).Status);
-        while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < expiry + 1_000) await Task.Delay(100);
+        while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < expiry + dispute) await Task.Delay(100);
         var final = await _host.Put($"/v1/options/{series}/expiry_price", new { price = "100" });
         Assert.Equal((422, "price_final"), (final.Status, S(final.Body, "code")));
         Assert.True((await _host.Get("/v1/options/" + series)).Body.GetProperty("price_final").GetBoolean());

@@ -21,7 +21,7 @@ public class VerifyTests
         for (var i = 0; i < 5; i++)
             Assert.Equal(200, (await host.Post("/v1/transfers", new { id = "t" + i, from = "alice", to = "bob", asset = "V", amount = "10" })).Status);
         // A call series on W: written, expired, priced, partly redeemed; the rest still owed to its holders.
-        var expiry = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1_500;
+        var expiry = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 4_000;
         Assert.Equal(201, (await host.Post("/v1/options", new { id = "c1", underlying = "W", strike_asset = "V", kind = "call", strike = "1", expiry, dispute_ms = 0 })).Status);
         Assert.Equal(200, (await host.Post("/v1/options/c1/mint", new { id = "m1", account = "alice", amount = "1000" })).Status);
         while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < expiry) await Task.Delay(100);
