@@ -32,6 +32,8 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
     /// <summary>The write in flight of each entity (at most one: an entity sends its next only once told the outcome).</summary>
     private readonly ConcurrentDictionary<string, EntityWrite> _writing = new();
     private readonly TimeSpan _callTimeout;
+    /// <summary>Marks waiting for their entity's next write, to be listed in its transaction.</summary>
+    private readonly Dictionary<string, OwingMark> _riding = new(StringComparer.Ordinal);
     private ICancelable? _overdueCheck;
 
     public LedgerJournal(Config journalConfig) : base(journalConfig)
@@ -53,11 +55,14 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
         _overdueCheck = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(every, every, Self, CheckOverdue.Instance, ActorRefs.NoSender);
     }
 
-    /// <summary>An entity's clear of its owing mark, in order with its writes, and the overdue check.</summary>
+    /// <summary>An entity's change of its owing mark, in order with its writes, and the overdue check.</summary>
     protected override bool ReceiveOwn(object message)
     {
         switch (message)
         {
+            case OwingMark { WithNextWrite: true } mark:
+                _riding[mark.PersistenceId] = mark;
+                return true;
             case OwingMark mark:
                 _appender.Append(mark);
                 return true;
@@ -91,6 +96,9 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
                 write.Reject(atomic, e);
             }
         }
+        // A mark sent to ride with this write is listed with its rows, or not at all if none is written.
+        if (write.PersistenceId is { } pid && _riding.Remove(pid, out var riding) && write.Rows.Count > 0 && !(write.Mark?.SequenceNr >= riding.SequenceNr))
+            write.Mark = riding;
         if (write.Rows.Count == 0)
         {
             write.Completed(null);

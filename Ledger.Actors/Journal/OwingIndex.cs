@@ -13,10 +13,11 @@ public interface IMarksOwing
 /// <summary>
 /// An entity's word to the journal that, from the write at <paramref name="SequenceNr"/> on, it owes another entity a
 /// step (<paramref name="Owes"/>: a debit's credit, a call's answer), or no longer does (then every write up to
-/// <paramref name="SequenceNr"/>). A mark rides on the write itself (<see cref="IMarksOwing"/>); a clear is sent to the
-/// journal actor, in order with the entity's writes.
+/// <paramref name="SequenceNr"/>). A mark rides on the write itself (<see cref="IMarksOwing"/>), or is sent to the journal
+/// actor to ride on the entity's next write (<paramref name="WithNextWrite"/>); a clear is sent to the journal actor, in
+/// order with the entity's writes.
 /// </summary>
-public sealed record OwingMark(string PersistenceId, long SequenceNr, bool Owes) : Akka.Actor.INoSerializationVerificationNeeded;
+public sealed record OwingMark(string PersistenceId, long SequenceNr, bool Owes, bool WithNextWrite = false) : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <summary>
 /// The entities that owe another entity a step, as a table beside the journal's, kept by the appender in the same

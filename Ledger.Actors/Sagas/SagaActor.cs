@@ -146,7 +146,8 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
                 Query(query);
                 break;
             case WakeSaga:
-                // Listed but with nothing to finish: the crash came between the mark and the intent, or before the clear.
+                // Listed but with nothing to finish: the crash came before the clear (or, in a journal of an earlier version,
+                // which wrote the mark on its own first, between the mark and the intent).
                 if (_state.Phase == SagaPhase.Finished || _state.Phase == SagaPhase.New && !_writing && _admitting is null)
                     JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr + 1, false));
                 break;
@@ -218,9 +219,9 @@ public sealed class SagaActor : LedgerPersistentActor, IWithTimers
         }
         if (_admitted) Step("admission");
         _writing = true;
-        // Marked owing before the intent is written (the journal keeps the order), so no participant is ever asked by
-        // a saga that a crash would leave unlisted.
-        JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr + 1, true));
+        // Listed in the transaction of its intent, so no participant is ever asked by a saga that the index does not
+        // list (the census of an account about to close reads it too).
+        JournalRef.Tell(new OwingMark(PersistenceId, LastSequenceNr + 1, true, WithNextWrite: true));
         Persist(started, e =>
         {
             _writing = false;

@@ -209,6 +209,21 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
     /// (rejections, failures) goes to <paramref name="observer"/>.
     /// </summary>
     [Fact]
+    public async Task A_mark_sent_to_ride_with_the_next_write_is_listed_with_that_write_and_not_before()
+    {
+        Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
+        var journal = Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null);
+        journal.Tell(new OwingMark("saga-a/1", 1, true, WithNextWrite: true));
+        // A mark on its own, sent after it, is listed once written: the riding one, had it been written alone, would be too.
+        journal.Tell(new OwingMark("sentinel", 1, true));
+        var deadline = DateTime.UtcNow + Wait;
+        while (!(await OwingIndex.Read(Options(), CancellationToken.None)).Contains("sentinel") && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal(["sentinel"], await OwingIndex.Read(Options(), CancellationToken.None));
+        await JournalRows.Append(_system, "saga-a/1", 1, "intent", listOwing: false);
+        Assert.Equal(["saga-a/1", "sentinel"], (await OwingIndex.Read(Options(), CancellationToken.None)).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task The_saga_census_counts_the_listed_sagas_whose_intent_names_an_account()
     {
         static SagaStarted Paying(string from, string to) =>
