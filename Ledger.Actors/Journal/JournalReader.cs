@@ -19,7 +19,7 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
         $"ORDER BY \"{c.SequenceNumber}\" LIMIT @max";
 
     private readonly string _firstOfOwing =
-        $"SELECT j.\"{c.PersistenceId}\", j.\"{c.SequenceNumber}\", j.\"{c.Message}\", j.\"{c.Manifest}\", j.\"{c.Identifier}\", j.\"{c.Created}\" " +
+        $"SELECT j.\"{c.SequenceNumber}\", j.\"{c.Message}\", j.\"{c.Manifest}\", j.\"{c.Identifier}\", j.\"{c.Created}\" " +
         $"FROM {table} j JOIN {OwingIndex.Table} o ON o.persistence_id = j.\"{c.PersistenceId}\" " +
         $"WHERE substr(o.persistence_id, 1, @length) = @prefix AND j.\"{c.SequenceNumber}\" = 1";
 
@@ -59,7 +59,7 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
         Add(command, "max", Math.Min(max, int.MaxValue));
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-            each(new Row(reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt32(3), reader.GetInt64(4)));
+            each(Read(reader));
         return 0L;
     }, ct);
 
@@ -71,7 +71,7 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
     }, ct);
 
     /// <summary>The first row of every entity the owing index lists whose persistence id starts with <paramref name="prefix"/>.</summary>
-    public Task FirstRowsOfOwing(string prefix, Action<string, Row> each, CancellationToken ct) => Run(async connection =>
+    public Task FirstRowsOfOwing(string prefix, Action<Row> each, CancellationToken ct) => Run(async connection =>
     {
         await using var command = connection.CreateCommand();
         command.CommandText = _firstOfOwing;
@@ -79,7 +79,7 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
         Add(command, "length", prefix.Length);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-            each(reader.GetString(0), new Row(reader.GetInt64(1), (byte[])reader.GetValue(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.GetInt64(5)));
+            each(Read(reader));
         return 0L;
     }, ct);
 
@@ -98,6 +98,10 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
             throw;
         }
     }, ct);
+
+    /// <summary>A row of the columns both reads select, in the same order.</summary>
+    private static Row Read(DbDataReader reader) =>
+        new(reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt32(3), reader.GetInt64(4));
 
     private static DbCommand Command(DbConnection connection, string sql, string persistenceId, long from)
     {

@@ -19,7 +19,7 @@ public sealed record SagasNamed(AccountId Account, int? Count) : INoSerializatio
 /// until they finish), by the operations of their intent, the first row each writes. An account recovered from its
 /// journal asks before it closes: as a payee only, it may have said yes to a saga in an earlier incarnation without
 /// writing anything (<see cref="Contracts.Accounts.AccountContract.PrepareSaga"/>), and that saga may still commit its
-/// credit. One census per node, on its own thread of reads; closing is rare, so it reads the index each time.
+/// credit. One census per node, reading off its thread; closing is rare, so it reads the index every time it is asked.
 /// </summary>
 public sealed class SagaCensus : ReceiveActor
 {
@@ -55,7 +55,7 @@ public sealed class SagaCensus : ReceiveActor
     private static async Task<int> Count(JournalReader reader, Akka.Serialization.Serialization serialization, string defaultSerializer, AccountId account)
     {
         var count = 0;
-        await reader.FirstRowsOfOwing(OwingResumer.SagaPrefix, (_, row) =>
+        await reader.FirstRowsOfOwing(OwingResumer.SagaPrefix, row =>
         {
             if (JournalReader.Deserialize(serialization, row.Payload, row.SerializerId, row.Manifest, defaultSerializer) is SagaStarted started
                 && SagaPlanner.Accounts(started.Ops).Contains(account))

@@ -20,6 +20,6 @@ public sealed class Peers
     public IActorRef Governors { get; set; } = ActorRefs.Nobody;
     public IActorRef Channels { get; set; } = ActorRefs.Nobody;
     public IActorRef Oracle { get; set; } = ActorRefs.Nobody;
-    /// <summary>This node's <see cref="Sagas.SagaCensus"/>; none where no journal outlives the node.</summary>
+    /// <summary>This node's <see cref="Sagas.SagaCensus"/> (none in test worlds that start no census: their accounts close without asking).</summary>
     public IActorRef SagaCensus { get; set; } = ActorRefs.Nobody;
 }
