@@ -12,7 +12,7 @@ namespace Ledger.Actors.Hosting;
 /// account and saga the <see cref="OwingIndex"/> lists: each account resends what it had in flight, each saga goes on
 /// from where its journal says it is, and what a crash cut short finishes without any client touching it. Waking one
 /// that is already running, or owes nothing, is harmless. Then watches the index until every entity it woke has cleared
-/// itself, and logs how long that took. Besides, every <see cref="SweepEvery"/> it wakes what is listed, quietly: a shard
+/// itself (waking again, every <see cref="WakeAgainEvery"/>, what is still listed), and logs how long that took. Besides, every <see cref="SweepEvery"/> it wakes what is listed, quietly: a shard
 /// handed off to a member that joined stops its entities, and nothing else would start a saga or an account that was
 /// in the middle of something (no entity of those regions is remembered by sharding).
 /// </summary>
@@ -24,6 +24,8 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
     public const string SagaPrefix = "saga-";
     public static readonly TimeSpan WatchFor = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(100);
+    /// <summary>While it watches, how often it wakes again what is still listed.</summary>
+    public static readonly TimeSpan WakeAgainEvery = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(30);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -76,11 +78,20 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
             return;
         }
         _log.Info("woke {0} accounts and sagas that owed a step when their node stopped", owing.Count);
+        var wokenAt = clock.Elapsed;
         while (clock.Elapsed < WatchFor)
         {
             await Task.Delay(PollEvery);
             owing.IntersectWith(await OwingIndex.Read(options, CancellationToken.None));
-            if (owing.Count > 0) continue;
+            if (owing.Count > 0)
+            {
+                // A wake sent just as a member is removed can go to the shard's old home, if the region has not yet
+                // learnt of the removal; and it is not sent again. So what is still listed is woken again.
+                if (clock.Elapsed - wokenAt < WakeAgainEvery) continue;
+                foreach (var pid in owing) WakeOne(pid, accounts, sagas);
+                wokenAt = clock.Elapsed;
+                continue;
+            }
             _log.Info("every account and saga woken has finished what it had in flight, {0} ms after waking them", clock.ElapsedMilliseconds);
             return;
         }
@@ -92,13 +103,18 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
     {
         var owing = new HashSet<string>();
         foreach (var pid in await OwingIndex.Read(options, CancellationToken.None))
-        {
-            if (pid.StartsWith(AccountPrefix, StringComparison.Ordinal)) accounts.Tell(new WakeUp(new AccountId(pid[AccountPrefix.Length..])));
-            else if (pid.StartsWith(SagaPrefix, StringComparison.Ordinal)) sagas.Tell(new WakeSaga(SagaKey.Parse(pid[SagaPrefix.Length..])));
-            else continue;
-            owing.Add(pid);
-        }
+            if (WakeOne(pid, accounts, sagas))
+                owing.Add(pid);
         return owing;
+    }
+
+    /// <summary>Starts the account or saga of <paramref name="pid"/>; false if it is neither.</summary>
+    private static bool WakeOne(string pid, IActorRef accounts, IActorRef sagas)
+    {
+        if (pid.StartsWith(AccountPrefix, StringComparison.Ordinal)) accounts.Tell(new WakeUp(new AccountId(pid[AccountPrefix.Length..])));
+        else if (pid.StartsWith(SagaPrefix, StringComparison.Ordinal)) sagas.Tell(new WakeSaga(SagaKey.Parse(pid[SagaPrefix.Length..])));
+        else return false;
+        return true;
     }
 
     private sealed class Sweep

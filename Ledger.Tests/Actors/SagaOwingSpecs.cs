@@ -74,6 +74,23 @@ public sealed class SagaOwingSpecs : IAsyncLifetime
     }
 
     /// <summary>
+    /// A wake can be lost (sent to a shard's old home just as a member is removed); what the resumer woke and is still
+    /// listed is woken again while it watches, not only by the sweep, which waits for the watch to end.
+    /// </summary>
+    [Fact]
+    public async Task What_the_resumer_woke_and_is_still_listed_is_woken_again_while_it_watches()
+    {
+        Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null).Tell(new OwingMark("saga-fay/f1", 1, true));
+        await Until(() => Listed("saga-fay/f1"), "the mark is written");
+        // Regions that start nothing: every wake is lost, and the mark stays.
+        var (accounts, sagas) = (Inbox.Create(_system), Inbox.Create(_system));
+        _system.ActorOf(OwingResumer.Props(_options, accounts.Receiver, sagas.Receiver, sweepEvery: TimeSpan.FromHours(1)));
+        var key = new SagaKey(new("fay"), new("f1"));
+        Assert.Equal(key, Assert.IsType<WakeSaga>(await sagas.ReceiveAsync(TimeSpan.FromSeconds(30))).Key);
+        Assert.Equal(key, Assert.IsType<WakeSaga>(await sagas.ReceiveAsync(TimeSpan.FromSeconds(30))).Key);
+    }
+
+    /// <summary>
     /// An account recovered from its journal, which may have promised a saga as a payee only in its earlier incarnation,
     /// does not close while an unfinished saga names it (the census itself: <see cref="LedgerJournalSpecs"/>).
     /// </summary>

@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Ledger.Actors.Accounts;
+using Ledger.Actors.Hosting;
+using Ledger.Actors.Journal;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Sagas;
 using Ledger.Actors.Sharding;
@@ -113,7 +115,7 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
         // Nobody asks yet: the stopped node's sagas start again on the survivors and decide by themselves.
         var restartBy = DateTime.UtcNow.AddSeconds(60);
         while (await HeldCount(strict: true) > 0)
-            if (DateTime.UtcNow > restartBy) Assert.Fail("the stopped node's sagas did not start again by themselves");
+            if (DateTime.UtcNow > restartBy) Assert.Fail("the stopped node's sagas did not start again by themselves; " + await Stuck());
             else await Task.Delay(200);
 
         // Retrying each route with its own id gets its one outcome; the sagas of the stopped node finished on the others.
@@ -198,6 +200,24 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
             .. await Task.WhenAll(AllPools.Select(p => Ask(Nodes[0].Regions.Pools, new GetPoolHoldings(p))))];
         foreach (var h in holdings.Cast<Holdings>().SelectMany(h => h.Items)) sums[h.Asset] = sums.GetValueOrDefault(h.Asset) + h.Held + (Int128)h.InFlight.Value;
         return sums.Where(kv => kv.Value != 0).ToDictionary();
+    }
+
+    /// <summary>For a failure's message: each trader still holding (or not answering), and what the owing index lists.</summary>
+    private async Task<string> Stuck()
+    {
+        var traders = new List<string>();
+        for (var i = 0; i < Traders; i++)
+            try
+            {
+                if (await Nodes[0].Regions.Accounts.Ask<object>(new GetAccount(new($"t{i}")), TestCluster.AskTimeout) is not AccountView v) traders.Add($"t{i}: no view");
+                else if (v.Balances.Any(b => !b.PendingOut.IsZero)) traders.Add($"t{i}: holding");
+            }
+            catch (AskTimeoutException)
+            {
+                traders.Add($"t{i}: no answer");
+            }
+        var listed = await OwingIndex.Read(new LedgerNodeOptions { DataDir = _cluster.DataDir }, CancellationToken.None);
+        return $"{string.Join(", ", traders)}; listed: {string.Join(", ", listed)}";
     }
 
     /// <summary>Traders holding for a saga; <paramref name="strict"/>: one not answering counts as holding.</summary>
