@@ -32,7 +32,9 @@ public sealed class NodeToNodeSpecs : IDisposable
             TlsCertificate = certificate,
             TlsPassword = certificate is null ? null : Certificates.Password,
             TlsPeers = peers ?? [],
-            ExtraHocon = "akka.loglevel = ERROR\nakka.cluster.seed-node-timeout = 1s",
+            // With Akka's defaults a refused node tried again about every 20 s; with a new join after 2 s and 1 s of gating
+            // after a failed association, about every 2 s, so the seed's second refusal comes well inside the wait.
+            ExtraHocon = "akka.loglevel = ERROR\nakka.cluster.seed-node-timeout = 1s\nakka.cluster.retry-unsuccessful-join-after = 2s\nakka.remote.retry-gate-closed-for = 1s",
         });
         _systems.Add(system);
         return system;
