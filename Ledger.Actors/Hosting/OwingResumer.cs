@@ -12,9 +12,10 @@ namespace Ledger.Actors.Hosting;
 /// account and saga the <see cref="OwingIndex"/> lists: each account resends what it had in flight, each saga goes on
 /// from where its journal says it is, and what a crash cut short finishes without any client touching it. Waking one
 /// that is already running, or owes nothing, is harmless. Then watches the index until every entity it woke has cleared
-/// itself (waking again, every <see cref="WakeAgainEvery"/>, what is still listed), and logs how long that took. Besides, every <see cref="SweepEvery"/> it wakes what is listed, quietly: a shard
-/// handed off to a member that joined stops its entities, and nothing else would start a saga or an account that was
-/// in the middle of something (no entity of those regions is remembered by sharding).
+/// itself (waking again, every <see cref="WakeAgainEvery"/>, what is still listed), and logs how long that took.
+/// Besides, every <see cref="SweepEvery"/> it wakes what is listed, quietly: a shard handed off to a member that joined
+/// stops its entities, and nothing else would start a saga or an account that was in the middle of something (no entity
+/// of those regions is remembered by sharding).
 /// </summary>
 public sealed class OwingResumer : ReceiveActor, IWithTimers
 {

@@ -103,10 +103,12 @@ public class RouteDeskSpecs() : SagaWorld(new SagaSettings { RetryAfter = TimeSp
     {
         TwoPools();
         var traders = Enumerable.Range(0, 40).Select(i => "t" + i).ToArray();
+        // Enough of both for a route and a single swap of 1 Z, in whichever order they reach the trader: a Z→Y→X saga whose
+        // hold came after the single swap's debit was refused for funds (a failure of the test, not of the locks).
         foreach (var t in traders)
         {
             Mint(X, t, 1_001);
-            Mint(Z, t, 1_000);
+            Mint(Z, t, 1_001);
         }
         // A quarter each: X→Y→Z and Z→Y→X through p1's desk, and the same two as sagas; single swaps between.
         var asked = traders.Select((t, i) => (i % 4) switch
