@@ -97,7 +97,7 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
             }
         }
         // A mark sent to ride with this write is listed with its rows, or not at all if none is written.
-        if (write.PersistenceId is { } pid && _riding.Remove(pid, out var riding) && write.Rows.Count > 0 && !(write.Mark?.SequenceNr >= riding.SequenceNr))
+        if (_riding.Count > 0 && write.PersistenceId is { } pid && _riding.Remove(pid, out var riding) && write.Rows.Count > 0 && !(write.Mark?.SequenceNr >= riding.SequenceNr))
             write.Mark = riding;
         if (write.Rows.Count == 0)
         {

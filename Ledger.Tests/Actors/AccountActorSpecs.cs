@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Persistence;
 using Ledger.Actors.Accounts;
@@ -22,8 +23,8 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
     /// <summary>Stands in for the saga coordinators: what the accounts ask them.</summary>
     private readonly Akka.TestKit.TestProbe _sagas;
     /// <summary>Stands in for the node's saga census: how many unfinished sagas name each account (none unless set).</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _namedBy = new();
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _censusAsked = new();
+    private readonly ConcurrentDictionary<string, int> _namedBy = new();
+    private readonly ConcurrentQueue<string> _censusAsked = new();
 
     public AccountActorSpecs() : base(SpecConfig.Local(), "spec-" + Guid.NewGuid().ToString("N")[..8])
     {
@@ -127,7 +128,7 @@ public class AccountActorSpecs : Akka.TestKit.Xunit2.TestKit
 
     private sealed class Census : ReceiveActor
     {
-        public Census(System.Collections.Concurrent.ConcurrentDictionary<string, int> namedBy, System.Collections.Concurrent.ConcurrentQueue<string> asked) =>
+        public Census(ConcurrentDictionary<string, int> namedBy, ConcurrentQueue<string> asked) =>
             Receive<SagasNaming>(ask =>
             {
                 asked.Enqueue(ask.Account.Value);

@@ -203,15 +203,13 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
         return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>
-    /// Persists every string it is sent and answers with its sequence number; <see cref="Read"/> answers what it holds;
-    /// a <see cref="Batch"/>'s events are persisted in one write, each on its own, and then a deferred handler runs. What the journal tells it
-    /// (rejections, failures) goes to <paramref name="observer"/>.
-    /// </summary>
+    /// <summary>Rows written by hand come before any entity has recovered: first the journal's tables are made (a recovery waits for that).</summary>
+    private async Task TablesMade() => Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
+
     [Fact]
     public async Task A_mark_sent_to_ride_with_the_next_write_is_listed_with_that_write_and_not_before()
     {
-        Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
+        await TablesMade();
         var journal = Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null);
         journal.Tell(new OwingMark("saga-a/1", 1, true, WithNextWrite: true));
         // A mark on its own, sent after it, is listed once written: the riding one, had it been written alone, would be too.
@@ -228,8 +226,7 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
     {
         static SagaStarted Paying(string from, string to) =>
             new([new TransferOp(new("t"), new(from), new(to), new("USD"), 1), new TransferOp(new("u"), new(from), new("zoe"), new("USD"), 1)], long.MaxValue, 0);
-        // Rows written by hand come before any entity has recovered, so first the journal's tables are made (a recovery waits for that).
-        Assert.Equal(1L, await _system.ActorOf(Props.Create(() => new Recorder("first"))).Ask<long>("first", Wait));
+        await TablesMade();
         await JournalRows.Append(_system, "saga-alice/1", 1, Paying("alice", "bob"), listOwing: true);
         await JournalRows.Append(_system, "saga-carol/1", 1, Paying("carol", "bob"), listOwing: true);
         // Finished: written, no longer listed. And a listed entity that is not a saga.
@@ -243,6 +240,11 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
             await Naming("erin"), await Naming("zoe")]);
     }
 
+    /// <summary>
+    /// Persists every string it is sent and answers with its sequence number; <see cref="Read"/> answers what it holds;
+    /// a <see cref="Batch"/>'s events are persisted in one write, each on its own, and then a deferred handler runs. What the journal tells it
+    /// (rejections, failures) goes to <paramref name="observer"/>.
+    /// </summary>
     private sealed class Recorder(string persistenceId, IActorRef? observer = null) : UntypedPersistentActor
     {
         private readonly List<string> _seen = [];

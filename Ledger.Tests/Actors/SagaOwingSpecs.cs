@@ -41,6 +41,8 @@ public sealed class SagaOwingSpecs : IAsyncLifetime
         Directory.Delete(_options.DataDir, recursive: true);
     }
 
+    private IActorRef Journal => Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null);
+
     private async Task<bool> Listed(string persistenceId) => (await OwingIndex.Read(_options, CancellationToken.None)).Contains(persistenceId);
 
     private static async Task Until(Func<Task<bool>> condition, string what)
@@ -67,7 +69,7 @@ public sealed class SagaOwingSpecs : IAsyncLifetime
 
         // A mark whose saga never wrote its intent (as an earlier version, which wrote the mark on its own first, could
         // leave after a crash between the two): woken, it clears it.
-        Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null).Tell(new OwingMark("saga-carol/c1", 1, true));
+        Journal.Tell(new OwingMark("saga-carol/c1", 1, true));
         await Until(() => Listed("saga-carol/c1"), "the stale mark is written");
         _regions.Sagas.Tell(new WakeSaga(new SagaKey(new("carol"), new("c1"))));
         await Until(async () => !await Listed("saga-carol/c1"), "the woken saga cleared its stale mark");
@@ -80,7 +82,7 @@ public sealed class SagaOwingSpecs : IAsyncLifetime
     [Fact]
     public async Task What_the_resumer_woke_and_is_still_listed_is_woken_again_while_it_watches()
     {
-        Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null).Tell(new OwingMark("saga-fay/f1", 1, true));
+        Journal.Tell(new OwingMark("saga-fay/f1", 1, true));
         await Until(() => Listed("saga-fay/f1"), "the mark is written");
         // Regions that start nothing: every wake is lost, and the mark stays.
         var (accounts, sagas) = (Inbox.Create(_system), Inbox.Create(_system));
@@ -110,7 +112,7 @@ public sealed class SagaOwingSpecs : IAsyncLifetime
         bob.Tell(PoisonPill.Instance);
         Assert.IsType<Terminated>(await watcher.ReceiveAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(Codes.AccountNotEmpty, Assert.IsType<Rejected>(await TestCluster.Ask(_regions.Accounts, new CloseAccount(new("bob")))).Code);
-        Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null).Tell(new OwingMark(saga, 1, false));
+        Journal.Tell(new OwingMark(saga, 1, false));
         await Until(async () => !await Listed(saga), "the finished saga is no longer listed");
         Assert.True(Assert.IsType<AccountView>(await TestCluster.Ask(_regions.Accounts, new CloseAccount(new("bob")))).Closed);
     }
@@ -124,13 +126,12 @@ public sealed class SagaOwingSpecs : IAsyncLifetime
     public async Task What_is_listed_after_the_node_came_up_is_woken_by_the_resumers_sweep()
     {
         _system.ActorOf(OwingResumer.Props(_options, _regions.Accounts, _regions.Sagas, sweepEvery: TimeSpan.FromMilliseconds(300)));
-        var journal = Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null);
         foreach (var (saga, written) in new[] { ("saga-dave/d1", "test-1"), ("saga-erin/e1", "test-2") })
         {
             // The journal writes marks in the order it gets them, and the resumer wakes only accounts and sagas: once
             // the second mark is listed, the saga's has been written, however soon a sweep then clears it.
-            journal.Tell(new OwingMark(saga, 1, true));
-            journal.Tell(new OwingMark(written, 1, true));
+            Journal.Tell(new OwingMark(saga, 1, true));
+            Journal.Tell(new OwingMark(written, 1, true));
             await Until(() => Listed(written), $"{saga}'s mark is written");
             // It never wrote its intent, so once started it has nothing to finish and clears its mark.
             await Until(async () => !await Listed(saga), $"{saga} was woken and cleared its mark");
