@@ -84,17 +84,16 @@ public sealed class OwingResumer : ReceiveActor, IWithTimers
         {
             await Task.Delay(PollEvery);
             owing.IntersectWith(await OwingIndex.Read(options, CancellationToken.None));
-            if (owing.Count > 0)
+            if (owing.Count == 0)
             {
-                // A wake sent just as a member is removed can go to the shard's old home, if the region has not yet
-                // learnt of the removal; and it is not sent again. So what is still listed is woken again.
-                if (clock.Elapsed - wokenAt < WakeAgainEvery) continue;
-                foreach (var pid in owing) WakeOne(pid, accounts, sagas);
-                wokenAt = clock.Elapsed;
-                continue;
+                _log.Info("every account and saga woken has finished what it had in flight, {0} ms after waking them", clock.ElapsedMilliseconds);
+                return;
             }
-            _log.Info("every account and saga woken has finished what it had in flight, {0} ms after waking them", clock.ElapsedMilliseconds);
-            return;
+            // A wake sent just as a member is removed can go to the shard's old home, if the region has not yet learnt of
+            // the removal; and it is not sent again. So what is still listed is woken again.
+            if (clock.Elapsed - wokenAt < WakeAgainEvery) continue;
+            foreach (var pid in owing) WakeOne(pid, accounts, sagas);
+            wokenAt = clock.Elapsed;
         }
         _log.Warning("{0} accounts and sagas woken still owe a step after {1} s (a payee, venue or participant not answering)", owing.Count, WatchFor.TotalSeconds);
     }

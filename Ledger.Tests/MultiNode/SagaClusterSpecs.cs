@@ -207,15 +207,7 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
     {
         var traders = new List<string>();
         for (var i = 0; i < Traders; i++)
-            try
-            {
-                if (await Nodes[0].Regions.Accounts.Ask<object>(new GetAccount(new($"t{i}")), TestCluster.AskTimeout) is not AccountView v) traders.Add($"t{i}: no view");
-                else if (v.Balances.Any(b => !b.PendingOut.IsZero)) traders.Add($"t{i}: holding");
-            }
-            catch (AskTimeoutException)
-            {
-                traders.Add($"t{i}: no answer");
-            }
+            if (await TraderState(i) is { } state) traders.Add($"t{i}: {state}");
         var listed = await OwingIndex.Read(new LedgerNodeOptions { DataDir = _cluster.DataDir }, CancellationToken.None);
         return $"{string.Join(", ", traders)}; listed: {string.Join(", ", listed)}";
     }
@@ -225,17 +217,24 @@ public sealed class SagaClusterSpecs : IAsyncLifetime
     {
         var held = 0;
         for (var i = 0; i < Traders; i++)
-            try
-            {
-                var reply = await Nodes[0].Regions.Accounts.Ask<object>(new GetAccount(new($"t{i}")), TestCluster.AskTimeout);
-                if (reply is AccountView v ? v.Balances.Any(b => !b.PendingOut.IsZero) : strict) held++;
-            }
-            catch (AskTimeoutException)
-            {
-                // Not answered yet (a busy machine): asked again on the next poll.
-                if (strict) held++;
-            }
+            if (await TraderState(i) is { } state && (state == Holding || strict)) held++;
         return held;
+    }
+
+    private const string Holding = "holding";
+
+    /// <summary>Null for a trader holding nothing; else <see cref="Holding"/>, "no view", or "no answer" (a busy machine: asked again on the next poll).</summary>
+    private async Task<string?> TraderState(int i)
+    {
+        try
+        {
+            return await Nodes[0].Regions.Accounts.Ask<object>(new GetAccount(new($"t{i}")), TestCluster.AskTimeout) is not AccountView v ? "no view"
+                : v.Balances.Any(b => !b.PendingOut.IsZero) ? Holding : null;
+        }
+        catch (AskTimeoutException)
+        {
+            return "no answer";
+        }
     }
 
     private async Task Mint(int node, AssetId asset, string account, ulong amount)
