@@ -41,8 +41,11 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     /// <summary>The time the batch being decided is decided at (one reading per batch).</summary>
     private long _decidingAt;
     private bool _stopRequested;
-    /// <summary>Commands set aside while the entity is locked (a saga's lock on a pool), in arrival order.</summary>
-    private readonly Queue<(object Message, IActorRef Sender)> _blocked = new();
+    /// <summary>
+    /// Commands set aside while the entity is locked (a saga's lock on a pool), each with the order it goes back in (its
+    /// age; arrival order among equals).
+    /// </summary>
+    private readonly List<(object Message, IActorRef Sender, long Order)> _blocked = [];
 
     /// <param name="metricName">The entity kind in metrics (<c>account</c>, <c>pool</c>, …).</param>
     protected EntityHost(IEntitySettings settings, TimeProvider time, string metricName)
@@ -171,19 +174,33 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     /// <summary>Queues a command to be decided with the next batch, without starting one.</summary>
     protected void Queue(object message, IActorRef sender) => _batch.Enqueue(message, sender);
 
-    /// <summary>Sets a command aside until <see cref="Unblock"/>; beyond <paramref name="max"/> it is dropped, and its sender's redelivery brings it back.</summary>
-    protected void Block(object message, IActorRef sender, int max)
+    /// <summary>
+    /// Sets a command aside until <see cref="Unblock"/>, to go back by <paramref name="order"/> (lowest first; arrival order
+    /// among equals); beyond <paramref name="max"/> it is dropped (false), and its sender's redelivery brings it back.
+    /// </summary>
+    protected bool Block(object message, IActorRef sender, int max, long order = 0)
     {
-        if (_blocked.Count < max) _blocked.Enqueue((message, sender));
+        if (_blocked.Count >= max) return false;
+        // Kept sorted as it grows: a stable insertion after every command of the same or a lower order.
+        var at = _blocked.Count;
+        while (at > 0 && _blocked[at - 1].Order > order) at--;
+        _blocked.Insert(at, (message, sender, order));
+        return true;
     }
 
-    /// <summary>What was set aside goes first, ahead of everything queued since, in the order it arrived.</summary>
+    /// <summary>What was set aside goes first, ahead of everything queued since, by its order.</summary>
     protected void Unblock()
     {
         if (_blocked.Count == 0) return;
-        _batch.PutFirst(_blocked);
+        _batch.PutFirst([.. _blocked.Select(b => (b.Message, b.Sender))]);
         _blocked.Clear();
     }
+
+    /// <summary>The commands set aside, in the order they will go back.</summary>
+    protected IEnumerable<object> Blocked => _blocked.Select(b => b.Message);
+
+    /// <summary>Drops the commands set aside that <paramref name="which"/> picks; whether there were any.</summary>
+    protected bool Unqueue(Func<object, bool> which) => _blocked.RemoveAll(b => which(b.Message)) > 0;
 
     /// <summary>Takes and decides batches while no write is in flight; each with events becomes one write.</summary>
     protected void Flush()

@@ -55,7 +55,8 @@ public sealed record PoolSettings : IVenueSettings
 /// A pool is also the coordinator of the routes whose lowest pool it is (<see cref="RouteDesk"/>): it gathers their calls,
 /// locks the other pools once for every route waiting, prices them all in one decision and unlocks those pools with their
 /// hops. While batches of its own are locking, it lets no saga or other coordinator lock it (it would be locked below
-/// pools it already holds); it keeps serving swaps, since its batches price against its reserves when they decide.
+/// pools it already holds), except that a batch still waiting for a lock gives way to an older request (wound-wait by
+/// age, <see cref="MustWait"/>); it keeps serving swaps, since its batches price against its reserves when they decide.
 /// </para>
 /// </summary>
 public sealed class PoolActor : VenueActor<IPoolEvent>
@@ -65,9 +66,11 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     private readonly IActorRef _pools;
     /// <summary>
     /// Route calls this pool coordinates, waiting for their batch: by the other pools they cross (as a key), in arrival
-    /// order; and every route waiting or in a batch.
+    /// order, with the age of the oldest (<see cref="ArrivalAge"/>); and every route waiting or in a batch.
     /// </summary>
-    private readonly Dictionary<string, (PoolId[] Others, List<(RouteRequest Route, IActorRef Sender)> Routes)> _routesWaiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (PoolId[] Others, long Age, List<(RouteRequest Route, IActorRef Sender)> Routes)> _routesWaiting = new(StringComparer.Ordinal);
+    /// <summary>The age of each route call set aside while this pool was locked, kept for the batch it joins.</summary>
+    private readonly Dictionary<(AccountId, TxId), long> _routeArrivals = [];
     private readonly HashSet<(AccountId, TxId)> _routesTaken = [];
     /// <summary>This pool's route batches taking their locks, by key; and the sets of other pools they lock, one batch each at a time.</summary>
     private readonly Dictionary<SagaKey, RouteBatch> _batches = [];
@@ -79,8 +82,12 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     /// retry if none comes. Lost in a crash, they only make the pools be told again, which they acknowledge again.
     /// </summary>
     private readonly List<IPoolEvent> _acksUnwritten = [];
-    /// <summary>Another's lock request waits for this pool's batches to finish: no new batch starts meanwhile.</summary>
+    /// <summary>
+    /// Another's lock request waits for this pool's batches to finish: meanwhile only routes older than the oldest such
+    /// request (<see cref="_awaitedAge"/>) start a batch.
+    /// </summary>
     private bool _lockAwaited;
+    private long _awaitedAge = long.MaxValue;
     private ITimer? _lockTimer;
     private SagaKey? _lockTimerFor;
     /// <summary>When the lock held now was granted (0: none, or granted by an earlier incarnation).</summary>
@@ -202,19 +209,24 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                 }
             // Beyond the limit a command is dropped: accounts redeliver their calls, sagas their lock requests.
             case ExecutePoolCall or CreatePool when _state.LockedBy is not null:
-                Block(message, sender, _settings.BlockedMax);
-                break;
-            case LockPool @lock when _batches.Count > 0:
+                {
+                    var age = ArrivalAge;
+                    if (Block(message, sender, _settings.BlockedMax, age) && message is ExecutePoolCall { Call.Route: not null } route)
+                        _routeArrivals.TryAdd((route.Account, route.Id), age);
+                    break;
+                }
+            case LockPool @lock when _state.LockedBy is null && MustWait(@lock):
                 // This pool's batches hold pools above it: another locking it now would wait below them (a deadlock).
                 _lockAwaited = true;
-                Block(message, sender, _settings.BlockedMax);
+                _awaitedAge = Math.Min(_awaitedAge, @lock.ExpiresAt);
+                Block(message, sender, _settings.BlockedMax, @lock.ExpiresAt);
                 break;
             case LockPool @lock:
                 {
                     var (locked, wait, refusal) = PoolContract.Lock(_state, @lock.Saga, @lock.ExpiresAt, now);
                     if (wait)
                     {
-                        Block(message, sender, _settings.BlockedMax);
+                        Block(message, sender, _settings.BlockedMax, @lock.ExpiresAt);
                         break;
                     }
                     if (locked is not null)
@@ -228,6 +240,15 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                 }
             case UnlockPool unlock:
                 {
+                    if (!unlock.Commit && _state.LockedBy != unlock.Saga && RouteDesk.CoordinatorOf(unlock.Saga) is not null
+                        && Unqueue(m => m is LockPool l && l.Saga == unlock.Saga))
+                    {
+                        // A route batch that gave way before its request here was granted: nothing was written for it, so
+                        // nothing is (its coordinator never asks again under that key).
+                        if (_lockAwaited) AwaitOldest();
+                        after.Add(() => sender.Tell(new PoolUnlockedAck(_state.Id, unlock.Saga)));
+                        break;
+                    }
                     if (_state.LockedBy == unlock.Saga && _lockedAt != 0)
                     {
                         LedgerMetrics.SagaStep("pool_held", _lockedAt);
@@ -236,12 +257,13 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                     var unlocked = PoolContract.Unlock(_state, unlock.Saga, unlock.Commit, unlock.Hops, now);
                     if (unlocked is not null) Record(unlocked, events);
                     after.Add(() => sender.Tell(new PoolUnlockedAck(_state.Id, unlock.Saga)));
-                    // What waited for the lock goes first, in the order it arrived.
-                    if (_state.LockedBy is null) Unblock();
+                    // What waited for the lock goes first, oldest first.
+                    if (_state.LockedBy is null) LetAllIn();
                     break;
                 }
             case ExecutePoolCall { Call.Route: not null } call:
                 {
+                    var age = _routeArrivals.Remove((call.Account, call.Id), out var arrived) ? arrived : ArrivalAge;
                     if (AnsweredBefore(call, call.Account, call.Id, sender, after)) break;
                     if (!_state.Exists || !RouteDesk.Valid(call.Call, _state.Id))
                     {
@@ -254,7 +276,8 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                     {
                         var others = RouteDesk.Others(call.Call.Route, _state.Id);
                         var key = string.Join(",", others.Select(p => p.Value));
-                        if (!_routesWaiting.TryGetValue(key, out var waiting)) _routesWaiting[key] = waiting = (others, []);
+                        if (!_routesWaiting.TryGetValue(key, out var waiting)) waiting = (others, age, []);
+                        _routesWaiting[key] = waiting with { Age = Math.Min(waiting.Age, age) };
                         waiting.Routes.Add((new RouteRequest(call.Account, call.Id, call.Call), sender));
                     }
                     break;
@@ -302,19 +325,51 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     protected override void AfterFlush()
     {
         base.AfterFlush();
-        if (_routesWaiting.Count == 0 || _state.LockedBy is not null || _lockAwaited) return;
+        if (_routesWaiting.Count == 0 || _state.LockedBy is not null) return;
         var started = false;
-        foreach (var (key, (others, routes)) in _routesWaiting)
+        foreach (var (key, (others, age, routes)) in _routesWaiting)
         {
-            if (!_locking.Add(key)) continue;
+            if ((_lockAwaited && age >= _awaitedAge) || !_locking.Add(key)) continue;
             _routesWaiting.Remove(key);
-            var batch = new RouteBatch(RouteDesk.BatchKey(_state.Id, Guid.NewGuid().ToString("N")), others, key, Now + (long)_settings.RouteLockTimeout.TotalMilliseconds, routes);
+            // The batch's lock expiry is its age, the older of two batches the one whose locks expire first; routes that
+            // waited long (their pool locked by a slow saga) still get half the usual lifetime, and stay older than newcomers.
+            var expires = Math.Max(age, Now + (long)_settings.RouteLockTimeout.TotalMilliseconds / 2);
+            var batch = new RouteBatch(RouteDesk.BatchKey(_state.Id, Guid.NewGuid().ToString("N")), others, key, expires, routes);
             _batches[batch.Key] = batch;
             AskLock(batch);
             started = true;
         }
         if (started && !Timers.IsTimerActive(RouteRetryTick.Instance))
             Timers.StartPeriodicTimer(RouteRetryTick.Instance, RouteRetryTick.Instance, _settings.RouteRetryAfter);
+    }
+
+    /// <summary>
+    /// A command's age, in the unit of lock expiries: the expiry a lock taken for it now would get. Sagas' and batches' lock
+    /// requests carry theirs (<see cref="LockPool.ExpiresAt"/>), so ages and expiries compare.
+    /// </summary>
+    private long ArrivalAge => Now + (long)_settings.RouteLockTimeout.TotalMilliseconds;
+
+    /// <summary>
+    /// Whether another's lock request must wait for this pool's own batches (wound-wait by age): every batch of its own still
+    /// waiting for a lock and younger than the request gives way first, so the older never waits for the younger; the request
+    /// then waits for the batches left and for routes of its own older than it, which start first.
+    /// </summary>
+    private bool MustWait(LockPool request)
+    {
+        foreach (var batch in _batches.Values.ToArray())
+            if (batch.Locking < batch.Others.Length && Older(request.ExpiresAt, request.Saga, batch.ExpiresAt, batch.Key)) GiveUp(batch, keepAge: true);
+        return _batches.Count > 0 || _routesWaiting.Values.Any(w => w.Age < request.ExpiresAt);
+    }
+
+    /// <summary>Ages in order, and the keys between equal ages: no two requests are ever each older than the other.</summary>
+    private static bool Older(long age, SagaKey key, long thanAge, SagaKey than) =>
+        age != thanAge ? age < thanAge : string.CompareOrdinal(key.Account.Value + "/" + key.Id.Value, than.Account.Value + "/" + than.Id.Value) < 0;
+
+    /// <summary>The oldest lock request still waiting for this pool's batches, once one was withdrawn.</summary>
+    private void AwaitOldest()
+    {
+        _awaitedAge = Blocked.OfType<LockPool>().Select(l => l.ExpiresAt).DefaultIfEmpty(long.MaxValue).Min();
+        _lockAwaited = _awaitedAge != long.MaxValue;
     }
 
     private void AskLock(RouteBatch batch) => _pools.Tell(new LockPool(batch.Others[batch.Locking], batch.Key, batch.ExpiresAt), Self);
@@ -339,11 +394,18 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         LetLockIn();
     }
 
-    /// <summary>With no batch of its own locking, a lock request that waited for them goes first.</summary>
+    /// <summary>With no batch of its own locking nor older routes waiting to start one, the lock requests that waited go first.</summary>
     private void LetLockIn()
     {
-        if (_batches.Count > 0 || !_lockAwaited) return;
+        if (_batches.Count > 0 || !_lockAwaited || _routesWaiting.Values.Any(w => w.Age < _awaitedAge)) return;
+        LetAllIn();
+    }
+
+    /// <summary>Everything set aside is decided again, oldest first; a request that must still wait says so again.</summary>
+    private void LetAllIn()
+    {
         _lockAwaited = false;
+        _awaitedAge = long.MaxValue;
         Unblock();
     }
 
@@ -351,7 +413,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     private void RetryRoutes()
     {
         foreach (var batch in _batches.Values.ToArray())
-            if (Now >= batch.ExpiresAt) GiveUp(batch);
+            if (Now >= batch.ExpiresAt) GiveUp(batch, keepAge: false);
             else if (batch.Locking < batch.Others.Length) AskLock(batch);
             else if (_settings.HoldRouteDecisions?.Invoke() != true) Queue(new DecideRoutes(batch.Key), Self);
         foreach (var (key, pools) in _state.RouteUnlocks)
@@ -364,14 +426,22 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         Flush();
     }
 
-    /// <summary>A batch never decided: every pool it asked is told to abort, and its routes go first into the next batch.</summary>
-    private void GiveUp(RouteBatch batch)
+    /// <summary>
+    /// A batch given up undecided: every pool it asked is told to abort, and its routes go first into the next batch — with
+    /// their age if it gave way to an older request, or as new if its locks expired (an old age would expire them at once).
+    /// </summary>
+    private void GiveUp(RouteBatch batch, bool keepAge)
     {
         _batches.Remove(batch.Key);
         _locking.Remove(batch.OthersKey);
         for (var i = 0; i <= batch.Locking && i < batch.Others.Length; i++) _pools.Tell(new UnlockPool(batch.Others[i], batch.Key, false, []), Self);
-        if (_routesWaiting.TryGetValue(batch.OthersKey, out var waiting)) batch.Routes.AddRange(waiting.Routes);
-        _routesWaiting[batch.OthersKey] = (batch.Others, batch.Routes);
+        var age = keepAge ? batch.ExpiresAt : ArrivalAge;
+        if (_routesWaiting.TryGetValue(batch.OthersKey, out var waiting))
+        {
+            batch.Routes.AddRange(waiting.Routes);
+            age = Math.Min(age, waiting.Age);
+        }
+        _routesWaiting[batch.OthersKey] = (batch.Others, age, batch.Routes);
     }
 
     /// <summary>A pool's lock by one of this pool's batches expired: the batch's hops if it was decided (durably), else abort.</summary>
@@ -386,7 +456,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         if (_batches.TryGetValue(query.Batch, out var batch))
         {
             if (Now < batch.ExpiresAt) return;
-            GiveUp(batch);
+            GiveUp(batch, keepAge: false);
             LetLockIn();
             Flush();
             return;

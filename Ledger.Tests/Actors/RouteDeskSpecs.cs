@@ -131,6 +131,74 @@ public class RouteDeskSpecs() : SagaWorld(new SagaSettings { RetryAfter = TimeSp
 }
 
 /// <summary>
+/// Ages between route batches and lock requests (wound-wait): an older request never waits for a younger batch of the pool
+/// it asks. The batches' locks live long here, so that nothing in these specs ends by expiring.
+/// </summary>
+public class RouteDeskAgeSpecs() : SagaWorld(new SagaSettings { RetryAfter = TimeSpan.FromMilliseconds(200) }, new PoolSettings
+{
+    AskSagaEvery = TimeSpan.FromMilliseconds(200),
+    RouteRetryAfter = TimeSpan.FromMilliseconds(200),
+    RouteLockTimeout = TimeSpan.FromMinutes(10),
+})
+{
+    [Fact]
+    public void An_older_lock_request_never_waits_for_a_younger_route_batch_which_gives_way_and_still_goes_through_once()
+    {
+        TwoPools();
+        // Another holds p2, so a batch of p1 waits there.
+        var other = new SagaKey(new("someone"), new("else"));
+        Assert.NotNull(Ask<PoolLockReply>(Pools, new LockPool(P2, other, DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds())).Reserves);
+        // Sent one after the other to the same region, so p1 has started the route's batch (age: now + 10 min) when the lock
+        // request arrives, five minutes older than it.
+        var trader = CreateTestProbe();
+        var older = CreateTestProbe();
+        var route = new PoolCall(P1, PoolCallKind.SwapExactIn, [new Leg(X, 10_000)], Z, Route: [P1, P2]);
+        trader.Send(Pools, new ExecutePoolCall(P1, new("alice"), new("r1"), route));
+        var old = new SagaKey(new("someone"), new("older"));
+        older.Send(Pools, new LockPool(P1, old, DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeMilliseconds()));
+
+        // Granted while the batch still waits at p2: the batch gave way instead of making the older request wait.
+        Assert.NotNull(older.ExpectMsg<PoolLockReply>(Wait).Reserves);
+        Ask<PoolUnlockedAck>(Pools, new UnlockPool(P1, old, false, []));
+        Ask<PoolUnlockedAck>(Pools, new UnlockPool(P2, other, false, []));
+
+        // The route goes through in a batch of its own afterwards, priced as Uniswap chains the two pools, answered once.
+        var y = (UInt128)UniswapV2.AmountOut(10_000, 1_000_000, 1_000_000);
+        var z = (UInt128)UniswapV2.AmountOut(y, 1_000_000, 1_000_000);
+        var answer = trader.ExpectMsg<VenueAnswer>(Wait).Answer;
+        Assert.Null(answer.Code);
+        Assert.Equal([new Leg(Z, new Amount(z))], answer.Out);
+        Assert.Equal(((UInt128)1_010_000, 1_000_000 - y), Reserves(P1));
+        Assert.Equal((1_000_000 + y, 1_000_000 - z), Reserves(P2));
+        AwaitCondition(() => Ask<PoolView>(Pools, new GetPool(P2)).LockedBy is null, Wait, Poll);
+        trader.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_route_batch_that_gave_way_before_its_lock_was_granted_leaves_nothing_at_that_pool()
+    {
+        TwoPools();
+        var other = new SagaKey(new("someone"), new("else"));
+        Assert.NotNull(Ask<PoolLockReply>(Pools, new LockPool(P2, other, DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds())).Reserves);
+        var writes = CountingJournal.Writes[CountingJournal.Key(SystemName, "pool-p2")];
+        var coordinator = CreateTestProbe();
+        var batch = RouteDesk.BatchKey(P1, "gave-way");
+        coordinator.Send(Pools, new LockPool(P2, batch, DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds()));
+        coordinator.Send(Pools, new UnlockPool(P2, batch, false, []));
+
+        // Withdrawn from the queue without a write: it was never granted, and its coordinator never asks again under that key.
+        coordinator.ExpectMsg<PoolUnlockedAck>(Wait);
+        Assert.Equal(writes, CountingJournal.Writes[CountingJournal.Key(SystemName, "pool-p2")]);
+        // Nor is it granted once p2 is free: the next request gets the lock at once.
+        Ask<PoolUnlockedAck>(Pools, new UnlockPool(P2, other, false, []));
+        var next = new SagaKey(new("someone"), new("next"));
+        Assert.NotNull(Ask<PoolLockReply>(Pools, new LockPool(P2, next, DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds())).Reserves);
+        Assert.Equal(next, Ask<PoolView>(Pools, new GetPool(P2)).LockedBy);
+        Ask<PoolUnlockedAck>(Pools, new UnlockPool(P2, next, false, []));
+    }
+}
+
+/// <summary>
 /// Crash points of a route batch. A failpoint holds a batch that has all its locks from deciding, so that a spec can stop
 /// the coordinator or a participant in that window, or cut a participant off after the decision.
 /// </summary>
