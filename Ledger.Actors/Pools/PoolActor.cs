@@ -83,11 +83,11 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     /// </summary>
     private readonly List<IPoolEvent> _acksUnwritten = [];
     /// <summary>
-    /// Another's lock request waits for this pool's batches to finish: meanwhile only routes older than the oldest such
-    /// request (<see cref="_awaitedAge"/>) start a batch.
+    /// The age of the oldest lock request of another waiting for this pool's batches to finish (long.MaxValue: none);
+    /// meanwhile only routes older than it start a batch.
     /// </summary>
-    private bool _lockAwaited;
     private long _awaitedAge = long.MaxValue;
+    private bool LockAwaited => _awaitedAge != long.MaxValue;
     private ITimer? _lockTimer;
     private SagaKey? _lockTimerFor;
     /// <summary>When the lock held now was granted (0: none, or granted by an earlier incarnation).</summary>
@@ -215,14 +215,15 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                         _routeArrivals.TryAdd((route.Account, route.Id), age);
                     break;
                 }
-            case LockPool @lock when _state.LockedBy is null && MustWait(@lock):
-                // This pool's batches hold pools above it: another locking it now would wait below them (a deadlock).
-                _lockAwaited = true;
-                _awaitedAge = Math.Min(_awaitedAge, @lock.ExpiresAt);
-                Block(message, sender, _settings.BlockedMax, @lock.ExpiresAt);
-                break;
             case LockPool @lock:
                 {
+                    if (_state.LockedBy is null && MustWait(@lock))
+                    {
+                        // This pool's batches hold pools above it: another locking it now would wait below them (a deadlock).
+                        _awaitedAge = Math.Min(_awaitedAge, @lock.ExpiresAt);
+                        Block(message, sender, _settings.BlockedMax, @lock.ExpiresAt);
+                        break;
+                    }
                     var (locked, wait, refusal) = PoolContract.Lock(_state, @lock.Saga, @lock.ExpiresAt, now);
                     if (wait)
                     {
@@ -245,7 +246,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                     {
                         // A route batch that gave way before its request here was granted: nothing was written for it, so
                         // nothing is (its coordinator never asks again under that key).
-                        if (_lockAwaited) AwaitOldest();
+                        if (LockAwaited) AwaitOldest();
                         after.Add(() => sender.Tell(new PoolUnlockedAck(_state.Id, unlock.Saga)));
                         break;
                     }
@@ -329,7 +330,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         var started = false;
         foreach (var (key, (others, age, routes)) in _routesWaiting)
         {
-            if ((_lockAwaited && age >= _awaitedAge) || !_locking.Add(key)) continue;
+            if (age >= _awaitedAge || !_locking.Add(key)) continue;
             _routesWaiting.Remove(key);
             // The batch's lock expiry is its age, the older of two batches the one whose locks expire first; routes that
             // waited long (their pool locked by a slow saga) still get half the usual lifetime, and stay older than newcomers.
@@ -366,11 +367,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
         age != thanAge ? age < thanAge : string.CompareOrdinal(key.Account.Value + "/" + key.Id.Value, than.Account.Value + "/" + than.Id.Value) < 0;
 
     /// <summary>The oldest lock request still waiting for this pool's batches, once one was withdrawn.</summary>
-    private void AwaitOldest()
-    {
-        _awaitedAge = Blocked.OfType<LockPool>().Select(l => l.ExpiresAt).DefaultIfEmpty(long.MaxValue).Min();
-        _lockAwaited = _awaitedAge != long.MaxValue;
-    }
+    private void AwaitOldest() => _awaitedAge = Blocked.OfType<LockPool>().Select(l => l.ExpiresAt).DefaultIfEmpty(long.MaxValue).Min();
 
     private void AskLock(RouteBatch batch) => _pools.Tell(new LockPool(batch.Others[batch.Locking], batch.Key, batch.ExpiresAt), Self);
 
@@ -397,14 +394,13 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
     /// <summary>With no batch of its own locking nor older routes waiting to start one, the lock requests that waited go first.</summary>
     private void LetLockIn()
     {
-        if (_batches.Count > 0 || !_lockAwaited || _routesWaiting.Values.Any(w => w.Age < _awaitedAge)) return;
+        if (_batches.Count > 0 || !LockAwaited || _routesWaiting.Values.Any(w => w.Age < _awaitedAge)) return;
         LetAllIn();
     }
 
     /// <summary>Everything set aside is decided again, oldest first; a request that must still wait says so again.</summary>
     private void LetAllIn()
     {
-        _lockAwaited = false;
         _awaitedAge = long.MaxValue;
         Unblock();
     }
