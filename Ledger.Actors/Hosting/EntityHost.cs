@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
+using Ledger.Actors.Journal;
 using Ledger.Actors.Sharding;
 
 namespace Ledger.Actors.Hosting;
@@ -46,6 +47,12 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     /// age; arrival order among equals).
     /// </summary>
     private readonly List<(object Message, IActorRef Sender, long Order)> _blocked = [];
+    /// <summary>Writes not yet durable that messages released to this entity were decided after: its next write waits for them.</summary>
+    private readonly List<WriteRef> _dependsOn = [];
+    /// <summary>What the batch being decided releases once its write is queued (<see cref="Release"/>).</summary>
+    private readonly List<(IActorRef To, object Message, IActorRef Sender)> _releasing = [];
+    /// <summary>Whether the node's journal commits in queue order (a <see cref="LedgerJournal"/>), asked once, on the first release.</summary>
+    private bool? _journalOrders;
 
     /// <param name="metricName">The entity kind in metrics (<c>account</c>, <c>pool</c>, …).</param>
     protected EntityHost(IEntitySettings settings, TimeProvider time, string metricName)
@@ -157,11 +164,31 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
                 _stopRequested = true;
                 StopIfIdle();
                 break;
+            case Released released:
+                _dependsOn.AddRange(released.After);
+                OnMessage(released.Message);
+                if (_stopRequested) StopIfIdle();
+                break;
             default:
                 OnMessage(message);
                 if (_stopRequested) StopIfIdle();
                 break;
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="message"/> once the batch being decided is queued to the journal rather than once it is
+    /// durable (early lock release), when <paramref name="to"/> is an entity of this node and the journal is a
+    /// <see cref="LedgerJournal"/>: whatever <paramref name="to"/> writes next is queued after this write on the same
+    /// appender and commits only if it does, and it answers nothing outside before its own write is durable. Otherwise
+    /// <paramref name="message"/> goes once durable, as every answer does.
+    /// </summary>
+    protected void Release(IActorRef to, object message, List<Action> after)
+    {
+        var self = Self;
+        if (to is IActorRefScope { IsLocal: true } && (_journalOrders ??= LedgerJournal.Section(Context.System) is not null))
+            _releasing.Add((to, message, self));
+        else after.Add(() => to.Tell(message, self));
     }
 
     /// <summary>Queues a command; it is decided at once unless a write is in flight.</summary>
@@ -212,6 +239,9 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
             if (events.Count == 0)
             {
                 foreach (var a in after) a();
+                // Nothing of this entity's is in flight: what it releases depends only on what was released to it.
+                foreach (var (to, message, sender) in _releasing) to.Tell(new Released([.. _dependsOn], message), sender);
+                _releasing.Clear();
                 continue;
             }
             Write(events, after);
@@ -223,6 +253,12 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
     protected void Write(List<TEvent> events, List<Action> after)
     {
         var persisted = Persisted(events);
+        if (_releasing.Count > 0 || _dependsOn.Count > 0)
+        {
+            persisted = new Staged(persisted, [.. _dependsOn], [.. _releasing]);
+            _dependsOn.Clear();
+            _releasing.Clear();
+        }
         _batch.Started();
         EventsSinceSnapshot += events.Count;
         var started = LedgerMetrics.Start();

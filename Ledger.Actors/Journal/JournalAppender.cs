@@ -10,11 +10,22 @@ namespace Ledger.Actors.Journal;
 /// outcome of the transaction that holds its rows. If a transaction fails, each of its writes is tried again in a
 /// transaction of its own when the failure was a conflict, so one bad write (a sequence number already taken by
 /// another incarnation of the entity) fails alone. After any failure the connection is opened afresh.
+/// <para>
+/// A write may name earlier writes it depends on (<see cref="Write.After"/>: its entity acted on messages released before
+/// they were durable). Queued after them, it is committed in the same transaction or a later one, so it never commits
+/// without them; if one of them failed, it fails too, without being tried.
+/// </para>
 /// </summary>
 public abstract class JournalAppender : IDisposable
 {
     /// <summary>Rows per transaction at most: one commit covers them all; more would only lengthen the wait of the first.</summary>
     public const int MaxRowsPerTransaction = 1_000;
+
+    /// <summary>
+    /// Failed rows remembered for the writes that depend on them. Failures are rare (a database outage, a second
+    /// incarnation of an entity); past this many, every write that depends on any other fails until the node restarts.
+    /// </summary>
+    public const int FailedRowsKept = 1_000_000;
 
     public readonly record struct Row(string PersistenceId, long SequenceNr, long Timestamp, byte[] Payload, string Manifest, int SerializerId);
 
@@ -32,6 +43,9 @@ public abstract class JournalAppender : IDisposable
 
         /// <summary>An entity's change to the <see cref="OwingIndex"/>, made in the same transaction as the rows.</summary>
         public OwingMark? Mark { get; set; }
+
+        /// <summary>Writes queued before this one that must have committed for this one to commit (null: none).</summary>
+        public WriteRef[]? After { get; set; }
 
         public abstract void Completed(Exception? failure);
     }
@@ -59,6 +73,9 @@ public abstract class JournalAppender : IDisposable
 
     private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _thread;
+    /// <summary>Rows whose write failed (the appender's thread only), and whether more failed than are kept.</summary>
+    private readonly HashSet<WriteRef> _failed = [];
+    private bool _failedOverflow;
 
     protected JournalAppender()
     {
@@ -119,6 +136,8 @@ public abstract class JournalAppender : IDisposable
                 batch.Add(next);
                 rows += next.Rows.Count;
             }
+            if (_failed.Count > 0 || _failedOverflow) batch = WithoutOrphans(batch);
+            if (batch.Count == 0) continue;
             try
             {
                 Commit(batch);
@@ -130,10 +149,32 @@ public abstract class JournalAppender : IDisposable
             }
             catch (Exception e)
             {
-                Complete(batch, e);
+                Fail(batch, e);
             }
         }
         Close();
+    }
+
+    /// <summary>The writes whose every dependency committed; the others fail here, untried.</summary>
+    private List<Write> WithoutOrphans(List<Write> batch)
+    {
+        var kept = new List<Write>(batch.Count);
+        foreach (var w in batch)
+            if (Orphaned(w)) Fail([w], new InvalidOperationException("a write this one depends on failed"));
+            else kept.Add(w);
+        return kept;
+    }
+
+    private bool Orphaned(Write w) => w.After is { } after && (_failedOverflow || after.Any(_failed.Contains));
+
+    /// <summary>Tells the writes they failed, and remembers their rows for the writes that depend on them.</summary>
+    private void Fail(List<Write> writes, Exception failure)
+    {
+        foreach (var w in writes)
+            foreach (var row in w.Rows)
+                if (_failed.Count < FailedRowsKept) _failed.Add(new WriteRef(row.PersistenceId, row.SequenceNr));
+                else _failedOverflow = true;
+        Complete(writes, failure);
     }
 
     /// <summary>Tells every write of a transaction its outcome, off this thread so that the next transaction starts at once.</summary>
@@ -145,6 +186,11 @@ public abstract class JournalAppender : IDisposable
 
     private void WriteAlone(Write w)
     {
+        if (Orphaned(w))
+        {
+            Fail([w], new InvalidOperationException("a write this one depends on failed"));
+            return;
+        }
         try
         {
             Commit([w]);
@@ -152,7 +198,7 @@ public abstract class JournalAppender : IDisposable
         }
         catch (Exception e)
         {
-            Complete([w], e);
+            Fail([w], e);
         }
     }
 

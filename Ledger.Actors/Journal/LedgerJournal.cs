@@ -23,6 +23,11 @@ namespace Ledger.Actors.Journal;
 /// base class would have told it. A write not durable within the breaker's <c>call-timeout</c> fails as it did through
 /// the breaker: the entity stops, and its next incarnation reads the journal once that write has ended.
 /// </para>
+/// <para>
+/// A write may come <see cref="Staged"/>: its payload is stored alone, it commits only if the writes it names did, and the
+/// messages it releases are told (as <see cref="Released"/>) right after it is handed to the appender, before it is durable
+/// (early lock release, docs/architecture.md).
+/// </para>
 /// </summary>
 public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
 {
@@ -80,6 +85,7 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
     {
         var now = DateTime.UtcNow.Ticks;
         var write = new EntityWrite(message, Self, _writing);
+        List<(Staged Staged, WriteRef Row)>? released = null;
         foreach (var envelope in message.Messages)
         {
             if (envelope is not AtomicWrite atomic) continue;
@@ -88,7 +94,13 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
                 write.PersistenceId ??= atomic.PersistenceId;
                 AddRows(atomic, now, write.Rows);
                 foreach (var p in Events(atomic))
-                    if (p.Payload is IMarksOwing { MarksOwing: true }) write.Mark = new OwingMark(p.PersistenceId, p.SequenceNr, true);
+                {
+                    var staged = p.Payload as Staged;
+                    if ((staged?.Payload ?? p.Payload) is IMarksOwing { MarksOwing: true }) write.Mark = new OwingMark(p.PersistenceId, p.SequenceNr, true);
+                    if (staged is null) continue;
+                    if (staged.After.Length > 0) write.After = write.After is null ? staged.After : [.. write.After, .. staged.After];
+                    if (staged.Release.Length > 0) (released ??= []).Add((staged, new WriteRef(p.PersistenceId, p.SequenceNr)));
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -107,6 +119,9 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
         write.QueuedAt = Environment.TickCount64;
         _writing[write.PersistenceId!] = write;
         _appender.Append(write);
+        // Queued now: whatever the receivers write next is queued after this write, and commits only if it does.
+        foreach (var (staged, row) in released ?? [])
+            foreach (var (to, early, sender) in staged.Release) to.Tell(new Released([row], early), sender);
     }
 
     /// <summary>The rows of one atomic write, all or none: if any event cannot be written, none of its rows is added.</summary>
@@ -118,16 +133,17 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
             foreach (var persistent in Events(write))
             {
                 var e = AdaptToJournal(persistent);
-                if (e.Payload is Tagged) throw new NotSupportedException("LedgerJournal does not write tagged events");
-                var serializer = Context.System.Serialization.FindSerializerForType(e.Payload.GetType(), _defaultSerializer);
+                var payload = e.Payload is Staged staged ? staged.Payload : e.Payload;
+                if (payload is Tagged) throw new NotSupportedException("LedgerJournal does not write tagged events");
+                var serializer = Context.System.Serialization.FindSerializerForType(payload.GetType(), _defaultSerializer);
                 var manifest = serializer switch
                 {
-                    SerializerWithStringManifest named => named.Manifest(e.Payload),
-                    { IncludeManifest: true } => e.Payload.GetType().TypeQualifiedName(),
+                    SerializerWithStringManifest named => named.Manifest(payload),
+                    { IncludeManifest: true } => payload.GetType().TypeQualifiedName(),
                     _ => string.Empty,
                 };
                 // As the plugin does: actor references inside a payload serialize with this node's address.
-                var bytes = Akka.Serialization.Serialization.WithTransport((ExtendedActorSystem)Context.System, (serializer, e.Payload), static s => s.serializer.ToBinary(s.Payload));
+                var bytes = Akka.Serialization.Serialization.WithTransport((ExtendedActorSystem)Context.System, (serializer, payload), static s => s.serializer.ToBinary(s.payload));
                 rows.Add(new JournalAppender.Row(e.PersistenceId, e.SequenceNr, e.Timestamp == 0 ? now : e.Timestamp, bytes, manifest, serializer.Identifier));
             }
         }
@@ -136,6 +152,15 @@ public sealed class LedgerJournal : OwnWritePathJournal, IDisposable
             rows.RemoveRange(first, rows.Count - first);
             throw;
         }
+    }
+
+    /// <summary>The node's journal section if the node's journal is a <see cref="LedgerJournal"/> (specs run others), else null.</summary>
+    public static Config? Section(ActorSystem system)
+    {
+        var config = system.Settings.Config;
+        var plugin = config.GetString("akka.persistence.journal.plugin", "");
+        var section = plugin.Length > 0 ? config.GetConfig(plugin) : null;
+        return section?.GetString("class", "")?.Contains(nameof(LedgerJournal), StringComparison.Ordinal) == true ? section : null;
     }
 
     private sealed class CheckOverdue

@@ -236,7 +236,9 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                         _lockedAt = LedgerMetrics.Start();
                     }
                     var reply = new PoolLockReply(_state.Id, @lock.Saga, refusal is null ? PoolContract.Reserves(_state) : null, refusal);
-                    after.Add(() => sender.Tell(reply));
+                    // A route batch's coordinator may decide on it before the lock is durable: its decision is queued after it.
+                    if (RouteDesk.CoordinatorOf(@lock.Saga) is not null) Release(sender, reply, after);
+                    else after.Add(() => sender.Tell(reply));
                     break;
                 }
             case UnlockPool unlock:
@@ -287,6 +289,7 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
                 if (_batches.TryGetValue(reply.Saga, out var batch) && batch.Locking < batch.Others.Length && reply.Pool == batch.Others[batch.Locking])
                 {
                     batch.Locked[reply.Pool] = reply.Reserves;
+                    batch.Holders[reply.Pool] = sender;
                     if (++batch.Locking < batch.Others.Length) AskLock(batch);
                     else if (_settings.HoldRouteDecisions?.Invoke() != true) DecideBatch(batch, now, events, after);
                 }
@@ -386,8 +389,15 @@ public sealed class PoolActor : VenueActor<IPoolEvent>
             _deciding.Remove(batch.Key);
             for (var i = 0; i < answers.Length; i++)
                 batch.Routes[i].Sender.Tell(new VenueAnswer(VenueId, answers[i].Id, answers[i].Answer));
-            foreach (var remote in decided.Remote) _pools.Tell(new UnlockPool(remote.Pool, batch.Key, true, remote.Hops), Self);
         });
+        // A locked pool of this node applies its hops as soon as the decision is queued (its write is queued after it); one
+        // elsewhere is told once the decision is durable, through its shard, like every retry.
+        foreach (var remote in decided.Remote)
+        {
+            var unlock = new UnlockPool(remote.Pool, batch.Key, true, remote.Hops);
+            if (batch.Holders.TryGetValue(remote.Pool, out var holder) && holder is IActorRefScope { IsLocal: true }) Release(holder, unlock, after);
+            else after.Add(() => _pools.Tell(unlock, Self));
+        }
         LetLockIn();
     }
 
@@ -513,6 +523,8 @@ internal sealed class RouteBatch(SagaKey key, PoolId[] others, string othersKey,
     /// <summary>How many of <see cref="Others"/> have answered, and their reserves (null: refused, not locked).</summary>
     public int Locking { get; set; }
     public Dictionary<PoolId, PoolReserves?> Locked { get; } = [];
+    /// <summary>The entity that answered for each pool: the incarnation holding the lock.</summary>
+    public Dictionary<PoolId, IActorRef> Holders { get; } = [];
 }
 
 /// <summary>What a pool persists: the events of one write (group commit), as one journal row.</summary>

@@ -42,12 +42,8 @@ public sealed class SagaCensus : ReceiveActor
     /// <summary>The census of the node's journal: one that reads it if it is a <see cref="LedgerJournal"/>, else one that finds nothing.</summary>
     public static Props Props(ActorSystem system)
     {
-        var config = system.Settings.Config;
-        var plugin = config.GetString("akka.persistence.journal.plugin", "");
-        var section = plugin.Length > 0 ? config.GetConfig(plugin) : null;
-        var ours = section?.GetString("class", "")?.Contains(nameof(LedgerJournal), StringComparison.Ordinal) == true;
-        if (!ours) return Akka.Actor.Props.Create(() => new SagaCensus(null, ""));
-        var journal = new JournalConfig(section!.WithFallback(SqlPersistence.DefaultJournalConfiguration));
+        if (LedgerJournal.Section(system) is not { } section) return Akka.Actor.Props.Create(() => new SagaCensus(null, ""));
+        var journal = new JournalConfig(section.WithFallback(SqlPersistence.DefaultJournalConfiguration));
         var reader = JournalReader.For(journal);
         return Akka.Actor.Props.Create(() => new SagaCensus(reader, journal.DefaultSerializer));
     }

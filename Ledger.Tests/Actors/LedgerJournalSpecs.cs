@@ -123,6 +123,78 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_write_whose_dependency_failed_fails_untried_and_one_whose_dependency_committed_lands()
+    {
+        await TablesCreated();
+        using var appender = JournalAppender.For(Config());
+        static JournalAppender.Row Row(string pid, long seq) => new(pid, seq, 1, [1, 2, 3], "m", 4);
+        await appender.Append([Row("x", 1)]);
+
+        Task first, collides, orphan, kept;
+        using (LockEventTable())
+        {
+            // The first write waits for the table; the others queue behind it and share a transaction, which the collision
+            // fails: each is then tried alone, in order, and the orphan is failed without being tried.
+            first = appender.Append([Row("w", 1)]);
+            collides = appender.Append([Row("x", 1)]);
+            orphan = Depending(appender, Row("d", 1), new WriteRef("x", 1));
+            kept = Depending(appender, Row("k", 1), new WriteRef("w", 1));
+        }
+        await first;
+        await Assert.ThrowsAnyAsync<DbException>(() => collides);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => orphan);
+        await kept;
+        // Queued later, in a transaction of its own: the failure is remembered.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Depending(appender, Row("e", 1), new WriteRef("x", 1)));
+
+        await using var db = OpenDatabase();
+        Assert.Equal((1L, 0L, 1L), (Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'x'"),
+            Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id IN ('d', 'e')"),
+            Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'k'")));
+    }
+
+    private static Task Depending(JournalAppender appender, JournalAppender.Row row, WriteRef after)
+    {
+        var write = new AwaitedWrite { After = [after] };
+        write.Rows.Add(row);
+        appender.Append(write);
+        return write.Done.Task;
+    }
+
+    private sealed class AwaitedWrite : JournalAppender.Write
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Completed(Exception? failure)
+        {
+            if (failure is null) Done.SetResult();
+            else Done.SetException(failure);
+        }
+    }
+
+    [Fact]
+    public async Task A_staged_write_stores_its_payload_and_releases_its_messages_once_queued_before_it_is_durable()
+    {
+        await TablesCreated();
+        var probe = new Akka.TestKit.Xunit2.TestKit(_system);
+        var journal = Akka.Persistence.Persistence.Instance.Apply(_system).JournalFor(null);
+        var staged = new Staged("stored", [], [(probe.TestActor, "early", probe.TestActor)]);
+        using (LockEventTable())
+        {
+            journal.Tell(new WriteMessages(new List<IPersistentEnvelope> { new AtomicWrite(new Persistent(staged, 1, "staged", sender: probe.TestActor, writerGuid: "w")) },
+                probe.TestActor, 1));
+            // The table is locked, so nothing is durable yet: the message comes first, naming the write it was released by.
+            var released = probe.ExpectMsg<Released>(Wait);
+            Assert.Equal("early", released.Message);
+            Assert.Equal([new WriteRef("staged", 1)], released.After);
+        }
+        probe.ExpectMsg<WriteMessagesSuccessful>(Wait);
+        probe.ExpectMsg<WriteMessageSuccess>(Wait);
+        // What is stored is the payload alone, as if it had been persisted bare.
+        Assert.Equal(["stored"], await _system.ActorOf(Props.Create(() => new Recorder("staged"))).Ask<string[]>(Recorder.Read.Instance, Wait));
+    }
+
+    [Fact]
     public async Task An_entity_hears_rejections_failures_and_deferred_handlers_as_from_the_plugin()
     {
         var probe = new Akka.TestKit.Xunit2.TestKit(_system);

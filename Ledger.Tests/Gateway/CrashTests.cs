@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Ledger.Tests.Support;
 
@@ -67,6 +68,88 @@ public class CrashTests
             await Task.Delay(250);
         }
         Assert.Equal("expired", S((await second.Get("/v1/accounts/payer/transactions/p1")).Body, "status"));
+    }
+
+    [Fact]
+    public async Task Routes_cut_short_by_kill_minus_9_move_both_pools_or_neither_and_are_answered_once()
+    {
+        await using var first = new HostProcess();
+        await first.Start();
+        var traders = Enumerable.Range(0, 16).Select(i => "trader" + i).ToArray();
+        await first.Seed("X", "bank-x", [("lp", "5000000"), .. traders.Select(t => (t, "1000000"))]);
+        await first.Seed("Y", "bank-y", ("lp", "20000000"));
+        await first.Seed("Z", "bank-z", ("lp", "10000000"));
+        await first.PostUntilKnown("/v1/pools", new { id = "xy", asset_a = "X", asset_b = "Y", fee_bps = 30 });
+        await first.PostUntilKnown("/v1/pools", new { id = "yz", asset_a = "Y", asset_b = "Z", fee_bps = 30 });
+        await first.PostUntilKnown("/v1/pools/xy/deposits", new { id = "d1", account = "lp", amount_a_desired = "5000000", amount_b_desired = "10000000" });
+        await first.PostUntilKnown("/v1/pools/yz/deposits", new { id = "d2", account = "lp", amount_a_desired = "5000000", amount_b_desired = "10000000" });
+        var reserves = await Reserves(first);
+
+        // Every trader routes X→Y→Z through both pools, one route at a time, until the kill: xy coordinates the batches, yz
+        // is locked by them, and each releases its lock or decision to the other as soon as it is queued for the journal.
+        object Route(string trader, int i) => new { id = $"r{i}", account = trader, route = new[] { "xy", "yz" }, asset_in = "X", amount_in = "100", min_amount_out = "1" };
+        var heard = new ConcurrentDictionary<(string, int), string>();
+        var sent = new int[traders.Length];
+        var clients = traders.Select((trader, c) => Task.Run(async () =>
+        {
+            for (var i = 0; ; i++)
+            {
+                sent[c] = i + 1;
+                try
+                {
+                    var (status, body) = await first.Post("/v1/swaps", Route(trader, i));
+                    if (status == 200) heard[(trader, i)] = body.GetRawText();
+                }
+                catch (HttpRequestException)
+                {
+                    return; // the node is gone
+                }
+            }
+        })).ToArray();
+        var loaded = DateTime.UtcNow.AddSeconds(120);
+        while (heard.Count < 300)
+        {
+            Assert.True(DateTime.UtcNow < loaded, "the routes did not get going");
+            await Task.Delay(20);
+        }
+        first.Kill();
+        await Task.WhenAll(clients);
+
+        await using var second = new HostProcess(first.DataDir);
+        await second.Start();
+        // Every route a trader sent is asked again with its id: one heard before the kill is answered the same, and one
+        // not heard goes through now, once.
+        var answers = await Task.WhenAll(traders.Select(async (trader, c) =>
+        {
+            var moved = new List<JsonElement>();
+            for (var i = 0; i < sent[c]; i++)
+            {
+                var (_, body) = await second.PostUntilKnown("/v1/swaps", Route(trader, i));
+                if (heard.TryGetValue((trader, i), out var before)) Assert.Equal(before, body.GetRawText());
+                moved.Add(body.GetProperty("amounts"));
+            }
+            return (trader, moved);
+        }));
+        static UInt128 Sum(IEnumerable<JsonElement> amounts, int hop) => amounts.Aggregate(UInt128.Zero, (sum, a) => sum + UInt128.Parse(a[hop].GetString()!));
+        var all = answers.SelectMany(a => a.moved).ToArray();
+        // Both pools moved by exactly the hops of every route, and each trader by its own routes' input and output.
+        var after = await Reserves(second);
+        Assert.Equal((reserves.Xy.A + Sum(all, 0), reserves.Xy.B - Sum(all, 1), reserves.Yz.A + Sum(all, 1), reserves.Yz.B - Sum(all, 2)),
+            (after.Xy.A, after.Xy.B, after.Yz.A, after.Yz.B));
+        foreach (var (trader, moved) in answers)
+            Assert.Equal(((1_000_000 - Sum(moved, 0)).ToString(), Sum(moved, 2).ToString()),
+                (S(await second.Balance(trader, "X"), "posted"), S(await second.Balance(trader, "Z"), "posted")));
+        await second.AssertBalanced();
+    }
+
+    private static async Task<((UInt128 A, UInt128 B) Xy, (UInt128 A, UInt128 B) Yz)> Reserves(HostProcess host)
+    {
+        async Task<(UInt128, UInt128)> Of(string pool)
+        {
+            var (_, body) = await host.GetUntilKnown("/v1/pools/" + pool);
+            return (UInt128.Parse(S(body, "reserve_a")), UInt128.Parse(S(body, "reserve_b")));
+        }
+        return (await Of("xy"), await Of("yz"));
     }
 
     [Fact]
