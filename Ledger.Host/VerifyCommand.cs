@@ -1,11 +1,10 @@
 using System.Numerics;
 using Akka.Actor;
-using Akka.Persistence.Query;
-using Akka.Persistence.Sql.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
+using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
 using Ledger.Actors.Accounts;
 using Ledger.Actors.Hosting;
+using Ledger.Actors.Journal;
 using Ledger.Actors.Pools;
 using Ledger.Actors.Venues;
 using Ledger.Contracts.Accounts;
@@ -63,16 +62,16 @@ public static class VerifyCommand
             await Console.Error.WriteLineAsync($"no journal at {Path.Combine(dataDir!, "ledger.db")}");
             return 2;
         }
+        // The system only deserializes; rows are read as a recovering entity reads its own (JournalReader).
         using var system = ActorSystem.Create("verify", LedgerNode.BuildConfig(options));
-        var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-        var materializer = system.Materializer();
+        var config = new JournalConfig(LedgerJournal.Section(system)!.WithFallback(SqlPersistence.DefaultJournalConfiguration));
+        var reader = JournalReader.For(config);
+        var pids = new List<string>();
+        await reader.PersistenceIds(pids.Add, CancellationToken.None);
         var world = new World();
-        foreach (var pid in await journal.CurrentPersistenceIds().RunWith(Sink.Seq<string>(), materializer))
-        {
-            if (!World.Accepts(pid)) continue;
-            foreach (var envelope in await journal.CurrentEventsByPersistenceId(pid, 0, long.MaxValue).RunWith(Sink.Seq<EventEnvelope>(), materializer))
-                world.Apply(pid, envelope.Event);
-        }
+        foreach (var pid in pids.Where(World.Accepts).Order(StringComparer.Ordinal))
+            await reader.Replay(pid, 0, long.MaxValue, long.MaxValue, row =>
+                world.Apply(pid, JournalReader.Deserialize(system.Serialization, row.Payload, row.SerializerId, row.Manifest, config.DefaultSerializer)), CancellationToken.None);
         var violations = world.Check(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), settled);
         Console.WriteLine($"verify: {world.Accounts.Count:N0} accounts, {world.Pools.Count:N0} pools, {world.Markets.Count:N0} markets, {world.Farms.Count:N0} farms, {world.Options.Count:N0} option series, {world.Perps.Count:N0} perps, {world.Channels.Count:N0} channels replayed");
         foreach (var (asset, sum) in world.Sums.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal))

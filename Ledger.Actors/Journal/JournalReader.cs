@@ -23,6 +23,8 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
         $"FROM {table} j JOIN {OwingIndex.Table} o ON o.persistence_id = j.\"{c.PersistenceId}\" " +
         $"WHERE substr(o.persistence_id, 1, @length) = @prefix AND j.\"{c.SequenceNumber}\" = 1";
 
+    private readonly string _ids = $"SELECT DISTINCT \"{c.PersistenceId}\" FROM {table}";
+
     private readonly string _highest =
         $"SELECT max(\"{c.SequenceNumber}\") FROM {table} WHERE \"{c.PersistenceId}\" = @pid AND \"{c.SequenceNumber}\" >= @from";
 
@@ -68,6 +70,17 @@ public sealed class JournalReader(Func<DbConnection> connect, Action<DbConnectio
     {
         await using var command = Command(connection, _highest, persistenceId, from);
         return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture) : 0L;
+    }, ct);
+
+    /// <summary>Every entity with a row in the journal (the offline audit reads them all).</summary>
+    public Task PersistenceIds(Action<string> each, CancellationToken ct) => Run(async connection =>
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = _ids;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            each(reader.GetString(0));
+        return 0L;
     }, ct);
 
     /// <summary>The first row of every entity the owing index lists whose persistence id starts with <paramref name="prefix"/>.</summary>
