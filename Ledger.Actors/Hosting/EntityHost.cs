@@ -164,12 +164,12 @@ public abstract class EntityHost<TEvent> : LedgerPersistentActor where TEvent : 
                 _stopRequested = true;
                 StopIfIdle();
                 break;
-            case Released released:
-                _dependsOn.AddRange(released.After);
-                OnMessage(released.Message);
-                if (_stopRequested) StopIfIdle();
-                break;
             default:
+                if (message is Released released)
+                {
+                    _dependsOn.AddRange(released.After);
+                    message = released.Message;
+                }
                 OnMessage(message);
                 if (_stopRequested) StopIfIdle();
                 break;

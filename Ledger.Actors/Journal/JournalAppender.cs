@@ -94,10 +94,13 @@ public abstract class JournalAppender : IDisposable
                 : throw new ConfigurationException($"LedgerJournal appends to SQLite or PostgreSQL, not {config.ProviderName}");
     }
 
-    /// <summary>Completes when the rows are durable, in order with every other append; faults if they could not be written.</summary>
-    public Task Append(IEnumerable<Row> rows)
+    /// <summary>
+    /// Completes when the rows are durable, in order with every other append; faults if they could not be written, or if a
+    /// write in <paramref name="after"/> failed.
+    /// </summary>
+    public Task Append(IEnumerable<Row> rows, WriteRef[]? after = null)
     {
-        var write = new TaskWrite();
+        var write = new TaskWrite { After = after };
         write.Rows.AddRange(rows);
         Append(write);
         return write.Done.Task;
@@ -160,12 +163,17 @@ public abstract class JournalAppender : IDisposable
     {
         var kept = new List<Write>(batch.Count);
         foreach (var w in batch)
-            if (Orphaned(w)) Fail([w], new InvalidOperationException("a write this one depends on failed"));
-            else kept.Add(w);
+            if (!FailedOrphan(w)) kept.Add(w);
         return kept;
     }
 
-    private bool Orphaned(Write w) => w.After is { } after && (_failedOverflow || after.Any(_failed.Contains));
+    /// <summary>Fails the write, untried, if a write it depends on failed; whether it did.</summary>
+    private bool FailedOrphan(Write w)
+    {
+        if (w.After is not { } after || !(_failedOverflow || after.Any(_failed.Contains))) return false;
+        Fail([w], new InvalidOperationException("a write this one depends on failed"));
+        return true;
+    }
 
     /// <summary>Tells the writes they failed, and remembers their rows for the writes that depend on them.</summary>
     private void Fail(List<Write> writes, Exception failure)
@@ -186,11 +194,7 @@ public abstract class JournalAppender : IDisposable
 
     private void WriteAlone(Write w)
     {
-        if (Orphaned(w))
-        {
-            Fail([w], new InvalidOperationException("a write this one depends on failed"));
-            return;
-        }
+        if (FailedOrphan(w)) return;
         try
         {
             Commit([w]);

@@ -137,39 +137,20 @@ public abstract class LedgerJournalSpecs : IAsyncLifetime
             // fails: each is then tried alone, in order, and the orphan is failed without being tried.
             first = appender.Append([Row("w", 1)]);
             collides = appender.Append([Row("x", 1)]);
-            orphan = Depending(appender, Row("d", 1), new WriteRef("x", 1));
-            kept = Depending(appender, Row("k", 1), new WriteRef("w", 1));
+            orphan = appender.Append([Row("d", 1)], [new WriteRef("x", 1)]);
+            kept = appender.Append([Row("k", 1)], [new WriteRef("w", 1)]);
         }
         await first;
         await Assert.ThrowsAnyAsync<DbException>(() => collides);
         await Assert.ThrowsAsync<InvalidOperationException>(() => orphan);
         await kept;
         // Queued later, in a transaction of its own: the failure is remembered.
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Depending(appender, Row("e", 1), new WriteRef("x", 1)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => appender.Append([Row("e", 1)], [new WriteRef("x", 1)]));
 
         await using var db = OpenDatabase();
         Assert.Equal((1L, 0L, 1L), (Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'x'"),
             Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id IN ('d', 'e')"),
             Count(db, "SELECT count(*) FROM event_journal WHERE persistence_id = 'k'")));
-    }
-
-    private static Task Depending(JournalAppender appender, JournalAppender.Row row, WriteRef after)
-    {
-        var write = new AwaitedWrite { After = [after] };
-        write.Rows.Add(row);
-        appender.Append(write);
-        return write.Done.Task;
-    }
-
-    private sealed class AwaitedWrite : JournalAppender.Write
-    {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public override void Completed(Exception? failure)
-        {
-            if (failure is null) Done.SetResult();
-            else Done.SetException(failure);
-        }
     }
 
     [Fact]
